@@ -1,0 +1,189 @@
+//! Decoding a configuration body against a schema into one object value: arguments are
+//! evaluated and converted to their declared types, nested and `dynamic` blocks expanded,
+//! unknown arguments and blocks reported with "Did you mean …?", required ones checked.
+
+use crate::config::{traversal_text, Block, Body};
+use crate::diag::{suggestion, Diagnostic, Diagnostics};
+use crate::eval::{eval, Phase, Scope};
+use crate::schema::{Nesting, Schema};
+use crate::source::Span;
+use crate::types::convert;
+use crate::value::Value;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// A scope that adds one name (a `dynamic` block's iterator) on top of another.
+struct Layered<'a> {
+    parent: &'a dyn Scope,
+    name: String,
+    value: Value,
+}
+
+impl Scope for Layered<'_> {
+    fn resolve(&self, root: &str, attrs: &[String], span: Option<Span>) -> Result<(Value, usize), Diagnostic> {
+        if root == self.name {
+            return Ok((self.value.clone(), 0));
+        }
+        self.parent.resolve(root, attrs, span)
+    }
+    fn base_dir(&self) -> PathBuf {
+        self.parent.base_dir()
+    }
+    fn phase(&self) -> Phase {
+        self.parent.phase()
+    }
+}
+
+/// Decodes `body` into an object holding every attribute and block of `schema` (absent
+/// optional ones as null). `what` names the object in messages, e.g. `aws_vpc.main`.
+pub fn decode_body(body: &Body, schema: &Schema, scope: &dyn Scope, block_span: Option<Span>, what: &str) -> (Value, Diagnostics) {
+    let mut diags = Diagnostics::new();
+    let mut out = BTreeMap::new();
+    let settable: Vec<&str> = schema.attributes.iter().filter(|(_, a)| a.required || a.optional).map(|(n, _)| n.as_str()).collect();
+    for attr in &body.attrs {
+        let Some(spec) = schema.attributes.get(&attr.name) else {
+            let hint = if schema.blocks.contains_key(&attr.name) {
+                format!(" Did you mean to define a block of type \"{}\"?", attr.name)
+            } else {
+                suggestion(&attr.name, settable.iter().copied())
+            };
+            diags.push(
+                Diagnostic::error("Unsupported argument", format!("An argument named \"{}\" is not expected here.{hint}", attr.name)).with_subject(attr.span.clone()).with_address(what),
+            );
+            continue;
+        };
+        if !spec.required && !spec.optional {
+            diags.push(
+                Diagnostic::error("Invalid or unknown key", format!("The argument \"{}\" of {what} is computed by the provider and cannot be set.", attr.name))
+                    .with_subject(attr.span.clone())
+                    .with_address(what),
+            );
+            continue;
+        }
+        match eval(&attr.expr, scope) {
+            Ok(v) => match convert(&v, &spec.ty) {
+                Ok(v) => {
+                    let v = if spec.sensitive && !v.is_null() { v.sensitive() } else { v };
+                    out.insert(attr.name.clone(), v);
+                }
+                Err(e) => diags.push(
+                    Diagnostic::error("Incorrect attribute value type", format!("Inappropriate value for attribute \"{}\": {e}.", attr.name))
+                        .with_subject(attr.expr.span())
+                        .with_address(what),
+                ),
+            },
+            Err(d) => diags.push(d.with_address(what)),
+        }
+    }
+    for (name, spec) in &schema.attributes {
+        if out.contains_key(name) || body.attr(name).is_some() {
+            continue;
+        }
+        if spec.required {
+            diags.push(
+                Diagnostic::error("Missing required argument", format!("The argument \"{name}\" is required, but no definition was found in {what}."))
+                    .with_subject(block_span.clone())
+                    .with_address(what),
+            );
+        }
+        out.insert(name.clone(), Value::Null);
+    }
+    // Nested blocks, in source order, with dynamic blocks expanded in place.
+    let mut by_type: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    let mut unknown_dynamic: Vec<String> = Vec::new();
+    for block in &body.blocks {
+        if block.kind == "dynamic" {
+            match expand_dynamic(block, schema, scope, what, &mut diags) {
+                Some((ty, Some(items))) => by_type.entry(ty).or_default().extend(items),
+                Some((ty, None)) => unknown_dynamic.push(ty),
+                None => {}
+            }
+            continue;
+        }
+        let Some(bs) = schema.blocks.get(&block.kind) else {
+            let hint = if schema.attributes.contains_key(&block.kind) {
+                format!(" Did you mean to set the argument \"{}\" with an equals sign?", block.kind)
+            } else {
+                suggestion(&block.kind, schema.blocks.keys())
+            };
+            diags.push(Diagnostic::error("Unsupported block type", format!("Blocks of type \"{}\" are not expected here.{hint}", block.kind)).with_subject(block.span.clone()).with_address(what));
+            continue;
+        };
+        let (v, d) = decode_body(&block.body, &bs.schema, scope, block.span.clone(), what);
+        diags.extend(d);
+        by_type.entry(block.kind.clone()).or_default().push(v);
+    }
+    for (name, bs) in &schema.blocks {
+        if unknown_dynamic.contains(name) {
+            out.insert(name.clone(), Value::Unknown);
+            continue;
+        }
+        let items = by_type.remove(name).unwrap_or_default();
+        if items.len() < bs.min_items || items.len() > bs.max_items {
+            let detail = if bs.max_items == bs.min_items {
+                format!("{what} needs exactly {} \"{name}\" block{}, but has {}.", bs.min_items, if bs.min_items == 1 { "" } else { "s" }, items.len())
+            } else if items.len() < bs.min_items {
+                format!("{what} needs at least {} \"{name}\" block{}, but has {}.", bs.min_items, if bs.min_items == 1 { "" } else { "s" }, items.len())
+            } else {
+                format!("{what} allows at most {} \"{name}\" block{}, but has {}.", bs.max_items, if bs.max_items == 1 { "" } else { "s" }, items.len())
+            };
+            diags.push(Diagnostic::error(if items.len() < bs.min_items { "Insufficient blocks" } else { "Too many blocks" }, detail).with_subject(block_span.clone()).with_address(what));
+        }
+        let v = match bs.nesting {
+            Nesting::Single => items.into_iter().next().unwrap_or(Value::Null),
+            Nesting::List => Value::List(items),
+            Nesting::Set => Value::set(items),
+        };
+        out.insert(name.clone(), v);
+    }
+    (Value::Object(out), diags)
+}
+
+/// Expands one `dynamic "type" { for_each = ...; content { ... } }` block. Returns the block
+/// type and its items, or `None` items when the collection is not known yet.
+fn expand_dynamic(block: &Block, schema: &Schema, scope: &dyn Scope, what: &str, diags: &mut Diagnostics) -> Option<(String, Option<Vec<Value>>)> {
+    let Some(ty) = block.labels.first().cloned() else {
+        diags.push(Diagnostic::error("Missing block label", "A dynamic block needs the block type as its label, like dynamic \"ingress\".").with_subject(block.span.clone()));
+        return None;
+    };
+    let Some(bs) = schema.blocks.get(&ty) else {
+        diags.push(Diagnostic::error("Unsupported block type", format!("Blocks of type \"{ty}\" are not expected here.{}", suggestion(&ty, schema.blocks.keys()))).with_subject(block.span.clone()));
+        return None;
+    };
+    let Some(for_each) = block.body.attr("for_each") else {
+        diags.push(Diagnostic::error("Missing required argument", "A dynamic block needs a for_each argument.").with_subject(block.span.clone()));
+        return None;
+    };
+    let Some(content) = block.body.blocks.iter().find(|b| b.kind == "content") else {
+        diags.push(Diagnostic::error("Missing content block", "A dynamic block needs a content block with the generated block's arguments.").with_subject(block.span.clone()));
+        return None;
+    };
+    let iterator = block.body.attr("iterator").and_then(|a| traversal_text(&a.expr)).unwrap_or_else(|| ty.clone());
+    let coll = match eval(&for_each.expr, scope) {
+        Ok(v) => v,
+        Err(d) => {
+            diags.push(d);
+            return None;
+        }
+    };
+    let (coll, _) = coll.into_unmarked();
+    let pairs: Vec<(Value, Value)> = match coll {
+        Value::Unknown => return Some((ty, None)),
+        Value::Null => Vec::new(),
+        Value::List(items) | Value::Tuple(items) => items.into_iter().enumerate().map(|(i, v)| (Value::int(i as i64), v)).collect(),
+        Value::Set(items) => items.into_iter().map(|v| (v.clone(), v)).collect(),
+        Value::Map(m) | Value::Object(m) => m.into_iter().map(|(k, v)| (Value::String(k), v)).collect(),
+        other => {
+            diags.push(Diagnostic::error("Invalid dynamic for_each value", format!("Cannot use a {} value in for_each. A collection is required.", other.type_name())).with_subject(for_each.expr.span()));
+            return None;
+        }
+    };
+    let mut items = Vec::new();
+    for (k, v) in pairs {
+        let layered = Layered { parent: scope, name: iterator.clone(), value: Value::object([("key", k), ("value", v)]) };
+        let (item, d) = decode_body(&content.body, &bs.schema, &layered, content.span.clone(), what);
+        diags.extend(d);
+        items.push(item);
+    }
+    Some((ty, Some(items)))
+}

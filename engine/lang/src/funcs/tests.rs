@@ -1,0 +1,1 @@
+// Placeholder replaced by data-driven function cases in tests/data/functions.

@@ -1,0 +1,89 @@
+//! Schemas of resource types, data sources and provider configurations: attribute types,
+//! required / optional / computed, force-new, sensitive, and nested blocks with item limits.
+
+use crate::types::Type;
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, Default)]
+pub struct Schema {
+    pub attributes: BTreeMap<String, AttrSchema>,
+    pub blocks: BTreeMap<String, BlockSchema>,
+    pub description: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct AttrSchema {
+    pub ty: Type,
+    pub required: bool,
+    pub optional: bool,
+    pub computed: bool,
+    /// Changing it replaces the object.
+    pub force_new: bool,
+    pub sensitive: bool,
+    pub description: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Nesting {
+    Single,
+    List,
+    Set,
+}
+
+#[derive(Clone, Debug)]
+pub struct BlockSchema {
+    pub nesting: Nesting,
+    pub min_items: usize,
+    pub max_items: usize,
+    pub force_new: bool,
+    pub schema: Schema,
+}
+
+impl AttrSchema {
+    fn base(ty: Type) -> AttrSchema {
+        AttrSchema { ty, required: false, optional: false, computed: false, force_new: false, sensitive: false, description: String::new() }
+    }
+    pub fn required(ty: Type) -> AttrSchema {
+        AttrSchema { required: true, ..AttrSchema::base(ty) }
+    }
+    pub fn optional(ty: Type) -> AttrSchema {
+        AttrSchema { optional: true, ..AttrSchema::base(ty) }
+    }
+    pub fn computed(ty: Type) -> AttrSchema {
+        AttrSchema { computed: true, ..AttrSchema::base(ty) }
+    }
+    /// Optional in configuration; the provider fills it in when it is not set.
+    pub fn optional_computed(ty: Type) -> AttrSchema {
+        AttrSchema { optional: true, computed: true, ..AttrSchema::base(ty) }
+    }
+    pub fn force_new(mut self) -> AttrSchema {
+        self.force_new = true;
+        self
+    }
+    pub fn sensitive(mut self) -> AttrSchema {
+        self.sensitive = true;
+        self
+    }
+    pub fn describe(mut self, d: &str) -> AttrSchema {
+        self.description = d.to_string();
+        self
+    }
+}
+
+impl Schema {
+    pub fn new() -> Schema {
+        Schema::default()
+    }
+    pub fn attr(mut self, name: &str, a: AttrSchema) -> Schema {
+        self.attributes.insert(name.to_string(), a);
+        self
+    }
+    pub fn block(mut self, name: &str, b: BlockSchema) -> Schema {
+        self.blocks.insert(name.to_string(), b);
+        self
+    }
+    /// Names of every attribute that forces replacement.
+    pub fn force_new_attrs(&self) -> impl Iterator<Item = &String> {
+        self.attributes.iter().filter(|(_, a)| a.force_new).map(|(n, _)| n)
+    }
+}
