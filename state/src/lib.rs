@@ -1,1 +1,14 @@
-//! placeholder
+//! State: what infra knows exists. The versioned on-disk schema ([`StateFile`]) and the local
+//! backend: atomic writes (temp file in the same directory, fsync, rename, fsync of the
+//! directory), mode 0600, the previous version kept as a backup, and a lock file naming its
+//! holder. This crate knows nothing about providers or the language.
+
+pub mod local;
+pub mod schema;
+
+pub use local::{LocalBackend, LockGuard, LockInfo, StateError};
+pub use schema::{InstanceState, OutputState, PendingCreate, ResourceState, StateFile, FORMAT_VERSION};
+
+/// The default state file name in the stack directory. It differs from Terraform's
+/// `terraform.tfstate` on purpose, so infra never overwrites a Terraform state by accident.
+pub const DEFAULT_STATE_FILE: &str = "infra.tfstate";

@@ -6,8 +6,9 @@ use bigdecimal::{BigDecimal, ToPrimitive, Zero};
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Default)]
 pub enum Value {
+    #[default]
     Null,
     /// A value that is only known after apply.
     Unknown,

@@ -1,1 +1,255 @@
-//! placeholder
+//! The provider interface: what the engine asks of a provider family (`local`, `aws`, `vps`,
+//! …) and what it gets back. One request struct and one response struct per call; responses
+//! carry diagnostics (with attribute paths the engine maps to spans), never a bare error.
+//! Nothing here depends on a cloud SDK. See `docs/provider-contract.md`.
+
+use async_trait::async_trait;
+pub use infra_lang::diag::{Diagnostic, PathStep};
+pub use infra_lang::schema::{AttrSchema, BlockSchema, Nesting, Schema};
+pub use infra_lang::types::Type;
+pub use infra_lang::value::Value;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub mod plan_helpers;
+
+#[derive(Clone, Debug, Default)]
+pub struct ProviderSchema {
+    pub provider: Schema,
+    pub resources: BTreeMap<String, Schema>,
+    pub data_sources: BTreeMap<String, Schema>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ConfigureRequest {
+    /// The evaluated provider block (an object per the provider schema).
+    pub config: Value,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ConfigureResponse {
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+#[derive(Clone, Debug)]
+pub struct PlanRequest {
+    pub type_name: String,
+    /// The object as refreshed from the real world; `None` when it is to be created.
+    pub prior: Option<Value>,
+    /// The configuration decoded against the schema; may contain unknown values.
+    pub config: Value,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct PlanResponse {
+    /// The object as it will be after apply; unknown where only apply can tell.
+    pub planned: Value,
+    /// Top-level attributes whose change forces replacement.
+    pub requires_replace: Vec<String>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+#[derive(Clone, Debug)]
+pub struct CreateRequest {
+    pub type_name: String,
+    pub planned: Value,
+    /// Unique per intended object and stable across retries of the same intent: providers pass
+    /// it to the API's idempotency mechanism (EC2 ClientToken, EFS CreationToken) or a tag, so
+    /// an interrupted create can be found again by `adopt`.
+    pub idempotency_token: String,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct CreateResponse {
+    /// The new object; `None` when nothing was created.
+    pub state: Option<Value>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+#[derive(Clone, Debug)]
+pub struct UpdateRequest {
+    pub type_name: String,
+    pub prior: Value,
+    pub planned: Value,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct UpdateResponse {
+    /// The object after the update (the prior one when the update failed part way and the
+    /// provider could not tell).
+    pub state: Option<Value>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+#[derive(Clone, Debug)]
+pub struct DeleteRequest {
+    pub type_name: String,
+    pub prior: Value,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct DeleteResponse {
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ReadManyRequest {
+    pub type_name: String,
+    /// Every object of this type the engine wants refreshed, as stored.
+    pub objects: Vec<Value>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ReadManyResponse {
+    /// One entry per requested object, in order: `None` when the object no longer exists.
+    pub objects: Vec<Option<Value>>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ReadDataRequest {
+    pub type_name: String,
+    pub config: Value,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ReadDataResponse {
+    pub state: Value,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ImportRequest {
+    pub type_name: String,
+    pub id: String,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ImportResponse {
+    pub state: Option<Value>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+#[derive(Clone, Debug)]
+pub struct DiscoverRequest {
+    pub type_name: String,
+    pub filter: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct DiscoverResponse {
+    pub objects: Vec<Value>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+#[derive(Clone, Debug)]
+pub struct AdoptRequest {
+    pub type_name: String,
+    pub idempotency_token: String,
+    pub planned: Value,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct AdoptResponse {
+    /// The object created under this token by an interrupted run, if it exists.
+    pub state: Option<Value>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+fn unsupported(what: &str, type_name: &str) -> Diagnostic {
+    Diagnostic::error("Operation not supported", format!("The provider does not support {what} for {type_name}."))
+}
+
+/// One configured provider instance. All calls are async and may run concurrently.
+#[async_trait]
+pub trait Provider: Send + Sync {
+    fn schema(&self) -> ProviderSchema;
+
+    async fn configure(&self, _req: ConfigureRequest) -> ConfigureResponse {
+        ConfigureResponse::default()
+    }
+
+    /// Checks a resource configuration beyond what the schema says, before any API call.
+    fn validate(&self, _type_name: &str, _config: &Value) -> Vec<Diagnostic> {
+        Vec::new()
+    }
+
+    /// Plans a create or update. The default fills computed attributes from the prior object
+    /// or marks them unknown, and reports force-new attributes that changed.
+    async fn plan(&self, req: PlanRequest) -> PlanResponse {
+        let schema = self.schema();
+        match schema.resources.get(&req.type_name) {
+            Some(s) => plan_helpers::default_plan(s, req.prior.as_ref(), &req.config),
+            None => PlanResponse { planned: req.config, diagnostics: vec![unsupported("planning", &req.type_name)], ..Default::default() },
+        }
+    }
+
+    async fn create(&self, req: CreateRequest) -> CreateResponse;
+    async fn update(&self, req: UpdateRequest) -> UpdateResponse;
+    async fn delete(&self, req: DeleteRequest) -> DeleteResponse;
+
+    /// Refreshes many objects of one type, in as few API calls as the API allows.
+    async fn read_many(&self, req: ReadManyRequest) -> ReadManyResponse;
+
+    async fn read_data(&self, req: ReadDataRequest) -> ReadDataResponse {
+        ReadDataResponse { state: Value::Null, diagnostics: vec![unsupported("data sources", &req.type_name)] }
+    }
+
+    async fn import(&self, req: ImportRequest) -> ImportResponse {
+        ImportResponse { state: None, diagnostics: vec![unsupported("import", &req.type_name)] }
+    }
+
+    async fn discover(&self, req: DiscoverRequest) -> DiscoverResponse {
+        DiscoverResponse { objects: Vec::new(), diagnostics: vec![unsupported("discovery", &req.type_name)] }
+    }
+
+    /// Finds an object created under `idempotency_token` by a run that stopped before it could
+    /// record it. The default finds nothing: right for providers whose creates cannot leak.
+    async fn adopt(&self, _req: AdoptRequest) -> AdoptResponse {
+        AdoptResponse::default()
+    }
+}
+
+/// Makes a fresh, unconfigured provider instance; one per `provider` block (and alias).
+pub type ProviderFactory = Arc<dyn Fn() -> Box<dyn Provider> + Send + Sync>;
+
+/// The provider families the CLI links in, by name (`terraform`, `local`, `random`, `aws`, …).
+#[derive(Clone, Default)]
+pub struct Registry {
+    factories: BTreeMap<String, ProviderFactory>,
+}
+
+impl Registry {
+    pub fn new() -> Registry {
+        Registry::default()
+    }
+
+    pub fn register(&mut self, name: &str, factory: ProviderFactory) {
+        self.factories.insert(name.to_string(), factory);
+    }
+
+    pub fn get(&self, name: &str) -> Option<&ProviderFactory> {
+        self.factories.get(name)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &String> {
+        self.factories.keys()
+    }
+}
+
+/// Helpers for provider implementations reading decoded objects.
+pub mod attrs {
+    use super::Value;
+
+    pub fn string(obj: &Value, name: &str) -> Option<String> {
+        obj.get_attr(name).and_then(|v| v.as_str().map(str::to_string))
+    }
+
+    pub fn bool(obj: &Value, name: &str) -> Option<bool> {
+        obj.get_attr(name).and_then(Value::as_bool)
+    }
+
+    pub fn int(obj: &Value, name: &str) -> Option<i64> {
+        obj.get_attr(name).and_then(Value::as_i64)
+    }
+}

@@ -1,0 +1,114 @@
+//! The state file format, version 1. These types are the on-disk schema: they change only with
+//! `format_version`, separately from engine types.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct StateFile {
+    pub format_version: u32,
+    pub infra_version: String,
+    /// Incremented on every write.
+    pub serial: u64,
+    /// Identifies one state's history; a saved plan only applies to the lineage it was made on.
+    pub lineage: String,
+    #[serde(default)]
+    pub resources: Vec<ResourceState>,
+    #[serde(default)]
+    pub outputs: BTreeMap<String, OutputState>,
+    /// Creates that were started but not yet recorded: resolved on the next run by adoption.
+    #[serde(default)]
+    pub pending: Vec<PendingCreate>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ResourceState {
+    /// Module instance path: empty for the root, `module.net` or `module.net["a"]` below it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub module: String,
+    /// `managed` or `data`.
+    pub mode: String,
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub name: String,
+    /// The provider configuration that manages it: `aws` or `aws.west`.
+    pub provider: String,
+    pub instances: Vec<InstanceState>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct InstanceState {
+    /// The `count` index (a number) or `for_each` key (a string); absent for single instances.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index_key: Option<serde_json::Value>,
+    pub attributes: serde_json::Value,
+    /// Paths (lists of keys and indexes) of sensitive values inside `attributes`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sensitive_attributes: Vec<Vec<serde_json::Value>>,
+    /// Addresses of the resources this one was created from, for destroy ordering.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub create_before_destroy: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct OutputState {
+    pub value: serde_json::Value,
+    #[serde(default)]
+    pub sensitive: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct PendingCreate {
+    /// Full instance address, e.g. `aws_instance.web[0]`.
+    pub address: String,
+    pub provider: String,
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub idempotency_token: String,
+    pub started_at: String,
+}
+
+impl StateFile {
+    pub fn new() -> StateFile {
+        StateFile {
+            format_version: FORMAT_VERSION,
+            infra_version: env!("CARGO_PKG_VERSION").to_string(),
+            serial: 0,
+            lineage: uuid::Uuid::new_v4().to_string(),
+            resources: Vec::new(),
+            outputs: BTreeMap::new(),
+            pending: Vec::new(),
+        }
+    }
+
+    /// Parses a state file's bytes; a wrong version or broken JSON is an error naming the file.
+    pub fn from_slice(bytes: &[u8]) -> Result<StateFile, String> {
+        let raw: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| format!("it is not valid JSON ({e})"))?;
+        let version = raw.get("format_version").and_then(serde_json::Value::as_u64);
+        match version {
+            Some(v) if v == FORMAT_VERSION as u64 => {}
+            Some(v) => return Err(format!("it has format_version {v}, and this build of infra reads only version {FORMAT_VERSION}; use a newer infra")),
+            None if raw.get("terraform_version").is_some() => {
+                return Err("it is a Terraform state file; infra does not read Terraform state directly (import the resources instead)".into())
+            }
+            None => return Err("it has no format_version field".into()),
+        }
+        serde_json::from_value(raw).map_err(|e| format!("its contents do not match the state schema ({e})"))
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = serde_json::to_vec_pretty(self).unwrap_or_default();
+        out.push(b'\n');
+        out
+    }
+}
+
+impl Default for StateFile {
+    fn default() -> Self {
+        StateFile::new()
+    }
+}
