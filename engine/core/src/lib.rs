@@ -1,1 +1,78 @@
-//! placeholder
+//! infra's engine: loads a stack, builds the configuration graph, plans (refresh, diff, an
+//! explicit execution graph as data) and applies with bounded parallelism, persisting state
+//! after every finished object. It reports through [`hooks::Hook`] and never prints.
+
+pub mod addr;
+pub mod apply;
+pub mod graph;
+pub mod hooks;
+pub mod plan;
+pub mod state_io;
+pub mod walk;
+
+use infra_lang::diag::Diagnostics;
+use infra_lang::eval::Phase;
+use infra_lang::source::SourceMap;
+use infra_lang::value::Value;
+use infra_provider::Registry;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Loads a stack directory into everything a plan or apply needs. Reports every error found
+/// (syntax, unknown blocks, cycles), not only the first.
+pub fn load(dir: &Path, registry: &Registry, input_vars: BTreeMap<String, Value>, phase: Phase, sources: &SourceMap) -> Result<walk::Ctx, Diagnostics> {
+    let (module, mut diags) = infra_lang::config::load_module(sources, dir);
+    let graph = match graph::build(&module, sources) {
+        Ok(g) => Some(g),
+        Err(d) => {
+            diags.extend(d);
+            None
+        }
+    };
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    let mut schemas = BTreeMap::new();
+    for name in registry.names() {
+        if let Some(f) = registry.get(name) {
+            schemas.insert(name.clone(), f().schema());
+        }
+    }
+    let Some(graph) = graph else { return Err(diags) };
+    Ok(walk::Ctx { config: Arc::new(module), sources: sources.clone(), graph, root_dir: dir.to_path_buf(), registry: registry.clone(), phase, input_vars, schemas })
+}
+
+/// Evaluates every node without calling providers beyond their schemas: `infra validate`.
+pub fn validate(ctx: &walk::Ctx) -> Diagnostics {
+    use graph::NodeKind;
+    let mut diags = Diagnostics::new();
+    let mut store = walk::Store::default();
+    for &n in &ctx.graph.order {
+        let id = &ctx.graph.nodes[n];
+        let Some(config) = ctx.module(&id.module) else { continue };
+        for mi in store.instances_of(&id.module) {
+            match &id.kind {
+                NodeKind::Var(name) => diags.extend(walk::eval_var(ctx, &mut store, &mi, config, name)),
+                NodeKind::Local(name) => diags.extend(walk::eval_local(ctx, &mut store, &mi, config, name)),
+                NodeKind::Output(name) => diags.extend(walk::eval_output(ctx, &mut store, &mi, config, name)),
+                NodeKind::ModuleCall(name) => diags.extend(walk::eval_module_call(ctx, &mut store, &mi, config, name)),
+                NodeKind::Provider(_) => {}
+                NodeKind::Resource(key) => {
+                    let Some(r) = config.resources.get(key) else { continue };
+                    // Validation does not know count/for_each values: check one instance shape.
+                    let s = walk::scope(ctx, &store, &mi, config);
+                    let s = walk::NodeScope { each: r.for_each.as_ref().map(|_| (Value::Unknown, Value::Unknown)), count: r.count.as_ref().map(|_| 0), ctx: s.ctx, store: s.store, module: s.module, config: s.config };
+                    let addr = if mi.is_root() { r.key() } else { format!("{mi}.{}", r.key()) };
+                    if let Err(d) = walk::decode_resource(ctx, &s, r, &addr) {
+                        diags.extend(d);
+                    }
+                    let exp = if r.count.is_some() { walk::Expansion::Count(0) } else if r.for_each.is_some() { walk::Expansion::ForEach(BTreeMap::new()) } else { walk::Expansion::Single };
+                    let _ = exp;
+                    store.module_mut(&mi).resources.insert(r.key(), (walk::Expansion::Single, BTreeMap::from([(None, Value::Unknown)])));
+                }
+            }
+        }
+    }
+    diags
+}

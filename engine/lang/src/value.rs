@@ -202,8 +202,7 @@ impl Value {
             (Value::Bool(x), Value::Bool(y)) => x == y,
             (Value::Number(x), Value::Number(y)) => x == y,
             (Value::String(x), Value::String(y)) => x == y,
-            (Value::Set(x), Value::Set(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| p.equals(q)),
-            (Value::List(x) | Value::Tuple(x), Value::List(y) | Value::Tuple(y)) => {
+            (Value::List(x) | Value::Tuple(x) | Value::Set(x), Value::List(y) | Value::Tuple(y) | Value::Set(y)) => {
                 x.len() == y.len() && x.iter().zip(y).all(|(p, q)| p.equals(q))
             }
             (Value::Map(x) | Value::Object(x), Value::Map(y) | Value::Object(y)) => {

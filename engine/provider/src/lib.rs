@@ -184,6 +184,13 @@ pub trait Provider: Send + Sync {
         }
     }
 
+    /// Whether the engine records a create intent in state (and waits for it to be durable)
+    /// before calling `create`. Providers whose objects cannot leak (nothing outside the
+    /// state, or re-creation is harmless) return false and skip that write.
+    fn journals_creates(&self) -> bool {
+        true
+    }
+
     async fn create(&self, req: CreateRequest) -> CreateResponse;
     async fn update(&self, req: UpdateRequest) -> UpdateResponse;
     async fn delete(&self, req: DeleteRequest) -> DeleteResponse;

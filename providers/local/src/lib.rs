@@ -168,6 +168,10 @@ impl Provider for LocalProvider {
         resp
     }
 
+    fn journals_creates(&self) -> bool {
+        false
+    }
+
     async fn create(&self, req: CreateRequest) -> CreateResponse {
         let planned = req.planned;
         let bytes = match desired_bytes(&planned) {

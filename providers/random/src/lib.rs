@@ -142,6 +142,10 @@ impl Provider for RandomProvider {
         plan_helpers::default_plan(&schema, req.prior.as_ref(), &config)
     }
 
+    fn journals_creates(&self) -> bool {
+        false
+    }
+
     async fn create(&self, req: CreateRequest) -> CreateResponse {
         let Value::Object(mut m) = req.planned.deep_unmark() else {
             return CreateResponse { state: None, diagnostics: vec![Diagnostic::error("Invalid object", "the planned object is not an object")] };

@@ -35,6 +35,10 @@ impl Provider for TerraformProvider {
         resp
     }
 
+    fn journals_creates(&self) -> bool {
+        false
+    }
+
     async fn create(&self, req: CreateRequest) -> CreateResponse {
         let mut state = req.planned;
         if let Value::Object(m) = &mut state {

@@ -1,0 +1,313 @@
+//! Human output: diagnostics with file:line:col and the source line underlined, plans in
+//! Terraform's shape, values as HCL, colors unless NO_COLOR is set.
+
+use infra_core::plan::{Action, Plan, PlanMode, Reason, ResourceChange};
+use infra_lang::diag::{Diagnostic, Severity};
+use infra_lang::source::SourceMap;
+use infra_lang::value::{format_number, Value};
+use std::collections::BTreeSet;
+use std::path::Path;
+
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    pub fn from_env() -> Style {
+        use std::io::IsTerminal;
+        Style { color: std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal() }
+    }
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    pub fn bold(&self, s: &str) -> String {
+        self.paint("1", s)
+    }
+    pub fn red(&self, s: &str) -> String {
+        self.paint("31", s)
+    }
+    pub fn green(&self, s: &str) -> String {
+        self.paint("32", s)
+    }
+    pub fn yellow(&self, s: &str) -> String {
+        self.paint("33", s)
+    }
+    pub fn cyan(&self, s: &str) -> String {
+        self.paint("36", s)
+    }
+}
+
+pub fn diagnostic(d: &Diagnostic, sources: &SourceMap, base: &Path, st: &Style) -> String {
+    let mut out = String::new();
+    let head = match d.severity {
+        Severity::Error => st.red(&st.bold("Error:")),
+        Severity::Warning => st.yellow(&st.bold("Warning:")),
+    };
+    out.push_str(&format!("\n{head} {}\n", st.bold(&d.summary)));
+    if let Some(span) = &d.subject {
+        let pos = sources.pos(span.file, span.range.start);
+        let end = sources.pos(span.file, span.range.end.max(span.range.start));
+        out.push_str(&format!("\n  on {}", sources.location(span, Some(base))));
+        if let Some(a) = &d.address {
+            out.push_str(&format!(", in {a}"));
+        }
+        out.push_str(":\n");
+        let line = sources.line(span.file, pos.line);
+        let gutter = format!("{:>4}", pos.line);
+        out.push_str(&format!("  {gutter}: {line}\n"));
+        let width = if end.line == pos.line { (end.col.saturating_sub(pos.col)).max(1) } else { line.chars().count().saturating_sub(pos.col - 1).max(1) };
+        out.push_str(&format!("  {}  {}{}\n", " ".repeat(gutter.len()), " ".repeat(pos.col - 1), st.red(&"^".repeat(width))));
+    } else if let Some(a) = &d.address {
+        out.push_str(&format!("\n  with {a}\n"));
+    }
+    if !d.detail.is_empty() {
+        out.push_str(&format!("\n{}\n", d.detail));
+    }
+    out
+}
+
+fn quote(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_default()
+}
+
+/// A value as HCL, as Terraform shows it in plans and the console.
+pub fn value(v: &Value, indent: usize) -> String {
+    let pad = " ".repeat(indent);
+    match v {
+        Value::Sensitive(_) => "(sensitive value)".into(),
+        Value::Unknown => "(known after apply)".into(),
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => format_number(n),
+        Value::String(s) if s.contains('\n') => {
+            let mut out = String::from("<<-EOT\n");
+            for l in s.trim_end_matches('\n').split('\n') {
+                out.push_str(&format!("{pad}    {l}\n"));
+            }
+            out.push_str(&format!("{pad}EOT"));
+            out
+        }
+        Value::String(s) => quote(s),
+        Value::List(items) | Value::Tuple(items) | Value::Set(items) => {
+            if items.is_empty() {
+                return "[]".into();
+            }
+            let mut out = String::from("[\n");
+            for i in items {
+                out.push_str(&format!("{pad}    {},\n", value(i, indent + 4)));
+            }
+            out.push_str(&format!("{pad}]"));
+            out
+        }
+        Value::Map(m) | Value::Object(m) => {
+            if m.is_empty() {
+                return "{}".into();
+            }
+            let w = m.keys().map(|k| key_text(k).len()).max().unwrap_or(0);
+            let mut out = String::from("{\n");
+            for (k, i) in m {
+                out.push_str(&format!("{pad}    {:<w$} = {}\n", key_text(k), value(i, indent + 4)));
+            }
+            out.push_str(&format!("{pad}}}"));
+            out
+        }
+    }
+}
+
+fn key_text(k: &str) -> String {
+    if !k.is_empty() && k.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-') && !k.starts_with(|c: char| c.is_ascii_digit()) {
+        k.to_string()
+    } else {
+        quote(k)
+    }
+}
+
+fn action_line(c: &ResourceChange, st: &Style) -> String {
+    let a = &c.addr;
+    let verb = match (c.action, &c.reason) {
+        (Action::Create, _) => "will be created".to_string(),
+        (Action::Update, _) if c.importing.is_some() => "will be updated in-place (imported)".to_string(),
+        (Action::Update, _) => "will be updated in-place".to_string(),
+        (Action::Read, _) => "will be read during apply".to_string(),
+        (Action::Delete, Reason::DeleteBecauseNoResourceConfig) => format!("will be destroyed\n  # (because {} is not in configuration)", a.resource()),
+        (Action::Delete, Reason::DeleteBecauseCountIndex) => format!("will be destroyed\n  # (because index {} is out of range for count)", a.key.as_ref().map(|k| k.to_string()).unwrap_or_default()),
+        (Action::Delete, Reason::DeleteBecauseEachKey) => format!("will be destroyed\n  # (because key {} is not in for_each map)", a.key.as_ref().map(|k| k.to_string()).unwrap_or_default()),
+        (Action::Delete, Reason::DeleteBecauseNoModule) => format!("will be destroyed\n  # (because {} is not in configuration)", a.module),
+        (Action::Delete, _) => "will be destroyed".to_string(),
+        (Action::DeleteThenCreate | Action::CreateThenDelete, Reason::ReplaceByRequest) => "will be replaced, as requested".to_string(),
+        (Action::DeleteThenCreate | Action::CreateThenDelete, Reason::ReplaceByTriggers) => "will be replaced due to changes in replace_triggered_by".to_string(),
+        (Action::DeleteThenCreate | Action::CreateThenDelete, _) => "must be replaced".to_string(),
+        (Action::NoOp, _) => "is unchanged".to_string(),
+    };
+    let mut out = format!("  {} {}", st.bold(&format!("# {a}")), verb);
+    if let Some(from) = &c.moved_from {
+        out.push_str(&format!("\n  # (moved from {from})"));
+    }
+    if let Some(id) = &c.importing {
+        out.push_str(&format!("\n  # (imported from \"{id}\")"));
+    }
+    out
+}
+
+fn sym(a: Action, st: &Style) -> String {
+    match a {
+        Action::Create => st.green("+"),
+        Action::Delete => st.red("-"),
+        Action::Update => st.yellow("~"),
+        Action::DeleteThenCreate => format!("{}/{}", st.red("-"), st.green("+")),
+        Action::CreateThenDelete => format!("{}/{}", st.green("+"), st.red("-")),
+        Action::Read => st.cyan("<="),
+        Action::NoOp => " ".into(),
+    }
+}
+
+/// Line diff of two multi-line texts (longest common subsequence).
+fn line_diff(old: &str, new: &str, pad: &str, st: &Style) -> String {
+    let a: Vec<&str> = old.trim_end_matches('\n').split('\n').collect();
+    let b: Vec<&str> = new.trim_end_matches('\n').split('\n').collect();
+    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
+        }
+    }
+    let (mut i, mut j) = (0, 0);
+    let mut out = String::new();
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            out.push_str(&format!("{pad}      {}\n", a[i]));
+            i += 1;
+            j += 1;
+        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
+            out.push_str(&format!("{pad}    {} {}\n", st.green("+"), b[j]));
+            j += 1;
+        } else {
+            out.push_str(&format!("{pad}    {} {}\n", st.red("-"), a[i]));
+            i += 1;
+        }
+    }
+    out
+}
+
+/// A JSON-encoded string, pretty-printed so it can be diffed key by key.
+fn as_pretty_json(s: &str) -> Option<String> {
+    let t = s.trim_start();
+    if !(t.starts_with('{') || t.starts_with('[')) {
+        return None;
+    }
+    serde_json::from_str::<serde_json::Value>(s).ok().and_then(|j| serde_json::to_string_pretty(&j).ok())
+}
+
+fn attr_change(name: &str, w: usize, before: Option<&Value>, after: Option<&Value>, forces: bool, st: &Style) -> Option<String> {
+    let pad = "    ";
+    let note = if forces { st.red(" # forces replacement") } else { String::new() };
+    match (before, after) {
+        (None | Some(Value::Null), Some(a)) if !a.is_null() => Some(format!("{pad}  {} {:<w$} = {}{note}\n", st.green("+"), name, value(a, 6))),
+        (Some(b), None | Some(Value::Null)) if !b.is_null() => Some(format!("{pad}  {} {:<w$} = {} -> null{note}\n", st.red("-"), name, value(b, 6))),
+        (Some(b), Some(a)) if !b.deep_unmark().equals(&a.deep_unmark()) || (a.is_unknown() && !b.is_unknown()) => {
+            if let (Value::String(x), Value::String(y)) = (b, a) {
+                let (x2, y2) = match (as_pretty_json(x), as_pretty_json(y)) {
+                    (Some(p), Some(q)) => (p, q),
+                    _ => (x.clone(), y.clone()),
+                };
+                if x2.contains('\n') || y2.contains('\n') {
+                    return Some(format!("{pad}  {} {:<w$} = <<-EOT{note}\n{}{pad}      EOT\n", st.yellow("~"), name, line_diff(&x2, &y2, pad, st)));
+                }
+            }
+            if b.is_sensitive() || a.is_sensitive() {
+                return Some(format!("{pad}  {} {:<w$} = (sensitive value){note}\n", st.yellow("~"), name));
+            }
+            Some(format!("{pad}  {} {:<w$} = {} -> {}{note}\n", st.yellow("~"), name, value(b, 6), value(a, 6)))
+        }
+        _ => None,
+    }
+}
+
+pub fn change(c: &ResourceChange, st: &Style) -> String {
+    let mut out = action_line(c, st);
+    out.push('\n');
+    let kw = if c.addr.mode == infra_lang::config::Mode::Data { "data" } else { "resource" };
+    out.push_str(&format!("  {} {kw} \"{}\" \"{}\" {{\n", sym(c.action, st), c.addr.type_name, c.addr.name));
+    let before = c.before.as_ref().and_then(Value::as_map).cloned().unwrap_or_default();
+    let after = c.after.as_ref().and_then(Value::as_map).cloned().unwrap_or_default();
+    let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    let w = keys.iter().map(|k| k.len()).max().unwrap_or(0);
+    let mut unchanged = 0;
+    for k in keys {
+        let forces = c.replace_paths.contains(k);
+        let (b, a) = match c.action {
+            Action::Create | Action::Read => (None, after.get(k)),
+            Action::Delete => (before.get(k), None),
+            _ => (before.get(k), after.get(k)),
+        };
+        match attr_change(k, w, b, a, forces, st) {
+            Some(line) => out.push_str(&line),
+            None => unchanged += 1,
+        }
+    }
+    if unchanged > 0 && matches!(c.action, Action::Update | Action::DeleteThenCreate | Action::CreateThenDelete) {
+        out.push_str(&format!("        # ({unchanged} unchanged attribute{} hidden)\n", if unchanged == 1 { "" } else { "s" }));
+    }
+    out.push_str("    }\n");
+    out
+}
+
+pub fn plan(p: &Plan, st: &Style) -> String {
+    let mut out = String::new();
+    if !p.drift.is_empty() {
+        out.push_str(&format!("\n{}\n\ninfra detected the following changes made outside of infra since the last apply:\n\n", st.bold("Note: Objects have changed outside of infra")));
+        for d in &p.drift {
+            let mut c = d.clone();
+            if c.action == Action::Delete {
+                out.push_str(&format!("  {} has been deleted\n", st.bold(&format!("# {}", c.addr))));
+                continue;
+            }
+            c.action = Action::Update;
+            out.push_str(&change(&c, st).replacen("will be updated in-place", "has changed", 1));
+            out.push('\n');
+        }
+    }
+    let visible: Vec<&ResourceChange> = p.changes.iter().filter(|c| c.action != Action::NoOp).collect();
+    if p.mode == PlanMode::RefreshOnly {
+        if p.drift.is_empty() {
+            out.push_str("\nNo changes. Your infrastructure still matches the configuration.\n");
+        } else {
+            out.push_str("\nThis is a refresh-only plan, so infra will not take any actions to undo these. Applying it updates the state to match.\n");
+        }
+        return out;
+    }
+    if visible.is_empty() && !p.outputs_changed() {
+        out.push_str("\nNo changes. Your infrastructure matches the configuration.\n");
+        return out;
+    }
+    if !visible.is_empty() {
+        out.push_str("\ninfra will perform the following actions:\n\n");
+        for c in &visible {
+            out.push_str(&change(c, st));
+            out.push('\n');
+        }
+    }
+    let add = visible.iter().filter(|c| matches!(c.action, Action::Create | Action::DeleteThenCreate | Action::CreateThenDelete)).count();
+    let chg = visible.iter().filter(|c| c.action == Action::Update).count();
+    let del = visible.iter().filter(|c| matches!(c.action, Action::Delete | Action::DeleteThenCreate | Action::CreateThenDelete)).count();
+    let imp = visible.iter().filter(|c| c.importing.is_some()).count();
+    let imp_text = if imp > 0 { format!("{imp} to import, ") } else { String::new() };
+    out.push_str(&format!("{} {imp_text}{add} to add, {chg} to change, {del} to destroy.\n", st.bold("Plan:")));
+    let changed_outputs: Vec<_> = p.outputs.iter().filter(|(_, o)| o.before.as_ref().is_none_or(|b| !b.deep_unmark().equals(&o.after.deep_unmark())) || !o.after.is_wholly_known()).collect();
+    if !changed_outputs.is_empty() {
+        out.push_str("\nChanges to Outputs:\n");
+        for (k, o) in changed_outputs {
+            let after = if o.sensitive { "(sensitive value)".to_string() } else { value(&o.after, 4) };
+            match &o.before {
+                None => out.push_str(&format!("  {} {k} = {after}\n", st.green("+"))),
+                Some(_) if o.after.is_null() => out.push_str(&format!("  {} {k} = {} -> null\n", st.red("-"), if o.sensitive { "(sensitive value)".into() } else { value(o.before.as_ref().unwrap_or(&Value::Null), 4) })),
+                Some(b) => out.push_str(&format!("  {} {k} = {} -> {after}\n", st.yellow("~"), if o.sensitive { "(sensitive value)".into() } else { value(b, 4) })),
+            }
+        }
+    }
+    out
+}

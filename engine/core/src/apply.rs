@@ -1,0 +1,506 @@
+//! Apply: runs a plan's execution graph on tokio with a parallelism bound. Each finished
+//! object is written to state before its dependents start (writes that finish together are
+//! committed together). A failed object stops only what depends on it. Cancellation starts
+//! nothing new and lets in-flight work finish.
+
+use crate::addr::{InstanceAddr, ModuleInstance};
+use crate::graph::NodeKind;
+use crate::hooks::Hook;
+use crate::plan::{attach_span, mark_sensitive, resource_deps, Action, ExecNode, Plan, PlanMode};
+use crate::state_io::{Instance, Working};
+use crate::walk::{self, decode_resource, eval_local, eval_module_call, eval_output, eval_var, expand, scope, with_instance, Ctx, Store};
+use infra_lang::config::{Mode, Module};
+use infra_lang::diag::{Diagnostic, Diagnostics};
+use infra_lang::value::Value;
+use infra_provider::{CreateRequest, DeleteRequest, PlanRequest, Provider, ReadDataRequest, UpdateRequest};
+use infra_state::{LocalBackend, PendingCreate};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub struct ApplyOptions {
+    pub parallelism: usize,
+    /// Set to stop scheduling new work (first Ctrl-C).
+    pub cancel: Arc<AtomicBool>,
+    /// How often a slow operation reports progress.
+    pub progress_every: Duration,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions { parallelism: 10, cancel: Arc::new(AtomicBool::new(false)), progress_every: Duration::from_secs(10) }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct ApplyResult {
+    pub diagnostics: Diagnostics,
+    pub cancelled: bool,
+    pub added: usize,
+    pub changed: usize,
+    pub destroyed: usize,
+    pub outputs: BTreeMap<String, (Value, bool)>,
+}
+
+struct Run {
+    ctx: Arc<Ctx>,
+    plan: Plan,
+    store: Mutex<Store>,
+    working: Mutex<Working>,
+    backend: LocalBackend,
+    /// Bumped on every change to `working`; `written` is the newest change on disk.
+    version: AtomicU64,
+    written: AtomicU64,
+    write_lock: tokio::sync::Mutex<()>,
+    serial: AtomicU64,
+    providers: tokio::sync::Mutex<BTreeMap<String, Arc<dyn Provider>>>,
+    sem: tokio::sync::Semaphore,
+    hook: Arc<dyn Hook>,
+    opts: ApplyOptions,
+    diags: Mutex<Diagnostics>,
+    counts: Mutex<(usize, usize, usize)>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Run {
+    fn error(&self, d: Diagnostic) {
+        lock(&self.diags).push(d);
+    }
+
+    /// Makes every change made so far durable; concurrent callers share one write.
+    async fn persist(&self) -> bool {
+        let wanted = self.version.load(Ordering::SeqCst);
+        let _g = self.write_lock.lock().await;
+        if self.written.load(Ordering::SeqCst) >= wanted {
+            return true;
+        }
+        let (snapshot, v) = {
+            let w = lock(&self.working);
+            let mut s = w.to_state();
+            s.serial = self.serial.fetch_add(1, Ordering::SeqCst) + 1;
+            (s, self.version.load(Ordering::SeqCst))
+        };
+        let backend = self.backend.clone();
+        match tokio::task::spawn_blocking(move || backend.write(&snapshot)).await {
+            Ok(Ok(())) => {
+                self.written.store(v, Ordering::SeqCst);
+                true
+            }
+            Ok(Err(e)) => {
+                self.error(Diagnostic::error("Failed to persist state", format!("{e}. The objects created so far exist; state could not record them.")));
+                false
+            }
+            Err(e) => {
+                self.error(Diagnostic::error("Failed to persist state", format!("the writer task failed: {e}")));
+                false
+            }
+        }
+    }
+
+    fn change_working(&self, f: impl FnOnce(&mut Working)) {
+        f(&mut lock(&self.working));
+        self.version.fetch_add(1, Ordering::SeqCst);
+    }
+
+    async fn provider(&self, key: &str) -> Option<Arc<dyn Provider>> {
+        let mut map = self.providers.lock().await;
+        if let Some(p) = map.get(key) {
+            return Some(p.clone());
+        }
+        let snapshot = lock(&self.store).clone();
+        match walk::configure_provider(&self.ctx, &snapshot, key).await {
+            Ok(p) => {
+                map.insert(key.to_string(), p.clone());
+                Some(p)
+            }
+            Err(d) => {
+                lock(&self.diags).extend(d);
+                None
+            }
+        }
+    }
+
+    /// Runs a provider call, reporting progress while it is slow.
+    async fn timed<F: std::future::Future>(&self, addr: &str, action: Action, fut: F) -> F::Output {
+        let _permit = self.sem.acquire().await;
+        let started = Instant::now();
+        tokio::pin!(fut);
+        let mut tick = tokio::time::interval(self.opts.progress_every);
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                out = &mut fut => return out,
+                _ = tick.tick() => self.hook.apply_progress(addr, action, started.elapsed()),
+            }
+        }
+    }
+
+    async fn run_node(self: Arc<Self>, node: usize) -> bool {
+        match self.plan.exec.nodes[node].clone() {
+            ExecNode::Delete(addr) => self.delete(&addr).await,
+            ExecNode::Config(n) => self.config_node(n).await,
+        }
+    }
+
+    async fn config_node(&self, n: usize) -> bool {
+        let id = self.ctx.graph.nodes[n].clone();
+        let Some(config) = self.ctx.module(&id.module) else { return true };
+        let config: &Module = config;
+        let instances = lock(&self.store).instances_of(&id.module);
+        match &id.kind {
+            NodeKind::Provider(key) => self.provider(key).await.is_some(),
+            NodeKind::Resource(key) => {
+                let Some(r) = config.resources.get(key) else { return true };
+                let mut ok = true;
+                for mi in instances {
+                    ok &= self.resource(n, &mi, config, r).await;
+                }
+                ok
+            }
+            kind => {
+                let mut diags = Diagnostics::new();
+                {
+                    let mut store = lock(&self.store);
+                    for mi in instances {
+                        diags.extend(match kind {
+                            NodeKind::Var(name) => eval_var(&self.ctx, &mut store, &mi, config, name),
+                            NodeKind::Local(name) => eval_local(&self.ctx, &mut store, &mi, config, name),
+                            NodeKind::Output(name) => eval_output(&self.ctx, &mut store, &mi, config, name),
+                            NodeKind::ModuleCall(name) => eval_module_call(&self.ctx, &mut store, &mi, config, name),
+                            _ => Diagnostics::new(),
+                        });
+                    }
+                }
+                let ok = !diags.has_errors();
+                lock(&self.diags).extend(diags);
+                ok
+            }
+        }
+    }
+
+    async fn resource(&self, node: usize, mi: &ModuleInstance, config: &Module, r: &infra_lang::config::Resource) -> bool {
+        let provider_key = crate::graph::resolve_provider(&self.ctx.config, &mi.static_path(), r);
+        let family = provider_key.split('.').next().unwrap_or(&provider_key).to_string();
+        let schema = self.ctx.schemas.get(&family).and_then(|s| if r.mode == Mode::Managed { s.resources.get(&r.ty) } else { s.data_sources.get(&r.ty) }).cloned();
+        let Some(provider) = self.provider(&provider_key).await else { return false };
+        let what = if mi.is_root() { r.key() } else { format!("{mi}.{}", r.key()) };
+        let exp = {
+            let store = lock(&self.store);
+            expand(&scope(&self.ctx, &store, mi, config), r.count.as_ref(), r.for_each.as_ref(), &what)
+        };
+        let exp = match exp {
+            Ok(e) => e,
+            Err(d) => {
+                self.error(d);
+                return false;
+            }
+        };
+        lock(&self.store).module_mut(mi).resources.insert(r.key(), (exp.clone(), BTreeMap::new()));
+        let deps = resource_deps(&self.ctx, node);
+        let mut tasks = Vec::new();
+        for key in exp.keys() {
+            let addr = InstanceAddr { module: mi.clone(), mode: r.mode, type_name: r.ty.clone(), name: r.name.clone(), key: key.clone() };
+            let change = self.plan.change(&addr).cloned();
+            let prior = lock(&self.working).instances.get(&addr).map(|i| i.value.clone());
+            let action = change.as_ref().map(|c| c.action).unwrap_or(Action::NoOp);
+            if r.mode == Mode::Managed && action == Action::NoOp {
+                lock(&self.store).set_instance(mi, &r.key(), key.clone(), prior.or_else(|| change.and_then(|c| c.after)).unwrap_or(Value::Unknown));
+                continue;
+            }
+            let cfg = {
+                let store = lock(&self.store);
+                let s = with_instance(scope(&self.ctx, &store, mi, config), &exp, &key);
+                decode_resource(&self.ctx, &s, r, &addr.to_string())
+            };
+            let cfg = match cfg {
+                Ok(c) => c,
+                Err(d) => {
+                    lock(&self.diags).extend(d);
+                    return false;
+                }
+            };
+            tasks.push((addr, key, action, prior, cfg));
+        }
+        // Instances of one resource run in parallel, bounded by the semaphore.
+        let results = futures_join(tasks.into_iter().map(|(addr, key, action, prior, cfg)| {
+            let provider = provider.clone();
+            let schema = schema.clone();
+            let deps = deps.clone();
+            let provider_key = provider_key.clone();
+            async move {
+                let v = if r.mode == Mode::Data {
+                    self.read_data(&addr, &provider, cfg, schema.as_ref(), r).await
+                } else {
+                    self.apply_instance(&addr, action, prior, cfg, &provider, &provider_key, schema.as_ref(), deps, r).await
+                };
+                (key, v)
+            }
+        }))
+        .await;
+        let mut ok = true;
+        for (key, v) in results {
+            match v {
+                Some(v) => lock(&self.store).set_instance(mi, &r.key(), key, v),
+                None => ok = false,
+            }
+        }
+        ok
+    }
+
+    async fn read_data(&self, addr: &InstanceAddr, provider: &Arc<dyn Provider>, cfg: Value, schema: Option<&infra_lang::schema::Schema>, r: &infra_lang::config::Resource) -> Option<Value> {
+        let resp = provider.read_data(ReadDataRequest { type_name: addr.type_name.clone(), config: cfg }).await;
+        let failed = resp.diagnostics.iter().any(|d| d.is_error());
+        for d in resp.diagnostics {
+            self.error(attach_span(d, r, &addr.to_string()));
+        }
+        if failed {
+            return None;
+        }
+        Some(mark_sensitive(resp.state, schema))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn apply_instance(
+        &self,
+        addr: &InstanceAddr,
+        action: Action,
+        prior: Option<Value>,
+        cfg: Value,
+        provider: &Arc<dyn Provider>,
+        provider_key: &str,
+        schema: Option<&infra_lang::schema::Schema>,
+        deps: Vec<String>,
+        r: &infra_lang::config::Resource,
+    ) -> Option<Value> {
+        let name = addr.to_string();
+        let creating = matches!(action, Action::Create | Action::DeleteThenCreate | Action::CreateThenDelete);
+        let plan_prior = if creating { None } else { prior.clone() };
+        let planned = provider.plan(PlanRequest { type_name: addr.type_name.clone(), prior: plan_prior.clone(), config: cfg }).await;
+        if planned.diagnostics.iter().any(|d| d.is_error()) {
+            for d in planned.diagnostics {
+                self.error(attach_span(d, r, &name));
+            }
+            return None;
+        }
+        let planned_value = planned.planned;
+        let started = Instant::now();
+        let shown_action = if creating { Action::Create } else { Action::Update };
+        self.hook.apply_start(&name, shown_action);
+        let (state, diags) = if creating {
+            let token = uuid::Uuid::new_v4().to_string();
+            if provider.journals_creates() {
+                self.change_working(|w| {
+                    w.pending.push(PendingCreate {
+                        address: name.clone(),
+                        provider: provider_key.to_string(),
+                        type_name: addr.type_name.clone(),
+                        idempotency_token: token.clone(),
+                        started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    })
+                });
+                if !self.persist().await {
+                    return None;
+                }
+            }
+            let resp = self.timed(&name, Action::Create, provider.create(CreateRequest { type_name: addr.type_name.clone(), planned: planned_value, idempotency_token: token.clone() })).await;
+            if std::env::var("INFRA_TEST_ABORT_AFTER_CREATE").is_ok_and(|a| a == name) {
+                // Test hook: simulate a crash between the cloud call and the state write.
+                std::process::abort();
+            }
+            self.change_working(|w| w.pending.retain(|p| p.idempotency_token != token));
+            (resp.state, resp.diagnostics)
+        } else {
+            let resp = self.timed(&name, Action::Update, provider.update(UpdateRequest { type_name: addr.type_name.clone(), prior: prior.clone().unwrap_or_default(), planned: planned_value })).await;
+            (resp.state, resp.diagnostics)
+        };
+        let failed = diags.iter().any(|d| d.is_error());
+        let first_error = diags.iter().find(|d| d.is_error()).cloned();
+        for d in diags {
+            let op = if creating { "create" } else { "update" };
+            let d = Diagnostic { detail: format!("{} (while trying to {op} {name})", d.detail.trim_end()), ..d };
+            self.error(attach_span(d, r, &name));
+        }
+        if let Some(new) = &state {
+            let new = mark_sensitive(new.clone(), schema);
+            let cbd = r.lifecycle.create_before_destroy;
+            self.change_working(|w| {
+                w.instances.insert(addr.clone(), Instance { provider: provider_key.to_string(), value: new.clone(), dependencies: deps.clone(), create_before_destroy: cbd });
+            });
+        }
+        let persisted = self.persist().await;
+        let id = state.as_ref().and_then(|s| s.get_attr("id")).and_then(|v| v.as_str().map(str::to_string));
+        self.hook.apply_done(&name, shown_action, started.elapsed(), id.as_deref(), first_error.as_ref());
+        if failed || !persisted {
+            return None;
+        }
+        let mut counts = lock(&self.counts);
+        if creating {
+            counts.0 += 1;
+        } else {
+            counts.1 += 1;
+        }
+        state.map(|s| mark_sensitive(s, schema))
+    }
+
+    async fn delete(&self, addr: &InstanceAddr) -> bool {
+        let Some(change) = self.plan.change(addr).cloned() else { return true };
+        let name = addr.to_string();
+        let Some(provider) = self.provider(&change.provider).await else { return false };
+        let prior = change.before.clone().unwrap_or_default();
+        let started = Instant::now();
+        self.hook.apply_start(&name, Action::Delete);
+        let resp = self.timed(&name, Action::Delete, provider.delete(DeleteRequest { type_name: addr.type_name.clone(), prior })).await;
+        let first_error = resp.diagnostics.iter().find(|d| d.is_error()).cloned();
+        for d in resp.diagnostics {
+            let d = Diagnostic { detail: format!("{} (while trying to delete {name})", d.detail.trim_end()), ..d };
+            self.error(d.with_address(name.clone()));
+        }
+        if first_error.is_none() && change.action != Action::CreateThenDelete {
+            self.change_working(|w| {
+                w.instances.remove(addr);
+            });
+        }
+        let persisted = self.persist().await;
+        self.hook.apply_done(&name, Action::Delete, started.elapsed(), None, first_error.as_ref());
+        if first_error.is_none() && change.action == Action::Delete {
+            lock(&self.counts).2 += 1;
+        }
+        first_error.is_none() && persisted
+    }
+}
+
+async fn futures_join<F: std::future::Future>(futs: impl Iterator<Item = F>) -> Vec<F::Output> {
+    // Poll all futures concurrently on this task (they borrow from the node).
+    let futs: Vec<std::pin::Pin<Box<F>>> = futs.map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = (0..futs.len()).map(|_| None).collect();
+    let mut futs: Vec<Option<std::pin::Pin<Box<F>>>> = futs.into_iter().map(Some).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, slot) in futs.iter_mut().enumerate() {
+            if let Some(f) = slot {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => {
+                        outputs[i] = Some(v);
+                        *slot = None;
+                    }
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
+}
+
+/// Applies `plan` against `backend`, starting from the plan's prior state.
+pub async fn apply(ctx: Arc<Ctx>, plan: Plan, backend: LocalBackend, opts: ApplyOptions, hook: Arc<dyn Hook>) -> ApplyResult {
+    let mut working = plan.prior.clone();
+    working.serial = plan.serial;
+    let serial = plan.serial;
+    let n = plan.exec.nodes.len();
+    let refresh_only = plan.mode == PlanMode::RefreshOnly;
+    let run = Arc::new(Run {
+        sem: tokio::sync::Semaphore::new(opts.parallelism.max(1)),
+        ctx,
+        plan,
+        store: Mutex::new(Store::default()),
+        working: Mutex::new(working),
+        backend,
+        version: AtomicU64::new(1),
+        written: AtomicU64::new(0),
+        write_lock: tokio::sync::Mutex::new(()),
+        serial: AtomicU64::new(serial),
+        providers: tokio::sync::Mutex::new(BTreeMap::new()),
+        hook,
+        opts,
+        diags: Mutex::new(Diagnostics::new()),
+        counts: Mutex::new((0, 0, 0)),
+    });
+    let mut cancelled = false;
+    if !refresh_only {
+        let mut waiting: Vec<usize> = run.plan.exec.deps.iter().map(Vec::len).collect();
+        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for (i, ds) in run.plan.exec.deps.iter().enumerate() {
+            for &d in ds {
+                dependents[d].push(i);
+            }
+        }
+        let mut blocked = vec![false; n];
+        let mut set = tokio::task::JoinSet::new();
+        let mut started = vec![false; n];
+        let spawn = |set: &mut tokio::task::JoinSet<(usize, bool)>, i: usize| {
+            let r = run.clone();
+            set.spawn(async move { (i, r.run_node(i).await) });
+        };
+        for i in 0..n {
+            if waiting[i] == 0 {
+                started[i] = true;
+                spawn(&mut set, i);
+            }
+        }
+        while let Some(joined) = set.join_next().await {
+            let (i, ok) = match joined {
+                Ok(v) => v,
+                Err(e) => {
+                    run.error(Diagnostic::error("Internal error", format!("an apply task failed: {e}")));
+                    continue;
+                }
+            };
+            if !ok {
+                // Everything downstream of a failure is skipped.
+                let mut stack = dependents[i].clone();
+                while let Some(d) = stack.pop() {
+                    if !blocked[d] {
+                        blocked[d] = true;
+                        stack.extend(dependents[d].iter().copied());
+                    }
+                }
+            }
+            if run.opts.cancel.load(Ordering::SeqCst) {
+                if !cancelled {
+                    run.hook.stopping();
+                }
+                cancelled = true;
+                continue;
+            }
+            for &d in &dependents[i] {
+                waiting[d] -= 1;
+                if waiting[d] == 0 && !blocked[d] && !started[d] {
+                    started[d] = true;
+                    spawn(&mut set, d);
+                }
+            }
+        }
+        cancelled |= run.opts.cancel.load(Ordering::SeqCst);
+    }
+    // Root outputs, once everything they need has run.
+    let all_ok = !lock(&run.diags).has_errors() && !cancelled;
+    let outputs: BTreeMap<String, (Value, bool)> = if refresh_only {
+        run.plan.prior.outputs.clone()
+    } else {
+        let store = lock(&run.store);
+        store
+            .modules
+            .get(&ModuleInstance::root())
+            .map(|m| m.outputs.iter().filter(|(_, v)| v.is_wholly_known()).map(|(k, v)| (k.clone(), (v.clone(), run.ctx.config.outputs.get(k).is_some_and(|o| o.sensitive)))).collect())
+            .unwrap_or_default()
+    };
+    if all_ok || refresh_only {
+        let destroy = run.plan.mode == PlanMode::Destroy;
+        run.change_working(|w| w.outputs = if destroy { BTreeMap::new() } else { outputs.clone() });
+    }
+    run.change_working(|_| {});
+    run.persist().await;
+    let (added, changed, destroyed) = *lock(&run.counts);
+    let diagnostics = lock(&run.diags).clone();
+    ApplyResult { diagnostics, cancelled, added, changed, destroyed, outputs }
+}

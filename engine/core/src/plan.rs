@@ -1,0 +1,797 @@
+//! Planning: refresh (batched per provider and type), then one action per resource instance
+//! with the reason it was chosen, then an explicit execution graph (data) that apply runs.
+
+use crate::addr::{InstanceAddr, InstanceKey, ModuleInstance, Target};
+use crate::graph::{NodeKind, resolve_provider};
+use crate::hooks::Hook;
+use crate::state_io::{Instance, Working};
+use crate::walk::{self, decode_resource, eval_local, eval_module_call, eval_output, eval_var, expand, resource_value, scope, with_instance, Ctx, Expansion, Store};
+use infra_lang::config::{IgnoreChanges, Mode, Module, Resource};
+use infra_lang::diag::{Diagnostic, Diagnostics, PathStep};
+use infra_lang::refs::references;
+use infra_lang::schema::Schema;
+use infra_lang::value::Value;
+use infra_provider::{AdoptRequest, ImportRequest, PlanRequest, Provider, ReadDataRequest, ReadManyRequest};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Instant;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    NoOp,
+    Create,
+    Read,
+    Update,
+    DeleteThenCreate,
+    CreateThenDelete,
+    Delete,
+}
+
+impl Action {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::NoOp => " ",
+            Action::Create => "+",
+            Action::Read => "<=",
+            Action::Update => "~",
+            Action::DeleteThenCreate => "-/+",
+            Action::CreateThenDelete => "+/-",
+            Action::Delete => "-",
+        }
+    }
+
+    pub fn is_replace(self) -> bool {
+        matches!(self, Action::DeleteThenCreate | Action::CreateThenDelete)
+    }
+
+    pub fn verb(self) -> &'static str {
+        match self {
+            Action::NoOp => "no-op",
+            Action::Create => "create",
+            Action::Read => "read",
+            Action::Update => "update",
+            Action::DeleteThenCreate | Action::CreateThenDelete => "replace",
+            Action::Delete => "delete",
+        }
+    }
+}
+
+/// Why an action was chosen: only the UI reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reason {
+    None,
+    ReplaceBecauseCannotUpdate,
+    ReplaceByRequest,
+    ReplaceByTriggers,
+    DeleteBecauseNoResourceConfig,
+    DeleteBecauseCountIndex,
+    DeleteBecauseEachKey,
+    DeleteBecauseNoModule,
+    DeleteBecauseDestroyMode,
+    ReadBecauseConfigUnknown,
+}
+
+#[derive(Clone, Debug)]
+pub struct ResourceChange {
+    pub addr: InstanceAddr,
+    pub provider: String,
+    pub action: Action,
+    pub reason: Reason,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    /// Attributes whose change forced the replacement.
+    pub replace_paths: Vec<String>,
+    pub importing: Option<String>,
+    pub moved_from: Option<String>,
+    pub dependencies: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlanMode {
+    Normal,
+    Destroy,
+    RefreshOnly,
+}
+
+#[derive(Clone, Debug)]
+pub struct PlanOptions {
+    pub mode: PlanMode,
+    pub refresh: bool,
+    pub targets: Vec<Target>,
+    pub replace: Vec<Target>,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        PlanOptions { mode: PlanMode::Normal, refresh: true, targets: Vec::new(), replace: Vec::new() }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum ExecNode {
+    /// Evaluate one configuration graph node (applying its resource changes).
+    Config(usize),
+    /// Delete one instance (an orphan or the old half of a replacement).
+    Delete(InstanceAddr),
+}
+
+/// The execution graph apply runs: nodes and, per node, the nodes it waits for.
+#[derive(Clone, Debug, Default)]
+pub struct ExecGraph {
+    pub nodes: Vec<ExecNode>,
+    pub deps: Vec<Vec<usize>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct OutputChange {
+    pub before: Option<Value>,
+    pub after: Value,
+    pub sensitive: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub mode: PlanMode,
+    /// Every planned instance change, no-ops included (renderers skip them).
+    pub changes: Vec<ResourceChange>,
+    /// Objects that changed outside infra, found by refresh.
+    pub drift: Vec<ResourceChange>,
+    pub outputs: BTreeMap<String, OutputChange>,
+    /// The state apply starts from: refreshed, with moves, imports and adoptions applied.
+    pub prior: Working,
+    /// Lineage and serial of the state file the plan was made from.
+    pub lineage: String,
+    pub serial: u64,
+    pub variables: BTreeMap<String, Value>,
+    pub targets: Vec<Target>,
+    pub exec: ExecGraph,
+    pub warnings: Diagnostics,
+}
+
+impl Plan {
+    pub fn has_changes(&self) -> bool {
+        match self.mode {
+            PlanMode::RefreshOnly => !self.drift.is_empty() || self.outputs_changed(),
+            _ => self.changes.iter().any(|c| c.action != Action::NoOp) || self.outputs_changed(),
+        }
+    }
+
+    pub fn outputs_changed(&self) -> bool {
+        self.outputs.values().any(|o| match &o.before {
+            Some(b) => !b.deep_unmark().equals(&o.after.deep_unmark()) || !o.after.is_wholly_known(),
+            None => true,
+        })
+    }
+
+    pub fn change(&self, addr: &InstanceAddr) -> Option<&ResourceChange> {
+        self.changes.iter().find(|c| &c.addr == addr)
+    }
+}
+
+/// Marks the attributes the schema declares sensitive, on a value a provider returned.
+pub fn mark_sensitive(v: Value, schema: Option<&Schema>) -> Value {
+    let Some(schema) = schema else { return v };
+    match v {
+        Value::Object(mut m) => {
+            for (name, a) in &schema.attributes {
+                if a.sensitive {
+                    if let Some(x) = m.remove(name) {
+                        m.insert(name.clone(), if x.is_null() { x } else { x.sensitive() });
+                    }
+                }
+            }
+            Value::Object(m)
+        }
+        other => other,
+    }
+}
+
+/// Maps a provider diagnostic's attribute path to the span of that argument in the block.
+pub fn attach_span(d: Diagnostic, r: &Resource, addr: &str) -> Diagnostic {
+    let span = match d.attr_path.first() {
+        Some(PathStep::Attr(name)) => r.body.attr(name).and_then(|a| a.expr.span()).or(r.span.clone()),
+        _ => r.span.clone(),
+    };
+    d.with_subject(span).with_address(addr)
+}
+
+pub struct Planner<'a> {
+    pub ctx: &'a Ctx,
+    pub opts: &'a PlanOptions,
+    pub hook: &'a dyn Hook,
+    pub store: Store,
+    pub working: Working,
+    pub providers: BTreeMap<String, Arc<dyn Provider>>,
+    refreshed: BTreeSet<(String, String)>,
+    visited: BTreeSet<InstanceAddr>,
+    pub changes: Vec<ResourceChange>,
+    pub drift: Vec<ResourceChange>,
+    pub diags: Diagnostics,
+    imports: BTreeMap<String, String>,
+    moved: BTreeMap<InstanceAddr, String>,
+}
+
+/// Transitive resource dependencies of a config node, as resource addresses.
+pub fn resource_deps(ctx: &Ctx, node: usize) -> Vec<String> {
+    let mut out = BTreeSet::new();
+    for a in ctx.graph.ancestors(&[node]) {
+        if a == node {
+            continue;
+        }
+        let id = &ctx.graph.nodes[a];
+        if let NodeKind::Resource(k) = &id.kind {
+            if !k.starts_with("data.") {
+                let prefix: String = id.module.iter().map(|m| format!("module.{m}.")).collect();
+                out.insert(format!("{prefix}{k}"));
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+fn static_resource(addr: &InstanceAddr) -> String {
+    let prefix: String = addr.module.static_path().iter().map(|m| format!("module.{m}.")).collect();
+    format!("{prefix}{}", addr.resource_key())
+}
+
+pub async fn plan(ctx: &Ctx, state: &infra_state::StateFile, opts: &PlanOptions, hook: &dyn Hook) -> Result<Plan, Diagnostics> {
+    let working = Working::from_state(state).map_err(|e| Diagnostics::from(Diagnostic::error("Invalid state", e)))?;
+    let mut p = Planner {
+        ctx,
+        opts,
+        hook,
+        store: Store::default(),
+        working,
+        providers: BTreeMap::new(),
+        refreshed: BTreeSet::new(),
+        visited: BTreeSet::new(),
+        changes: Vec::new(),
+        drift: Vec::new(),
+        diags: Diagnostics::new(),
+        imports: BTreeMap::new(),
+        moved: BTreeMap::new(),
+    };
+    p.apply_moves();
+    let allowed = allowed_nodes(ctx, opts);
+    for &n in &ctx.graph.order {
+        if !allowed.contains(&n) {
+            continue;
+        }
+        p.visit(n).await;
+    }
+    p.orphans().await;
+    if p.diags.has_errors() {
+        return Err(p.diags);
+    }
+    let mut outputs = BTreeMap::new();
+    if let Some(root) = p.store.modules.get(&ModuleInstance::root()) {
+        for (k, v) in &root.outputs {
+            let sensitive = ctx.config.outputs.get(k).is_some_and(|o| o.sensitive);
+            let after = if opts.mode == PlanMode::Destroy { Value::Null } else { v.clone() };
+            outputs.insert(k.clone(), OutputChange { before: p.working.outputs.get(k).map(|(v, _)| v.clone()), after, sensitive });
+        }
+    }
+    if opts.mode == PlanMode::Destroy {
+        for (k, (v, s)) in &p.working.outputs {
+            outputs.entry(k.clone()).or_insert(OutputChange { before: Some(v.clone()), after: Value::Null, sensitive: *s });
+        }
+    }
+    let exec = build_exec(ctx, &p.changes, &p.working, &allowed, opts.mode);
+    let root_vars = p.store.modules.get(&ModuleInstance::root()).map(|m| m.vars.clone()).unwrap_or_default();
+    let warnings = Diagnostics(p.diags.0.into_iter().filter(|d| !d.is_error()).collect());
+    Ok(Plan {
+        mode: opts.mode,
+        changes: p.changes,
+        drift: p.drift,
+        outputs,
+        lineage: state.lineage.clone(),
+        serial: state.serial,
+        prior: p.working,
+        variables: root_vars,
+        targets: opts.targets.clone(),
+        exec,
+        warnings,
+    })
+}
+
+/// Config nodes to walk: everything, or with --target the targets and what they depend on.
+pub fn allowed_nodes(ctx: &Ctx, opts: &PlanOptions) -> BTreeSet<usize> {
+    if opts.targets.is_empty() {
+        return (0..ctx.graph.nodes.len()).collect();
+    }
+    let mut seeds = Vec::new();
+    for (i, id) in ctx.graph.nodes.iter().enumerate() {
+        let hit = opts.targets.iter().any(|t| {
+            let static_mod: Vec<String> = t.module.static_path();
+            match (&t.resource, &id.kind) {
+                (Some((mode, ty, name)), NodeKind::Resource(k)) => {
+                    let key = if *mode == Mode::Data { format!("data.{ty}.{name}") } else { format!("{ty}.{name}") };
+                    id.module == static_mod && *k == key
+                }
+                (None, _) => id.module.starts_with(&static_mod) && !static_mod.is_empty(),
+                _ => false,
+            }
+        });
+        if hit {
+            seeds.push(i);
+        }
+    }
+    ctx.graph.ancestors(&seeds)
+}
+
+impl Planner<'_> {
+    fn apply_moves(&mut self) {
+        for mv in &self.ctx.config.moved {
+            let (Ok(from), Ok(to)) = (crate::addr::parse_target(&mv.from), crate::addr::parse_target(&mv.to)) else {
+                self.diags.push(Diagnostic::error("Invalid moved block", "The from and to addresses of a moved block must be resource addresses.").with_subject(mv.span.clone()));
+                continue;
+            };
+            let Some((tmode, tty, tname)) = to.resource.clone() else { continue };
+            let moving: Vec<InstanceAddr> = self.working.instances.keys().filter(|a| from.matches(a)).cloned().collect();
+            for old in moving {
+                let new = InstanceAddr { module: to.module.clone(), mode: tmode, type_name: tty.clone(), name: tname.clone(), key: if from.key.is_some() { to.key.clone() } else { old.key.clone() } };
+                if self.working.instances.contains_key(&new) {
+                    continue;
+                }
+                if let Some(inst) = self.working.instances.remove(&old) {
+                    self.working.instances.insert(new.clone(), inst);
+                    self.moved.insert(new, old.to_string());
+                }
+            }
+        }
+        for imp in &self.ctx.config.imports {
+            match infra_lang::eval::eval(&imp.id, &infra_lang::eval::EmptyScope).ok().and_then(|v| v.as_str().map(str::to_string)) {
+                Some(id) => {
+                    self.imports.insert(imp.to.clone(), id);
+                }
+                None => self.diags.push(Diagnostic::error("Invalid import id", "The id of an import block must be a literal string.").with_subject(imp.id.span())),
+            }
+        }
+    }
+
+    async fn provider(&mut self, key: &str) -> Option<Arc<dyn Provider>> {
+        if let Some(p) = self.providers.get(key) {
+            return Some(p.clone());
+        }
+        match walk::configure_provider(self.ctx, &self.store, key).await {
+            Ok(p) => {
+                self.providers.insert(key.to_string(), p.clone());
+                Some(p)
+            }
+            Err(d) => {
+                self.diags.extend(d);
+                None
+            }
+        }
+    }
+
+    fn schema_of(&self, family: &str, ty: &str, mode: Mode) -> Option<&Schema> {
+        self.ctx.schemas.get(family).and_then(|s| if mode == Mode::Managed { s.resources.get(ty) } else { s.data_sources.get(ty) })
+    }
+
+    /// Resolves interrupted creates, then refreshes every stored object of one provider and
+    /// type in one batched call.
+    async fn ensure_refreshed(&mut self, provider_key: &str, ty: &str) {
+        if !self.refreshed.insert((provider_key.to_string(), ty.to_string())) {
+            return;
+        }
+        let Some(provider) = self.provider(provider_key).await else { return };
+        let family = provider_key.split('.').next().unwrap_or(provider_key).to_string();
+        let schema = self.schema_of(&family, ty, Mode::Managed).cloned();
+        // Adopt objects whose create was interrupted before it was recorded.
+        let pending: Vec<_> = self.working.pending.iter().filter(|p| p.provider == provider_key && p.type_name == ty).cloned().collect();
+        for pc in pending {
+            self.working.pending.retain(|p| p.idempotency_token != pc.idempotency_token);
+            let Ok(t) = crate::addr::parse_target(&pc.address) else { continue };
+            let Some((mode, tty, name)) = t.resource else { continue };
+            let addr = InstanceAddr { module: t.module, mode, type_name: tty, name, key: t.key };
+            if self.working.instances.contains_key(&addr) {
+                continue;
+            }
+            let resp = provider.adopt(AdoptRequest { type_name: ty.to_string(), idempotency_token: pc.idempotency_token.clone(), planned: Value::Null }).await;
+            self.diags.extend(Diagnostics(resp.diagnostics.into_iter().map(|d| d.with_address(addr.to_string())).collect()));
+            if let Some(obj) = resp.state {
+                self.working.instances.insert(addr, Instance { provider: provider_key.to_string(), value: mark_sensitive(obj, schema.as_ref()), dependencies: Vec::new(), create_before_destroy: false });
+            }
+        }
+        if !self.opts.refresh {
+            return;
+        }
+        let addrs: Vec<InstanceAddr> = self.working.instances.iter().filter(|(a, i)| a.mode == Mode::Managed && a.type_name == ty && i.provider == provider_key).map(|(a, _)| a.clone()).collect();
+        if addrs.is_empty() {
+            return;
+        }
+        let objects: Vec<Value> = addrs.iter().map(|a| self.working.instances[a].value.clone()).collect();
+        let started = Instant::now();
+        self.hook.refresh_start(ty, addrs.len());
+        let resp = provider.read_many(ReadManyRequest { type_name: ty.to_string(), objects }).await;
+        self.hook.refresh_done(ty, addrs.len(), started.elapsed());
+        if resp.diagnostics.iter().any(|d| d.is_error()) || resp.objects.len() != addrs.len() {
+            for d in resp.diagnostics {
+                self.diags.push(d);
+            }
+            if self.diags.has_errors() {
+                return;
+            }
+            self.diags.push(Diagnostic::error("Provider returned an invalid refresh", format!("The provider answered {} objects for {} requested {ty} objects.", resp.objects.len(), addrs.len())));
+            return;
+        }
+        self.diags.extend(Diagnostics(resp.diagnostics));
+        for (addr, now) in addrs.into_iter().zip(resp.objects) {
+            let before = self.working.instances[&addr].value.clone();
+            match now {
+                None => {
+                    self.working.instances.remove(&addr);
+                    self.drift.push(drift_change(&addr, provider_key, Action::Delete, Some(before), None));
+                }
+                Some(v) => {
+                    let v = mark_sensitive(v, schema.as_ref());
+                    if !v.deep_unmark().equals(&before.deep_unmark()) {
+                        self.drift.push(drift_change(&addr, provider_key, Action::Update, Some(before), Some(v.clone())));
+                    }
+                    if let Some(inst) = self.working.instances.get_mut(&addr) {
+                        inst.value = v;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn visit(&mut self, n: usize) {
+        let id = self.ctx.graph.nodes[n].clone();
+        let Some(config) = self.ctx.module(&id.module) else { return };
+        let config: &Module = config;
+        let instances = self.store.instances_of(&id.module);
+        match &id.kind {
+            NodeKind::Provider(key) => {
+                // Configured lazily by the first resource that needs it; here only checked.
+                let _ = self.provider(key).await;
+            }
+            NodeKind::Resource(key) => {
+                let Some(r) = config.resources.get(key) else { return };
+                for mi in instances {
+                    self.plan_resource(n, &mi, config, r).await;
+                }
+            }
+            kind => {
+                for mi in instances {
+                    let d = match kind {
+                        NodeKind::Var(name) => eval_var(self.ctx, &mut self.store, &mi, config, name),
+                        NodeKind::Local(name) => eval_local(self.ctx, &mut self.store, &mi, config, name),
+                        NodeKind::Output(name) => eval_output(self.ctx, &mut self.store, &mi, config, name),
+                        NodeKind::ModuleCall(name) => eval_module_call(self.ctx, &mut self.store, &mi, config, name),
+                        _ => Diagnostics::new(),
+                    };
+                    self.diags.extend(d);
+                }
+            }
+        }
+    }
+
+    async fn plan_resource(&mut self, node: usize, mi: &ModuleInstance, config: &Module, r: &Resource) {
+        let provider_key = resolve_provider(&self.ctx.config, &mi.static_path(), r);
+        let family = provider_key.split('.').next().unwrap_or(&provider_key).to_string();
+        let what = if mi.is_root() { r.key() } else { format!("{mi}.{}", r.key()) };
+        if r.mode == Mode::Managed {
+            self.ensure_refreshed(&provider_key, &r.ty).await;
+        }
+        let Some(provider) = self.provider(&provider_key).await else { return };
+        let exp = match expand(&scope(self.ctx, &self.store, mi, config), r.count.as_ref(), r.for_each.as_ref(), &what) {
+            Ok(e) => e,
+            Err(d) => {
+                self.diags.push(d);
+                return;
+            }
+        };
+        self.store.module_mut(mi).resources.insert(r.key(), (exp.clone(), BTreeMap::new()));
+        let deps = resource_deps(self.ctx, node);
+        let schema = self.schema_of(&family, &r.ty, r.mode).cloned();
+        for key in exp.keys() {
+            let addr = InstanceAddr { module: mi.clone(), mode: r.mode, type_name: r.ty.clone(), name: r.name.clone(), key: key.clone() };
+            self.visited.insert(addr.clone());
+            let prior_value = self.working.instances.get(&addr).map(|i| i.value.clone());
+            if self.opts.mode == PlanMode::Destroy || self.opts.mode == PlanMode::RefreshOnly {
+                self.store.set_instance(mi, &r.key(), key.clone(), prior_value.unwrap_or(Value::Unknown));
+                continue;
+            }
+            let s = with_instance(scope(self.ctx, &self.store, mi, config), &exp, &key);
+            let cfg = match decode_resource(self.ctx, &s, r, &addr.to_string()) {
+                Ok(v) => v,
+                Err(d) => {
+                    self.diags.extend(d);
+                    self.store.set_instance(mi, &r.key(), key.clone(), Value::Unknown);
+                    continue;
+                }
+            };
+            drop(s);
+            for d in provider.validate(&r.ty, &cfg) {
+                self.diags.push(attach_span(d, r, &addr.to_string()));
+            }
+            if r.mode == Mode::Data {
+                self.plan_data(mi, r, &addr, key, cfg, &provider, &provider_key, schema.as_ref()).await;
+                continue;
+            }
+            let mut prior_value = prior_value;
+            let mut importing = None;
+            if prior_value.is_none() {
+                if let Some(id) = self.imports.get(&addr.to_string()).cloned() {
+                    let resp = provider.import(ImportRequest { type_name: r.ty.clone(), id: id.clone() }).await;
+                    for d in resp.diagnostics {
+                        self.diags.push(attach_span(d, r, &addr.to_string()));
+                    }
+                    if let Some(obj) = resp.state {
+                        let obj = mark_sensitive(obj, schema.as_ref());
+                        self.working.instances.insert(addr.clone(), Instance { provider: provider_key.clone(), value: obj.clone(), dependencies: deps.clone(), create_before_destroy: false });
+                        prior_value = Some(obj);
+                        importing = Some(id);
+                    }
+                }
+            }
+            let cfg = apply_ignore_changes(cfg, prior_value.as_ref(), &r.lifecycle.ignore_changes);
+            let resp = provider.plan(PlanRequest { type_name: r.ty.clone(), prior: prior_value.clone(), config: cfg }).await;
+            let had_errors = resp.diagnostics.iter().any(|d| d.is_error());
+            for d in resp.diagnostics {
+                self.diags.push(attach_span(d, r, &addr.to_string()));
+            }
+            if had_errors {
+                self.store.set_instance(mi, &r.key(), key.clone(), Value::Unknown);
+                continue;
+            }
+            let planned = mark_sensitive(resp.planned, schema.as_ref());
+            let replace_requested = self.opts.replace.iter().any(|t| t.matches(&addr));
+            let triggered = prior_value.is_some() && self.replace_triggered(mi, config, r, &exp, &key);
+            let (action, reason) = match &prior_value {
+                None => (Action::Create, Reason::None),
+                Some(_) if replace_requested => (replace_action(r), Reason::ReplaceByRequest),
+                Some(_) if !resp.requires_replace.is_empty() => (replace_action(r), Reason::ReplaceBecauseCannotUpdate),
+                Some(_) if triggered => (replace_action(r), Reason::ReplaceByTriggers),
+                Some(prior) if prior.deep_unmark().equals(&planned.deep_unmark()) && planned.is_wholly_known() => (Action::NoOp, Reason::None),
+                Some(_) => (Action::Update, Reason::None),
+            };
+            if r.lifecycle.prevent_destroy && action.is_replace() {
+                self.diags.push(
+                    Diagnostic::error("Instance cannot be destroyed", format!("Resource {addr} has lifecycle.prevent_destroy set, but the plan calls for this resource to be replaced. To avoid this error, either disable prevent_destroy or change the plan so it does not replace it."))
+                        .with_subject(r.span.clone())
+                        .with_address(addr.to_string()),
+                );
+            }
+            self.store.set_instance(mi, &r.key(), key.clone(), planned.clone());
+            self.changes.push(ResourceChange {
+                moved_from: self.moved.get(&addr).cloned(),
+                addr,
+                provider: provider_key.clone(),
+                action,
+                reason,
+                before: prior_value,
+                after: Some(planned),
+                replace_paths: resp.requires_replace,
+                importing,
+                dependencies: deps.clone(),
+            });
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn plan_data(&mut self, mi: &ModuleInstance, r: &Resource, addr: &InstanceAddr, key: Option<InstanceKey>, cfg: Value, provider: &Arc<dyn Provider>, provider_key: &str, schema: Option<&Schema>) {
+        if !cfg.is_wholly_known() {
+            self.store.set_instance(mi, &r.key(), key, Value::Unknown);
+            self.changes.push(ResourceChange {
+                addr: addr.clone(),
+                provider: provider_key.to_string(),
+                action: Action::Read,
+                reason: Reason::ReadBecauseConfigUnknown,
+                before: None,
+                after: Some(cfg),
+                replace_paths: Vec::new(),
+                importing: None,
+                moved_from: None,
+                dependencies: Vec::new(),
+            });
+            return;
+        }
+        let resp = provider.read_data(ReadDataRequest { type_name: r.ty.clone(), config: cfg }).await;
+        let failed = resp.diagnostics.iter().any(|d| d.is_error());
+        for d in resp.diagnostics {
+            self.diags.push(attach_span(d, r, &addr.to_string()));
+        }
+        let v = if failed { Value::Unknown } else { mark_sensitive(resp.state, schema) };
+        self.store.set_instance(mi, &r.key(), key, v);
+    }
+
+    /// True when a `replace_triggered_by` reference points at a resource that changes.
+    fn replace_triggered(&self, mi: &ModuleInstance, _config: &Module, r: &Resource, _exp: &Expansion, _key: &Option<InstanceKey>) -> bool {
+        for e in &r.lifecycle.replace_triggered_by {
+            for rf in references(e) {
+                let Some(name) = rf.attrs.first() else { continue };
+                let (mode, ty, name) = if rf.root == "data" { continue } else { (Mode::Managed, rf.root.clone(), name.clone()) };
+                if self.changes.iter().any(|c| c.addr.module == *mi && c.addr.mode == mode && c.addr.type_name == ty && c.addr.name == name && c.action != Action::NoOp) {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// Every stored instance the configuration no longer has: deleted (or all, in destroy mode).
+    async fn orphans(&mut self) {
+        let addrs: Vec<InstanceAddr> = self.working.instances.keys().cloned().collect();
+        for addr in addrs {
+            if !self.opts.targets.is_empty() && !self.opts.targets.iter().any(|t| t.matches(&addr)) {
+                continue;
+            }
+            let destroying = self.opts.mode == PlanMode::Destroy;
+            if self.visited.contains(&addr) && !destroying {
+                continue;
+            }
+            if self.opts.mode == PlanMode::RefreshOnly {
+                continue;
+            }
+            let inst = self.working.instances[&addr].clone();
+            if addr.mode == Mode::Data {
+                // Data sources are not deleted, only forgotten.
+                self.working.instances.remove(&addr);
+                continue;
+            }
+            self.ensure_refreshed(&inst.provider.clone(), &addr.type_name.clone()).await;
+            let Some(inst) = self.working.instances.get(&addr).cloned() else { continue };
+            let reason = if destroying {
+                Reason::DeleteBecauseDestroyMode
+            } else {
+                self.orphan_reason(&addr)
+            };
+            if let Some(r) = self.ctx.module(&addr.module.static_path()).and_then(|m| m.resources.get(&addr.resource_key())) {
+                if r.lifecycle.prevent_destroy {
+                    self.diags.push(
+                        Diagnostic::error("Instance cannot be destroyed", format!("Resource {addr} has lifecycle.prevent_destroy set, but the plan calls for this resource to be destroyed. To avoid this error, either disable prevent_destroy or change the plan so it does not destroy it."))
+                            .with_subject(r.span.clone())
+                            .with_address(addr.to_string()),
+                    );
+                }
+            }
+            self.changes.push(ResourceChange {
+                addr: addr.clone(),
+                provider: inst.provider.clone(),
+                action: Action::Delete,
+                reason,
+                before: Some(inst.value.clone()),
+                after: None,
+                replace_paths: Vec::new(),
+                importing: None,
+                moved_from: self.moved.get(&addr).cloned(),
+                dependencies: inst.dependencies.clone(),
+            });
+        }
+    }
+
+    fn orphan_reason(&self, addr: &InstanceAddr) -> Reason {
+        let Some(m) = self.ctx.module(&addr.module.static_path()) else { return Reason::DeleteBecauseNoModule };
+        if !self.store.modules.contains_key(&addr.module) {
+            return Reason::DeleteBecauseNoModule;
+        }
+        match m.resources.get(&addr.resource_key()) {
+            None => Reason::DeleteBecauseNoResourceConfig,
+            Some(_) => match addr.key {
+                Some(InstanceKey::Int(_)) => Reason::DeleteBecauseCountIndex,
+                Some(InstanceKey::Str(_)) => Reason::DeleteBecauseEachKey,
+                None => Reason::DeleteBecauseNoResourceConfig,
+            },
+        }
+    }
+}
+
+fn replace_action(r: &Resource) -> Action {
+    if r.lifecycle.create_before_destroy {
+        Action::CreateThenDelete
+    } else {
+        Action::DeleteThenCreate
+    }
+}
+
+fn drift_change(addr: &InstanceAddr, provider: &str, action: Action, before: Option<Value>, after: Option<Value>) -> ResourceChange {
+    ResourceChange { addr: addr.clone(), provider: provider.to_string(), action, reason: Reason::None, before, after, replace_paths: Vec::new(), importing: None, moved_from: None, dependencies: Vec::new() }
+}
+
+/// `ignore_changes`: the listed attributes keep their prior values.
+fn apply_ignore_changes(cfg: Value, prior: Option<&Value>, ignore: &IgnoreChanges) -> Value {
+    let Some(prior) = prior else { return cfg };
+    let (Value::Object(mut m), Some(pm)) = (cfg.clone(), prior.as_map()) else { return cfg };
+    let names: Vec<String> = match ignore {
+        IgnoreChanges::None => return cfg,
+        IgnoreChanges::All => m.keys().cloned().collect(),
+        IgnoreChanges::Attrs(a) => a.iter().map(|s| s.split(['.', '[']).next().unwrap_or(s).to_string()).collect(),
+    };
+    for n in names {
+        if let Some(v) = pm.get(&n) {
+            m.insert(n, v.clone());
+        }
+    }
+    Value::Object(m)
+}
+
+/// Builds the execution graph: config nodes in dependency order, plus a delete node per
+/// destroyed instance, ordered so dependents go first and replacements follow
+/// create_before_destroy.
+pub fn build_exec(ctx: &Ctx, changes: &[ResourceChange], working: &Working, allowed: &BTreeSet<usize>, mode: PlanMode) -> ExecGraph {
+    let mut g = ExecGraph::default();
+    let mut config_exec: BTreeMap<usize, usize> = BTreeMap::new();
+    for &n in &ctx.graph.order {
+        if !allowed.contains(&n) {
+            continue;
+        }
+        if mode == PlanMode::Destroy && matches!(ctx.graph.nodes[n].kind, NodeKind::Resource(_) | NodeKind::Output(_)) {
+            continue;
+        }
+        config_exec.insert(n, g.nodes.len());
+        g.nodes.push(ExecNode::Config(n));
+        g.deps.push(Vec::new());
+    }
+    for (&n, &e) in &config_exec {
+        g.deps[e] = ctx.graph.deps[n].iter().filter_map(|d| config_exec.get(d).copied()).collect();
+    }
+    let resource_node = |addr: &InstanceAddr| -> Option<usize> {
+        ctx.graph.index.get(&crate::graph::NodeId { module: addr.module.static_path(), kind: NodeKind::Resource(addr.resource_key()) }).copied()
+    };
+    // Delete nodes.
+    let mut delete_of: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut deletes: Vec<(usize, &ResourceChange)> = Vec::new();
+    for c in changes {
+        if !matches!(c.action, Action::Delete | Action::DeleteThenCreate | Action::CreateThenDelete) {
+            continue;
+        }
+        let e = g.nodes.len();
+        g.nodes.push(ExecNode::Delete(c.addr.clone()));
+        g.deps.push(Vec::new());
+        // Providers (and what they read) must be ready before a delete.
+        let provider_node = ctx.graph.index.get(&crate::graph::NodeId { module: Vec::new(), kind: NodeKind::Provider(c.provider.clone()) });
+        if let Some(pe) = provider_node.and_then(|p| config_exec.get(p)) {
+            g.deps[e].push(*pe);
+        }
+        delete_of.entry(static_resource(&c.addr)).or_default().push(e);
+        deletes.push((e, c));
+        let rn = resource_node(&c.addr).and_then(|n| config_exec.get(&n).copied());
+        match (c.action, rn) {
+            (Action::DeleteThenCreate, Some(rn)) => g.deps[rn].push(e),
+            (Action::CreateThenDelete, Some(rn)) => {
+                g.deps[e].push(rn);
+                // Dependents move to the new object before the old one goes.
+                for (other, deps) in g.deps.clone().iter().enumerate() {
+                    if deps.contains(&rn) && matches!(g.nodes[other], ExecNode::Config(_)) {
+                        g.deps[e].push(other);
+                    }
+                }
+            }
+            _ => {
+                // An orphan goes after config resources that used to depend on it are updated.
+                let me = static_resource(&c.addr);
+                for (addr, inst) in &working.instances {
+                    if inst.dependencies.contains(&me) {
+                        if let Some(on) = resource_node(addr).and_then(|n| config_exec.get(&n)) {
+                            g.deps[e].push(*on);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // A delete waits for the deletes of everything that depends on it.
+    for (e, c) in &deletes {
+        let deps = working.instances.get(&c.addr).map(|i| i.dependencies.clone()).unwrap_or_else(|| c.dependencies.clone());
+        for d in deps {
+            for &target in delete_of.get(&d).into_iter().flatten() {
+                if target != *e {
+                    g.deps[target].push(*e);
+                }
+            }
+        }
+    }
+    for d in &mut g.deps {
+        d.sort();
+        d.dedup();
+    }
+    g
+}
+
+#[allow(dead_code)]
+fn unused(_: &dyn Fn() -> Value) {
+    let _ = resource_value;
+}

@@ -1,0 +1,75 @@
+//! Between the on-disk state schema and the engine's working view of it: instances keyed by
+//! address, values with their sensitive marks restored.
+
+use crate::addr::{parse_target, InstanceAddr, InstanceKey};
+use infra_lang::config::Mode;
+use infra_lang::value::{apply_sensitive_paths, from_json, sensitive_paths, to_json, Value};
+use infra_state::{InstanceState, OutputState, PendingCreate, ResourceState, StateFile};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug)]
+pub struct Instance {
+    pub provider: String,
+    pub value: Value,
+    pub dependencies: Vec<String>,
+    pub create_before_destroy: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Working {
+    pub lineage: String,
+    pub serial: u64,
+    pub instances: BTreeMap<InstanceAddr, Instance>,
+    pub outputs: BTreeMap<String, (Value, bool)>,
+    pub pending: Vec<PendingCreate>,
+}
+
+impl Working {
+    pub fn from_state(s: &StateFile) -> Result<Working, String> {
+        let mut w = Working { lineage: s.lineage.clone(), serial: s.serial, pending: s.pending.clone(), ..Default::default() };
+        for r in &s.resources {
+            let module = if r.module.is_empty() { crate::addr::ModuleInstance::root() } else { parse_target(&r.module).map_err(|e| format!("state has an invalid module path: {e}"))?.module };
+            let mode = if r.mode == "data" { Mode::Data } else { Mode::Managed };
+            for i in &r.instances {
+                let key = i.index_key.as_ref().and_then(InstanceKey::from_json);
+                let addr = InstanceAddr { module: module.clone(), mode, type_name: r.type_name.clone(), name: r.name.clone(), key };
+                let value = apply_sensitive_paths(from_json(&i.attributes), &i.sensitive_attributes);
+                w.instances.insert(addr, Instance { provider: r.provider.clone(), value, dependencies: i.dependencies.clone(), create_before_destroy: i.create_before_destroy });
+            }
+        }
+        for (k, o) in &s.outputs {
+            let v = from_json(&o.value);
+            w.outputs.insert(k.clone(), (if o.sensitive { v.sensitive() } else { v }, o.sensitive));
+        }
+        Ok(w)
+    }
+
+    pub fn to_state(&self) -> StateFile {
+        let mut s = StateFile::new();
+        s.lineage = self.lineage.clone();
+        s.serial = self.serial;
+        s.pending = self.pending.clone();
+        let mut by_resource: BTreeMap<(String, String, String), ResourceState> = BTreeMap::new();
+        for (addr, inst) in &self.instances {
+            let module = addr.module.to_string();
+            let entry = by_resource.entry((module.clone(), addr.resource_key(), inst.provider.clone())).or_insert_with(|| ResourceState {
+                module,
+                mode: if addr.mode == Mode::Data { "data".into() } else { "managed".into() },
+                type_name: addr.type_name.clone(),
+                name: addr.name.clone(),
+                provider: inst.provider.clone(),
+                instances: Vec::new(),
+            });
+            entry.instances.push(InstanceState {
+                index_key: addr.key.as_ref().map(InstanceKey::to_json),
+                attributes: to_json(&inst.value),
+                sensitive_attributes: sensitive_paths(&inst.value),
+                dependencies: inst.dependencies.clone(),
+                create_before_destroy: inst.create_before_destroy,
+            });
+        }
+        s.resources = by_resource.into_values().collect();
+        s.outputs = self.outputs.iter().map(|(k, (v, sens))| (k.clone(), OutputState { value: to_json(v), sensitive: *sens })).collect();
+        s
+    }
+}
