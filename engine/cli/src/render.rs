@@ -182,12 +182,12 @@ fn line_diff(old: &str, new: &str, pad: &str, st: &Style) -> String {
             out.push_str(&format!("{pad}      {}\n", a[i]));
             i += 1;
             j += 1;
-        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            out.push_str(&format!("{pad}    {} {}\n", st.green("+"), b[j]));
-            j += 1;
-        } else {
+        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
             out.push_str(&format!("{pad}    {} {}\n", st.red("-"), a[i]));
             i += 1;
+        } else {
+            out.push_str(&format!("{pad}    {} {}\n", st.green("+"), b[j]));
+            j += 1;
         }
     }
     out

@@ -250,7 +250,7 @@ pub fn build(root: &Module, sources: &SourceMap) -> Result<ConfigGraph, Diagnost
         let listed: Vec<String> = members
             .iter()
             .map(|&m| match &b.spans[m] {
-                Some(s) => format!("{} ({})", b.nodes[m], sources.location(s, None)),
+                Some(s) => format!("{} ({})", b.nodes[m], sources.location(s, Some(&root.dir))),
                 None => b.nodes[m].to_string(),
             })
             .collect();

@@ -23,6 +23,13 @@ use std::sync::Arc;
 /// (syntax, unknown blocks, cycles), not only the first.
 pub fn load(dir: &Path, registry: &Registry, input_vars: BTreeMap<String, Value>, phase: Phase, sources: &SourceMap) -> Result<walk::Ctx, Diagnostics> {
     let (module, mut diags) = infra_lang::config::load_module(sources, dir);
+    let mut schemas = BTreeMap::new();
+    for name in registry.names() {
+        if let Some(f) = registry.get(name) {
+            schemas.insert(name.clone(), f().schema());
+        }
+    }
+    check_schemas(&module, &module, &[], &schemas, &mut diags);
     let graph = match graph::build(&module, sources) {
         Ok(g) => Some(g),
         Err(d) => {
@@ -32,12 +39,6 @@ pub fn load(dir: &Path, registry: &Registry, input_vars: BTreeMap<String, Value>
     };
     if diags.has_errors() {
         return Err(diags);
-    }
-    let mut schemas = BTreeMap::new();
-    for name in registry.names() {
-        if let Some(f) = registry.get(name) {
-            schemas.insert(name.clone(), f().schema());
-        }
     }
     let Some(graph) = graph else { return Err(diags) };
     Ok(walk::Ctx { config: Arc::new(module), sources: sources.clone(), graph, root_dir: dir.to_path_buf(), registry: registry.clone(), phase, input_vars, schemas })
@@ -75,4 +76,66 @@ pub fn validate(ctx: &walk::Ctx) -> Diagnostics {
         }
     }
     diags
+}
+
+/// Checks argument and block names of every resource against its schema before anything is
+/// evaluated, so that these errors are reported together with graph errors.
+fn check_schemas(root: &infra_lang::config::Module, m: &infra_lang::config::Module, path: &[String], schemas: &BTreeMap<String, infra_provider::ProviderSchema>, diags: &mut Diagnostics) {
+    use infra_lang::config::Mode;
+    use infra_lang::diag::{suggestion, Diagnostic};
+    fn check_body(body: &infra_lang::config::Body, schema: &infra_lang::schema::Schema, what: &str, diags: &mut Diagnostics) {
+        for a in &body.attrs {
+            if !schema.attributes.contains_key(&a.name) {
+                let settable: Vec<&String> = schema.attributes.iter().filter(|(_, s)| s.required || s.optional).map(|(n, _)| n).collect();
+                let hint = if schema.blocks.contains_key(&a.name) { format!(" Did you mean to define a block of type \"{}\"?", a.name) } else { suggestion(&a.name, settable) };
+                diags.push(Diagnostic::error("Unsupported argument", format!("An argument named \"{}\" is not expected here.{hint}", a.name)).with_subject(a.span.clone()).with_address(what));
+            }
+        }
+        for b in &body.blocks {
+            let (kind, inner) = if b.kind == "dynamic" {
+                match b.labels.first() {
+                    Some(l) => (l.clone(), b.body.blocks.iter().find(|c| c.kind == "content").map(|c| &c.body)),
+                    None => continue,
+                }
+            } else {
+                (b.kind.clone(), Some(&b.body))
+            };
+            match schema.blocks.get(&kind) {
+                Some(bs) => {
+                    if let Some(inner) = inner {
+                        check_body(inner, &bs.schema, what, diags);
+                    }
+                }
+                None => {
+                    let hint = if schema.attributes.contains_key(&kind) { format!(" Did you mean to set the argument \"{kind}\" with an equals sign?") } else { suggestion(&kind, schema.blocks.keys()) };
+                    diags.push(Diagnostic::error("Unsupported block type", format!("Blocks of type \"{kind}\" are not expected here.{hint}")).with_subject(b.span.clone()).with_address(what));
+                }
+            }
+        }
+    }
+    for r in m.resources.values() {
+        let key = graph::resolve_provider(root, path, r);
+        let family = key.split('.').next().unwrap_or(&key);
+        let Some(ps) = schemas.get(family) else {
+            let known: Vec<&String> = schemas.keys().collect();
+            diags.push(
+                Diagnostic::error("Provider not available", format!("{} needs the provider \"{family}\", which this build of infra does not include (it has {}).", r.key(), known.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")))
+                    .with_subject(r.span.clone()),
+            );
+            continue;
+        };
+        let table = if r.mode == Mode::Managed { &ps.resources } else { &ps.data_sources };
+        match table.get(&r.ty) {
+            Some(s) => check_body(&r.body, s, &r.key(), diags),
+            None => {
+                let kind = if r.mode == Mode::Data { "data source" } else { "resource type" };
+                diags.push(Diagnostic::error(&format!("Invalid {kind}"), format!("The provider \"{family}\" does not support {kind} \"{}\".{}", r.ty, suggestion(&r.ty, table.keys()))).with_subject(r.span.clone()));
+            }
+        }
+    }
+    for (name, call) in &m.module_calls {
+        let mut child = path.to_vec();
+        child.push(name.clone());
+        check_schemas(root, &call.module, &child, schemas, diags);
+    }
 }

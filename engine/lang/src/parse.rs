@@ -52,7 +52,7 @@ pub fn parse_source(sources: &SourceMap, path: &Path, raw: &str) -> (FileId, Res
             let offset = offset_of(text, loc.line(), loc.column());
             let d = Diagnostic::error(
                 "Invalid syntax",
-                format!("The file could not be parsed: expected {}. Fix the syntax at this position.", e.message().trim_start_matches("expected ")),
+                format!("The file could not be parsed: {}. Fix the syntax at this position.", e.message().trim_start_matches("expected ").trim_end_matches('.')),
             )
             .with_subject(Some(Span::new(id, offset..(offset + 1).min(text.len().max(offset)))));
             (id, Err(d))
