@@ -833,8 +833,8 @@ fn console(dir: &Path, vars: &VarArgs, out: &Out) -> Result<i32, Exit> {
         if line.trim().is_empty() {
             continue;
         }
-        let id = out.sources.add("<console-input>", line.clone());
-        match line.parse::<hcl_edit::expr::Expression>() {
+        let (id, parsed) = infra_lang::parse::parse_expr_source(&out.sources, "<console-input>", &line);
+        match parsed {
             Ok(e) => {
                 let expr = infra_lang::config::Expr { file: id, expr: Arc::new(e) };
                 let s = infra_core::walk::scope(&ctx, &store, &root, &ctx.config);
@@ -846,8 +846,8 @@ fn console(dir: &Path, vars: &VarArgs, out: &Out) -> Result<i32, Exit> {
                     }
                 }
             }
-            Err(e) => {
-                out.diags(&Diagnostic::error("Invalid expression", e.to_string()).into());
+            Err(d) => {
+                out.diags(&d.into());
                 code = 1;
             }
         }

@@ -206,8 +206,8 @@ fn attr_change(name: &str, w: usize, before: Option<&Value>, after: Option<&Valu
     let pad = "    ";
     let note = if forces { st.red(" # forces replacement") } else { String::new() };
     match (before, after) {
-        (None | Some(Value::Null), Some(a)) if !a.is_null() => Some(format!("{pad}  {} {:<w$} = {}{note}\n", st.green("+"), name, value(a, 6))),
-        (Some(b), None | Some(Value::Null)) if !b.is_null() => Some(format!("{pad}  {} {:<w$} = {} -> null{note}\n", st.red("-"), name, value(b, 6))),
+        (None | Some(Value::Null), Some(a)) if !a.is_null() => Some(format!("{pad}  {} {:<w$} = {}{note}\n", st.green("+"), name, value(a, 8))),
+        (Some(b), None | Some(Value::Null)) if !b.is_null() => Some(format!("{pad}  {} {:<w$} = {} -> null{note}\n", st.red("-"), name, value(b, 8))),
         (Some(b), Some(a)) if !b.deep_unmark().equals(&a.deep_unmark()) || (a.is_unknown() && !b.is_unknown()) => {
             if let (Value::String(x), Value::String(y)) = (b, a) {
                 let (x2, y2) = match (as_pretty_json(x), as_pretty_json(y)) {
@@ -221,7 +221,7 @@ fn attr_change(name: &str, w: usize, before: Option<&Value>, after: Option<&Valu
             if b.is_sensitive() || a.is_sensitive() {
                 return Some(format!("{pad}  {} {:<w$} = (sensitive value){note}\n", st.yellow("~"), name));
             }
-            Some(format!("{pad}  {} {:<w$} = {} -> {}{note}\n", st.yellow("~"), name, value(b, 6), value(a, 6)))
+            Some(format!("{pad}  {} {:<w$} = {} -> {}{note}\n", st.yellow("~"), name, value(b, 8), value(a, 8)))
         }
         _ => None,
     }

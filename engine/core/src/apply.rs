@@ -366,7 +366,7 @@ impl Run {
         }
         let persisted = self.persist().await;
         self.hook.apply_done(&name, Action::Delete, started.elapsed(), None, first_error.as_ref());
-        if first_error.is_none() && change.action == Action::Delete {
+        if first_error.is_none() {
             lock(&self.counts).2 += 1;
         }
         first_error.is_none() && persisted
@@ -481,6 +481,10 @@ pub async fn apply(ctx: Arc<Ctx>, plan: Plan, backend: LocalBackend, opts: Apply
             }
         }
         cancelled |= run.opts.cancel.load(Ordering::SeqCst);
+        let stuck: Vec<usize> = (0..n).filter(|&i| !started[i] && !blocked[i]).collect();
+        if !cancelled && !stuck.is_empty() {
+            run.error(Diagnostic::error("Apply could not finish", format!("{} planned operations never became ready to run (first: {:?}). Nothing after them was applied.", stuck.len(), run.plan.exec.nodes[stuck[0]])));
+        }
     }
     // Root outputs, once everything they need has run.
     let all_ok = !lock(&run.diags).has_errors() && !cancelled;

@@ -85,7 +85,17 @@ fn check_schemas(root: &infra_lang::config::Module, m: &infra_lang::config::Modu
     use infra_lang::diag::{suggestion, Diagnostic};
     fn check_body(body: &infra_lang::config::Body, schema: &infra_lang::schema::Schema, what: &str, diags: &mut Diagnostics) {
         for a in &body.attrs {
-            if !schema.attributes.contains_key(&a.name) {
+            if let Some(spec) = schema.attributes.get(&a.name) {
+                if !spec.required && !spec.optional {
+                    diags.push(
+                        Diagnostic::error("Invalid or unknown key", format!("The argument \"{}\" of {what} is computed by the provider and cannot be set. Remove it.", a.name))
+                            .with_subject(a.span.clone())
+                            .with_address(what),
+                    );
+                }
+                continue;
+            }
+            {
                 let settable: Vec<&String> = schema.attributes.iter().filter(|(_, s)| s.required || s.optional).map(|(n, _)| n).collect();
                 let hint = if schema.blocks.contains_key(&a.name) { format!(" Did you mean to define a block of type \"{}\"?", a.name) } else { suggestion(&a.name, settable) };
                 diags.push(Diagnostic::error("Unsupported argument", format!("An argument named \"{}\" is not expected here.{hint}", a.name)).with_subject(a.span.clone()).with_address(what));

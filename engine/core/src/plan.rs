@@ -122,6 +122,23 @@ pub struct ExecGraph {
     pub deps: Vec<Vec<usize>>,
 }
 
+impl ExecGraph {
+    /// Names the nodes of a loop, if there is one.
+    pub fn check_acyclic(&self) -> Result<(), String> {
+        let mut g: petgraph::graph::DiGraph<usize, ()> = petgraph::graph::DiGraph::new();
+        let ids: Vec<_> = (0..self.nodes.len()).map(|i| g.add_node(i)).collect();
+        for (i, ds) in self.deps.iter().enumerate() {
+            for &d in ds {
+                g.add_edge(ids[d], ids[i], ());
+            }
+        }
+        match petgraph::algo::toposort(&g, None) {
+            Ok(_) => Ok(()),
+            Err(c) => Err(format!("{:?} is part of it", self.nodes[g[c.node_id()]])),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct OutputChange {
     pub before: Option<Value>,
@@ -276,7 +293,11 @@ pub async fn plan(ctx: &Ctx, state: &infra_state::StateFile, opts: &PlanOptions,
             outputs.entry(k.clone()).or_insert(OutputChange { before: Some(v.clone()), after: Value::Null, sensitive: *s });
         }
     }
+    inherit_create_before_destroy(&mut p.changes);
     let exec = build_exec(ctx, &p.changes, &p.working, &allowed, opts.mode);
+    if let Err(cycle) = exec.check_acyclic() {
+        return Err(Diagnostic::error("Cycle in the execution plan", format!("The planned operations wait on each other in a loop ({cycle}). This is a bug in infra's ordering rules; please report it with the plan.")).into());
+    }
     let root_vars = p.store.modules.get(&ModuleInstance::root()).map(|m| m.vars.clone()).unwrap_or_default();
     let warnings = Diagnostics(p.diags.0.into_iter().filter(|d| !d.is_error()).collect());
     Ok(Plan {
@@ -675,6 +696,24 @@ impl Planner<'_> {
                 Some(InstanceKey::Str(_)) => Reason::DeleteBecauseEachKey,
                 None => Reason::DeleteBecauseNoResourceConfig,
             },
+        }
+    }
+}
+
+/// A replacement that creates first forces the resources it depends on to create first too:
+/// otherwise the old dependency would have to go before the new dependent exists.
+fn inherit_create_before_destroy(changes: &mut [ResourceChange]) {
+    loop {
+        let cbd: Vec<(String, Vec<String>)> = changes.iter().filter(|c| c.action == Action::CreateThenDelete).map(|c| (static_resource(&c.addr), c.dependencies.clone())).collect();
+        let mut changed = false;
+        for c in changes.iter_mut() {
+            if c.action == Action::DeleteThenCreate && cbd.iter().any(|(_, deps)| deps.contains(&static_resource(&c.addr))) {
+                c.action = Action::CreateThenDelete;
+                changed = true;
+            }
+        }
+        if !changed {
+            return;
         }
     }
 }

@@ -131,7 +131,7 @@ pub struct NodeScope<'a> {
 fn undeclared(kind: &str, name: &str, candidates: impl IntoIterator<Item = impl AsRef<str>>, span: Option<Span>) -> Diagnostic {
     Diagnostic::error(
         &format!("Reference to undeclared {kind}"),
-        format!("A {kind} named \"{name}\" has not been declared in this module.{}", suggestion(name, candidates)),
+        format!("{} {kind} named \"{name}\" has not been declared in this module.{}", if kind.starts_with(['a', 'e', 'i', 'o', 'u']) { "An" } else { "A" }, suggestion(name, candidates)),
     )
     .with_subject(span)
 }

@@ -60,6 +60,24 @@ pub fn parse_source(sources: &SourceMap, path: &Path, raw: &str) -> (FileId, Res
     }
 }
 
+/// Parses one expression (console input, `--var` values) with a diagnostic on failure.
+pub fn parse_expr_source(sources: &SourceMap, name: &str, text: &str) -> (FileId, Result<hcl_edit::expr::Expression, Diagnostic>) {
+    let id = sources.add(name, text);
+    if let Some(offset) = too_deep(text) {
+        return (id, Err(Diagnostic::error("Nesting too deep", format!("This expression nests brackets more than {MAX_NESTING} levels deep.")).with_subject(Some(Span::new(id, offset..offset + 1)))));
+    }
+    match hcl_edit::parser::parse_expr(text) {
+        Ok(e) => (id, Ok(e)),
+        Err(e) => {
+            let loc = e.location();
+            let offset = offset_of(text, loc.line(), loc.column());
+            let d = Diagnostic::error("Invalid expression", format!("The expression could not be parsed: {}.", e.message().trim_end_matches('.')))
+                .with_subject(Some(Span::new(id, offset..(offset + 1).min(text.len().max(offset + 1)))));
+            (id, Err(d))
+        }
+    }
+}
+
 /// Reads and parses every stack file of `dir`. Files that fail still produce their diagnostic;
 /// the others are returned so that later stages can report their errors too.
 pub fn parse_dir(sources: &SourceMap, dir: &Path) -> (Vec<ParsedFile>, Diagnostics) {

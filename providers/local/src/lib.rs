@@ -30,8 +30,9 @@ fn file_schema(sensitive: bool) -> Schema {
     if !sensitive {
         s = s.attr("sensitive_content", AttrSchema::optional(Type::String).force_new().sensitive());
     }
+    // Hashes of a secret are not printed either.
     for h in HASHES {
-        s = s.attr(h, AttrSchema::computed(Type::String));
+        s = s.attr(h, AttrSchema::computed(Type::String).sensitive_if(sensitive));
     }
     s
 }
