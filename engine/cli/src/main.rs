@@ -181,7 +181,11 @@ impl Out {
         }
     }
     fn fail(&self, d: impl Into<Diagnostics>) -> Exit {
-        self.diags(&d.into());
+        let mut d: Diagnostics = d.into();
+        for x in &mut d.0 {
+            x.detail = sentence(&x.detail);
+        }
+        self.diags(&d);
         Exit(1)
     }
 }
@@ -196,7 +200,10 @@ fn main() {
 
 fn run() -> Result<i32, Exit> {
     let cli = Cli::parse();
-    let dir = std::fs::canonicalize(&cli.chdir).unwrap_or(cli.chdir.clone());
+    // Like terraform -chdir: relative paths in the stack resolve against the stack directory.
+    let early = Out { sources: SourceMap::new(), base: PathBuf::from("."), style: Style::from_env() };
+    std::env::set_current_dir(&cli.chdir).map_err(|e| early.fail(Diagnostic::error("Cannot change directory", format!("--chdir {} failed: {e}.", cli.chdir.display()))))?;
+    let dir = std::env::current_dir().map_err(|e| early.fail(Diagnostic::error("Cannot read the working directory", e.to_string())))?;
     let out = Out { sources: SourceMap::new(), base: dir.clone(), style: Style::from_env() };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| out.fail(Diagnostic::error("Cannot start", e.to_string())))?;
     match cli.command {
@@ -378,6 +385,15 @@ fn run() -> Result<i32, Exit> {
             println!("infra state has been successfully unlocked!");
             Ok(0)
         }
+    }
+}
+
+/// Error texts are lowercase by convention; a diagnostic's detail is a sentence.
+fn sentence(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
     }
 }
 

@@ -141,7 +141,11 @@ fn action_line(c: &ResourceChange, st: &Style) -> String {
         (Action::DeleteThenCreate | Action::CreateThenDelete, Reason::ReplaceByRequest) => "will be replaced, as requested".to_string(),
         (Action::DeleteThenCreate | Action::CreateThenDelete, Reason::ReplaceByTriggers) => "will be replaced due to changes in replace_triggered_by".to_string(),
         (Action::DeleteThenCreate | Action::CreateThenDelete, _) => "must be replaced".to_string(),
-        (Action::NoOp, _) => "is unchanged".to_string(),
+        (Action::NoOp, _) => match (&c.moved_from, &c.importing) {
+            (Some(from), _) => return format!("  {} has moved to {}", st.bold(&format!("# {from}")), st.bold(&a.to_string())),
+            (None, Some(id)) => return format!("  {} will be imported (id \"{id}\")", st.bold(&format!("# {a}"))),
+            (None, None) => "is unchanged".to_string(),
+        },
     };
     let mut out = format!("  {} {}", st.bold(&format!("# {a}")), verb);
     if let Some(from) = &c.moved_from {
@@ -230,6 +234,9 @@ fn attr_change(name: &str, w: usize, before: Option<&Value>, after: Option<&Valu
 pub fn change(c: &ResourceChange, st: &Style) -> String {
     let mut out = action_line(c, st);
     out.push('\n');
+    if c.action == Action::NoOp {
+        return out;
+    }
     let kw = if c.addr.mode == infra_lang::config::Mode::Data { "data" } else { "resource" };
     out.push_str(&format!("  {} {kw} \"{}\" \"{}\" {{\n", sym(c.action, st), c.addr.type_name, c.addr.name));
     let before = c.before.as_ref().and_then(Value::as_map).cloned().unwrap_or_default();
@@ -271,7 +278,7 @@ pub fn plan(p: &Plan, st: &Style) -> String {
             out.push('\n');
         }
     }
-    let visible: Vec<&ResourceChange> = p.changes.iter().filter(|c| c.action != Action::NoOp).collect();
+    let visible: Vec<&ResourceChange> = p.changes.iter().filter(|c| c.action != Action::NoOp || c.moved_from.is_some() || c.importing.is_some()).collect();
     if p.mode == PlanMode::RefreshOnly {
         if p.drift.is_empty() {
             out.push_str("\nNo changes. Your infrastructure still matches the configuration.\n");

@@ -169,7 +169,7 @@ impl Plan {
     pub fn has_changes(&self) -> bool {
         match self.mode {
             PlanMode::RefreshOnly => !self.drift.is_empty() || self.outputs_changed(),
-            _ => self.changes.iter().any(|c| c.action != Action::NoOp) || self.outputs_changed(),
+            _ => self.changes.iter().any(|c| c.action != Action::NoOp || c.moved_from.is_some() || c.importing.is_some()) || self.outputs_changed(),
         }
     }
 

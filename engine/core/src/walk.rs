@@ -192,8 +192,12 @@ impl Scope for NodeScope<'_> {
             }
             "path" => {
                 let v = match a0 {
-                    Some("module") => self.config.dir.display().to_string(),
-                    Some("root") => self.ctx.root_dir.display().to_string(),
+                    Some("module") => match self.config.dir.strip_prefix(&self.ctx.root_dir) {
+                        Ok(rel) if rel.as_os_str().is_empty() => ".".to_string(),
+                        Ok(rel) => rel.display().to_string(),
+                        Err(_) => self.config.dir.display().to_string(),
+                    },
+                    Some("root") => ".".to_string(),
                     Some("cwd") => std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default(),
                     _ => return Err(need("module, root or cwd")),
                 };

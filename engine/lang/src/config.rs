@@ -604,7 +604,7 @@ fn decode_module_call(sources: &SourceMap, m: &mut Module, block: &Block, depth:
     if depth >= MAX_MODULE_DEPTH {
         return diags.push(Diagnostic::error("Module nesting too deep", format!("Modules call each other more than {MAX_MODULE_DEPTH} levels deep; this is probably a module calling itself.")).with_subject(block.span.clone()));
     }
-    let dir = m.dir.join(&source);
+    let dir = normalize_path(&m.dir.join(&source));
     if !dir.is_dir() {
         return diags.push(
             Diagnostic::error("Module not found", format!("The module directory {} does not exist. Check the source path.", dir.display()))
@@ -719,4 +719,19 @@ pub fn object_key_name(k: &hcl_edit::expr::ObjectKey) -> Option<String> {
             _ => None,
         },
     }
+}
+
+/// `a/./b/../c` → `a/c`, without touching the filesystem (module paths are shown to users).
+fn normalize_path(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir if out.file_name().is_some() => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
 }

@@ -8,7 +8,7 @@ moved {
 }
 
 resource "local_file" "existing" {
-  filename        = "${path.module}/existing.txt"
+  filename        = "existing.txt"
   content         = "made by hand\n"
   file_permission = "0644"
 }
