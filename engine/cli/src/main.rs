@@ -583,7 +583,7 @@ impl Hook for CliHook {
         eprintln!("{}: {verb} after {}s{id}", self.style.bold(addr), elapsed.as_secs());
     }
     fn stopping(&self) {
-        eprintln!("Interrupt received. Waiting for in-flight operations to finish; nothing new will start.");
+        eprintln!("Stopping: in-flight operations are finishing.");
     }
 }
 
@@ -593,6 +593,7 @@ fn run_apply(rt: &tokio::runtime::Runtime, ctx: infra_core::walk::Ctx, p: Plan, 
     rt.spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             c2.store(true, Ordering::SeqCst);
+            eprintln!("Interrupt received. Waiting for in-flight operations to finish; nothing new will start. Interrupt again to stop at once.");
             if tokio::signal::ctrl_c().await.is_ok() {
                 // Second interrupt: stop now. State writes are atomic renames, so the file on
                 // disk is the last complete version.
@@ -730,7 +731,11 @@ fn state_cmd(cmd: StateCmd, dir: &Path, out: &Out) -> Result<i32, Exit> {
             let Some(a) = found.first() else {
                 return Err(out.fail(Diagnostic::error("No instance found for the given address", format!("{address} is not in the state. Use infra state list to see what is."))));
             };
-            println!("# {a}:\nresource \"{}\" \"{}\" {}", a.type_name, a.name, render::value(&w.instances[a].value, 0));
+            let shown = match &w.instances[a].value {
+                Value::Object(m) => Value::Object(m.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), v.clone())).collect()),
+                other => other.clone(),
+            };
+            println!("# {a}:\nresource \"{}\" \"{}\" {}", a.type_name, a.name, render::value(&shown, 0));
             Ok(0)
         }
         StateCmd::Rm { addresses } => {
@@ -759,13 +764,14 @@ fn state_cmd(cmd: StateCmd, dir: &Path, out: &Out) -> Result<i32, Exit> {
             let s = read_state(&backend, out)?;
             let mut w = Working::from_state(&s).map_err(|e| out.fail(Diagnostic::error("Invalid state", e)))?;
             let src = find(&w, &from)?;
+            let from_instance = parse_target(&from).map(|t| t.key.is_some()).unwrap_or(false);
             let dst = parse_target(&to).map_err(|e| out.fail(Diagnostic::error("Invalid address", format!("{e}."))))?;
             let Some((mode, ty, name)) = dst.resource.clone() else { return Err(out.fail(Diagnostic::error("Invalid address", "The destination must be a resource address."))) };
             if src.is_empty() {
                 return Err(out.fail(Diagnostic::error("Invalid source address", format!("No matching objects found for {from}."))));
             }
             for a in src {
-                let new = infra_core::addr::InstanceAddr { module: dst.module.clone(), mode, type_name: ty.clone(), name: name.clone(), key: if dst.key.is_some() { dst.key.clone() } else { a.key.clone() } };
+                let new = infra_core::addr::InstanceAddr { module: dst.module.clone(), mode, type_name: ty.clone(), name: name.clone(), key: if dst.key.is_some() || from_instance { dst.key.clone() } else { a.key.clone() } };
                 if w.instances.contains_key(&new) {
                     return Err(out.fail(Diagnostic::error("Destination exists", format!("{new} is already in the state. Nothing was moved."))));
                 }

@@ -279,6 +279,8 @@ pub fn plan(p: &Plan, st: &Style) -> String {
         }
     }
     let visible: Vec<&ResourceChange> = p.changes.iter().filter(|c| c.action != Action::NoOp || c.moved_from.is_some() || c.importing.is_some()).collect();
+    let mut visible = visible;
+    visible.sort_by(|a, b| a.addr.cmp(&b.addr));
     if p.mode == PlanMode::RefreshOnly {
         if p.drift.is_empty() {
             out.push_str("\nNo changes. Your infrastructure still matches the configuration.\n");

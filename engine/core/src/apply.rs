@@ -321,7 +321,7 @@ impl Run {
         let first_error = diags.iter().find(|d| d.is_error()).cloned();
         for d in diags {
             let op = if creating { "create" } else { "update" };
-            let d = Diagnostic { detail: format!("{} (while trying to {op} {name})", d.detail.trim_end()), ..d };
+            let d = Diagnostic { detail: format!("{} This happened while infra was trying to {op} {name}.", d.detail.trim_end()), ..d };
             self.error(attach_span(d, r, &name));
         }
         if let Some(new) = &state {
@@ -356,7 +356,7 @@ impl Run {
         let resp = self.timed(&name, Action::Delete, provider.delete(DeleteRequest { type_name: addr.type_name.clone(), prior })).await;
         let first_error = resp.diagnostics.iter().find(|d| d.is_error()).cloned();
         for d in resp.diagnostics {
-            let d = Diagnostic { detail: format!("{} (while trying to delete {name})", d.detail.trim_end()), ..d };
+            let d = Diagnostic { detail: format!("{} This happened while infra was trying to delete {name}.", d.detail.trim_end()), ..d };
             self.error(d.with_address(name.clone()));
         }
         if first_error.is_none() && change.action != Action::CreateThenDelete {

@@ -160,8 +160,11 @@ impl Provider for LocalProvider {
             }
         }
         let mut resp = plan_helpers::default_plan(&schema, req.prior.as_ref(), &config);
-        // The hashes are known at plan time when the content is.
-        if let (Value::Object(m), Ok(Some(bytes))) = (&mut resp.planned, desired_bytes(&config)) {
+        // The hashes are known at plan time when the content is given inline; a `source`
+        // file is only read at apply.
+        let inline = ["content", "sensitive_content", "content_base64"].iter().any(|k| config.get_attr(k).is_some_and(|v| !v.is_null()));
+        let bytes = if inline { desired_bytes(&config).ok().flatten() } else { None };
+        if let (Value::Object(m), Some(bytes)) = (&mut resp.planned, bytes) {
             for (k, v) in hashes(&bytes) {
                 m.insert(k.into(), Value::string(v));
             }
