@@ -10,10 +10,23 @@ use std::time::{Duration, Instant};
 #[derive(Debug)]
 pub enum StateError {
     /// The file exists but cannot be used; it is left untouched.
-    Corrupt { path: PathBuf, reason: String },
-    Io { path: PathBuf, op: &'static str, source: std::io::Error },
-    Locked { path: PathBuf, holder: LockInfo },
-    LockMismatch { expected: String, found: Option<LockInfo> },
+    Corrupt {
+        path: PathBuf,
+        reason: String,
+    },
+    Io {
+        path: PathBuf,
+        op: &'static str,
+        source: std::io::Error,
+    },
+    Locked {
+        path: PathBuf,
+        holder: LockInfo,
+    },
+    LockMismatch {
+        expected: String,
+        found: Option<LockInfo>,
+    },
 }
 
 impl std::fmt::Display for StateError {
@@ -167,7 +180,15 @@ impl LocalBackend {
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                     if Instant::now() >= deadline {
-                        let holder = self.lock_holder().unwrap_or_else(|| LockInfo { id: "unknown".into(), operation: "unknown".into(), who: "unknown".into(), pid: 0, version: String::new(), created: String::new(), path: String::new() });
+                        let holder = self.lock_holder().unwrap_or_else(|| LockInfo {
+                            id: "unknown".into(),
+                            operation: "unknown".into(),
+                            who: "unknown".into(),
+                            pid: 0,
+                            version: String::new(),
+                            created: String::new(),
+                            path: String::new(),
+                        });
                         return Err(StateError::Locked { path: self.path.clone(), holder });
                     }
                     std::thread::sleep(Duration::from_millis(200).min(deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1))));

@@ -202,7 +202,8 @@ fn run() -> Result<i32, Exit> {
     let cli = Cli::parse();
     // Like terraform -chdir: relative paths in the stack resolve against the stack directory.
     let early = Out { sources: SourceMap::new(), base: PathBuf::from("."), style: Style::from_env() };
-    std::env::set_current_dir(&cli.chdir).map_err(|e| early.fail(Diagnostic::error("Cannot change directory", format!("--chdir {} failed: {e}.", cli.chdir.display()))))?;
+    std::env::set_current_dir(&cli.chdir)
+        .map_err(|e| early.fail(Diagnostic::error("Cannot change directory", format!("--chdir {} failed: {e}.", cli.chdir.display()))))?;
     let dir = std::env::current_dir().map_err(|e| early.fail(Diagnostic::error("Cannot read the working directory", e.to_string())))?;
     let out = Out { sources: SourceMap::new(), base: dir.clone(), style: Style::from_env() };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| out.fail(Diagnostic::error("Cannot start", e.to_string())))?;
@@ -220,7 +221,10 @@ fn run() -> Result<i32, Exit> {
             let ctx = load(&dir, &VarArgs::default(), Phase::Validate, &out)?;
             let d = infra_core::validate(&ctx);
             if json {
-                println!("{}", serde_json::json!({"format_version": "1.0", "valid": !d.has_errors(), "error_count": d.iter().filter(|x| x.is_error()).count(), "diagnostics": d.iter().map(|x| diag_json(x, &out)).collect::<Vec<_>>()}));
+                println!(
+                    "{}",
+                    serde_json::json!({"format_version": "1.0", "valid": !d.has_errors(), "error_count": d.iter().filter(|x| x.is_error()).count(), "diagnostics": d.iter().map(|x| diag_json(x, &out)).collect::<Vec<_>>()})
+                );
             } else {
                 out.diags(&d);
             }
@@ -256,8 +260,10 @@ fn run() -> Result<i32, Exit> {
             let backend = backend(&dir, &out)?;
             let mut saved: Option<serde_json::Value> = None;
             if let Some(f) = &plan_file {
-                let bytes = std::fs::read(f).map_err(|e| out.fail(Diagnostic::error("Cannot read plan file", format!("Reading {} failed: {e}.", f.display()))))?;
-                let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| out.fail(Diagnostic::error("Invalid plan file", format!("{} is not a plan file saved by infra: {e}.", f.display()))))?;
+                let bytes =
+                    std::fs::read(f).map_err(|e| out.fail(Diagnostic::error("Cannot read plan file", format!("Reading {} failed: {e}.", f.display()))))?;
+                let v: serde_json::Value = serde_json::from_slice(&bytes)
+                    .map_err(|e| out.fail(Diagnostic::error("Invalid plan file", format!("{} is not a plan file saved by infra: {e}.", f.display()))))?;
                 args = plan_args_from_file(&v, args);
                 saved = Some(v);
             }
@@ -269,7 +275,10 @@ fn run() -> Result<i32, Exit> {
                 if lineage != state.lineage || serial != state.serial {
                     return Err(out.fail(Diagnostic::error(
                         "Saved plan is stale",
-                        format!("The plan was made against state lineage {lineage} serial {serial}, but the state is now lineage {} serial {}. Create a new plan.", state.lineage, state.serial),
+                        format!(
+                            "The plan was made against state lineage {lineage} serial {serial}, but the state is now lineage {} serial {}. Create a new plan.",
+                            state.lineage, state.serial
+                        ),
                     )));
                 }
             }
@@ -284,7 +293,10 @@ fn run() -> Result<i32, Exit> {
             if let Some(v) = &saved {
                 let now = actions_json(&p);
                 if v["actions"] != now {
-                    return Err(out.fail(Diagnostic::error("Saved plan is stale", "The objects changed since the plan was made, so applying it would not do what it showed. Create a new plan.")));
+                    return Err(out.fail(Diagnostic::error(
+                        "Saved plan is stale",
+                        "The objects changed since the plan was made, so applying it would not do what it showed. Create a new plan.",
+                    )));
                 }
             } else {
                 print!("{}", render::plan(&p, &out.style));
@@ -321,7 +333,10 @@ fn run() -> Result<i32, Exit> {
             match name {
                 Some(n) => {
                     let Some(o) = state.outputs.get(&n) else {
-                        return Err(out.fail(Diagnostic::error("Output not found", format!("The output \"{n}\" is not in the state. Apply the stack, or check the name."))));
+                        return Err(out.fail(Diagnostic::error(
+                            "Output not found",
+                            format!("The output \"{n}\" is not in the state. Apply the stack, or check the name."),
+                        )));
                     };
                     if json {
                         println!("{}", serde_json::to_string(&o.value).unwrap_or_default());
@@ -355,7 +370,8 @@ fn run() -> Result<i32, Exit> {
         }
         Cmd::Show { plan_file, json } => {
             if let Some(f) = plan_file {
-                let text = std::fs::read_to_string(&f).map_err(|e| out.fail(Diagnostic::error("Cannot read plan file", format!("Reading {} failed: {e}.", f.display()))))?;
+                let text = std::fs::read_to_string(&f)
+                    .map_err(|e| out.fail(Diagnostic::error("Cannot read plan file", format!("Reading {} failed: {e}.", f.display()))))?;
                 println!("{text}");
                 return Ok(0);
             }
@@ -367,7 +383,13 @@ fn run() -> Result<i32, Exit> {
             }
             let w = Working::from_state(&state).map_err(|e| out.fail(Diagnostic::error("Invalid state", e)))?;
             for (addr, inst) in &w.instances {
-                println!("# {addr}:\n{} \"{}\" \"{}\" {}\n", if addr.mode == infra_lang::config::Mode::Data { "data" } else { "resource" }, addr.type_name, addr.name, render::value(&inst.value, 0));
+                println!(
+                    "# {addr}:\n{} \"{}\" \"{}\" {}\n",
+                    if addr.mode == infra_lang::config::Mode::Data { "data" } else { "resource" },
+                    addr.type_name,
+                    addr.name,
+                    render::value(&inst.value, 0)
+                );
             }
             Ok(0)
         }
@@ -403,7 +425,9 @@ fn json_type(v: &serde_json::Value) -> serde_json::Value {
         serde_json::Value::Number(_) => "number".into(),
         serde_json::Value::Bool(_) => "bool".into(),
         serde_json::Value::Null => "dynamic".into(),
-        serde_json::Value::Array(a) => serde_json::json!(["tuple", a.iter().map(json_type).collect::<Vec<_>>()]),
+        serde_json::Value::Array(a) => {
+            serde_json::json!(["tuple", a.iter().map(json_type).collect::<Vec<_>>()])
+        }
         serde_json::Value::Object(m) => serde_json::json!(["object", m.iter().map(|(k, v)| (k.clone(), json_type(v))).collect::<serde_json::Map<_, _>>()]),
     }
 }
@@ -444,7 +468,8 @@ fn parse_duration(s: &str) -> Option<Duration> {
 }
 
 fn lock(backend: &LocalBackend, op: &str, args: &PlanArgs, out: &Out) -> Result<infra_state::LockGuard, Exit> {
-    let timeout = parse_duration(&args.lock_timeout).ok_or_else(|| out.fail(Diagnostic::error("Invalid --lock-timeout", format!("{:?} is not a duration like 30s or 2m.", args.lock_timeout))))?;
+    let timeout = parse_duration(&args.lock_timeout)
+        .ok_or_else(|| out.fail(Diagnostic::error("Invalid --lock-timeout", format!("{:?} is not a duration like 30s or 2m.", args.lock_timeout))))?;
     backend.lock(op, timeout).map_err(|e| out.fail(Diagnostic::error("Error acquiring the state lock", format!("{e}."))))
 }
 
@@ -457,7 +482,9 @@ fn read_state(backend: &LocalBackend, out: &Out) -> Result<StateFile, Exit> {
 }
 
 fn plan_options(args: &PlanArgs, out: &Out) -> Result<PlanOptions, Exit> {
-    let parse = |v: &[String]| -> Result<Vec<Target>, Exit> { v.iter().map(|t| parse_target(t).map_err(|e| out.fail(Diagnostic::error("Invalid target address", format!("{e}."))))).collect() };
+    let parse = |v: &[String]| -> Result<Vec<Target>, Exit> {
+        v.iter().map(|t| parse_target(t).map_err(|e| out.fail(Diagnostic::error("Invalid target address", format!("{e}."))))).collect()
+    };
     Ok(PlanOptions {
         mode: if args.destroy {
             PlanMode::Destroy
@@ -478,7 +505,11 @@ fn load(dir: &Path, vars: &VarArgs, phase: Phase, out: &Out) -> Result<infra_cor
     let (module, _) = infra_lang::config::load_module(&SourceMap::new(), dir);
     let mut values: BTreeMap<String, Value> = BTreeMap::new();
     let typed_raw = |name: &str, raw: &str| -> Value {
-        let is_string = module.variables.get(name).and_then(|v| v.ty.clone()).is_none_or(|t| matches!(t, infra_lang::Type::String | infra_lang::Type::Number | infra_lang::Type::Bool | infra_lang::Type::Any));
+        let is_string = module
+            .variables
+            .get(name)
+            .and_then(|v| v.ty.clone())
+            .is_none_or(|t| matches!(t, infra_lang::Type::String | infra_lang::Type::Number | infra_lang::Type::Bool | infra_lang::Type::Any));
         if !is_string {
             if let Ok(e) = raw.parse::<hcl_edit::expr::Expression>() {
                 if let Ok(v) = infra_lang::eval::eval_constant(&e) {
@@ -497,12 +528,15 @@ fn load(dir: &Path, vars: &VarArgs, phase: Phase, out: &Out) -> Result<infra_cor
     if dir.join("terraform.tfvars").exists() {
         files.push(dir.join("terraform.tfvars"));
     }
-    let mut autos: Vec<PathBuf> = std::fs::read_dir(dir).map(|r| r.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.to_string_lossy().ends_with(".auto.tfvars")).collect()).unwrap_or_default();
+    let mut autos: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|r| r.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.to_string_lossy().ends_with(".auto.tfvars")).collect())
+        .unwrap_or_default();
     autos.sort();
     files.extend(autos);
     files.extend(vars.var_files.iter().cloned());
     for f in files {
-        let text = std::fs::read_to_string(&f).map_err(|e| out.fail(Diagnostic::error("Cannot read variables file", format!("Reading {} failed: {e}.", f.display()))))?;
+        let text = std::fs::read_to_string(&f)
+            .map_err(|e| out.fail(Diagnostic::error("Cannot read variables file", format!("Reading {} failed: {e}.", f.display()))))?;
         let (_, body) = infra_lang::parse::parse_source(&out.sources, &f, &text);
         let body = body.map_err(|d| out.fail(d))?;
         for attr in body.attributes() {
@@ -535,7 +569,10 @@ fn load(dir: &Path, vars: &VarArgs, phase: Phase, out: &Out) -> Result<infra_cor
 
 fn confirm(verb: &str, out: &Out) -> Result<bool, Exit> {
     if !std::io::stdin().is_terminal() {
-        return Err(out.fail(Diagnostic::error("No confirmation", format!("infra {verb} needs confirmation, but standard input is not a terminal. Use --auto-approve."))));
+        return Err(out.fail(Diagnostic::error(
+            "No confirmation",
+            format!("infra {verb} needs confirmation, but standard input is not a terminal. Use --auto-approve."),
+        )));
     }
     print!("\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
     let _ = std::io::stdout().flush();
@@ -603,7 +640,13 @@ fn run_apply(rt: &tokio::runtime::Runtime, ctx: infra_core::walk::Ctx, p: Plan, 
         }
     });
     let destroy = p.mode == PlanMode::Destroy;
-    let res = rt.block_on(apply(Arc::new(ctx), p, backend, ApplyOptions { parallelism: args.parallelism, cancel, ..Default::default() }, Arc::new(CliHook { style: Style::from_env() })));
+    let res = rt.block_on(apply(
+        Arc::new(ctx),
+        p,
+        backend,
+        ApplyOptions { parallelism: args.parallelism, cancel, ..Default::default() },
+        Arc::new(CliHook { style: Style::from_env() }),
+    ));
     out.diags(&res.diagnostics);
     if res.cancelled {
         eprintln!("{}", out.style.red("Apply interrupted: the state records everything that finished."));
@@ -615,7 +658,13 @@ fn run_apply(rt: &tokio::runtime::Runtime, ctx: infra_core::walk::Ctx, p: Plan, 
     if destroy {
         println!("\n{} Resources: {} destroyed.", out.style.green(&out.style.bold("Destroy complete!")), res.destroyed);
     } else {
-        println!("\n{} Resources: {} added, {} changed, {} destroyed.", out.style.green(&out.style.bold("Apply complete!")), res.added, res.changed, res.destroyed);
+        println!(
+            "\n{} Resources: {} added, {} changed, {} destroyed.",
+            out.style.green(&out.style.bold("Apply complete!")),
+            res.added,
+            res.changed,
+            res.destroyed
+        );
         if !res.outputs.is_empty() {
             println!("\nOutputs:\n");
             for (k, (v, sens)) in &res.outputs {
@@ -729,7 +778,10 @@ fn state_cmd(cmd: StateCmd, dir: &Path, out: &Out) -> Result<i32, Exit> {
             let w = Working::from_state(&s).map_err(|e| out.fail(Diagnostic::error("Invalid state", e)))?;
             let found = find(&w, &address)?;
             let Some(a) = found.first() else {
-                return Err(out.fail(Diagnostic::error("No instance found for the given address", format!("{address} is not in the state. Use infra state list to see what is."))));
+                return Err(out.fail(Diagnostic::error(
+                    "No instance found for the given address",
+                    format!("{address} is not in the state. Use infra state list to see what is."),
+                )));
             };
             let shown = match &w.instances[a].value {
                 Value::Object(m) => Value::Object(m.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), v.clone())).collect()),
@@ -766,12 +818,20 @@ fn state_cmd(cmd: StateCmd, dir: &Path, out: &Out) -> Result<i32, Exit> {
             let src = find(&w, &from)?;
             let from_instance = parse_target(&from).map(|t| t.key.is_some()).unwrap_or(false);
             let dst = parse_target(&to).map_err(|e| out.fail(Diagnostic::error("Invalid address", format!("{e}."))))?;
-            let Some((mode, ty, name)) = dst.resource.clone() else { return Err(out.fail(Diagnostic::error("Invalid address", "The destination must be a resource address."))) };
+            let Some((mode, ty, name)) = dst.resource.clone() else {
+                return Err(out.fail(Diagnostic::error("Invalid address", "The destination must be a resource address.")));
+            };
             if src.is_empty() {
                 return Err(out.fail(Diagnostic::error("Invalid source address", format!("No matching objects found for {from}."))));
             }
             for a in src {
-                let new = infra_core::addr::InstanceAddr { module: dst.module.clone(), mode, type_name: ty.clone(), name: name.clone(), key: if dst.key.is_some() || from_instance { dst.key.clone() } else { a.key.clone() } };
+                let new = infra_core::addr::InstanceAddr {
+                    module: dst.module.clone(),
+                    mode,
+                    type_name: ty.clone(),
+                    name: name.clone(),
+                    key: if dst.key.is_some() || from_instance { dst.key.clone() } else { a.key.clone() },
+                };
                 if w.instances.contains_key(&new) {
                     return Err(out.fail(Diagnostic::error("Destination exists", format!("{new} is already in the state. Nothing was moved."))));
                 }
@@ -830,10 +890,15 @@ fn console(dir: &Path, vars: &VarArgs, out: &Out) -> Result<i32, Exit> {
             } else if insts.keys().all(|k| matches!(k, Some(infra_core::addr::InstanceKey::Int(_)))) {
                 infra_core::walk::Expansion::Count(insts.len())
             } else {
-                infra_core::walk::Expansion::ForEach(insts.keys().filter_map(|k| match k {
-                    Some(infra_core::addr::InstanceKey::Str(s)) => Some((s.clone(), Value::Null)),
-                    _ => None,
-                }).collect())
+                infra_core::walk::Expansion::ForEach(
+                    insts
+                        .keys()
+                        .filter_map(|k| match k {
+                            Some(infra_core::addr::InstanceKey::Str(s)) => Some((s.clone(), Value::Null)),
+                            _ => None,
+                        })
+                        .collect(),
+                )
             };
         }
     }

@@ -134,12 +134,18 @@ fn action_line(c: &ResourceChange, st: &Style) -> String {
         (Action::Update, _) => "will be updated in-place".to_string(),
         (Action::Read, _) => "will be read during apply".to_string(),
         (Action::Delete, Reason::DeleteBecauseNoResourceConfig) => format!("will be destroyed\n  # (because {} is not in configuration)", a.resource()),
-        (Action::Delete, Reason::DeleteBecauseCountIndex) => format!("will be destroyed\n  # (because index {} is out of range for count)", a.key.as_ref().map(|k| k.to_string()).unwrap_or_default()),
-        (Action::Delete, Reason::DeleteBecauseEachKey) => format!("will be destroyed\n  # (because key {} is not in for_each map)", a.key.as_ref().map(|k| k.to_string()).unwrap_or_default()),
+        (Action::Delete, Reason::DeleteBecauseCountIndex) => {
+            format!("will be destroyed\n  # (because index {} is out of range for count)", a.key.as_ref().map(|k| k.to_string()).unwrap_or_default())
+        }
+        (Action::Delete, Reason::DeleteBecauseEachKey) => {
+            format!("will be destroyed\n  # (because key {} is not in for_each map)", a.key.as_ref().map(|k| k.to_string()).unwrap_or_default())
+        }
         (Action::Delete, Reason::DeleteBecauseNoModule) => format!("will be destroyed\n  # (because {} is not in configuration)", a.module),
         (Action::Delete, _) => "will be destroyed".to_string(),
         (Action::DeleteThenCreate | Action::CreateThenDelete, Reason::ReplaceByRequest) => "will be replaced, as requested".to_string(),
-        (Action::DeleteThenCreate | Action::CreateThenDelete, Reason::ReplaceByTriggers) => "will be replaced due to changes in replace_triggered_by".to_string(),
+        (Action::DeleteThenCreate | Action::CreateThenDelete, Reason::ReplaceByTriggers) => {
+            "will be replaced due to changes in replace_triggered_by".to_string()
+        }
         (Action::DeleteThenCreate | Action::CreateThenDelete, _) => "must be replaced".to_string(),
         (Action::NoOp, _) => match (&c.moved_from, &c.importing) {
             (Some(from), _) => return format!("  {} has moved to {}", st.bold(&format!("# {from}")), st.bold(&a.to_string())),
@@ -266,7 +272,10 @@ pub fn change(c: &ResourceChange, st: &Style) -> String {
 pub fn plan(p: &Plan, st: &Style) -> String {
     let mut out = String::new();
     if !p.drift.is_empty() {
-        out.push_str(&format!("\n{}\n\ninfra detected the following changes made outside of infra since the last apply:\n\n", st.bold("Note: Objects have changed outside of infra")));
+        out.push_str(&format!(
+            "\n{}\n\ninfra detected the following changes made outside of infra since the last apply:\n\n",
+            st.bold("Note: Objects have changed outside of infra")
+        ));
         for d in &p.drift {
             let mut c = d.clone();
             if c.action == Action::Delete {
@@ -306,15 +315,25 @@ pub fn plan(p: &Plan, st: &Style) -> String {
     let imp = visible.iter().filter(|c| c.importing.is_some()).count();
     let imp_text = if imp > 0 { format!("{imp} to import, ") } else { String::new() };
     out.push_str(&format!("{} {imp_text}{add} to add, {chg} to change, {del} to destroy.\n", st.bold("Plan:")));
-    let changed_outputs: Vec<_> = p.outputs.iter().filter(|(_, o)| o.before.as_ref().is_none_or(|b| !b.deep_unmark().equals(&o.after.deep_unmark())) || !o.after.is_wholly_known()).collect();
+    let changed_outputs: Vec<_> = p
+        .outputs
+        .iter()
+        .filter(|(_, o)| o.before.as_ref().is_none_or(|b| !b.deep_unmark().equals(&o.after.deep_unmark())) || !o.after.is_wholly_known())
+        .collect();
     if !changed_outputs.is_empty() {
         out.push_str("\nChanges to Outputs:\n");
         for (k, o) in changed_outputs {
             let after = if o.sensitive { "(sensitive value)".to_string() } else { value(&o.after, 4) };
             match &o.before {
                 None => out.push_str(&format!("  {} {k} = {after}\n", st.green("+"))),
-                Some(_) if o.after.is_null() => out.push_str(&format!("  {} {k} = {} -> null\n", st.red("-"), if o.sensitive { "(sensitive value)".into() } else { value(o.before.as_ref().unwrap_or(&Value::Null), 4) })),
-                Some(b) => out.push_str(&format!("  {} {k} = {} -> {after}\n", st.yellow("~"), if o.sensitive { "(sensitive value)".into() } else { value(b, 4) })),
+                Some(_) if o.after.is_null() => out.push_str(&format!(
+                    "  {} {k} = {} -> null\n",
+                    st.red("-"),
+                    if o.sensitive { "(sensitive value)".into() } else { value(o.before.as_ref().unwrap_or(&Value::Null), 4) }
+                )),
+                Some(b) => {
+                    out.push_str(&format!("  {} {k} = {} -> {after}\n", st.yellow("~"), if o.sensitive { "(sensitive value)".into() } else { value(b, 4) }))
+                }
             }
         }
     }

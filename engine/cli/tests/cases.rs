@@ -46,7 +46,10 @@ fn normalize(text: &str, dir: &Path) -> String {
 
 /// Parallel work reports progress in any order: sort each run of progress lines.
 fn sort_progress_runs(text: &str) -> String {
-    let progress = regex::Regex::new(r"^\S.*: (Creating\.\.\.|Creation complete|Destroying\.\.\.|Destruction complete|Modifying\.\.\.|Modifications complete|Reading\.\.\.)").unwrap();
+    let progress = regex::Regex::new(
+        r"^\S.*: (Creating\.\.\.|Creation complete|Destroying\.\.\.|Destruction complete|Modifying\.\.\.|Modifications complete|Reading\.\.\.)",
+    )
+    .unwrap();
     let mut out: Vec<String> = Vec::new();
     let mut run: Vec<String> = Vec::new();
     for line in text.lines() {
@@ -100,7 +103,10 @@ fn run_case(case: &Path) -> Result<(), String> {
         });
         let out = cmd.output().unwrap();
         let shown = if cmdline.starts_with("! ") { cmdline.to_string() } else { format!("infra {cmdline}") };
-        transcript.push_str(&format!("$ {shown}{}\n", stdin.as_ref().map(|_| line.split_once(" < ").map(|(_, f)| format!(" < {f}")).unwrap_or_default()).unwrap_or_default()));
+        transcript.push_str(&format!(
+            "$ {shown}{}\n",
+            stdin.as_ref().map(|_| line.split_once(" < ").map(|(_, f)| format!(" < {f}")).unwrap_or_default()).unwrap_or_default()
+        ));
         transcript.push_str(&String::from_utf8_lossy(&out.stdout));
         let err = String::from_utf8_lossy(&out.stderr);
         if !err.is_empty() {

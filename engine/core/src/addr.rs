@@ -127,8 +127,8 @@ pub struct Target {
 impl Target {
     /// Does this target cover the given instance?
     pub fn matches(&self, a: &InstanceAddr) -> bool {
-        let mod_prefix = a.module.0.len() >= self.module.0.len()
-            && self.module.0.iter().zip(&a.module.0).all(|((n1, k1), (n2, k2))| n1 == n2 && (k1.is_none() || k1 == k2));
+        let mod_prefix =
+            a.module.0.len() >= self.module.0.len() && self.module.0.iter().zip(&a.module.0).all(|((n1, k1), (n2, k2))| n1 == n2 && (k1.is_none() || k1 == k2));
         if !mod_prefix {
             return false;
         }
@@ -202,7 +202,9 @@ mod tests {
 
     #[test]
     fn addresses_round_trip_through_text() {
-        for text in ["aws_vpc.main", "aws_subnet.private[1]", "module.net[\"a b\"].aws_subnet.x[0]", "data.aws_ami.ubuntu", "module.app.module.db.random_id.x[\"k\"]"] {
+        for text in
+            ["aws_vpc.main", "aws_subnet.private[1]", "module.net[\"a b\"].aws_subnet.x[0]", "data.aws_ami.ubuntu", "module.app.module.db.random_id.x[\"k\"]"]
+        {
             let t = parse_target(text).unwrap();
             let (mode, ty, name) = t.resource.clone().unwrap();
             let a = InstanceAddr { module: t.module.clone(), mode, type_name: ty, name, key: t.key.clone() };

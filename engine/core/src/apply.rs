@@ -148,13 +148,17 @@ impl Run {
 
     async fn config_node(&self, n: usize) -> bool {
         let id = self.ctx.graph.nodes[n].clone();
-        let Some(config) = self.ctx.module(&id.module) else { return true };
+        let Some(config) = self.ctx.module(&id.module) else {
+            return true;
+        };
         let config: &Module = config;
         let instances = lock(&self.store).instances_of(&id.module);
         match &id.kind {
             NodeKind::Provider(key) => self.provider(key).await.is_some(),
             NodeKind::Resource(key) => {
-                let Some(r) = config.resources.get(key) else { return true };
+                let Some(r) = config.resources.get(key) else {
+                    return true;
+                };
                 let mut ok = true;
                 for mi in instances {
                     ok &= self.resource(n, &mi, config, r).await;
@@ -185,8 +189,11 @@ impl Run {
     async fn resource(&self, node: usize, mi: &ModuleInstance, config: &Module, r: &infra_lang::config::Resource) -> bool {
         let provider_key = crate::graph::resolve_provider(&self.ctx.config, &mi.static_path(), r);
         let family = provider_key.split('.').next().unwrap_or(&provider_key).to_string();
-        let schema = self.ctx.schemas.get(&family).and_then(|s| if r.mode == Mode::Managed { s.resources.get(&r.ty) } else { s.data_sources.get(&r.ty) }).cloned();
-        let Some(provider) = self.provider(&provider_key).await else { return false };
+        let schema =
+            self.ctx.schemas.get(&family).and_then(|s| if r.mode == Mode::Managed { s.resources.get(&r.ty) } else { s.data_sources.get(&r.ty) }).cloned();
+        let Some(provider) = self.provider(&provider_key).await else {
+            return false;
+        };
         let what = if mi.is_root() { r.key() } else { format!("{mi}.{}", r.key()) };
         let exp = {
             let store = lock(&self.store);
@@ -251,7 +258,14 @@ impl Run {
         ok
     }
 
-    async fn read_data(&self, addr: &InstanceAddr, provider: &Arc<dyn Provider>, cfg: Value, schema: Option<&infra_lang::schema::Schema>, r: &infra_lang::config::Resource) -> Option<Value> {
+    async fn read_data(
+        &self,
+        addr: &InstanceAddr,
+        provider: &Arc<dyn Provider>,
+        cfg: Value,
+        schema: Option<&infra_lang::schema::Schema>,
+        r: &infra_lang::config::Resource,
+    ) -> Option<Value> {
         let resp = provider.read_data(ReadDataRequest { type_name: addr.type_name.clone(), config: cfg }).await;
         let failed = resp.diagnostics.iter().any(|d| d.is_error());
         for d in resp.diagnostics {
@@ -306,7 +320,13 @@ impl Run {
                     return None;
                 }
             }
-            let resp = self.timed(&name, Action::Create, provider.create(CreateRequest { type_name: addr.type_name.clone(), planned: planned_value, idempotency_token: token.clone() })).await;
+            let resp = self
+                .timed(
+                    &name,
+                    Action::Create,
+                    provider.create(CreateRequest { type_name: addr.type_name.clone(), planned: planned_value, idempotency_token: token.clone() }),
+                )
+                .await;
             if std::env::var("INFRA_TEST_ABORT_AFTER_CREATE").is_ok_and(|a| a == name) {
                 // Test hook: simulate a crash between the cloud call and the state write.
                 std::process::abort();
@@ -314,7 +334,13 @@ impl Run {
             self.change_working(|w| w.pending.retain(|p| p.idempotency_token != token));
             (resp.state, resp.diagnostics)
         } else {
-            let resp = self.timed(&name, Action::Update, provider.update(UpdateRequest { type_name: addr.type_name.clone(), prior: prior.clone().unwrap_or_default(), planned: planned_value })).await;
+            let resp = self
+                .timed(
+                    &name,
+                    Action::Update,
+                    provider.update(UpdateRequest { type_name: addr.type_name.clone(), prior: prior.clone().unwrap_or_default(), planned: planned_value }),
+                )
+                .await;
             (resp.state, resp.diagnostics)
         };
         let failed = diags.iter().any(|d| d.is_error());
@@ -328,7 +354,10 @@ impl Run {
             let new = mark_sensitive(new.clone(), schema);
             let cbd = r.lifecycle.create_before_destroy;
             self.change_working(|w| {
-                w.instances.insert(addr.clone(), Instance { provider: provider_key.to_string(), value: new.clone(), dependencies: deps.clone(), create_before_destroy: cbd });
+                w.instances.insert(
+                    addr.clone(),
+                    Instance { provider: provider_key.to_string(), value: new.clone(), dependencies: deps.clone(), create_before_destroy: cbd },
+                );
             });
         }
         let persisted = self.persist().await;
@@ -347,9 +376,13 @@ impl Run {
     }
 
     async fn delete(&self, addr: &InstanceAddr) -> bool {
-        let Some(change) = self.plan.change(addr).cloned() else { return true };
+        let Some(change) = self.plan.change(addr).cloned() else {
+            return true;
+        };
         let name = addr.to_string();
-        let Some(provider) = self.provider(&change.provider).await else { return false };
+        let Some(provider) = self.provider(&change.provider).await else {
+            return false;
+        };
         let prior = change.before.clone().unwrap_or_default();
         let started = Instant::now();
         self.hook.apply_start(&name, Action::Delete);
@@ -483,7 +516,14 @@ pub async fn apply(ctx: Arc<Ctx>, plan: Plan, backend: LocalBackend, opts: Apply
         cancelled |= run.opts.cancel.load(Ordering::SeqCst);
         let stuck: Vec<usize> = (0..n).filter(|&i| !started[i] && !blocked[i]).collect();
         if !cancelled && !stuck.is_empty() {
-            run.error(Diagnostic::error("Apply could not finish", format!("{} planned operations never became ready to run (first: {:?}). Nothing after them was applied.", stuck.len(), run.plan.exec.nodes[stuck[0]])));
+            run.error(Diagnostic::error(
+                "Apply could not finish",
+                format!(
+                    "{} planned operations never became ready to run (first: {:?}). Nothing after them was applied.",
+                    stuck.len(),
+                    run.plan.exec.nodes[stuck[0]]
+                ),
+            ));
         }
     }
     // Root outputs, once everything they need has run.
@@ -495,7 +535,13 @@ pub async fn apply(ctx: Arc<Ctx>, plan: Plan, backend: LocalBackend, opts: Apply
         store
             .modules
             .get(&ModuleInstance::root())
-            .map(|m| m.outputs.iter().filter(|(_, v)| v.is_wholly_known()).map(|(k, v)| (k.clone(), (v.clone(), run.ctx.config.outputs.get(k).is_some_and(|o| o.sensitive)))).collect())
+            .map(|m| {
+                m.outputs
+                    .iter()
+                    .filter(|(_, v)| v.is_wholly_known())
+                    .map(|(k, v)| (k.clone(), (v.clone(), run.ctx.config.outputs.get(k).is_some_and(|o| o.sensitive))))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     if all_ok || refresh_only {

@@ -66,7 +66,9 @@ pub fn module_at<'a>(root: &'a Module, path: &[String]) -> Option<&'a Module> {
 pub fn resolve_provider(root: &Module, path: &[String], r: &Resource) -> String {
     let mut key = r.provider_ref().to_string();
     for depth in (0..path.len()).rev() {
-        let Some(parent) = module_at(root, &path[..depth]) else { break };
+        let Some(parent) = module_at(root, &path[..depth]) else {
+            break;
+        };
         if let Some(call) = parent.module_calls.get(&path[depth]) {
             if let Some(target) = call.providers.get(&key) {
                 key = target.to_string();
@@ -144,7 +146,9 @@ impl Builder<'_> {
                 child.push(a0.clone());
                 match (r.attrs.get(1), m.module_calls.get(&a0)) {
                     (Some(out), _) => found(self, NodeId { module: child, kind: NodeKind::Output(out.clone()) }),
-                    (None, Some(call)) => call.module.outputs.keys().flat_map(|o| found(self, NodeId { module: child.clone(), kind: NodeKind::Output(o.clone()) })).collect(),
+                    (None, Some(call)) => {
+                        call.module.outputs.keys().flat_map(|o| found(self, NodeId { module: child.clone(), kind: NodeKind::Output(o.clone()) })).collect()
+                    }
                     _ => Vec::new(),
                 }
             }
@@ -255,14 +259,21 @@ pub fn build(root: &Module, sources: &SourceMap) -> Result<ConfigGraph, Diagnost
             })
             .collect();
         diags.push(
-            Diagnostic::error("Cycle in configuration", format!("These objects refer to each other in a loop: {}. Break the loop by removing one of the references.", listed.join(", ")))
-                .with_subject(members.iter().find_map(|&m| b.spans[m].clone())),
+            Diagnostic::error(
+                "Cycle in configuration",
+                format!("These objects refer to each other in a loop: {}. Break the loop by removing one of the references.", listed.join(", ")),
+            )
+            .with_subject(members.iter().find_map(|&m| b.spans[m].clone())),
         );
     }
     if diags.has_errors() {
         return Err(diags);
     }
-    let order: Vec<usize> = petgraph::algo::toposort(&g, None).map_err(|_| Diagnostics::from(Diagnostic::error("Cycle in configuration", "The configuration graph has a cycle.")))?.into_iter().map(|n| g[n]).collect();
+    let order: Vec<usize> = petgraph::algo::toposort(&g, None)
+        .map_err(|_| Diagnostics::from(Diagnostic::error("Cycle in configuration", "The configuration graph has a cycle.")))?
+        .into_iter()
+        .map(|n| g[n])
+        .collect();
     Ok(ConfigGraph { deps: b.edges.into_iter().map(|s| s.into_iter().collect()).collect(), nodes: b.nodes, spans: b.spans, order, index: b.index })
 }
 

@@ -40,8 +40,19 @@ pub fn load(dir: &Path, registry: &Registry, input_vars: BTreeMap<String, Value>
     if diags.has_errors() {
         return Err(diags);
     }
-    let Some(graph) = graph else { return Err(diags) };
-    Ok(walk::Ctx { config: Arc::new(module), sources: sources.clone(), graph, root_dir: dir.to_path_buf(), registry: registry.clone(), phase, input_vars, schemas })
+    let Some(graph) = graph else {
+        return Err(diags);
+    };
+    Ok(walk::Ctx {
+        config: Arc::new(module),
+        sources: sources.clone(),
+        graph,
+        root_dir: dir.to_path_buf(),
+        registry: registry.clone(),
+        phase,
+        input_vars,
+        schemas,
+    })
 }
 
 /// Evaluates every node without calling providers beyond their schemas: `infra validate`.
@@ -51,7 +62,9 @@ pub fn validate(ctx: &walk::Ctx) -> Diagnostics {
     let mut store = walk::Store::default();
     for &n in &ctx.graph.order {
         let id = &ctx.graph.nodes[n];
-        let Some(config) = ctx.module(&id.module) else { continue };
+        let Some(config) = ctx.module(&id.module) else {
+            continue;
+        };
         for mi in store.instances_of(&id.module) {
             match &id.kind {
                 NodeKind::Var(name) => diags.extend(walk::eval_var(ctx, &mut store, &mi, config, name)),
@@ -60,15 +73,30 @@ pub fn validate(ctx: &walk::Ctx) -> Diagnostics {
                 NodeKind::ModuleCall(name) => diags.extend(walk::eval_module_call(ctx, &mut store, &mi, config, name)),
                 NodeKind::Provider(_) => {}
                 NodeKind::Resource(key) => {
-                    let Some(r) = config.resources.get(key) else { continue };
+                    let Some(r) = config.resources.get(key) else {
+                        continue;
+                    };
                     // Validation does not know count/for_each values: check one instance shape.
                     let s = walk::scope(ctx, &store, &mi, config);
-                    let s = walk::NodeScope { each: r.for_each.as_ref().map(|_| (Value::Unknown, Value::Unknown)), count: r.count.as_ref().map(|_| 0), ctx: s.ctx, store: s.store, module: s.module, config: s.config };
+                    let s = walk::NodeScope {
+                        each: r.for_each.as_ref().map(|_| (Value::Unknown, Value::Unknown)),
+                        count: r.count.as_ref().map(|_| 0),
+                        ctx: s.ctx,
+                        store: s.store,
+                        module: s.module,
+                        config: s.config,
+                    };
                     let addr = if mi.is_root() { r.key() } else { format!("{mi}.{}", r.key()) };
                     if let Err(d) = walk::decode_resource(ctx, &s, r, &addr) {
                         diags.extend(d);
                     }
-                    let exp = if r.count.is_some() { walk::Expansion::Count(0) } else if r.for_each.is_some() { walk::Expansion::ForEach(BTreeMap::new()) } else { walk::Expansion::Single };
+                    let exp = if r.count.is_some() {
+                        walk::Expansion::Count(0)
+                    } else if r.for_each.is_some() {
+                        walk::Expansion::ForEach(BTreeMap::new())
+                    } else {
+                        walk::Expansion::Single
+                    };
                     let _ = exp;
                     store.module_mut(&mi).resources.insert(r.key(), (walk::Expansion::Single, BTreeMap::from([(None, Value::Unknown)])));
                 }
@@ -80,7 +108,13 @@ pub fn validate(ctx: &walk::Ctx) -> Diagnostics {
 
 /// Checks argument and block names of every resource against its schema before anything is
 /// evaluated, so that these errors are reported together with graph errors.
-fn check_schemas(root: &infra_lang::config::Module, m: &infra_lang::config::Module, path: &[String], schemas: &BTreeMap<String, infra_provider::ProviderSchema>, diags: &mut Diagnostics) {
+fn check_schemas(
+    root: &infra_lang::config::Module,
+    m: &infra_lang::config::Module,
+    path: &[String],
+    schemas: &BTreeMap<String, infra_provider::ProviderSchema>,
+    diags: &mut Diagnostics,
+) {
     use infra_lang::config::Mode;
     use infra_lang::diag::{suggestion, Diagnostic};
     fn check_body(body: &infra_lang::config::Body, schema: &infra_lang::schema::Schema, what: &str, diags: &mut Diagnostics) {
@@ -88,17 +122,28 @@ fn check_schemas(root: &infra_lang::config::Module, m: &infra_lang::config::Modu
             if let Some(spec) = schema.attributes.get(&a.name) {
                 if !spec.required && !spec.optional {
                     diags.push(
-                        Diagnostic::error("Invalid or unknown key", format!("The argument \"{}\" of {what} is computed by the provider and cannot be set. Remove it.", a.name))
-                            .with_subject(a.span.clone())
-                            .with_address(what),
+                        Diagnostic::error(
+                            "Invalid or unknown key",
+                            format!("The argument \"{}\" of {what} is computed by the provider and cannot be set. Remove it.", a.name),
+                        )
+                        .with_subject(a.span.clone())
+                        .with_address(what),
                     );
                 }
                 continue;
             }
             {
                 let settable: Vec<&String> = schema.attributes.iter().filter(|(_, s)| s.required || s.optional).map(|(n, _)| n).collect();
-                let hint = if schema.blocks.contains_key(&a.name) { format!(" Did you mean to define a block of type \"{}\"?", a.name) } else { suggestion(&a.name, settable) };
-                diags.push(Diagnostic::error("Unsupported argument", format!("An argument named \"{}\" is not expected here.{hint}", a.name)).with_subject(a.span.clone()).with_address(what));
+                let hint = if schema.blocks.contains_key(&a.name) {
+                    format!(" Did you mean to define a block of type \"{}\"?", a.name)
+                } else {
+                    suggestion(&a.name, settable)
+                };
+                diags.push(
+                    Diagnostic::error("Unsupported argument", format!("An argument named \"{}\" is not expected here.{hint}", a.name))
+                        .with_subject(a.span.clone())
+                        .with_address(what),
+                );
             }
         }
         for b in &body.blocks {
@@ -117,8 +162,16 @@ fn check_schemas(root: &infra_lang::config::Module, m: &infra_lang::config::Modu
                     }
                 }
                 None => {
-                    let hint = if schema.attributes.contains_key(&kind) { format!(" Did you mean to set the argument \"{kind}\" with an equals sign?") } else { suggestion(&kind, schema.blocks.keys()) };
-                    diags.push(Diagnostic::error("Unsupported block type", format!("Blocks of type \"{kind}\" are not expected here.{hint}")).with_subject(b.span.clone()).with_address(what));
+                    let hint = if schema.attributes.contains_key(&kind) {
+                        format!(" Did you mean to set the argument \"{kind}\" with an equals sign?")
+                    } else {
+                        suggestion(&kind, schema.blocks.keys())
+                    };
+                    diags.push(
+                        Diagnostic::error("Unsupported block type", format!("Blocks of type \"{kind}\" are not expected here.{hint}"))
+                            .with_subject(b.span.clone())
+                            .with_address(what),
+                    );
                 }
             }
         }
@@ -129,8 +182,15 @@ fn check_schemas(root: &infra_lang::config::Module, m: &infra_lang::config::Modu
         let Some(ps) = schemas.get(family) else {
             let known: Vec<&String> = schemas.keys().collect();
             diags.push(
-                Diagnostic::error("Provider not available", format!("{} needs the provider \"{family}\", which this build of infra does not include (it has {}).", r.key(), known.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")))
-                    .with_subject(r.span.clone()),
+                Diagnostic::error(
+                    "Provider not available",
+                    format!(
+                        "{} needs the provider \"{family}\", which this build of infra does not include (it has {}).",
+                        r.key(),
+                        known.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                )
+                .with_subject(r.span.clone()),
             );
             continue;
         };
@@ -139,7 +199,13 @@ fn check_schemas(root: &infra_lang::config::Module, m: &infra_lang::config::Modu
             Some(s) => check_body(&r.body, s, &r.key(), diags),
             None => {
                 let kind = if r.mode == Mode::Data { "data source" } else { "resource type" };
-                diags.push(Diagnostic::error(&format!("Invalid {kind}"), format!("The provider \"{family}\" does not support {kind} \"{}\".{}", r.ty, suggestion(&r.ty, table.keys()))).with_subject(r.span.clone()));
+                diags.push(
+                    Diagnostic::error(
+                        &format!("Invalid {kind}"),
+                        format!("The provider \"{family}\" does not support {kind} \"{}\".{}", r.ty, suggestion(&r.ty, table.keys())),
+                    )
+                    .with_subject(r.span.clone()),
+                );
             }
         }
     }

@@ -2,10 +2,12 @@
 //! with the reason it was chosen, then an explicit execution graph (data) that apply runs.
 
 use crate::addr::{InstanceAddr, InstanceKey, ModuleInstance, Target};
-use crate::graph::{NodeKind, resolve_provider};
+use crate::graph::{resolve_provider, NodeKind};
 use crate::hooks::Hook;
 use crate::state_io::{Instance, Working};
-use crate::walk::{self, decode_resource, eval_local, eval_module_call, eval_output, eval_var, expand, resource_value, scope, with_instance, Ctx, Expansion, Store};
+use crate::walk::{
+    self, decode_resource, eval_local, eval_module_call, eval_output, eval_var, expand, resource_value, scope, with_instance, Ctx, Expansion, Store,
+};
 use infra_lang::config::{IgnoreChanges, Mode, Module, Resource};
 use infra_lang::diag::{Diagnostic, Diagnostics, PathStep};
 use infra_lang::refs::references;
@@ -296,7 +298,11 @@ pub async fn plan(ctx: &Ctx, state: &infra_state::StateFile, opts: &PlanOptions,
     inherit_create_before_destroy(&mut p.changes);
     let exec = build_exec(ctx, &p.changes, &p.working, &allowed, opts.mode);
     if let Err(cycle) = exec.check_acyclic() {
-        return Err(Diagnostic::error("Cycle in the execution plan", format!("The planned operations wait on each other in a loop ({cycle}). This is a bug in infra's ordering rules; please report it with the plan.")).into());
+        return Err(Diagnostic::error(
+            "Cycle in the execution plan",
+            format!("The planned operations wait on each other in a loop ({cycle}). This is a bug in infra's ordering rules; please report it with the plan."),
+        )
+        .into());
     }
     let root_vars = p.store.modules.get(&ModuleInstance::root()).map(|m| m.vars.clone()).unwrap_or_default();
     let warnings = Diagnostics(p.diags.0.into_iter().filter(|d| !d.is_error()).collect());
@@ -344,13 +350,24 @@ impl Planner<'_> {
     fn apply_moves(&mut self) {
         for mv in &self.ctx.config.moved {
             let (Ok(from), Ok(to)) = (crate::addr::parse_target(&mv.from), crate::addr::parse_target(&mv.to)) else {
-                self.diags.push(Diagnostic::error("Invalid moved block", "The from and to addresses of a moved block must be resource addresses.").with_subject(mv.span.clone()));
+                self.diags.push(
+                    Diagnostic::error("Invalid moved block", "The from and to addresses of a moved block must be resource addresses.")
+                        .with_subject(mv.span.clone()),
+                );
                 continue;
             };
-            let Some((tmode, tty, tname)) = to.resource.clone() else { continue };
+            let Some((tmode, tty, tname)) = to.resource.clone() else {
+                continue;
+            };
             let moving: Vec<InstanceAddr> = self.working.instances.keys().filter(|a| from.matches(a)).cloned().collect();
             for old in moving {
-                let new = InstanceAddr { module: to.module.clone(), mode: tmode, type_name: tty.clone(), name: tname.clone(), key: if from.key.is_some() { to.key.clone() } else { old.key.clone() } };
+                let new = InstanceAddr {
+                    module: to.module.clone(),
+                    mode: tmode,
+                    type_name: tty.clone(),
+                    name: tname.clone(),
+                    key: if from.key.is_some() { to.key.clone() } else { old.key.clone() },
+                };
                 if self.working.instances.contains_key(&new) {
                     continue;
                 }
@@ -365,7 +382,9 @@ impl Planner<'_> {
                 Some(id) => {
                     self.imports.insert(imp.to.clone(), id);
                 }
-                None => self.diags.push(Diagnostic::error("Invalid import id", "The id of an import block must be a literal string.").with_subject(imp.id.span())),
+                None => {
+                    self.diags.push(Diagnostic::error("Invalid import id", "The id of an import block must be a literal string.").with_subject(imp.id.span()))
+                }
             }
         }
     }
@@ -396,15 +415,21 @@ impl Planner<'_> {
         if !self.refreshed.insert((provider_key.to_string(), ty.to_string())) {
             return;
         }
-        let Some(provider) = self.provider(provider_key).await else { return };
+        let Some(provider) = self.provider(provider_key).await else {
+            return;
+        };
         let family = provider_key.split('.').next().unwrap_or(provider_key).to_string();
         let schema = self.schema_of(&family, ty, Mode::Managed).cloned();
         // Adopt objects whose create was interrupted before it was recorded.
         let pending: Vec<_> = self.working.pending.iter().filter(|p| p.provider == provider_key && p.type_name == ty).cloned().collect();
         for pc in pending {
             self.working.pending.retain(|p| p.idempotency_token != pc.idempotency_token);
-            let Ok(t) = crate::addr::parse_target(&pc.address) else { continue };
-            let Some((mode, tty, name)) = t.resource else { continue };
+            let Ok(t) = crate::addr::parse_target(&pc.address) else {
+                continue;
+            };
+            let Some((mode, tty, name)) = t.resource else {
+                continue;
+            };
             let addr = InstanceAddr { module: t.module, mode, type_name: tty, name, key: t.key };
             if self.working.instances.contains_key(&addr) {
                 continue;
@@ -412,13 +437,27 @@ impl Planner<'_> {
             let resp = provider.adopt(AdoptRequest { type_name: ty.to_string(), idempotency_token: pc.idempotency_token.clone(), planned: Value::Null }).await;
             self.diags.extend(Diagnostics(resp.diagnostics.into_iter().map(|d| d.with_address(addr.to_string())).collect()));
             if let Some(obj) = resp.state {
-                self.working.instances.insert(addr, Instance { provider: provider_key.to_string(), value: mark_sensitive(obj, schema.as_ref()), dependencies: Vec::new(), create_before_destroy: false });
+                self.working.instances.insert(
+                    addr,
+                    Instance {
+                        provider: provider_key.to_string(),
+                        value: mark_sensitive(obj, schema.as_ref()),
+                        dependencies: Vec::new(),
+                        create_before_destroy: false,
+                    },
+                );
             }
         }
         if !self.opts.refresh {
             return;
         }
-        let addrs: Vec<InstanceAddr> = self.working.instances.iter().filter(|(a, i)| a.mode == Mode::Managed && a.type_name == ty && i.provider == provider_key).map(|(a, _)| a.clone()).collect();
+        let addrs: Vec<InstanceAddr> = self
+            .working
+            .instances
+            .iter()
+            .filter(|(a, i)| a.mode == Mode::Managed && a.type_name == ty && i.provider == provider_key)
+            .map(|(a, _)| a.clone())
+            .collect();
         if addrs.is_empty() {
             return;
         }
@@ -434,7 +473,10 @@ impl Planner<'_> {
             if self.diags.has_errors() {
                 return;
             }
-            self.diags.push(Diagnostic::error("Provider returned an invalid refresh", format!("The provider answered {} objects for {} requested {ty} objects.", resp.objects.len(), addrs.len())));
+            self.diags.push(Diagnostic::error(
+                "Provider returned an invalid refresh",
+                format!("The provider answered {} objects for {} requested {ty} objects.", resp.objects.len(), addrs.len()),
+            ));
             return;
         }
         self.diags.extend(Diagnostics(resp.diagnostics));
@@ -460,7 +502,9 @@ impl Planner<'_> {
 
     async fn visit(&mut self, n: usize) {
         let id = self.ctx.graph.nodes[n].clone();
-        let Some(config) = self.ctx.module(&id.module) else { return };
+        let Some(config) = self.ctx.module(&id.module) else {
+            return;
+        };
         let config: &Module = config;
         let instances = self.store.instances_of(&id.module);
         match &id.kind {
@@ -469,7 +513,9 @@ impl Planner<'_> {
                 let _ = self.provider(key).await;
             }
             NodeKind::Resource(key) => {
-                let Some(r) = config.resources.get(key) else { return };
+                let Some(r) = config.resources.get(key) else {
+                    return;
+                };
                 for mi in instances {
                     self.plan_resource(n, &mi, config, r).await;
                 }
@@ -496,7 +542,9 @@ impl Planner<'_> {
         if r.mode == Mode::Managed {
             self.ensure_refreshed(&provider_key, &r.ty).await;
         }
-        let Some(provider) = self.provider(&provider_key).await else { return };
+        let Some(provider) = self.provider(&provider_key).await else {
+            return;
+        };
         let exp = match expand(&scope(self.ctx, &self.store, mi, config), r.count.as_ref(), r.for_each.as_ref(), &what) {
             Ok(e) => e,
             Err(d) => {
@@ -542,7 +590,10 @@ impl Planner<'_> {
                     }
                     if let Some(obj) = resp.state {
                         let obj = mark_sensitive(obj, schema.as_ref());
-                        self.working.instances.insert(addr.clone(), Instance { provider: provider_key.clone(), value: obj.clone(), dependencies: deps.clone(), create_before_destroy: false });
+                        self.working.instances.insert(
+                            addr.clone(),
+                            Instance { provider: provider_key.clone(), value: obj.clone(), dependencies: deps.clone(), create_before_destroy: false },
+                        );
                         prior_value = Some(obj);
                         importing = Some(id);
                     }
@@ -593,7 +644,17 @@ impl Planner<'_> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    async fn plan_data(&mut self, mi: &ModuleInstance, r: &Resource, addr: &InstanceAddr, key: Option<InstanceKey>, cfg: Value, provider: &Arc<dyn Provider>, provider_key: &str, schema: Option<&Schema>) {
+    async fn plan_data(
+        &mut self,
+        mi: &ModuleInstance,
+        r: &Resource,
+        addr: &InstanceAddr,
+        key: Option<InstanceKey>,
+        cfg: Value,
+        provider: &Arc<dyn Provider>,
+        provider_key: &str,
+        schema: Option<&Schema>,
+    ) {
         if !cfg.is_wholly_known() {
             self.store.set_instance(mi, &r.key(), key, Value::Unknown);
             self.changes.push(ResourceChange {
@@ -623,9 +684,19 @@ impl Planner<'_> {
     fn replace_triggered(&self, mi: &ModuleInstance, _config: &Module, r: &Resource, _exp: &Expansion, _key: &Option<InstanceKey>) -> bool {
         for e in &r.lifecycle.replace_triggered_by {
             for rf in references(e) {
-                let Some(name) = rf.attrs.first() else { continue };
-                let (mode, ty, name) = if rf.root == "data" { continue } else { (Mode::Managed, rf.root.clone(), name.clone()) };
-                if self.changes.iter().any(|c| c.addr.module == *mi && c.addr.mode == mode && c.addr.type_name == ty && c.addr.name == name && c.action != Action::NoOp) {
+                let Some(name) = rf.attrs.first() else {
+                    continue;
+                };
+                let (mode, ty, name) = if rf.root == "data" {
+                    continue;
+                } else {
+                    (Mode::Managed, rf.root.clone(), name.clone())
+                };
+                if self
+                    .changes
+                    .iter()
+                    .any(|c| c.addr.module == *mi && c.addr.mode == mode && c.addr.type_name == ty && c.addr.name == name && c.action != Action::NoOp)
+                {
                     return true;
                 }
             }
@@ -654,12 +725,10 @@ impl Planner<'_> {
                 continue;
             }
             self.ensure_refreshed(&inst.provider.clone(), &addr.type_name.clone()).await;
-            let Some(inst) = self.working.instances.get(&addr).cloned() else { continue };
-            let reason = if destroying {
-                Reason::DeleteBecauseDestroyMode
-            } else {
-                self.orphan_reason(&addr)
+            let Some(inst) = self.working.instances.get(&addr).cloned() else {
+                continue;
             };
+            let reason = if destroying { Reason::DeleteBecauseDestroyMode } else { self.orphan_reason(&addr) };
             if let Some(r) = self.ctx.module(&addr.module.static_path()).and_then(|m| m.resources.get(&addr.resource_key())) {
                 if r.lifecycle.prevent_destroy {
                     self.diags.push(
@@ -685,7 +754,9 @@ impl Planner<'_> {
     }
 
     fn orphan_reason(&self, addr: &InstanceAddr) -> Reason {
-        let Some(m) = self.ctx.module(&addr.module.static_path()) else { return Reason::DeleteBecauseNoModule };
+        let Some(m) = self.ctx.module(&addr.module.static_path()) else {
+            return Reason::DeleteBecauseNoModule;
+        };
         if !self.store.modules.contains_key(&addr.module) {
             return Reason::DeleteBecauseNoModule;
         }
@@ -704,7 +775,8 @@ impl Planner<'_> {
 /// otherwise the old dependency would have to go before the new dependent exists.
 fn inherit_create_before_destroy(changes: &mut [ResourceChange]) {
     loop {
-        let cbd: Vec<(String, Vec<String>)> = changes.iter().filter(|c| c.action == Action::CreateThenDelete).map(|c| (static_resource(&c.addr), c.dependencies.clone())).collect();
+        let cbd: Vec<(String, Vec<String>)> =
+            changes.iter().filter(|c| c.action == Action::CreateThenDelete).map(|c| (static_resource(&c.addr), c.dependencies.clone())).collect();
         let mut changed = false;
         for c in changes.iter_mut() {
             if c.action == Action::DeleteThenCreate && cbd.iter().any(|(_, deps)| deps.contains(&static_resource(&c.addr))) {
@@ -727,13 +799,26 @@ fn replace_action(r: &Resource) -> Action {
 }
 
 fn drift_change(addr: &InstanceAddr, provider: &str, action: Action, before: Option<Value>, after: Option<Value>) -> ResourceChange {
-    ResourceChange { addr: addr.clone(), provider: provider.to_string(), action, reason: Reason::None, before, after, replace_paths: Vec::new(), importing: None, moved_from: None, dependencies: Vec::new() }
+    ResourceChange {
+        addr: addr.clone(),
+        provider: provider.to_string(),
+        action,
+        reason: Reason::None,
+        before,
+        after,
+        replace_paths: Vec::new(),
+        importing: None,
+        moved_from: None,
+        dependencies: Vec::new(),
+    }
 }
 
 /// `ignore_changes`: the listed attributes keep their prior values.
 fn apply_ignore_changes(cfg: Value, prior: Option<&Value>, ignore: &IgnoreChanges) -> Value {
     let Some(prior) = prior else { return cfg };
-    let (Value::Object(mut m), Some(pm)) = (cfg.clone(), prior.as_map()) else { return cfg };
+    let (Value::Object(mut m), Some(pm)) = (cfg.clone(), prior.as_map()) else {
+        return cfg;
+    };
     let names: Vec<String> = match ignore {
         IgnoreChanges::None => return cfg,
         IgnoreChanges::All => m.keys().cloned().collect(),

@@ -28,13 +28,20 @@ impl Working {
     pub fn from_state(s: &StateFile) -> Result<Working, String> {
         let mut w = Working { lineage: s.lineage.clone(), serial: s.serial, pending: s.pending.clone(), ..Default::default() };
         for r in &s.resources {
-            let module = if r.module.is_empty() { crate::addr::ModuleInstance::root() } else { parse_target(&r.module).map_err(|e| format!("state has an invalid module path: {e}"))?.module };
+            let module = if r.module.is_empty() {
+                crate::addr::ModuleInstance::root()
+            } else {
+                parse_target(&r.module).map_err(|e| format!("state has an invalid module path: {e}"))?.module
+            };
             let mode = if r.mode == "data" { Mode::Data } else { Mode::Managed };
             for i in &r.instances {
                 let key = i.index_key.as_ref().and_then(InstanceKey::from_json);
                 let addr = InstanceAddr { module: module.clone(), mode, type_name: r.type_name.clone(), name: r.name.clone(), key };
                 let value = apply_sensitive_paths(from_json(&i.attributes), &i.sensitive_attributes);
-                w.instances.insert(addr, Instance { provider: r.provider.clone(), value, dependencies: i.dependencies.clone(), create_before_destroy: i.create_before_destroy });
+                w.instances.insert(
+                    addr,
+                    Instance { provider: r.provider.clone(), value, dependencies: i.dependencies.clone(), create_before_destroy: i.create_before_destroy },
+                );
             }
         }
         for (k, o) in &s.outputs {

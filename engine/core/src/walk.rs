@@ -91,7 +91,9 @@ pub fn resource_value(exp: &Expansion, instances: &BTreeMap<Option<InstanceKey>,
     match exp {
         Expansion::Single => instances.get(&None).cloned().unwrap_or(Value::Unknown),
         Expansion::Count(n) => Value::Tuple((0..*n as i64).map(|i| instances.get(&Some(InstanceKey::Int(i))).cloned().unwrap_or(Value::Unknown)).collect()),
-        Expansion::ForEach(m) => Value::Object(m.keys().map(|k| (k.clone(), instances.get(&Some(InstanceKey::Str(k.clone()))).cloned().unwrap_or(Value::Unknown))).collect()),
+        Expansion::ForEach(m) => {
+            Value::Object(m.keys().map(|k| (k.clone(), instances.get(&Some(InstanceKey::Str(k.clone()))).cloned().unwrap_or(Value::Unknown))).collect())
+        }
     }
 }
 
@@ -131,7 +133,11 @@ pub struct NodeScope<'a> {
 fn undeclared(kind: &str, name: &str, candidates: impl IntoIterator<Item = impl AsRef<str>>, span: Option<Span>) -> Diagnostic {
     Diagnostic::error(
         &format!("Reference to undeclared {kind}"),
-        format!("{} {kind} named \"{name}\" has not been declared in this module.{}", if kind.starts_with(['a', 'e', 'i', 'o', 'u']) { "An" } else { "A" }, suggestion(name, candidates)),
+        format!(
+            "{} {kind} named \"{name}\" has not been declared in this module.{}",
+            if kind.starts_with(['a', 'e', 'i', 'o', 'u']) { "An" } else { "A" },
+            suggestion(name, candidates)
+        ),
     )
     .with_subject(span)
 }
@@ -142,7 +148,8 @@ impl Scope for NodeScope<'_> {
         let empty = ModuleValues::default();
         let mv = mv.unwrap_or(&empty);
         let a0 = attrs.first().map(String::as_str);
-        let need = |what: &str| Diagnostic::error("Invalid reference", format!("A reference to \"{root}\" must be followed by {what}.")).with_subject(span.clone());
+        let need =
+            |what: &str| Diagnostic::error("Invalid reference", format!("A reference to \"{root}\" must be followed by {what}.")).with_subject(span.clone());
         match root {
             "var" => {
                 let name = a0.ok_or_else(|| need("a variable name, like var.region"))?;
@@ -165,7 +172,11 @@ impl Scope for NodeScope<'_> {
                 };
                 if let Some(out) = attrs.get(1) {
                     if !call.module.outputs.contains_key(out) {
-                        return Err(Diagnostic::error("Unsupported attribute", format!("Module \"{name}\" has no output named \"{out}\".{}", suggestion(out, call.module.outputs.keys()))).with_subject(span));
+                        return Err(Diagnostic::error(
+                            "Unsupported attribute",
+                            format!("Module \"{name}\" has no output named \"{out}\".{}", suggestion(out, call.module.outputs.keys())),
+                        )
+                        .with_subject(span));
                     }
                 }
                 let Some(exp) = mv.calls.get(name) else { return Ok((Value::Unknown, 1)) };
@@ -209,19 +220,35 @@ impl Scope for NodeScope<'_> {
             },
             "count" => match (self.count, a0) {
                 (Some(i), Some("index")) => Ok((Value::int(i), 1)),
-                (None, _) => Err(Diagnostic::error("Reference to \"count\" in non-counted context", "The \"count\" object can only be used in resource and module blocks that set the count argument.").with_subject(span)),
+                (None, _) => Err(Diagnostic::error(
+                    "Reference to \"count\" in non-counted context",
+                    "The \"count\" object can only be used in resource and module blocks that set the count argument.",
+                )
+                .with_subject(span)),
                 _ => Err(need("index")),
             },
             "each" => match (&self.each, a0) {
                 (Some((k, _)), Some("key")) => Ok((k.clone(), 1)),
                 (Some((_, v)), Some("value")) => Ok((v.clone(), 1)),
-                (None, _) => Err(Diagnostic::error("Reference to \"each\" in context without for_each", "The \"each\" object can be used only in module or resource blocks that set the for_each argument.").with_subject(span)),
+                (None, _) => Err(Diagnostic::error(
+                    "Reference to \"each\" in context without for_each",
+                    "The \"each\" object can be used only in module or resource blocks that set the for_each argument.",
+                )
+                .with_subject(span)),
                 _ => Err(need("key or value")),
             },
-            "self" => Err(Diagnostic::error("Invalid \"self\" reference", "The \"self\" object is only available in provisioner and connection blocks, which infra does not support.").with_subject(span)),
+            "self" => Err(Diagnostic::error(
+                "Invalid \"self\" reference",
+                "The \"self\" object is only available in provisioner and connection blocks, which infra does not support.",
+            )
+            .with_subject(span)),
             ty => {
                 let Some(name) = a0 else {
-                    return Err(Diagnostic::error("Invalid reference", format!("A reference to a resource type must be followed by the resource name, like {ty}.main. There is no variable named \"{ty}\".")).with_subject(span));
+                    return Err(Diagnostic::error(
+                        "Invalid reference",
+                        format!("A reference to a resource type must be followed by the resource name, like {ty}.main. There is no variable named \"{ty}\"."),
+                    )
+                    .with_subject(span));
                 };
                 let key = format!("{ty}.{name}");
                 if !self.config.resources.contains_key(&key) {
@@ -265,7 +292,9 @@ pub fn with_instance<'a>(mut s: NodeScope<'a>, exp: &Expansion, key: &Option<Ins
 /// validations.
 pub fn eval_var(ctx: &Ctx, store: &mut Store, mi: &ModuleInstance, config: &Module, name: &str) -> Diagnostics {
     let mut diags = Diagnostics::new();
-    let Some(var) = config.variables.get(name) else { return diags };
+    let Some(var) = config.variables.get(name) else {
+        return diags;
+    };
     let given = if mi.is_root() { ctx.input_vars.get(name).cloned() } else { store.modules.get(mi).and_then(|m| m.vars.get(name).cloned()) };
     let mut value = match (given, &var.default) {
         (Some(v), _) if !(v.is_null() && var.nullable == false && var.default.is_some()) => v,
@@ -286,13 +315,19 @@ pub fn eval_var(ctx: &Ctx, store: &mut Store, mi: &ModuleInstance, config: &Modu
         match convert(&value, ty) {
             Ok(v) => value = v,
             Err(e) => {
-                diags.push(Diagnostic::error("Invalid value for input variable", format!("The given value is not suitable for var.{name}: {e}.")).with_subject(var.span.clone()));
+                diags.push(
+                    Diagnostic::error("Invalid value for input variable", format!("The given value is not suitable for var.{name}: {e}."))
+                        .with_subject(var.span.clone()),
+                );
                 value = Value::Unknown;
             }
         }
     }
     if value.is_null() && !var.nullable {
-        diags.push(Diagnostic::error("Required variable not set", format!("The variable \"{name}\" is not nullable, and null was given.")).with_subject(var.span.clone()));
+        diags.push(
+            Diagnostic::error("Required variable not set", format!("The variable \"{name}\" is not nullable, and null was given."))
+                .with_subject(var.span.clone()),
+        );
     }
     if var.sensitive {
         value = value.sensitive();
@@ -306,7 +341,10 @@ pub fn eval_var(ctx: &Ctx, store: &mut Store, mi: &ModuleInstance, config: &Modu
         match eval(&v.condition, &s) {
             Ok(c) if c.as_bool() == Some(false) => {
                 let msg = eval(&v.error_message, &s).ok().and_then(|m| m.as_str().map(str::to_string)).unwrap_or_else(|| "validation failed".into());
-                diags.push(Diagnostic::error("Invalid value for variable", format!("{msg} (This was checked by the validation rule of var.{name}.)")).with_subject(v.condition.span()));
+                diags.push(
+                    Diagnostic::error("Invalid value for variable", format!("{msg} (This was checked by the validation rule of var.{name}.)"))
+                        .with_subject(v.condition.span()),
+                );
             }
             Ok(_) => {}
             Err(d) => diags.push(d),
@@ -316,7 +354,9 @@ pub fn eval_var(ctx: &Ctx, store: &mut Store, mi: &ModuleInstance, config: &Modu
 }
 
 pub fn eval_local(ctx: &Ctx, store: &mut Store, mi: &ModuleInstance, config: &Module, name: &str) -> Diagnostics {
-    let Some(l) = config.locals.get(name) else { return Diagnostics::new() };
+    let Some(l) = config.locals.get(name) else {
+        return Diagnostics::new();
+    };
     let (v, d) = match eval(&l.expr, &scope(ctx, store, mi, config)) {
         Ok(v) => (v, Diagnostics::new()),
         Err(d) => (Value::Unknown, d.into()),
@@ -326,7 +366,9 @@ pub fn eval_local(ctx: &Ctx, store: &mut Store, mi: &ModuleInstance, config: &Mo
 }
 
 pub fn eval_output(ctx: &Ctx, store: &mut Store, mi: &ModuleInstance, config: &Module, name: &str) -> Diagnostics {
-    let Some(o) = config.outputs.get(name) else { return Diagnostics::new() };
+    let Some(o) = config.outputs.get(name) else {
+        return Diagnostics::new();
+    };
     let mut diags = Diagnostics::new();
     let v = match eval(&o.value, &scope(ctx, store, mi, config)) {
         Ok(v) => v,
@@ -337,7 +379,11 @@ pub fn eval_output(ctx: &Ctx, store: &mut Store, mi: &ModuleInstance, config: &M
     };
     if mi.is_root() && v.contains_sensitive() && !o.sensitive {
         diags.push(
-            Diagnostic::error("Output refers to sensitive values", format!("Output \"{name}\" includes sensitive values. Set sensitive = true in the output block to confirm that you intend to export it.")).with_subject(o.span.clone()),
+            Diagnostic::error(
+                "Output refers to sensitive values",
+                format!("Output \"{name}\" includes sensitive values. Set sensitive = true in the output block to confirm that you intend to export it."),
+            )
+            .with_subject(o.span.clone()),
         );
     }
     let v = if o.sensitive { v.sensitive() } else { v };
@@ -346,7 +392,12 @@ pub fn eval_output(ctx: &Ctx, store: &mut Store, mi: &ModuleInstance, config: &M
 }
 
 /// Evaluates `count` / `for_each` of a resource or module call into an expansion.
-pub fn expand(s: &NodeScope, count: Option<&infra_lang::config::Expr>, for_each: Option<&infra_lang::config::Expr>, what: &str) -> Result<Expansion, Diagnostic> {
+pub fn expand(
+    s: &NodeScope,
+    count: Option<&infra_lang::config::Expr>,
+    for_each: Option<&infra_lang::config::Expr>,
+    what: &str,
+) -> Result<Expansion, Diagnostic> {
     if let Some(c) = count {
         let v = eval(c, s)?;
         if v.is_unknown() {
@@ -355,13 +406,21 @@ pub fn expand(s: &NodeScope, count: Option<&infra_lang::config::Expr>, for_each:
         let n = convert(&v, &infra_lang::Type::Number).ok().and_then(|n| n.as_i64());
         return match n {
             Some(n) if n >= 0 => Ok(Expansion::Count(n as usize)),
-            _ => Err(Diagnostic::error("Invalid count argument", format!("The given \"count\" argument value is unsuitable: must be a whole number greater than or equal to zero, not {}.", v.type_name())).with_subject(c.span())),
+            _ => Err(Diagnostic::error(
+                "Invalid count argument",
+                format!("The given \"count\" argument value is unsuitable: must be a whole number greater than or equal to zero, not {}.", v.type_name()),
+            )
+            .with_subject(c.span())),
         };
     }
     if let Some(fe) = for_each {
         let v = eval(fe, s)?;
         if v.contains_sensitive() {
-            return Err(Diagnostic::error("Invalid for_each argument", "Sensitive values, or values derived from sensitive values, cannot be used as for_each arguments: the keys would be shown in the plan.").with_subject(fe.span()));
+            return Err(Diagnostic::error(
+                "Invalid for_each argument",
+                "Sensitive values, or values derived from sensitive values, cannot be used as for_each arguments: the keys would be shown in the plan.",
+            )
+            .with_subject(fe.span()));
         }
         if !v.is_wholly_known() && (v.is_unknown() || v.as_seq().is_some()) {
             return Err(Diagnostic::error("Invalid for_each argument", format!("The \"for_each\" value of {what} depends on resource attributes that cannot be determined until apply, so infra cannot predict how many instances will be created. Use --target to first apply the resources that for_each depends on.")).with_subject(fe.span()));
@@ -395,7 +454,9 @@ pub fn expand(s: &NodeScope, count: Option<&infra_lang::config::Expr>, for_each:
 /// Expands a module call and evaluates its inputs into the child instances' variables.
 pub fn eval_module_call(ctx: &Ctx, store: &mut Store, mi: &ModuleInstance, config: &Module, name: &str) -> Diagnostics {
     let mut diags = Diagnostics::new();
-    let Some(call) = config.module_calls.get(name) else { return diags };
+    let Some(call) = config.module_calls.get(name) else {
+        return diags;
+    };
     let exp = match expand(&scope(ctx, store, mi, config), call.count.as_ref(), call.for_each.as_ref(), &format!("module.{name}")) {
         Ok(e) => e,
         Err(d) => {
@@ -441,7 +502,14 @@ pub async fn configure_provider(ctx: &Ctx, store: &Store, key: &str) -> Result<A
     let provider: Arc<dyn Provider> = Arc::from(factory());
     let block = ctx.config.providers.iter().find(|p| p.name == family && p.alias == alias);
     if alias.is_some() && block.is_none() {
-        return Err(Diagnostic::error("Provider configuration not present", format!("A resource refers to provider[\"{key}\"], but no provider block with alias \"{}\" exists. Add one to the root module.", alias.unwrap_or_default())).into());
+        return Err(Diagnostic::error(
+            "Provider configuration not present",
+            format!(
+                "A resource refers to provider[\"{key}\"], but no provider block with alias \"{}\" exists. Add one to the root module.",
+                alias.unwrap_or_default()
+            ),
+        )
+        .into());
     }
     let schema = ctx.schemas.get(&family).map(|s| s.provider.clone()).unwrap_or_default();
     let root = ModuleInstance::root();
@@ -488,7 +556,12 @@ pub fn decode_resource(ctx: &Ctx, s: &NodeScope, r: &Resource, addr: &str) -> Re
             })
             .unwrap_or_default();
         let kind = if r.mode == infra_lang::config::Mode::Data { "data source" } else { "resource type" };
-        return Err(Diagnostic::error(&format!("Invalid {kind}"), format!("The provider \"{family}\" does not support {kind} \"{}\".{}", r.ty, suggestion(&r.ty, names))).with_subject(r.span.clone()).into());
+        return Err(Diagnostic::error(
+            &format!("Invalid {kind}"),
+            format!("The provider \"{family}\" does not support {kind} \"{}\".{}", r.ty, suggestion(&r.ty, names)),
+        )
+        .with_subject(r.span.clone())
+        .into());
     };
     let (v, d) = decode_body(&r.body, schema, s, r.span.clone(), addr);
     if d.has_errors() {

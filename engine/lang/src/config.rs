@@ -307,16 +307,21 @@ fn decode_top_block(sources: &SourceMap, m: &mut Module, block: Block, depth: us
             for attr in &block.body.attrs {
                 if let Some(prev) = m.locals.get(&attr.name) {
                     diags.push(
-                        Diagnostic::error("Duplicate local value definition", format!("A local value named \"{}\" was already defined. Local value names must be unique within a module.", attr.name))
-                            .with_subject(attr.span.clone())
-                            .with_context(prev.span.clone()),
+                        Diagnostic::error(
+                            "Duplicate local value definition",
+                            format!("A local value named \"{}\" was already defined. Local value names must be unique within a module.", attr.name),
+                        )
+                        .with_subject(attr.span.clone())
+                        .with_context(prev.span.clone()),
                     );
                     continue;
                 }
                 m.locals.insert(attr.name.clone(), Local { name: attr.name.clone(), expr: attr.expr.clone(), span: attr.span.clone() });
             }
             for b in &block.body.blocks {
-                diags.push(Diagnostic::error("Unexpected block", "A locals block only holds arguments. Move this block out of it.").with_subject(b.span.clone()));
+                diags.push(
+                    Diagnostic::error("Unexpected block", "A locals block only holds arguments. Move this block out of it.").with_subject(b.span.clone()),
+                );
             }
         }
         "output" => decode_output(m, &block, diags),
@@ -328,7 +333,8 @@ fn decode_top_block(sources: &SourceMap, m: &mut Module, block: Block, depth: us
             match (from, to) {
                 (Some(from), Some(to)) => m.moved.push(Moved { from, to, span: block.span.clone() }),
                 _ => diags.push(
-                    Diagnostic::error("Invalid moved block", "A moved block needs from and to, each an address such as aws_vpc.old.").with_subject(block.span.clone()),
+                    Diagnostic::error("Invalid moved block", "A moved block needs from and to, each an address such as aws_vpc.old.")
+                        .with_subject(block.span.clone()),
                 ),
             }
         }
@@ -339,12 +345,14 @@ fn decode_top_block(sources: &SourceMap, m: &mut Module, block: Block, depth: us
             match (to, id) {
                 (Some(to), Some(id)) => m.imports.push(Import { to, id, provider, span: block.span.clone() }),
                 _ => diags.push(
-                    Diagnostic::error("Invalid import block", "An import block needs to (a resource address) and id (the object's id in the provider).").with_subject(block.span.clone()),
+                    Diagnostic::error("Invalid import block", "An import block needs to (a resource address) and id (the object's id in the provider).")
+                        .with_subject(block.span.clone()),
                 ),
             }
         }
         "check" | "removed" => diags.push(
-            Diagnostic::warning("Block not supported yet", format!("infra does not support {} blocks yet; this block is ignored.", block.kind)).with_subject(block.span.clone()),
+            Diagnostic::warning("Block not supported yet", format!("infra does not support {} blocks yet; this block is ignored.", block.kind))
+                .with_subject(block.span.clone()),
         ),
         other => diags.push(
             Diagnostic::error("Unsupported block type", format!("Blocks of type \"{other}\" are not expected here.{}", suggestion(other, TOP_BLOCKS)))
@@ -377,8 +385,11 @@ fn decode_terraform(m: &mut Module, block: &Block, diags: &mut Diagnostics) {
                 let kind = b.labels.first().cloned().unwrap_or_default();
                 if kind != "local" {
                     diags.push(
-                        Diagnostic::error("Unsupported backend", format!("infra supports the \"local\" backend only for now, not \"{kind}\". Use backend \"local\" {{ path = \"...\" }}."))
-                            .with_subject(b.span.clone()),
+                        Diagnostic::error(
+                            "Unsupported backend",
+                            format!("infra supports the \"local\" backend only for now, not \"{kind}\". Use backend \"local\" {{ path = \"...\" }}."),
+                        )
+                        .with_subject(b.span.clone()),
                     );
                 }
                 m.backend = Some(Backend { kind, body: b.body.clone(), span: b.span.clone() });
@@ -411,8 +422,11 @@ fn decode_variable(m: &mut Module, block: &Block, diags: &mut Diagnostics) {
                         Ok(v) => v,
                         Err(e) => {
                             diags.push(
-                                Diagnostic::error("Invalid default value for variable", format!("This default value is not compatible with the variable's type constraint: {e}."))
-                                    .with_subject(a.expr.span()),
+                                Diagnostic::error(
+                                    "Invalid default value for variable",
+                                    format!("This default value is not compatible with the variable's type constraint: {e}."),
+                                )
+                                .with_subject(a.expr.span()),
                             );
                             v
                         }
@@ -421,9 +435,9 @@ fn decode_variable(m: &mut Module, block: &Block, diags: &mut Diagnostics) {
                 };
                 default = Some(v);
             }
-            Err(e) => diags.push(
-                Diagnostic::error("Variables not allowed", format!("A variable default must be a literal value: {e}.")).with_subject(a.expr.span()),
-            ),
+            Err(e) => {
+                diags.push(Diagnostic::error("Variables not allowed", format!("A variable default must be a literal value: {e}.")).with_subject(a.expr.span()))
+            }
         }
     }
     let bool_attr = |n: &str, d: bool| body.attr(n).and_then(|a| a.expr.expr.as_bool()).unwrap_or(d);
@@ -432,20 +446,34 @@ fn decode_variable(m: &mut Module, block: &Block, diags: &mut Diagnostics) {
         if b.kind == "validation" {
             match (b.body.attr("condition"), b.body.attr("error_message")) {
                 (Some(c), Some(e)) => validations.push(Validation { condition: c.expr.clone(), error_message: e.expr.clone() }),
-                _ => diags.push(Diagnostic::error("Invalid validation block", "A validation block needs condition and error_message.").with_subject(b.span.clone())),
+                _ => diags
+                    .push(Diagnostic::error("Invalid validation block", "A validation block needs condition and error_message.").with_subject(b.span.clone())),
             }
         }
     }
     for a in &body.attrs {
         if !["type", "default", "description", "sensitive", "nullable", "ephemeral"].contains(&a.name.as_str()) {
             diags.push(
-                Diagnostic::error("Unsupported argument", format!("An argument named \"{}\" is not expected in a variable block.{}", a.name, suggestion(&a.name, ["type", "default", "description", "sensitive", "nullable"])))
-                    .with_subject(a.span.clone()),
+                Diagnostic::error(
+                    "Unsupported argument",
+                    format!(
+                        "An argument named \"{}\" is not expected in a variable block.{}",
+                        a.name,
+                        suggestion(&a.name, ["type", "default", "description", "sensitive", "nullable"])
+                    ),
+                )
+                .with_subject(a.span.clone()),
             );
         }
     }
     if m.variables.contains_key(&name) {
-        diags.push(Diagnostic::error("Duplicate variable declaration", format!("A variable named \"{name}\" was already declared. Variable names must be unique within a module.")).with_subject(block.span.clone()));
+        diags.push(
+            Diagnostic::error(
+                "Duplicate variable declaration",
+                format!("A variable named \"{name}\" was already declared. Variable names must be unique within a module."),
+            )
+            .with_subject(block.span.clone()),
+        );
     }
     m.variables.insert(
         name.clone(),
@@ -468,18 +496,28 @@ fn decode_output(m: &mut Module, block: &Block, diags: &mut Diagnostics) {
     }
     let name = block.labels[0].clone();
     let Some(value) = block.body.attr("value") else {
-        return diags.push(Diagnostic::error("Missing required argument", format!("Output \"{name}\" needs a value argument.")).with_subject(block.span.clone()));
+        return diags
+            .push(Diagnostic::error("Missing required argument", format!("Output \"{name}\" needs a value argument.")).with_subject(block.span.clone()));
     };
     for a in &block.body.attrs {
         if !["value", "sensitive", "description", "depends_on", "ephemeral"].contains(&a.name.as_str()) {
             diags.push(
-                Diagnostic::error("Unsupported argument", format!("An argument named \"{}\" is not expected in an output block.{}", a.name, suggestion(&a.name, ["value", "sensitive", "description", "depends_on"])))
-                    .with_subject(a.span.clone()),
+                Diagnostic::error(
+                    "Unsupported argument",
+                    format!(
+                        "An argument named \"{}\" is not expected in an output block.{}",
+                        a.name,
+                        suggestion(&a.name, ["value", "sensitive", "description", "depends_on"])
+                    ),
+                )
+                .with_subject(a.span.clone()),
             );
         }
     }
     if m.outputs.contains_key(&name) {
-        diags.push(Diagnostic::error("Duplicate output definition", format!("An output named \"{name}\" was already defined.")).with_subject(block.span.clone()));
+        diags.push(
+            Diagnostic::error("Duplicate output definition", format!("An output named \"{name}\" was already defined.")).with_subject(block.span.clone()),
+        );
     }
     m.outputs.insert(
         name.clone(),
@@ -520,7 +558,8 @@ fn decode_resource(m: &mut Module, block: &Block, diags: &mut Diagnostics) {
             "provider" => match provider_ref(&a.expr) {
                 Some(p) => provider = Some(p),
                 None => diags.push(
-                    Diagnostic::error("Invalid provider reference", "The provider argument takes a provider name and optional alias, like aws.west.").with_subject(a.expr.span()),
+                    Diagnostic::error("Invalid provider reference", "The provider argument takes a provider name and optional alias, like aws.west.")
+                        .with_subject(a.expr.span()),
                 ),
             },
             _ => body.attrs.push(a.clone()),
@@ -530,24 +569,45 @@ fn decode_resource(m: &mut Module, block: &Block, diags: &mut Diagnostics) {
         match b.kind.as_str() {
             "lifecycle" if mode == Mode::Managed => decode_lifecycle(&mut lifecycle, b, diags),
             "provisioner" | "connection" => diags.push(
-                Diagnostic::warning("Provisioners are not supported", "infra does not run provisioners; use a vps_command resource instead. This block is ignored.").with_subject(b.span.clone()),
+                Diagnostic::warning(
+                    "Provisioners are not supported",
+                    "infra does not run provisioners; use a vps_command resource instead. This block is ignored.",
+                )
+                .with_subject(b.span.clone()),
             ),
             _ => body.blocks.push(b.clone()),
         }
     }
     if count.is_some() && for_each.is_some() {
         diags.push(
-            Diagnostic::error("Invalid combination of \"count\" and \"for_each\"", "The count and for_each meta-arguments are mutually exclusive; only one may be used.")
-                .with_subject(block.span.clone()),
+            Diagnostic::error(
+                "Invalid combination of \"count\" and \"for_each\"",
+                "The count and for_each meta-arguments are mutually exclusive; only one may be used.",
+            )
+            .with_subject(block.span.clone()),
         );
     }
-    let r = Resource { mode, ty: block.labels[0].clone(), name: block.labels[1].clone(), provider, count, for_each, depends_on, lifecycle, body, span: block.span.clone() };
+    let r = Resource {
+        mode,
+        ty: block.labels[0].clone(),
+        name: block.labels[1].clone(),
+        provider,
+        count,
+        for_each,
+        depends_on,
+        lifecycle,
+        body,
+        span: block.span.clone(),
+    };
     let key = r.key();
     if let Some(prev) = m.resources.get(&key) {
         diags.push(
-            Diagnostic::error("Duplicate resource configuration", format!("A {} block for {key} was already declared. Names must be unique per type within a module.", block.kind))
-                .with_subject(block.span.clone())
-                .with_context(prev.span.clone()),
+            Diagnostic::error(
+                "Duplicate resource configuration",
+                format!("A {} block for {key} was already declared. Names must be unique per type within a module.", block.kind),
+            )
+            .with_subject(block.span.clone())
+            .with_context(prev.span.clone()),
         );
         return;
     }
@@ -560,7 +620,9 @@ fn decode_lifecycle(l: &mut Lifecycle, b: &Block, diags: &mut Diagnostics) {
             "create_before_destroy" | "prevent_destroy" => match a.expr.expr.as_bool() {
                 Some(v) if a.name == "create_before_destroy" => l.create_before_destroy = v,
                 Some(v) => l.prevent_destroy = v,
-                None => diags.push(Diagnostic::error("Invalid lifecycle argument", format!("{} must be the literal true or false.", a.name)).with_subject(a.expr.span())),
+                None => diags.push(
+                    Diagnostic::error("Invalid lifecycle argument", format!("{} must be the literal true or false.", a.name)).with_subject(a.expr.span()),
+                ),
             },
             "ignore_changes" => match &*a.expr.expr {
                 Expression::Variable(v) if v.as_str() == "all" => l.ignore_changes = IgnoreChanges::All,
@@ -569,17 +631,28 @@ fn decode_lifecycle(l: &mut Lifecycle, b: &Block, diags: &mut Diagnostics) {
                     for item in items.iter() {
                         match traversal_text(&Expr { file: a.expr.file, expr: Arc::new(item.clone()) }) {
                             Some(t) => names.push(t),
-                            None => diags.push(Diagnostic::error("Invalid ignore_changes", "Each ignore_changes item is an attribute name, like tags.").with_subject(a.expr.span())),
+                            None => diags.push(
+                                Diagnostic::error("Invalid ignore_changes", "Each ignore_changes item is an attribute name, like tags.")
+                                    .with_subject(a.expr.span()),
+                            ),
                         }
                     }
                     l.ignore_changes = IgnoreChanges::Attrs(names);
                 }
-                _ => diags.push(Diagnostic::error("Invalid ignore_changes", "ignore_changes is a list of attribute names, or the keyword all.").with_subject(a.expr.span())),
+                _ => diags.push(
+                    Diagnostic::error("Invalid ignore_changes", "ignore_changes is a list of attribute names, or the keyword all.").with_subject(a.expr.span()),
+                ),
             },
             "replace_triggered_by" => l.replace_triggered_by = list_items(Some(a)),
             other => diags.push(
-                Diagnostic::error("Unsupported argument", format!("An argument named \"{other}\" is not expected in a lifecycle block.{}", suggestion(other, ["create_before_destroy", "prevent_destroy", "ignore_changes", "replace_triggered_by"])))
-                    .with_subject(a.span.clone()),
+                Diagnostic::error(
+                    "Unsupported argument",
+                    format!(
+                        "An argument named \"{other}\" is not expected in a lifecycle block.{}",
+                        suggestion(other, ["create_before_destroy", "prevent_destroy", "ignore_changes", "replace_triggered_by"])
+                    ),
+                )
+                .with_subject(a.span.clone()),
             ),
         }
     }
@@ -593,16 +666,28 @@ fn decode_module_call(sources: &SourceMap, m: &mut Module, block: &Block, depth:
     }
     let name = block.labels[0].clone();
     let Some(source) = block.body.attr("source").and_then(|a| literal_string(&a.expr)) else {
-        return diags.push(Diagnostic::error("Missing required argument", format!("Module \"{name}\" needs a source argument, a literal path like \"./modules/net\".")).with_subject(block.span.clone()));
+        return diags.push(
+            Diagnostic::error("Missing required argument", format!("Module \"{name}\" needs a source argument, a literal path like \"./modules/net\"."))
+                .with_subject(block.span.clone()),
+        );
     };
     if !(source.starts_with("./") || source.starts_with("../")) {
         return diags.push(
-            Diagnostic::error("Unsupported module source", format!("infra loads local modules only (a path starting with ./ or ../), not \"{source}\". Vendor the module into the stack."))
-                .with_subject(block.body.attr("source").and_then(|a| a.expr.span())),
+            Diagnostic::error(
+                "Unsupported module source",
+                format!("infra loads local modules only (a path starting with ./ or ../), not \"{source}\". Vendor the module into the stack."),
+            )
+            .with_subject(block.body.attr("source").and_then(|a| a.expr.span())),
         );
     }
     if depth >= MAX_MODULE_DEPTH {
-        return diags.push(Diagnostic::error("Module nesting too deep", format!("Modules call each other more than {MAX_MODULE_DEPTH} levels deep; this is probably a module calling itself.")).with_subject(block.span.clone()));
+        return diags.push(
+            Diagnostic::error(
+                "Module nesting too deep",
+                format!("Modules call each other more than {MAX_MODULE_DEPTH} levels deep; this is probably a module calling itself."),
+            )
+            .with_subject(block.span.clone()),
+        );
     }
     let dir = normalize_path(&m.dir.join(&source));
     if !dir.is_dir() {
@@ -657,18 +742,22 @@ fn decode_module_call(sources: &SourceMap, m: &mut Module, block: &Block, depth:
     for (vname, var) in &child.variables {
         if var.default.is_none() && !inputs.contains_key(vname) {
             diags.push(
-                Diagnostic::error("Missing required argument", format!("The argument \"{vname}\" is required by module \"{name}\", but no definition was found."))
-                    .with_subject(block.span.clone()),
+                Diagnostic::error(
+                    "Missing required argument",
+                    format!("The argument \"{vname}\" is required by module \"{name}\", but no definition was found."),
+                )
+                .with_subject(block.span.clone()),
             );
         }
     }
     if count.is_some() && for_each.is_some() {
-        diags.push(Diagnostic::error("Invalid combination of \"count\" and \"for_each\"", "The count and for_each meta-arguments are mutually exclusive.").with_subject(block.span.clone()));
+        diags.push(
+            Diagnostic::error("Invalid combination of \"count\" and \"for_each\"", "The count and for_each meta-arguments are mutually exclusive.")
+                .with_subject(block.span.clone()),
+        );
     }
-    m.module_calls.insert(
-        name.clone(),
-        ModuleCall { name, source, count, for_each, depends_on, providers, inputs, span: block.span.clone(), module: Arc::new(child) },
-    );
+    m.module_calls
+        .insert(name.clone(), ModuleCall { name, source, count, for_each, depends_on, providers, inputs, span: block.span.clone(), module: Arc::new(child) });
 }
 
 /// `aws` or `aws.west` as a provider reference.

@@ -48,7 +48,9 @@ pub fn decode_body(body: &Body, schema: &Schema, scope: &dyn Scope, block_span: 
                 suggestion(&attr.name, settable.iter().copied())
             };
             diags.push(
-                Diagnostic::error("Unsupported argument", format!("An argument named \"{}\" is not expected here.{hint}", attr.name)).with_subject(attr.span.clone()).with_address(what),
+                Diagnostic::error("Unsupported argument", format!("An argument named \"{}\" is not expected here.{hint}", attr.name))
+                    .with_subject(attr.span.clone())
+                    .with_address(what),
             );
             continue;
         };
@@ -106,7 +108,11 @@ pub fn decode_body(body: &Body, schema: &Schema, scope: &dyn Scope, block_span: 
             } else {
                 suggestion(&block.kind, schema.blocks.keys())
             };
-            diags.push(Diagnostic::error("Unsupported block type", format!("Blocks of type \"{}\" are not expected here.{hint}", block.kind)).with_subject(block.span.clone()).with_address(what));
+            diags.push(
+                Diagnostic::error("Unsupported block type", format!("Blocks of type \"{}\" are not expected here.{hint}", block.kind))
+                    .with_subject(block.span.clone())
+                    .with_address(what),
+            );
             continue;
         };
         let (v, d) = decode_body(&block.body, &bs.schema, scope, block.span.clone(), what);
@@ -127,7 +133,11 @@ pub fn decode_body(body: &Body, schema: &Schema, scope: &dyn Scope, block_span: 
             } else {
                 format!("{what} allows at most {} \"{name}\" block{}, but has {}.", bs.max_items, if bs.max_items == 1 { "" } else { "s" }, items.len())
             };
-            diags.push(Diagnostic::error(if items.len() < bs.min_items { "Insufficient blocks" } else { "Too many blocks" }, detail).with_subject(block_span.clone()).with_address(what));
+            diags.push(
+                Diagnostic::error(if items.len() < bs.min_items { "Insufficient blocks" } else { "Too many blocks" }, detail)
+                    .with_subject(block_span.clone())
+                    .with_address(what),
+            );
         }
         let v = match bs.nesting {
             Nesting::Single => items.into_iter().next().unwrap_or(Value::Null),
@@ -143,11 +153,17 @@ pub fn decode_body(body: &Body, schema: &Schema, scope: &dyn Scope, block_span: 
 /// type and its items, or `None` items when the collection is not known yet.
 fn expand_dynamic(block: &Block, schema: &Schema, scope: &dyn Scope, what: &str, diags: &mut Diagnostics) -> Option<(String, Option<Vec<Value>>)> {
     let Some(ty) = block.labels.first().cloned() else {
-        diags.push(Diagnostic::error("Missing block label", "A dynamic block needs the block type as its label, like dynamic \"ingress\".").with_subject(block.span.clone()));
+        diags.push(
+            Diagnostic::error("Missing block label", "A dynamic block needs the block type as its label, like dynamic \"ingress\".")
+                .with_subject(block.span.clone()),
+        );
         return None;
     };
     let Some(bs) = schema.blocks.get(&ty) else {
-        diags.push(Diagnostic::error("Unsupported block type", format!("Blocks of type \"{ty}\" are not expected here.{}", suggestion(&ty, schema.blocks.keys()))).with_subject(block.span.clone()));
+        diags.push(
+            Diagnostic::error("Unsupported block type", format!("Blocks of type \"{ty}\" are not expected here.{}", suggestion(&ty, schema.blocks.keys())))
+                .with_subject(block.span.clone()),
+        );
         return None;
     };
     let Some(for_each) = block.body.attr("for_each") else {
@@ -155,7 +171,10 @@ fn expand_dynamic(block: &Block, schema: &Schema, scope: &dyn Scope, what: &str,
         return None;
     };
     let Some(content) = block.body.blocks.iter().find(|b| b.kind == "content") else {
-        diags.push(Diagnostic::error("Missing content block", "A dynamic block needs a content block with the generated block's arguments.").with_subject(block.span.clone()));
+        diags.push(
+            Diagnostic::error("Missing content block", "A dynamic block needs a content block with the generated block's arguments.")
+                .with_subject(block.span.clone()),
+        );
         return None;
     };
     let iterator = block.body.attr("iterator").and_then(|a| traversal_text(&a.expr)).unwrap_or_else(|| ty.clone());
@@ -174,7 +193,10 @@ fn expand_dynamic(block: &Block, schema: &Schema, scope: &dyn Scope, what: &str,
         Value::Set(items) => items.into_iter().map(|v| (v.clone(), v)).collect(),
         Value::Map(m) | Value::Object(m) => m.into_iter().map(|(k, v)| (Value::String(k), v)).collect(),
         other => {
-            diags.push(Diagnostic::error("Invalid dynamic for_each value", format!("Cannot use a {} value in for_each. A collection is required.", other.type_name())).with_subject(for_each.expr.span()));
+            diags.push(
+                Diagnostic::error("Invalid dynamic for_each value", format!("Cannot use a {} value in for_each. A collection is required.", other.type_name()))
+                    .with_subject(for_each.expr.span()),
+            );
             return None;
         }
     };

@@ -125,12 +125,7 @@ impl IntoIterator for Diagnostics {
 /// a third of the length and never more than 3).
 pub fn did_you_mean<'a>(given: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
     let limit = (given.chars().count() / 3).clamp(1, 3);
-    candidates
-        .into_iter()
-        .map(|c| (levenshtein(given, c), c))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, c)| (*d, c.to_string()))
-        .map(|(_, c)| c.to_string())
+    candidates.into_iter().map(|c| (levenshtein(given, c), c)).filter(|(d, _)| *d <= limit).min_by_key(|(d, c)| (*d, c.to_string())).map(|(_, c)| c.to_string())
 }
 
 pub fn suggestion(given: &str, candidates: impl IntoIterator<Item = impl AsRef<str>>) -> String {

@@ -63,11 +63,8 @@ impl Scope for MapScope {
     fn resolve(&self, root: &str, _: &[String], span: Option<Span>) -> Result<(Value, usize), Diagnostic> {
         match self.names.get(root) {
             Some(v) => Ok((v.clone(), 0)),
-            None => Err(Diagnostic::error(
-                "Unknown variable",
-                format!("There is no variable named \"{root}\".{}", suggestion(root, self.names.keys())),
-            )
-            .with_subject(span)),
+            None => Err(Diagnostic::error("Unknown variable", format!("There is no variable named \"{root}\".{}", suggestion(root, self.names.keys())))
+                .with_subject(span)),
         }
     }
     fn base_dir(&self) -> PathBuf {
@@ -174,16 +171,24 @@ impl<'a> Evaluator<'a> {
                 if cond.is_unknown() {
                     return Ok(Value::Unknown.mark_if(marked));
                 }
-                let b = convert(&cond, &Type::Bool)
-                    .ok()
-                    .and_then(|v| v.as_bool())
-                    .ok_or_else(|| err("Incorrect condition type", format!("The condition expression must be a bool, but it is {}.", cond.type_name()), self.span_of(&c.cond_expr)))?;
+                let b = convert(&cond, &Type::Bool).ok().and_then(|v| v.as_bool()).ok_or_else(|| {
+                    err(
+                        "Incorrect condition type",
+                        format!("The condition expression must be a bool, but it is {}.", cond.type_name()),
+                        self.span_of(&c.cond_expr),
+                    )
+                })?;
                 let (chosen, other) = if b { (&c.true_expr, &c.false_expr) } else { (&c.false_expr, &c.true_expr) };
                 let chosen_v = self.expr(chosen)?;
                 // The other branch only shapes the result type; its errors do not count.
                 let result = match self.expr(other) {
                     Ok(other_v) => {
-                        let (a, _) = if b { unify_pair(chosen_v, other_v) } else { let (x, y) = unify_pair(other_v, chosen_v); (y, x) };
+                        let (a, _) = if b {
+                            unify_pair(chosen_v, other_v)
+                        } else {
+                            let (x, y) = unify_pair(other_v, chosen_v);
+                            (y, x)
+                        };
                         a
                     }
                     Err(_) => chosen_v,
@@ -324,11 +329,8 @@ impl<'a> Evaluator<'a> {
                 TraversalOperator::LegacyIndex(n) => value = index(value, Value::int(*n.value() as i64), span)?,
                 TraversalOperator::AttrSplat(_) | TraversalOperator::FullSplat(_) => {
                     let full = matches!(op.value(), TraversalOperator::FullSplat(_));
-                    let rest_end = if full {
-                        ops.len()
-                    } else {
-                        i + 1 + ops[i + 1..].iter().take_while(|o| matches!(o.value(), TraversalOperator::GetAttr(_))).count()
-                    };
+                    let rest_end =
+                        if full { ops.len() } else { i + 1 + ops[i + 1..].iter().take_while(|o| matches!(o.value(), TraversalOperator::GetAttr(_))).count() };
                     let rest = &ops[i + 1..rest_end];
                     let (v, marked) = value.into_unmarked();
                     let items = match v {
@@ -359,7 +361,13 @@ impl<'a> Evaluator<'a> {
             Value::List(items) | Value::Tuple(items) => items.into_iter().enumerate().map(|(i, v)| (Value::int(i as i64), v)).collect(),
             Value::Set(items) => items.into_iter().map(|v| (v.clone(), v)).collect(),
             Value::Map(m) | Value::Object(m) => m.into_iter().map(|(k, v)| (Value::String(k), v)).collect(),
-            Value::Null => return Err(err("Iteration over null value", "A null value cannot be used as the collection in a 'for' expression.", self.span_of(&f.intro.collection_expr))),
+            Value::Null => {
+                return Err(err(
+                    "Iteration over null value",
+                    "A null value cannot be used as the collection in a 'for' expression.",
+                    self.span_of(&f.intro.collection_expr),
+                ))
+            }
             other => {
                 return Err(err(
                     "Iteration over non-iterable value",
@@ -495,7 +503,11 @@ impl<'a> Evaluator<'a> {
                         continue;
                     }
                     if v.is_null() {
-                        return Err(err("Invalid template interpolation value", "The expression result is null. Cannot include a null value in a string template.", self.span_of(&interp.expr)));
+                        return Err(err(
+                            "Invalid template interpolation value",
+                            "The expression result is null. Cannot include a null value in a string template.",
+                            self.span_of(&interp.expr),
+                        ));
                     }
                     match convert(&v.deep_unmark(), &Type::String) {
                         Ok(Value::String(s)) => out.push_str(&s),
@@ -524,7 +536,14 @@ impl<'a> Evaluator<'a> {
                                 Some(e) => e.strip.strip_start(),
                                 None => endif_strip,
                             };
-                            out.push_str(&self.template_string(&ifd.if_expr.template, ifd.if_expr.strip.strip_end(), trailing, marked, unknown, span.clone())?);
+                            out.push_str(&self.template_string(
+                                &ifd.if_expr.template,
+                                ifd.if_expr.strip.strip_end(),
+                                trailing,
+                                marked,
+                                unknown,
+                                span.clone(),
+                            )?);
                         } else if let Some(e) = &ifd.else_expr {
                             out.push_str(&self.template_string(&e.template, e.strip.strip_end(), endif_strip, marked, unknown, span.clone())?);
                         }
@@ -556,7 +575,8 @@ impl<'a> Evaluator<'a> {
                                 self.locals.push((kv.as_str().to_string(), k));
                             }
                             self.locals.push((fe.value_var.as_str().to_string(), v));
-                            let r = self.template_string(&fe.template, fe.strip.strip_end(), ford.endfor_expr.strip.strip_start(), marked, unknown, span.clone());
+                            let r =
+                                self.template_string(&fe.template, fe.strip.strip_end(), ford.endfor_expr.strip.strip_start(), marked, unknown, span.clone());
                             self.locals.truncate(depth);
                             out.push_str(&r?);
                         }
@@ -570,7 +590,14 @@ impl<'a> Evaluator<'a> {
     fn call(&mut self, call: &hcl_edit::expr::FuncCall, span: Option<Span>) -> Result<Value, Diagnostic> {
         let name = call.name.name.as_str();
         if call.name.is_namespaced() {
-            return Err(err("Call to unknown function", format!("Provider-defined functions such as \"{}::{name}\" are not supported.", call.name.namespace.iter().map(|n| n.as_str()).collect::<Vec<_>>().join("::")), span));
+            return Err(err(
+                "Call to unknown function",
+                format!(
+                    "Provider-defined functions such as \"{}::{name}\" are not supported.",
+                    call.name.namespace.iter().map(|n| n.as_str()).collect::<Vec<_>>().join("::")
+                ),
+                span,
+            ));
         }
         let arg_exprs: Vec<&Expression> = call.args.iter().collect();
         match name {
@@ -587,7 +614,11 @@ impl<'a> Evaluator<'a> {
                     }
                 }
                 let detail = last.map(|d| d.detail).unwrap_or_default();
-                return Err(err("Error in function call", format!("Call to function \"try\" failed: no expression succeeded. The last one failed with: {detail}"), span));
+                return Err(err(
+                    "Error in function call",
+                    format!("Call to function \"try\" failed: no expression succeeded. The last one failed with: {detail}"),
+                    span,
+                ));
             }
             "can" => {
                 let [a] = arg_exprs.as_slice() else {
@@ -611,7 +642,13 @@ impl<'a> Evaluator<'a> {
                 match last {
                     Value::Unknown => return Ok(Value::Unknown.mark_if(m)),
                     Value::List(items) | Value::Tuple(items) | Value::Set(items) => args.extend(items.into_iter().map(|v| v.mark_if(m))),
-                    _ => return Err(err("Invalid expanding argument value", "The expanding argument (indicated by ...) must be of a tuple, list, or set type.", span)),
+                    _ => {
+                        return Err(err(
+                            "Invalid expanding argument value",
+                            "The expanding argument (indicated by ...) must be of a tuple, list, or set type.",
+                            span,
+                        ))
+                    }
                 }
             }
         }
@@ -666,7 +703,13 @@ pub fn get_attr(value: Value, name: &str, span: Option<Span>) -> Result<Value, D
     let (v, marked) = value.into_unmarked();
     let out = match v {
         Value::Unknown => Value::Unknown,
-        Value::Null => return Err(err("Attempt to get attribute from null value", format!("This value is null, so it does not have any attributes (looking up \"{name}\")."), span)),
+        Value::Null => {
+            return Err(err(
+                "Attempt to get attribute from null value",
+                format!("This value is null, so it does not have any attributes (looking up \"{name}\")."),
+                span,
+            ))
+        }
         Value::Object(mut m) => match m.remove(name) {
             Some(v) => v,
             None => {
@@ -706,7 +749,11 @@ pub fn index(value: Value, key: Value, span: Option<Span>) -> Result<Value, Diag
             match i {
                 Some(i) if i >= 0 && (i as usize) < items.len() => items.swap_remove(i as usize),
                 Some(i) => {
-                    return Err(err("Invalid index", format!("The given key does not identify an element in this collection value: index {i} is out of range for {} elements.", items.len()), span))
+                    return Err(err(
+                        "Invalid index",
+                        format!("The given key does not identify an element in this collection value: index {i} is out of range for {} elements.", items.len()),
+                        span,
+                    ))
                 }
                 None => return Err(err("Invalid index", "An index into a list or tuple must be a whole number.", span)),
             }
@@ -721,11 +768,24 @@ pub fn index(value: Value, key: Value, span: Option<Span>) -> Result<Value, Diag
                         Value::Number(n) => format_number(n),
                         _ => key.type_name().to_string(),
                     };
-                    return Err(err("Invalid index", format!("The given key does not identify an element in this collection value: {shown} is not present.{}", suggestion(key.as_str().unwrap_or(""), m.keys())), span));
+                    return Err(err(
+                        "Invalid index",
+                        format!(
+                            "The given key does not identify an element in this collection value: {shown} is not present.{}",
+                            suggestion(key.as_str().unwrap_or(""), m.keys())
+                        ),
+                        span,
+                    ));
                 }
             }
         }
-        Value::Set(_) => return Err(err("Invalid index", "Elements of a set are identified only by their value and don't have any separate index or key to select with.", span)),
+        Value::Set(_) => {
+            return Err(err(
+                "Invalid index",
+                "Elements of a set are identified only by their value and don't have any separate index or key to select with.",
+                span,
+            ))
+        }
         Value::Null => return Err(err("Attempt to index null value", "This value is null, so it does not have any indices.", span)),
         other => return Err(err("Invalid index", format!("This value does not have any indices: it is a {}.", other.type_name()), span)),
     };

@@ -60,9 +60,15 @@ pub fn format(text: &str) -> Result<String, Diagnostic> {
 }
 
 fn is_simple_attr(line: &str) -> bool {
-    let Some((k, _)) = line.split_once('=') else { return false };
+    let Some((k, _)) = line.split_once('=') else {
+        return false;
+    };
     let k = k.trim();
-    !k.is_empty() && k.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '"') && !line.starts_with('#') && !line.starts_with("//") && !line.contains("==")
+    !k.is_empty()
+        && k.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '"')
+        && !line.starts_with('#')
+        && !line.starts_with("//")
+        && !line.contains("==")
 }
 
 fn opens(line: &str) -> bool {

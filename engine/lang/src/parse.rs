@@ -52,7 +52,10 @@ pub fn parse_source(sources: &SourceMap, path: &Path, raw: &str) -> (FileId, Res
             let offset = offset_of(text, loc.line(), loc.column());
             let d = Diagnostic::error(
                 "Invalid syntax",
-                format!("The file could not be parsed: {}. Fix the syntax at this position.", e.message().trim_start_matches("expected ").trim_end_matches('.')),
+                format!(
+                    "The file could not be parsed: {}. Fix the syntax at this position.",
+                    e.message().trim_start_matches("expected ").trim_end_matches('.')
+                ),
             )
             .with_subject(Some(Span::new(id, offset..(offset + 1).min(text.len().max(offset)))));
             (id, Err(d))
@@ -64,7 +67,11 @@ pub fn parse_source(sources: &SourceMap, path: &Path, raw: &str) -> (FileId, Res
 pub fn parse_expr_source(sources: &SourceMap, name: &str, text: &str) -> (FileId, Result<hcl_edit::expr::Expression, Diagnostic>) {
     let id = sources.add(name, text);
     if let Some(offset) = too_deep(text) {
-        return (id, Err(Diagnostic::error("Nesting too deep", format!("This expression nests brackets more than {MAX_NESTING} levels deep.")).with_subject(Some(Span::new(id, offset..offset + 1)))));
+        return (
+            id,
+            Err(Diagnostic::error("Nesting too deep", format!("This expression nests brackets more than {MAX_NESTING} levels deep."))
+                .with_subject(Some(Span::new(id, offset..offset + 1)))),
+        );
     }
     match hcl_edit::parser::parse_expr(text) {
         Ok(e) => (id, Ok(e)),
@@ -98,10 +105,7 @@ pub fn parse_dir(sources: &SourceMap, dir: &Path) -> (Vec<ParsedFile>, Diagnosti
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(s) => s,
                 Err(_) => {
-                    diags.push(Diagnostic::error(
-                        "Invalid file encoding",
-                        format!("{} is not valid UTF-8. Stack files must be UTF-8 text.", path.display()),
-                    ));
+                    diags.push(Diagnostic::error("Invalid file encoding", format!("{} is not valid UTF-8. Stack files must be UTF-8 text.", path.display())));
                     continue;
                 }
             },

@@ -147,7 +147,8 @@ fn body_refs(body: &crate::config::Body, bound: &mut Vec<String>, out: &mut Vec<
     }
     for b in &body.blocks {
         if b.kind == "dynamic" {
-            let iterator = b.body.attr("iterator").and_then(|a| crate::config::traversal_text(&a.expr)).or_else(|| b.labels.first().cloned()).unwrap_or_default();
+            let iterator =
+                b.body.attr("iterator").and_then(|a| crate::config::traversal_text(&a.expr)).or_else(|| b.labels.first().cloned()).unwrap_or_default();
             for a in &b.body.attrs {
                 if a.name != "iterator" {
                     walk(&a.expr.expr, a.expr.file, bound, out);

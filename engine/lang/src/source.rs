@@ -73,7 +73,9 @@ impl SourceMap {
 
     pub fn pos(&self, id: FileId, offset: usize) -> Pos {
         let files = self.files.read().unwrap_or_else(|e| e.into_inner());
-        let Some(file) = files.get(id.0 as usize) else { return Pos { line: 1, col: 1 } };
+        let Some(file) = files.get(id.0 as usize) else {
+            return Pos { line: 1, col: 1 };
+        };
         let offset = offset.min(file.text.len());
         let line_idx = match file.line_starts.binary_search(&offset) {
             Ok(i) => i,

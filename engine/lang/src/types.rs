@@ -157,9 +157,7 @@ pub fn type_of(v: &Value) -> Type {
         Value::Set(items) => Type::Set(Box::new(items.first().map(type_of).unwrap_or(Type::Any))),
         Value::Tuple(items) => Type::Tuple(items.iter().map(type_of).collect()),
         Value::Map(m) => Type::Map(Box::new(m.values().next().map(type_of).unwrap_or(Type::Any))),
-        Value::Object(m) => Type::Object(
-            m.iter().map(|(k, v)| (k.clone(), ObjectAttr { ty: type_of(v), optional: false, default: None })).collect(),
-        ),
+        Value::Object(m) => Type::Object(m.iter().map(|(k, v)| (k.clone(), ObjectAttr { ty: type_of(v), optional: false, default: None })).collect()),
         Value::Sensitive(_) => Type::Any,
     }
 }
@@ -185,9 +183,7 @@ fn convert_unmarked(v: &Value, ty: &Type) -> Result<Value, String> {
         },
         Type::Number => match v {
             Value::Number(_) => Ok(v.clone()),
-            Value::String(s) => parse_number(s)
-                .map(Value::Number)
-                .ok_or_else(|| format!("a number is required, but \"{s}\" is not a number")),
+            Value::String(s) => parse_number(s).map(Value::Number).ok_or_else(|| format!("a number is required, but \"{s}\" is not a number")),
             _ => Err(format!("number required, but have {}", describe(v))),
         },
         Type::Bool => match v {
@@ -288,7 +284,9 @@ fn describe(v: &Value) -> String {
 /// the others are primitives, all become strings, as Terraform unifies them.
 pub fn unify_elements(items: Vec<Value>) -> Result<Vec<Value>, String> {
     let known: Vec<&Value> = items.iter().filter(|v| !v.is_null() && !v.is_unknown()).collect();
-    let Some(first) = known.first() else { return Ok(items) };
+    let Some(first) = known.first() else {
+        return Ok(items);
+    };
     let first_kind = first.type_name();
     if known.iter().all(|v| v.type_name() == first_kind) {
         return Ok(items);
@@ -297,8 +295,7 @@ pub fn unify_elements(items: Vec<Value>) -> Result<Vec<Value>, String> {
     if all_primitive {
         return items.iter().map(|v| convert(v, &Type::String)).collect();
     }
-    let structural = known.iter().all(|v| matches!(v.type_name(), "object" | "map"))
-        || known.iter().all(|v| matches!(v.type_name(), "tuple" | "list"));
+    let structural = known.iter().all(|v| matches!(v.type_name(), "object" | "map")) || known.iter().all(|v| matches!(v.type_name(), "tuple" | "list"));
     if structural {
         return Ok(items);
     }

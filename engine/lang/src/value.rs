@@ -258,15 +258,11 @@ pub fn to_json(v: &Value) -> serde_json::Value {
         Value::Bool(b) => serde_json::Value::Bool(*b),
         Value::Number(n) => {
             let text = format_number(n);
-            serde_json::from_str::<serde_json::Number>(&text)
-                .map(serde_json::Value::Number)
-                .unwrap_or(serde_json::Value::String(text))
+            serde_json::from_str::<serde_json::Number>(&text).map(serde_json::Value::Number).unwrap_or(serde_json::Value::String(text))
         }
         Value::String(s) => serde_json::Value::String(s.clone()),
         Value::List(v) | Value::Tuple(v) | Value::Set(v) => serde_json::Value::Array(v.iter().map(to_json).collect()),
-        Value::Map(m) | Value::Object(m) => {
-            serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), to_json(v))).collect())
-        }
+        Value::Map(m) | Value::Object(m) => serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), to_json(v))).collect()),
         Value::Sensitive(inner) => to_json(inner),
     }
 }
@@ -320,7 +316,9 @@ pub fn apply_sensitive_paths(v: Value, paths: &[Vec<serde_json::Value>]) -> Valu
 }
 
 fn mark_path(v: Value, path: &[serde_json::Value]) -> Value {
-    let Some((first, rest)) = path.split_first() else { return v.sensitive() };
+    let Some((first, rest)) = path.split_first() else {
+        return v.sensitive();
+    };
     match v {
         Value::Map(mut m) | Value::Object(mut m) if first.is_string() => {
             let key = first.as_str().unwrap_or_default().to_string();

@@ -87,7 +87,10 @@ fn desired_bytes(obj: &Value) -> Result<Option<Vec<u8>>, Diagnostic> {
         return Ok(Some(c.into_bytes()));
     }
     if let Some(b) = attrs::string(&o, "content_base64") {
-        return base64::engine::general_purpose::STANDARD.decode(b.as_bytes()).map(Some).map_err(|e| err("Invalid content_base64", format!("content_base64 is not valid base64: {e}.")));
+        return base64::engine::general_purpose::STANDARD
+            .decode(b.as_bytes())
+            .map(Some)
+            .map_err(|e| err("Invalid content_base64", format!("content_base64 is not valid base64: {e}.")));
     }
     if let Some(src) = attrs::string(&o, "source") {
         return std::fs::read(&src).map(Some).map_err(|e| err("Cannot read source", format!("Reading {src} failed: {e}.")));
@@ -126,21 +129,27 @@ impl Provider for LocalProvider {
     }
 
     fn validate(&self, type_name: &str, config: &Value) -> Vec<Diagnostic> {
-        let set: Vec<&str> = ["content", "sensitive_content", "content_base64", "source"]
-            .into_iter()
-            .filter(|k| config.get_attr(k).is_some_and(|v| !v.is_null()))
-            .collect();
+        let set: Vec<&str> =
+            ["content", "sensitive_content", "content_base64", "source"].into_iter().filter(|k| config.get_attr(k).is_some_and(|v| !v.is_null())).collect();
         let mut out = Vec::new();
         if set.len() != 1 {
             out.push(
-                err("Invalid combination of arguments", format!("{type_name} needs exactly one of content, sensitive_content, content_base64 or source; {} set.", if set.is_empty() { "none is".to_string() } else { set.join(", ") + " are" }))
-                    .with_path(vec![PathStep::Attr("content".into())]),
+                err(
+                    "Invalid combination of arguments",
+                    format!(
+                        "{type_name} needs exactly one of content, sensitive_content, content_base64 or source; {} set.",
+                        if set.is_empty() { "none is".to_string() } else { set.join(", ") + " are" }
+                    ),
+                )
+                .with_path(vec![PathStep::Attr("content".into())]),
             );
         }
         for k in ["file_permission", "directory_permission"] {
             if let Some(p) = attrs::string(config, k) {
                 if parse_mode(&p).is_none() {
-                    out.push(err("Invalid permission", format!("{k} must be an octal mode such as \"0644\", not {p:?}.")).with_path(vec![PathStep::Attr(k.into())]));
+                    out.push(
+                        err("Invalid permission", format!("{k} must be an octal mode such as \"0644\", not {p:?}.")).with_path(vec![PathStep::Attr(k.into())]),
+                    );
                 }
             }
         }
@@ -180,7 +189,12 @@ impl Provider for LocalProvider {
         let planned = req.planned;
         let bytes = match desired_bytes(&planned) {
             Ok(Some(b)) => b,
-            Ok(None) => return CreateResponse { state: None, diagnostics: vec![err("Missing content", "local_file needs content, sensitive_content, content_base64 or source.".into())] },
+            Ok(None) => {
+                return CreateResponse {
+                    state: None,
+                    diagnostics: vec![err("Missing content", "local_file needs content, sensitive_content, content_base64 or source.".into())],
+                }
+            }
             Err(d) => return CreateResponse { state: None, diagnostics: vec![d] },
         };
         let filename = attrs::string(&planned, "filename").unwrap_or_default();
@@ -234,7 +248,11 @@ impl Provider for LocalProvider {
                     }
                     let text = String::from_utf8(bytes.clone());
                     let was_sensitive = m.get("content").is_some_and(Value::contains_sensitive) || req.type_name == "local_sensitive_file";
-                    if m.get("content").is_some_and(|v| !v.is_null()) || m.get("sensitive_content").is_none_or(Value::is_null) && m.get("content_base64").is_none_or(Value::is_null) && m.get("source").is_none_or(Value::is_null) {
+                    if m.get("content").is_some_and(|v| !v.is_null())
+                        || m.get("sensitive_content").is_none_or(Value::is_null)
+                            && m.get("content_base64").is_none_or(Value::is_null)
+                            && m.get("source").is_none_or(Value::is_null)
+                    {
                         match text {
                             Ok(t) => {
                                 m.insert("content".into(), Value::string(t).mark_if(was_sensitive));

@@ -69,8 +69,15 @@ fn schemas() -> BTreeMap<String, Schema> {
     ])
 }
 
-const ADJECTIVES: &[&str] = &["able", "bold", "brave", "calm", "clever", "cool", "eager", "fair", "fast", "fine", "glad", "good", "happy", "keen", "kind", "light", "lucky", "merry", "neat", "nice", "proud", "quick", "quiet", "rapid", "ready", "sharp", "smart", "steady", "sure", "swift", "tidy", "vital", "warm", "wise"];
-const NAMES: &[&str] = &["badger", "beaver", "bison", "camel", "cat", "condor", "crane", "deer", "dingo", "dove", "eagle", "falcon", "ferret", "finch", "fox", "gecko", "heron", "ibis", "jackal", "koala", "lemur", "lynx", "marmot", "mole", "newt", "otter", "owl", "panda", "puma", "quail", "raven", "robin", "seal", "stork", "tapir", "toad", "trout", "viper", "wolf", "yak", "zebra"];
+const ADJECTIVES: &[&str] = &[
+    "able", "bold", "brave", "calm", "clever", "cool", "eager", "fair", "fast", "fine", "glad", "good", "happy", "keen", "kind", "light", "lucky", "merry",
+    "neat", "nice", "proud", "quick", "quiet", "rapid", "ready", "sharp", "smart", "steady", "sure", "swift", "tidy", "vital", "warm", "wise",
+];
+const NAMES: &[&str] = &[
+    "badger", "beaver", "bison", "camel", "cat", "condor", "crane", "deer", "dingo", "dove", "eagle", "falcon", "ferret", "finch", "fox", "gecko", "heron",
+    "ibis", "jackal", "koala", "lemur", "lynx", "marmot", "mole", "newt", "otter", "owl", "panda", "puma", "quail", "raven", "robin", "seal", "stork", "tapir",
+    "toad", "trout", "viper", "wolf", "yak", "zebra",
+];
 
 fn set_default(m: &mut BTreeMap<String, Value>, k: &str, v: Value) {
     if m.get(k).is_none_or(Value::is_null) {
@@ -82,7 +89,8 @@ fn generate_string(m: &BTreeMap<String, Value>) -> Result<String, String> {
     let get_b = |k: &str| m.get(k).and_then(Value::as_bool).unwrap_or(true);
     let get_n = |k: &str| m.get(k).and_then(Value::as_i64).unwrap_or(0).max(0) as usize;
     let length = get_n("length");
-    let special: Vec<char> = m.get("override_special").and_then(|v| v.as_str().map(str::to_string)).unwrap_or_else(|| "!@#$%&*()-_=+[]{}<>:?".into()).chars().collect();
+    let special: Vec<char> =
+        m.get("override_special").and_then(|v| v.as_str().map(str::to_string)).unwrap_or_else(|| "!@#$%&*()-_=+[]{}<>:?".into()).chars().collect();
     let classes: [(bool, Vec<char>, usize); 4] = [
         (get_b("upper"), ('A'..='Z').collect(), get_n("min_upper")),
         (get_b("lower"), ('a'..='z').collect(), get_n("min_lower")),
@@ -155,7 +163,10 @@ impl Provider for RandomProvider {
             "random_id" => {
                 let n = m.get("byte_length").and_then(Value::as_i64).unwrap_or(0);
                 if !(1..=1024).contains(&n) {
-                    return CreateResponse { state: None, diagnostics: vec![Diagnostic::error("Invalid byte_length", "byte_length must be between 1 and 1024.")] };
+                    return CreateResponse {
+                        state: None,
+                        diagnostics: vec![Diagnostic::error("Invalid byte_length", "byte_length must be between 1 and 1024.")],
+                    };
                 }
                 let bytes: Vec<u8> = (0..n).map(|_| rng.gen()).collect();
                 let prefix = m.get("prefix").and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
@@ -193,7 +204,12 @@ impl Provider for RandomProvider {
                 }
                 m.insert("id".into(), Value::string(words.join(&sep)));
             }
-            other => return CreateResponse { state: None, diagnostics: vec![Diagnostic::error("Unknown resource type", format!("The random provider has no resource type {other}."))] },
+            other => {
+                return CreateResponse {
+                    state: None,
+                    diagnostics: vec![Diagnostic::error("Unknown resource type", format!("The random provider has no resource type {other}."))],
+                }
+            }
         }
         CreateResponse { state: Some(Value::Object(m)), diagnostics: Vec::new() }
     }
@@ -221,7 +237,13 @@ impl Provider for RandomProvider {
 
     async fn import(&self, req: ImportRequest) -> ImportResponse {
         if req.type_name != "random_id" {
-            return ImportResponse { state: None, diagnostics: vec![Diagnostic::error("Import not supported", format!("{} cannot be imported; only random_id can (by its b64_url value).", req.type_name))] };
+            return ImportResponse {
+                state: None,
+                diagnostics: vec![Diagnostic::error(
+                    "Import not supported",
+                    format!("{} cannot be imported; only random_id can (by its b64_url value).", req.type_name),
+                )],
+            };
         }
         let Ok(bytes) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(req.id.as_bytes()) else {
             return ImportResponse { state: None, diagnostics: vec![Diagnostic::error("Invalid import id", "A random_id import id is its b64_url value.")] };

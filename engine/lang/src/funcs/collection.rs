@@ -65,7 +65,13 @@ pub fn call(name: &str, a: &[Value]) -> Option<FResult> {
                     Err(e) => return Some(Err(e)),
                 }
             }
-            Ok(Value::Tuple(out)).and_then(|v| if a.iter().all(|x| matches!(x, Value::List(_))) { Ok(Value::List(v.as_seq().map(<[Value]>::to_vec).unwrap_or_default())) } else { Ok(v) })
+            Ok(Value::Tuple(out)).and_then(|v| {
+                if a.iter().all(|x| matches!(x, Value::List(_))) {
+                    Ok(Value::List(v.as_seq().map(<[Value]>::to_vec).unwrap_or_default()))
+                } else {
+                    Ok(v)
+                }
+            })
         }
         "contains" => arity(a, 2).and_then(|_| Ok(Value::Bool(seq_arg(a, 0)?.iter().any(|v| v.equals(&a[1]))))),
         "distinct" => arity(a, 1).and_then(|_| {
@@ -178,7 +184,11 @@ pub fn call(name: &str, a: &[Value]) -> Option<FResult> {
             }
             let all_lists = a.iter().all(|v| matches!(v.unmark().0, Value::List(_) | Value::Tuple(_)));
             let rows: Vec<Value> = acc.into_iter().map(Value::Tuple).collect();
-            if all_lists { Value::List(rows) } else { Value::set(rows) }
+            if all_lists {
+                Value::List(rows)
+            } else {
+                Value::set(rows)
+            }
         }),
         "slice" => arity(a, 3).and_then(|_| {
             let items = seq_arg(a, 0)?;

@@ -11,7 +11,9 @@ pub fn call(name: &str, a: &[Value]) -> Option<FResult> {
     Some(match name {
         "base64encode" => arity(a, 1).and_then(|_| Ok(Value::String(base64::engine::general_purpose::STANDARD.encode(str_arg(a, 0)?)))),
         "base64decode" => arity(a, 1).and_then(|_| {
-            let bytes = base64::engine::general_purpose::STANDARD.decode(str_arg(a, 0)?.trim()).map_err(|e| FuncError::Failed(format!("failed to decode base64 data: {e}")))?;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(str_arg(a, 0)?.trim())
+                .map_err(|e| FuncError::Failed(format!("failed to decode base64 data: {e}")))?;
             String::from_utf8(bytes).map(Value::String).map_err(|_| "the result of decoding the provided string is not valid UTF-8".into())
         }),
         "jsonencode" => arity(a, 1).and_then(|_| Ok(Value::String(json_encode(&a[0])))),
@@ -74,7 +76,9 @@ fn yaml_to_value(y: &serde_yaml::Value) -> FResult {
     Ok(match y {
         serde_yaml::Value::Null => Value::Null,
         serde_yaml::Value::Bool(b) => Value::Bool(*b),
-        serde_yaml::Value::Number(n) => bigdecimal::BigDecimal::from_str(&n.to_string()).map(Value::Number).map_err(|_| FuncError::Failed(format!("cannot represent {n} as a number")))?,
+        serde_yaml::Value::Number(n) => {
+            bigdecimal::BigDecimal::from_str(&n.to_string()).map(Value::Number).map_err(|_| FuncError::Failed(format!("cannot represent {n} as a number")))?
+        }
         serde_yaml::Value::String(s) => Value::String(s.clone()),
         serde_yaml::Value::Sequence(items) => Value::Tuple(items.iter().map(yaml_to_value).collect::<Result<_, _>>()?),
         serde_yaml::Value::Mapping(m) => {

@@ -28,11 +28,19 @@ pub fn call(name: &str, a: &[Value], ctx: &FuncCtx) -> Option<FResult> {
         "pathexpand" => arity(a, 1).and_then(|_| {
             let s = str_arg(a, 0)?;
             let home = std::env::var("HOME").unwrap_or_default();
-            Ok(Value::String(if s == "~" { home } else if let Some(rest) = s.strip_prefix("~/") { format!("{home}/{rest}") } else { s }))
+            Ok(Value::String(if s == "~" {
+                home
+            } else if let Some(rest) = s.strip_prefix("~/") {
+                format!("{home}/{rest}")
+            } else {
+                s
+            }))
         }),
         "file" => arity(a, 1).and_then(|_| {
             let bytes = read(ctx, &str_arg(a, 0)?)?;
-            String::from_utf8(bytes).map(Value::String).map_err(|_| "contents of the file are not valid UTF-8; use the filebase64 function to obtain the Base64 encoded contents".into())
+            String::from_utf8(bytes)
+                .map(Value::String)
+                .map_err(|_| "contents of the file are not valid UTF-8; use the filebase64 function to obtain the Base64 encoded contents".into())
         }),
         "filebase64" => arity(a, 1).and_then(|_| Ok(Value::String(base64::engine::general_purpose::STANDARD.encode(read(ctx, &str_arg(a, 0)?)?)))),
         "fileexists" => arity(a, 1).and_then(|_| {
@@ -84,7 +92,8 @@ fn normalize(p: &Path) -> PathBuf {
 
 fn fileset(ctx: &FuncCtx, dir: &str, pattern: &str) -> FResult {
     let root = resolve(ctx, dir);
-    let glob = globset::GlobBuilder::new(pattern).literal_separator(true).build().map_err(|e| FuncError::Failed(format!("invalid pattern: {e}")))?.compile_matcher();
+    let glob =
+        globset::GlobBuilder::new(pattern).literal_separator(true).build().map_err(|e| FuncError::Failed(format!("invalid pattern: {e}")))?.compile_matcher();
     let mut out = Vec::new();
     for entry in walkdir::WalkDir::new(&root).follow_links(false).into_iter().filter_map(Result::ok) {
         if !entry.file_type().is_file() {

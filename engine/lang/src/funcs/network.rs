@@ -66,7 +66,8 @@ pub fn call(name: &str, a: &[Value]) -> Option<FResult> {
             let host = int_arg(a, 1)?;
             let size: u128 = if c.bits - c.len >= 127 { u128::MAX } else { 1u128 << (c.bits - c.len) };
             let idx: u128 = if host < 0 {
-                size.checked_sub(host.unsigned_abs() as u128).ok_or_else(|| FuncError::Failed(format!("prefix of {} does not accommodate a host numbered {host}", c.len)))?
+                size.checked_sub(host.unsigned_abs() as u128)
+                    .ok_or_else(|| FuncError::Failed(format!("prefix of {} does not accommodate a host numbered {host}", c.len)))?
             } else {
                 host as u128
             };
@@ -102,7 +103,10 @@ pub fn call(name: &str, a: &[Value]) -> Option<FResult> {
                     }
                     let len = base.len + nb as u32;
                     if len > base.bits {
-                        return Err(FuncError::Failed(format!("would extend prefix to {len} bits, which is too long for an IPv{} address", if base.bits == 32 { 4 } else { 6 })));
+                        return Err(FuncError::Failed(format!(
+                            "would extend prefix to {len} bits, which is too long for an IPv{} address",
+                            if base.bits == 32 { 4 } else { 6 }
+                        )));
                     }
                     let size = 1u128 << (base.bits - len);
                     let start = next.div_ceil(size) * size;

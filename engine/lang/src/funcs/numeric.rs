@@ -12,7 +12,13 @@ pub fn call(name: &str, a: &[Value]) -> Option<FResult> {
         "floor" => arity(a, 1).and_then(|_| Ok(Value::Number(num_arg(a, 0)?.with_scale_round(0, RoundingMode::Floor)))),
         "signum" => arity(a, 1).and_then(|_| {
             let n = num_arg(a, 0)?;
-            Ok(Value::int(if n.is_zero() { 0 } else if n.is_negative() { -1 } else { 1 }))
+            Ok(Value::int(if n.is_zero() {
+                0
+            } else if n.is_negative() {
+                -1
+            } else {
+                1
+            }))
         }),
         "max" | "min" => minmax(name == "max", a),
         "pow" => arity(a, 2).and_then(|_| float2(a, f64::powf)),

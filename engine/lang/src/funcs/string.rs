@@ -193,7 +193,9 @@ pub fn format(f: &str, args: &[Value]) -> Result<String, FuncError> {
             }
             precision = Some(p.parse().unwrap_or(0));
         }
-        let Some(&verb) = chars.get(i) else { return Err("format string ends with an incomplete verb".into()) };
+        let Some(&verb) = chars.get(i) else {
+            return Err("format string ends with an incomplete verb".into());
+        };
         i += 1;
         let arg = args.get(next_arg).ok_or_else(|| FuncError::Failed(format!("not enough arguments for format string (verb %{verb})")))?;
         next_arg += 1;

@@ -126,8 +126,20 @@ fn formatdate(spec: &str, t: &DateTime<FixedOffset>) -> FResult {
             "s" => t.second().to_string(),
             "ZZZZZ" => format!("{sign}{oh:02}:{om:02}"),
             "ZZZZ" => format!("{sign}{oh:02}{om:02}"),
-            "ZZZ" => if off == 0 { "UTC".into() } else { format!("{sign}{oh:02}{om:02}") },
-            "Z" => if off == 0 { "Z".into() } else { format!("{sign}{oh:02}:{om:02}") },
+            "ZZZ" => {
+                if off == 0 {
+                    "UTC".into()
+                } else {
+                    format!("{sign}{oh:02}{om:02}")
+                }
+            }
+            "Z" => {
+                if off == 0 {
+                    "Z".into()
+                } else {
+                    format!("{sign}{oh:02}:{om:02}")
+                }
+            }
             other => return Err(FuncError::Failed(format!("invalid date format verb {other:?}: quote literal text with single quotes"))),
         };
         out.push_str(&piece);

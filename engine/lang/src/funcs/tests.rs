@@ -1,1 +1,0 @@
-// Placeholder replaced by data-driven function cases in tests/data/functions.
