@@ -295,4 +295,3 @@ pub(crate) fn map_arg(a: &[Value], i: usize) -> Result<BTreeMap<String, Value>, 
 pub(crate) fn list_of_strings(items: Vec<String>) -> Value {
     Value::List(items.into_iter().map(Value::String).collect())
 }
-
