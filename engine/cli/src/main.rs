@@ -926,7 +926,7 @@ fn console(dir: &Path, vars: &VarArgs, out: &Out) -> Result<i32, Exit> {
                 let expr = infra_lang::config::Expr { file: id, expr: Arc::new(e) };
                 let s = infra_core::walk::scope(&ctx, &store, &root, &ctx.config);
                 match infra_lang::eval::eval(&expr, &s) {
-                    Ok(v) => println!("{}", render::value(&v, 0)),
+                    Ok(v) => println!("{}", render::console_value(&v, 0)),
                     Err(d) => {
                         out.diags(&d.into());
                         code = 1;

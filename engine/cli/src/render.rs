@@ -339,3 +339,50 @@ pub fn plan(p: &Plan, st: &Style) -> String {
     }
     out
 }
+
+/// A value as `terraform console` prints it: two-space indentation, quoted keys, and the
+/// collection type named where it is not a tuple or object.
+pub fn console_value(v: &Value, indent: usize) -> String {
+    let pad = "  ".repeat(indent);
+    let inner = "  ".repeat(indent + 1);
+    let seq = |items: &[Value], open: &str, close: &str| -> String {
+        if items.is_empty() {
+            return format!("{open}{close}");
+        }
+        let mut out = format!("{open}\n");
+        for i in items {
+            out.push_str(&format!("{inner}{},\n", console_value(i, indent + 1)));
+        }
+        out.push_str(&format!("{pad}{close}"));
+        out
+    };
+    let map = |m: &std::collections::BTreeMap<String, Value>, open: &str, close: &str| -> String {
+        if m.is_empty() {
+            return format!("{open}{close}");
+        }
+        let w = m.keys().map(|k| quote(k).chars().count()).max().unwrap_or(0);
+        let mut out = format!("{open}\n");
+        for (k, i) in m {
+            out.push_str(&format!("{inner}{:<w$} = {}\n", quote(k), console_value(i, indent + 1)));
+        }
+        out.push_str(&format!("{pad}{close}"));
+        out
+    };
+    match v {
+        Value::Sensitive(_) => "(sensitive value)".into(),
+        Value::Unknown => "(known after apply)".into(),
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => format_number(n),
+        Value::String(s) if s.contains('\n') => {
+            let body = s.strip_suffix('\n').unwrap_or(s);
+            format!("<<EOT\n{body}\n{}EOT", if s.ends_with('\n') { "" } else { "" })
+        }
+        Value::String(s) => quote(s),
+        Value::Tuple(items) => seq(items, "[", "]"),
+        Value::List(items) => seq(items, "tolist([", "])"),
+        Value::Set(items) => seq(items, "toset([", "])"),
+        Value::Object(m) => map(m, "{", "}"),
+        Value::Map(m) => map(m, "tomap({", "})"),
+    }
+}
