@@ -176,7 +176,7 @@ fn sym(a: Action, st: &Style) -> String {
 }
 
 /// Line diff of two multi-line texts (longest common subsequence).
-fn line_diff(old: &str, new: &str, pad: &str, st: &Style) -> String {
+pub fn line_diff(old: &str, new: &str, pad: &str, st: &Style) -> String {
     let a: Vec<&str> = old.trim_end_matches('\n').split('\n').collect();
     let b: Vec<&str> = new.trim_end_matches('\n').split('\n').collect();
     let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
