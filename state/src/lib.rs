@@ -3,9 +3,11 @@
 //! directory), mode 0600, the previous version kept as a backup, and a lock file naming its
 //! holder. This crate knows nothing about providers or the language.
 
+pub mod journal;
 pub mod local;
 pub mod schema;
 
+pub use journal::{Journal, JournalRecord};
 pub use local::{LocalBackend, LockGuard, LockInfo, StateError};
 pub use schema::{InstanceState, OutputState, PendingCreate, ResourceState, StateFile, FORMAT_VERSION};
 

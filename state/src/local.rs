@@ -34,6 +34,17 @@ impl std::fmt::Display for StateError {
         match self {
             StateError::Corrupt { path, reason } => write!(f, "the state file {} cannot be read: {reason}. It was left untouched; restore it from {}.backup or fix it by hand", path.display(), path.display()),
             StateError::Io { path, op, source } => write!(f, "{op} {} failed: {source}", path.display()),
+            StateError::Locked { path, holder } if holder.is_stale() => write!(
+                f,
+                "the state {} is locked by {} (pid {}, operation {}, since {}, lock ID {}), and that process is no longer running on this host. If it was killed, check the state, then run `infra force-unlock {}`",
+                path.display(),
+                holder.who,
+                holder.pid,
+                holder.operation,
+                holder.created,
+                holder.id,
+                holder.id
+            ),
             StateError::Locked { path, holder } => write!(
                 f,
                 "the state {} is locked by {} (pid {}, operation {}, since {}, lock ID {}). Wait for it to finish, use --lock-timeout, or run `infra force-unlock {}` if that process is gone",
@@ -71,10 +82,20 @@ pub struct LockInfo {
     pub path: String,
 }
 
+fn hostname() -> String {
+    fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_else(|_| "localhost".into())
+}
+
 impl LockInfo {
+    /// True when the holder ran on this host and its process is gone.
+    pub fn is_stale(&self) -> bool {
+        let same_host = self.who.rsplit_once('@').is_some_and(|(_, h)| h == hostname());
+        same_host && self.pid != 0 && !Path::new(&format!("/proc/{}", self.pid)).exists()
+    }
+
     pub fn new(operation: &str, path: &Path) -> LockInfo {
         let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
-        let host = fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_else(|_| "localhost".into());
+        let host = hostname();
         LockInfo {
             id: uuid::Uuid::new_v4().to_string(),
             operation: operation.to_string(),
@@ -127,8 +148,27 @@ impl LocalBackend {
         sibling(&self.path, ".backup")
     }
 
-    /// Reads the state; `Ok(None)` when there is none yet.
+    pub fn journal_path(&self) -> PathBuf {
+        sibling(&self.path, ".journal")
+    }
+
+    /// Reads the state; `Ok(None)` when there is none yet. A journal left by an interrupted
+    /// apply is replayed on top (see [`crate::journal`]).
     pub fn read(&self) -> Result<Option<StateFile>, StateError> {
+        let base = self.read_file()?;
+        let journal = match fs::read_to_string(self.journal_path()) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(base),
+            Err(e) => return Err(io(&self.journal_path(), "reading")(e)),
+        };
+        match crate::journal::replay(base.clone(), &journal) {
+            Ok(Some(s)) => Ok(Some(s)),
+            Ok(None) => Ok(base),
+            Err(reason) => Err(StateError::Corrupt { path: self.journal_path(), reason }),
+        }
+    }
+
+    fn read_file(&self) -> Result<Option<StateFile>, StateError> {
         let bytes = match fs::read(&self.path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -138,6 +178,22 @@ impl LocalBackend {
             return Err(StateError::Corrupt { path: self.path.clone(), reason: "it is empty".into() });
         }
         StateFile::from_slice(&bytes).map(Some).map_err(|reason| StateError::Corrupt { path: self.path.clone(), reason })
+    }
+
+    /// Starts the journal of an apply on top of `base`, which this writes in full first.
+    pub fn begin_journal(&self, base: &StateFile) -> Result<crate::Journal, StateError> {
+        self.write(base)?;
+        crate::Journal::create(&self.journal_path(), base).map_err(io(&self.journal_path(), "creating"))
+    }
+
+    /// Ends an apply: writes the full state, then drops the journal it now contains.
+    pub fn finish_journal(&self, state: &StateFile) -> Result<(), StateError> {
+        self.write(state)?;
+        match fs::remove_file(self.journal_path()) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io(&self.journal_path(), "removing")(e)),
+        }
     }
 
     /// Writes the state atomically: readers see the old file or the new one, never a mix, and

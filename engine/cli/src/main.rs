@@ -237,10 +237,11 @@ fn run() -> Result<i32, Exit> {
             Ok(0)
         }
         Cmd::Plan { args, out: plan_out, detailed_exitcode } => {
-            let backend = backend(&dir, &out)?;
+            let stack = read_stack(&dir, &out);
+            let backend = backend_for(&stack.0, &dir, &out)?;
             let _lock = lock(&backend, "plan", &args, &out)?;
             let state = read_state(&backend, &out)?;
-            let ctx = load(&dir, &args.vars, Phase::Plan, &out)?;
+            let ctx = load_stack(stack, &dir, &args.vars, Phase::Plan, &out)?;
             let p = rt.block_on(plan(&ctx, &state, &plan_options(&args, &out)?, &infra_core::hooks::NoHook)).map_err(|d| out.fail(d))?;
             out.diags(&p.warnings);
             if args.json {
@@ -257,7 +258,8 @@ fn run() -> Result<i32, Exit> {
             Ok(if detailed_exitcode && p.has_changes() { 2 } else { 0 })
         }
         Cmd::Apply { mut args, auto_approve, plan_file } => {
-            let backend = backend(&dir, &out)?;
+            let stack = read_stack(&dir, &out);
+            let backend = backend_for(&stack.0, &dir, &out)?;
             let mut saved: Option<serde_json::Value> = None;
             if let Some(f) = &plan_file {
                 let bytes =
@@ -282,7 +284,7 @@ fn run() -> Result<i32, Exit> {
                     )));
                 }
             }
-            let mut ctx = load(&dir, &args.vars, Phase::Plan, &out)?;
+            let mut ctx = load_stack(stack, &dir, &args.vars, Phase::Plan, &out)?;
             if let Some(v) = &saved {
                 if let Some(vars) = v["variables"].as_object() {
                     ctx.input_vars = vars.iter().map(|(k, j)| (k.clone(), from_json(j))).collect();
@@ -312,10 +314,11 @@ fn run() -> Result<i32, Exit> {
         }
         Cmd::Destroy { mut args, auto_approve } => {
             args.destroy = true;
-            let backend = backend(&dir, &out)?;
+            let stack = read_stack(&dir, &out);
+            let backend = backend_for(&stack.0, &dir, &out)?;
             let _lock = lock(&backend, "destroy", &args, &out)?;
             let state = read_state(&backend, &out)?;
-            let mut ctx = load(&dir, &args.vars, Phase::Plan, &out)?;
+            let mut ctx = load_stack(stack, &dir, &args.vars, Phase::Plan, &out)?;
             let p = rt.block_on(plan(&ctx, &state, &plan_options(&args, &out)?, &infra_core::hooks::NoHook)).map_err(|d| out.fail(d))?;
             print!("{}", render::plan(&p, &out.style));
             if !p.has_changes() {
@@ -440,9 +443,16 @@ fn diag_json(d: &Diagnostic, out: &Out) -> serde_json::Value {
     serde_json::json!({"severity": if d.is_error() {"error"} else {"warning"}, "summary": d.summary, "detail": d.detail, "range": range, "address": d.address})
 }
 
+/// The stack's configuration, read once per command (with the diagnostics of reading it).
+fn read_stack(dir: &Path, out: &Out) -> (infra_lang::config::Module, Diagnostics) {
+    infra_lang::config::load_module(&out.sources, dir)
+}
+
 fn backend(dir: &Path, out: &Out) -> Result<LocalBackend, Exit> {
-    let sources = SourceMap::new();
-    let (module, _) = infra_lang::config::load_module(&sources, dir);
+    backend_for(&read_stack(dir, out).0, dir, out)
+}
+
+fn backend_for(module: &infra_lang::config::Module, dir: &Path, out: &Out) -> Result<LocalBackend, Exit> {
     let mut path = dir.join(infra_state::DEFAULT_STATE_FILE);
     if let Some(b) = &module.backend {
         if let Some(a) = b.body.attr("path") {
@@ -502,7 +512,11 @@ fn plan_options(args: &PlanArgs, out: &Out) -> Result<PlanOptions, Exit> {
 /// Reads variables: INFRA_VAR_*, terraform.tfvars, *.auto.tfvars, then --var-file and --var in
 /// order, later ones winning.
 fn load(dir: &Path, vars: &VarArgs, phase: Phase, out: &Out) -> Result<infra_core::walk::Ctx, Exit> {
-    let (module, _) = infra_lang::config::load_module(&SourceMap::new(), dir);
+    load_stack(read_stack(dir, out), dir, vars, phase, out)
+}
+
+fn load_stack(stack: (infra_lang::config::Module, Diagnostics), dir: &Path, vars: &VarArgs, phase: Phase, out: &Out) -> Result<infra_core::walk::Ctx, Exit> {
+    let (module, read_diags) = stack;
     let mut values: BTreeMap<String, Value> = BTreeMap::new();
     let typed_raw = |name: &str, raw: &str| -> Value {
         let is_string = module
@@ -564,7 +578,7 @@ fn load(dir: &Path, vars: &VarArgs, phase: Phase, out: &Out) -> Result<infra_cor
             }
         }
     }
-    infra_core::load(dir, &registry(), values, phase, &out.sources).map_err(|d| out.fail(d))
+    infra_core::from_module(module, read_diags, dir, &registry(), values, phase, &out.sources).map_err(|d| out.fail(d))
 }
 
 fn confirm(verb: &str, out: &Out) -> Result<bool, Exit> {

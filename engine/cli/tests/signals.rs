@@ -123,3 +123,34 @@ impl NonBlock for std::fs::OpenOptions {
         self.custom_flags(libc::O_NONBLOCK)
     }
 }
+
+#[test]
+fn a_killed_apply_loses_nothing_the_journal_is_replayed() {
+    let dir = setup();
+    let (mut child, rx) = start_apply(dir.path());
+    wait_for(&rx, "local_file.slow: Creating...");
+    wait_for(&rx, "local_file.fast: Creation complete");
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGKILL) }, 0);
+    child.wait().unwrap();
+    assert!(dir.path().join("infra.tfstate.journal").exists(), "a killed apply leaves its journal");
+    // The next read replays it: the finished object is in state, the blocked one is not.
+    assert_eq!(state_addresses(dir.path()), vec!["local_file.fast".to_string()]);
+    // The killed process still holds the lock; the error says it is gone, and force-unlock frees it.
+    let locked = Command::new(env!("CARGO_BIN_EXE_infra")).args(["plan"]).current_dir(dir.path()).output().unwrap();
+    assert_eq!(locked.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&locked.stderr).contains("no longer running on this host"), "{}", String::from_utf8_lossy(&locked.stderr));
+    let info: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("infra.tfstate.lock.info")).unwrap()).unwrap();
+    let id = info["ID"].as_str().unwrap().to_string();
+    let unlock = Command::new(env!("CARGO_BIN_EXE_infra")).args(["force-unlock", &id]).current_dir(dir.path()).output().unwrap();
+    assert!(unlock.status.success());
+    // A later apply finishes the job and folds the journal into the state file.
+    std::fs::remove_file(dir.path().join("in.fifo")).unwrap();
+    std::fs::write(dir.path().join("in.fifo"), "now a plain file\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_infra")).args(["apply", "--auto-approve"]).current_dir(dir.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Resources: 2 added"), "fast must not be created twice: {}", String::from_utf8_lossy(&out.stdout));
+    assert!(!dir.path().join("infra.tfstate.journal").exists());
+    let mut all = state_addresses(dir.path());
+    all.sort();
+    assert_eq!(all, vec!["local_file.fast", "local_file.slow", "terraform_data.after_slow"]);
+}

@@ -7,7 +7,7 @@ use crate::addr::{InstanceAddr, ModuleInstance};
 use crate::graph::NodeKind;
 use crate::hooks::Hook;
 use crate::plan::{attach_span, mark_sensitive, resource_deps, Action, ExecNode, Plan, PlanMode};
-use crate::state_io::{Instance, Working};
+use crate::state_io::{self, Instance, Working};
 use crate::walk::{self, decode_resource, eval_local, eval_module_call, eval_output, eval_var, expand, scope, with_instance, Ctx, Store};
 use infra_lang::config::{Mode, Module};
 use infra_lang::diag::{Diagnostic, Diagnostics};
@@ -49,17 +49,25 @@ struct Run {
     store: Mutex<Store>,
     working: Mutex<Working>,
     backend: LocalBackend,
-    /// Bumped on every change to `working`; `written` is the newest change on disk.
+    /// The apply's write-ahead journal: every change to `working` is appended here.
+    journal: Mutex<Option<infra_state::Journal>>,
+    /// Bumped on every change to `working`; `written` is the newest change that is durable.
     version: AtomicU64,
     written: AtomicU64,
     write_lock: tokio::sync::Mutex<()>,
-    serial: AtomicU64,
     providers: tokio::sync::Mutex<BTreeMap<String, Arc<dyn Provider>>>,
     sem: tokio::sync::Semaphore,
     hook: Arc<dyn Hook>,
     opts: ApplyOptions,
     diags: Mutex<Diagnostics>,
     counts: Mutex<(usize, usize, usize)>,
+}
+
+enum Change {
+    Upsert(InstanceAddr, Instance),
+    Remove(InstanceAddr),
+    PendingAdd(PendingCreate),
+    PendingRemove(String),
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -71,38 +79,62 @@ impl Run {
         lock(&self.diags).push(d);
     }
 
-    /// Makes every change made so far durable; concurrent callers share one write.
+    /// Makes every change made so far durable; concurrent callers share one fsync.
     async fn persist(&self) -> bool {
         let wanted = self.version.load(Ordering::SeqCst);
         let _g = self.write_lock.lock().await;
         if self.written.load(Ordering::SeqCst) >= wanted {
             return true;
         }
-        let (snapshot, v) = {
-            let w = lock(&self.working);
-            let mut s = w.to_state();
-            s.serial = self.serial.fetch_add(1, Ordering::SeqCst) + 1;
-            (s, self.version.load(Ordering::SeqCst))
+        let v = self.version.load(Ordering::SeqCst);
+        let synced = match lock(&self.journal).as_mut() {
+            Some(j) => j.sync(),
+            None => Ok(()),
         };
-        let backend = self.backend.clone();
-        match tokio::task::spawn_blocking(move || backend.write(&snapshot)).await {
-            Ok(Ok(())) => {
+        match synced {
+            Ok(()) => {
                 self.written.store(v, Ordering::SeqCst);
                 true
             }
-            Ok(Err(e)) => {
-                self.error(Diagnostic::error("Failed to persist state", format!("{e}. The objects created so far exist; state could not record them.")));
-                false
-            }
             Err(e) => {
-                self.error(Diagnostic::error("Failed to persist state", format!("the writer task failed: {e}")));
+                self.error(Diagnostic::error(
+                    "Failed to persist state",
+                    format!("Syncing the state journal failed: {e}. The objects created so far exist; state could not record them."),
+                ));
                 false
             }
         }
     }
 
-    fn change_working(&self, f: impl FnOnce(&mut Working)) {
-        f(&mut lock(&self.working));
+    /// Changes the working state and appends the matching journal record.
+    fn record(&self, change: Change) {
+        let rec = {
+            let mut w = lock(&self.working);
+            match change {
+                Change::Upsert(addr, inst) => {
+                    let rec = state_io::upsert_record(&addr, &inst);
+                    w.instances.insert(addr, inst);
+                    rec
+                }
+                Change::Remove(addr) => {
+                    w.instances.remove(&addr);
+                    state_io::remove_record(&addr)
+                }
+                Change::PendingAdd(p) => {
+                    w.pending.push(p.clone());
+                    infra_state::JournalRecord::PendingAdd { pending: p }
+                }
+                Change::PendingRemove(token) => {
+                    w.pending.retain(|p| p.idempotency_token != token);
+                    infra_state::JournalRecord::PendingRemove { idempotency_token: token }
+                }
+            }
+        };
+        if let Some(j) = lock(&self.journal).as_mut() {
+            if let Err(e) = j.append(&rec) {
+                self.error(Diagnostic::error("Failed to persist state", format!("Appending to the state journal failed: {e}.")));
+            }
+        }
         self.version.fetch_add(1, Ordering::SeqCst);
     }
 
@@ -307,15 +339,13 @@ impl Run {
         let (state, diags) = if creating {
             let token = uuid::Uuid::new_v4().to_string();
             if provider.journals_creates() {
-                self.change_working(|w| {
-                    w.pending.push(PendingCreate {
-                        address: name.clone(),
-                        provider: provider_key.to_string(),
-                        type_name: addr.type_name.clone(),
-                        idempotency_token: token.clone(),
-                        started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                    })
-                });
+                self.record(Change::PendingAdd(PendingCreate {
+                    address: name.clone(),
+                    provider: provider_key.to_string(),
+                    type_name: addr.type_name.clone(),
+                    idempotency_token: token.clone(),
+                    started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                }));
                 if !self.persist().await {
                     return None;
                 }
@@ -331,7 +361,9 @@ impl Run {
                 // Test hook: simulate a crash between the cloud call and the state write.
                 std::process::abort();
             }
-            self.change_working(|w| w.pending.retain(|p| p.idempotency_token != token));
+            if provider.journals_creates() {
+                self.record(Change::PendingRemove(token.clone()));
+            }
             (resp.state, resp.diagnostics)
         } else {
             let resp = self
@@ -353,12 +385,10 @@ impl Run {
         if let Some(new) = &state {
             let new = mark_sensitive(new.clone(), schema);
             let cbd = r.lifecycle.create_before_destroy;
-            self.change_working(|w| {
-                w.instances.insert(
-                    addr.clone(),
-                    Instance { provider: provider_key.to_string(), value: new.clone(), dependencies: deps.clone(), create_before_destroy: cbd },
-                );
-            });
+            self.record(Change::Upsert(
+                addr.clone(),
+                Instance { provider: provider_key.to_string(), value: new, dependencies: deps.clone(), create_before_destroy: cbd },
+            ));
         }
         let persisted = self.persist().await;
         let id = state.as_ref().and_then(|s| s.get_attr("id")).and_then(|v| v.as_str().map(str::to_string));
@@ -393,9 +423,7 @@ impl Run {
             self.error(d.with_address(name.clone()));
         }
         if first_error.is_none() && change.action != Action::CreateThenDelete {
-            self.change_working(|w| {
-                w.instances.remove(addr);
-            });
+            self.record(Change::Remove(addr.clone()));
         }
         let persisted = self.persist().await;
         self.hook.apply_done(&name, Action::Delete, started.elapsed(), None, first_error.as_ref());
@@ -437,8 +465,15 @@ async fn futures_join<F: std::future::Future>(futs: impl Iterator<Item = F>) -> 
 /// Applies `plan` against `backend`, starting from the plan's prior state.
 pub async fn apply(ctx: Arc<Ctx>, plan: Plan, backend: LocalBackend, opts: ApplyOptions, hook: Arc<dyn Hook>) -> ApplyResult {
     let mut working = plan.prior.clone();
-    working.serial = plan.serial;
-    let serial = plan.serial;
+    working.serial = plan.serial + 1;
+    // The starting point (refreshed, moved, imported, adopted) is written in full; from there on
+    // each finished object is one journal record.
+    let journal = match backend.begin_journal(&working.to_state()) {
+        Ok(j) => Some(j),
+        Err(e) => {
+            return ApplyResult { diagnostics: Diagnostic::error("Failed to persist state", format!("{e}. Nothing was changed.")).into(), ..Default::default() }
+        }
+    };
     let n = plan.exec.nodes.len();
     let refresh_only = plan.mode == PlanMode::RefreshOnly;
     let run = Arc::new(Run {
@@ -448,10 +483,10 @@ pub async fn apply(ctx: Arc<Ctx>, plan: Plan, backend: LocalBackend, opts: Apply
         store: Mutex::new(Store::default()),
         working: Mutex::new(working),
         backend,
-        version: AtomicU64::new(1),
+        journal: Mutex::new(journal),
+        version: AtomicU64::new(0),
         written: AtomicU64::new(0),
         write_lock: tokio::sync::Mutex::new(()),
-        serial: AtomicU64::new(serial),
         providers: tokio::sync::Mutex::new(BTreeMap::new()),
         hook,
         opts,
@@ -546,10 +581,21 @@ pub async fn apply(ctx: Arc<Ctx>, plan: Plan, backend: LocalBackend, opts: Apply
     };
     if all_ok || refresh_only {
         let destroy = run.plan.mode == PlanMode::Destroy;
-        run.change_working(|w| w.outputs = if destroy { BTreeMap::new() } else { outputs.clone() });
+        lock(&run.working).outputs = if destroy { BTreeMap::new() } else { outputs.clone() };
     }
-    run.change_working(|_| {});
     run.persist().await;
+    let final_state = {
+        let mut w = lock(&run.working);
+        w.serial += 1;
+        w.to_state()
+    };
+    lock(&run.journal).take();
+    if let Err(e) = run.backend.finish_journal(&final_state) {
+        run.error(Diagnostic::error(
+            "Failed to persist state",
+            format!("{e}. The journal next to the state file still holds every change; the next run replays it."),
+        ));
+    }
     let (added, changed, destroyed) = *lock(&run.counts);
     let diagnostics = lock(&run.diags).clone();
     ApplyResult { diagnostics, cancelled, added, changed, destroyed, outputs }

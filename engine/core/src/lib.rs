@@ -22,7 +22,20 @@ use std::sync::Arc;
 /// Loads a stack directory into everything a plan or apply needs. Reports every error found
 /// (syntax, unknown blocks, cycles), not only the first.
 pub fn load(dir: &Path, registry: &Registry, input_vars: BTreeMap<String, Value>, phase: Phase, sources: &SourceMap) -> Result<walk::Ctx, Diagnostics> {
-    let (module, mut diags) = infra_lang::config::load_module(sources, dir);
+    let (module, diags) = infra_lang::config::load_module(sources, dir);
+    from_module(module, diags, dir, registry, input_vars, phase, sources)
+}
+
+/// Like [`load`], for a module the caller has already read (with the diagnostics of reading it).
+pub fn from_module(
+    module: infra_lang::config::Module,
+    mut diags: Diagnostics,
+    dir: &Path,
+    registry: &Registry,
+    input_vars: BTreeMap<String, Value>,
+    phase: Phase,
+    sources: &SourceMap,
+) -> Result<walk::Ctx, Diagnostics> {
     let mut schemas = BTreeMap::new();
     for name in registry.names() {
         if let Some(f) = registry.get(name) {

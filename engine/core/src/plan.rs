@@ -165,6 +165,8 @@ pub struct Plan {
     pub targets: Vec<Target>,
     pub exec: ExecGraph,
     pub warnings: Diagnostics,
+    /// Position of each instance's change in `changes`.
+    pub index: BTreeMap<InstanceAddr, usize>,
 }
 
 impl Plan {
@@ -183,7 +185,7 @@ impl Plan {
     }
 
     pub fn change(&self, addr: &InstanceAddr) -> Option<&ResourceChange> {
-        self.changes.iter().find(|c| &c.addr == addr)
+        self.index.get(addr).and_then(|&i| self.changes.get(i))
     }
 }
 
@@ -230,19 +232,25 @@ pub struct Planner<'a> {
     moved: BTreeMap<InstanceAddr, String>,
 }
 
-/// Transitive resource dependencies of a config node, as resource addresses.
+/// The resources a config node depends on, as resource addresses: the nearest ones, found
+/// through locals, variables, outputs and module boundaries. Delete ordering chains through
+/// them, so transitive ones are not stored (they would make state quadratic in size).
 pub fn resource_deps(ctx: &Ctx, node: usize) -> Vec<String> {
     let mut out = BTreeSet::new();
-    for a in ctx.graph.ancestors(&[node]) {
-        if a == node {
+    let mut seen = BTreeSet::new();
+    let mut stack: Vec<usize> = ctx.graph.deps[node].clone();
+    while let Some(n) = stack.pop() {
+        if !seen.insert(n) {
             continue;
         }
-        let id = &ctx.graph.nodes[a];
-        if let NodeKind::Resource(k) = &id.kind {
-            if !k.starts_with("data.") {
+        let id = &ctx.graph.nodes[n];
+        match &id.kind {
+            NodeKind::Resource(k) if !k.starts_with("data.") => {
                 let prefix: String = id.module.iter().map(|m| format!("module.{m}.")).collect();
                 out.insert(format!("{prefix}{k}"));
             }
+            NodeKind::Provider(_) => {}
+            _ => stack.extend(ctx.graph.deps[n].iter().copied()),
         }
     }
     out.into_iter().collect()
@@ -306,7 +314,9 @@ pub async fn plan(ctx: &Ctx, state: &infra_state::StateFile, opts: &PlanOptions,
     }
     let root_vars = p.store.modules.get(&ModuleInstance::root()).map(|m| m.vars.clone()).unwrap_or_default();
     let warnings = Diagnostics(p.diags.0.into_iter().filter(|d| !d.is_error()).collect());
+    let index = p.changes.iter().enumerate().map(|(i, c)| (c.addr.clone(), i)).collect();
     Ok(Plan {
+        index,
         mode: opts.mode,
         changes: p.changes,
         drift: p.drift,

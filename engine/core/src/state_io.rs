@@ -4,7 +4,7 @@
 use crate::addr::{parse_target, InstanceAddr, InstanceKey};
 use infra_lang::config::Mode;
 use infra_lang::value::{apply_sensitive_paths, from_json, sensitive_paths, to_json, Value};
-use infra_state::{InstanceState, OutputState, PendingCreate, ResourceState, StateFile};
+use infra_state::{InstanceState, JournalRecord, OutputState, PendingCreate, ResourceState, StateFile};
 use std::collections::BTreeMap;
 
 #[derive(Clone, Debug)]
@@ -78,5 +78,42 @@ impl Working {
         s.resources = by_resource.into_values().collect();
         s.outputs = self.outputs.iter().map(|(k, (v, sens))| (k.clone(), OutputState { value: to_json(v), sensitive: *sens })).collect();
         s
+    }
+}
+
+fn mode_text(addr: &InstanceAddr) -> String {
+    if addr.mode == Mode::Data {
+        "data".into()
+    } else {
+        "managed".into()
+    }
+}
+
+/// The journal record for an instance now holding `inst`.
+pub fn upsert_record(addr: &InstanceAddr, inst: &Instance) -> JournalRecord {
+    JournalRecord::Upsert {
+        module: addr.module.to_string(),
+        mode: mode_text(addr),
+        type_name: addr.type_name.clone(),
+        name: addr.name.clone(),
+        provider: inst.provider.clone(),
+        instance: InstanceState {
+            index_key: addr.key.as_ref().map(InstanceKey::to_json),
+            attributes: to_json(&inst.value),
+            sensitive_attributes: sensitive_paths(&inst.value),
+            dependencies: inst.dependencies.clone(),
+            create_before_destroy: inst.create_before_destroy,
+        },
+    }
+}
+
+/// The journal record for an instance that is gone.
+pub fn remove_record(addr: &InstanceAddr) -> JournalRecord {
+    JournalRecord::Remove {
+        module: addr.module.to_string(),
+        mode: mode_text(addr),
+        type_name: addr.type_name.clone(),
+        name: addr.name.clone(),
+        index_key: addr.key.as_ref().map(InstanceKey::to_json),
     }
 }
