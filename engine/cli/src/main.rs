@@ -415,6 +415,11 @@ fn run() -> Result<i32, Exit> {
 
 /// Error texts are lowercase by convention; a diagnostic's detail is a sentence.
 fn sentence(s: &str) -> String {
+    let first_word = s.split(' ').next().unwrap_or("");
+    if !first_word.chars().all(|c| c.is_ascii_lowercase()) {
+        // An identifier such as local_file or aws_vpc.main keeps its case.
+        return s.to_string();
+    }
     let mut c = s.chars();
     match c.next() {
         Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
@@ -720,7 +725,7 @@ fn plan_json(p: &Plan) -> serde_json::Value {
     serde_json::json!({
         "format_version": "1.0",
         "infra_version": env!("CARGO_PKG_VERSION"),
-        "resource_changes": p.changes.iter().map(change).collect::<Vec<_>>(),
+        "resource_changes": { let mut cs: Vec<_> = p.changes.iter().collect(); cs.sort_by(|a, b| a.addr.cmp(&b.addr)); cs.into_iter().map(change).collect::<Vec<_>>() },
         "resource_drift": p.drift.iter().map(change).collect::<Vec<_>>(),
         "output_changes": p.outputs.iter().map(|(k, o)| (k.clone(), serde_json::json!({"before": o.before.as_ref().map(|b| to_json(&redacted(b))), "after": to_json(&redacted(&o.after)), "after_sensitive": o.sensitive}))).collect::<serde_json::Map<_, _>>(),
         "has_changes": p.has_changes(),

@@ -5,7 +5,8 @@
 //! the diff before committing.
 //!
 //! In `commands`, each line is `infra` arguments, or `! shell command`; `< file` feeds a file
-//! to standard input; `#` starts a comment.
+//! to standard input; `#` starts a comment. Progress lines of parallel work are sorted, unless
+//! the script has a `# keep-order` line (for cases whose order is fully determined).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -31,15 +32,18 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-fn normalize(text: &str, dir: &Path) -> String {
+fn normalize(text: &str, dir: &Path, keep_order: bool) -> String {
     let t = text.replace(&dir.display().to_string(), "$DIR");
     let uuid = regex::Regex::new(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}").unwrap();
     let secs = regex::Regex::new(r"after \d+s").unwrap();
     let t = uuid.replace_all(&t, "<uuid>");
     let t = secs.replace_all(&t, "after Ns");
     let t = t.into_owned();
-
-    sort_progress_runs(&t)
+    if keep_order {
+        t
+    } else {
+        sort_progress_runs(&t)
+    }
 }
 
 /// Parallel work reports progress in any order: sort each run of progress lines.
@@ -113,7 +117,8 @@ fn run_case(case: &Path) -> Result<(), String> {
         }
         transcript.push_str(&format!("[exit {}]\n\n", out.status.code().unwrap_or(-1)));
     }
-    let mut transcript = normalize(&transcript, &dir);
+    let keep_order = script.lines().any(|l| l.trim() == "# keep-order");
+    let mut transcript = normalize(&transcript, &dir, keep_order);
     // A case's own `normalize` file: lines of `REGEX => REPLACEMENT` for values it cannot fix.
     if let Ok(rules) = std::fs::read_to_string(case.join("normalize")) {
         for rule in rules.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {

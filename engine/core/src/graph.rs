@@ -236,6 +236,15 @@ pub fn build(root: &Module, sources: &SourceMap) -> Result<ConfigGraph, Diagnost
     let mut b = Builder { root, nodes: Vec::new(), spans: Vec::new(), index: BTreeMap::new(), edges: Vec::new() };
     b.declare(&[], root);
     b.link(&[], root);
+    // Everything in a child module waits for its module call, which expands the instances.
+    for i in 0..b.nodes.len() {
+        if let Some((call, parent)) = b.nodes[i].module.split_last() {
+            let call_id = NodeId { module: parent.to_vec(), kind: NodeKind::ModuleCall(call.clone()) };
+            if let Some(&c) = b.index.get(&call_id) {
+                b.edges[i].insert(c);
+            }
+        }
+    }
     let mut g: DiGraph<usize, ()> = DiGraph::new();
     let ids: Vec<NodeIndex> = (0..b.nodes.len()).map(|i| g.add_node(i)).collect();
     for (from, tos) in b.edges.iter().enumerate() {

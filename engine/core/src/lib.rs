@@ -42,7 +42,10 @@ pub fn from_module(
             schemas.insert(name.clone(), f().schema());
         }
     }
-    check_schemas(&module, &module, &[], &schemas, &mut diags);
+    // Schema errors do not stop the run: planning continues so that every error is reported.
+    let mut schema_diags = Diagnostics::new();
+    check_schemas(&module, &module, &[], &schemas, &mut schema_diags);
+    check_providers(&module, &schemas, &mut schema_diags);
     let graph = match graph::build(&module, sources) {
         Ok(g) => Some(g),
         Err(d) => {
@@ -51,12 +54,15 @@ pub fn from_module(
         }
     };
     if diags.has_errors() {
+        diags.extend(schema_diags);
         return Err(diags);
     }
     let Some(graph) = graph else {
         return Err(diags);
     };
+    diags.extend(schema_diags);
     Ok(walk::Ctx {
+        preflight: diags,
         config: Arc::new(module),
         sources: sources.clone(),
         graph,
@@ -71,7 +77,7 @@ pub fn from_module(
 /// Evaluates every node without calling providers beyond their schemas: `infra validate`.
 pub fn validate(ctx: &walk::Ctx) -> Diagnostics {
     use graph::NodeKind;
-    let mut diags = Diagnostics::new();
+    let mut diags = ctx.preflight.clone();
     let mut store = walk::Store::default();
     for &n in &ctx.graph.order {
         let id = &ctx.graph.nodes[n];
@@ -130,7 +136,9 @@ fn check_schemas(
 ) {
     use infra_lang::config::Mode;
     use infra_lang::diag::{suggestion, Diagnostic};
-    fn check_body(body: &infra_lang::config::Body, schema: &infra_lang::schema::Schema, what: &str, diags: &mut Diagnostics) {
+    fn check_body(body: &infra_lang::config::Body, schema: &infra_lang::schema::Schema, what: &str, top: bool, diags: &mut Diagnostics) {
+        let meta_attrs: &[&str] = if top { &["count", "for_each", "depends_on", "provider"] } else { &[] };
+        let meta_blocks: &[&str] = if top { &["lifecycle", "dynamic"] } else { &["dynamic"] };
         for a in &body.attrs {
             if let Some(spec) = schema.attributes.get(&a.name) {
                 if !spec.required && !spec.optional {
@@ -146,7 +154,8 @@ fn check_schemas(
                 continue;
             }
             {
-                let settable: Vec<&String> = schema.attributes.iter().filter(|(_, s)| s.required || s.optional).map(|(n, _)| n).collect();
+                let settable: Vec<&str> =
+                    schema.attributes.iter().filter(|(_, s)| s.required || s.optional).map(|(n, _)| n.as_str()).chain(meta_attrs.iter().copied()).collect();
                 let hint = if schema.blocks.contains_key(&a.name) {
                     format!(" Did you mean to define a block of type \"{}\"?", a.name)
                 } else {
@@ -171,14 +180,14 @@ fn check_schemas(
             match schema.blocks.get(&kind) {
                 Some(bs) => {
                     if let Some(inner) = inner {
-                        check_body(inner, &bs.schema, what, diags);
+                        check_body(inner, &bs.schema, what, false, diags);
                     }
                 }
                 None => {
                     let hint = if schema.attributes.contains_key(&kind) {
                         format!(" Did you mean to set the argument \"{kind}\" with an equals sign?")
                     } else {
-                        suggestion(&kind, schema.blocks.keys())
+                        suggestion(&kind, schema.blocks.keys().map(String::as_str).chain(meta_blocks.iter().copied()))
                     };
                     diags.push(
                         Diagnostic::error("Unsupported block type", format!("Blocks of type \"{kind}\" are not expected here.{hint}"))
@@ -209,7 +218,7 @@ fn check_schemas(
         };
         let table = if r.mode == Mode::Managed { &ps.resources } else { &ps.data_sources };
         match table.get(&r.ty) {
-            Some(s) => check_body(&r.body, s, &r.key(), diags),
+            Some(s) => check_body(&r.body, s, &r.key(), true, diags),
             None => {
                 let kind = if r.mode == Mode::Data { "data source" } else { "resource type" };
                 diags.push(
@@ -226,5 +235,32 @@ fn check_schemas(
         let mut child = path.to_vec();
         child.push(name.clone());
         check_schemas(root, &call.module, &child, schemas, diags);
+    }
+}
+
+/// Provider blocks against their provider schemas.
+fn check_providers(root: &infra_lang::config::Module, schemas: &BTreeMap<String, infra_provider::ProviderSchema>, diags: &mut Diagnostics) {
+    use infra_lang::diag::{suggestion, Diagnostic};
+    for p in &root.providers {
+        let Some(ps) = schemas.get(&p.name) else {
+            let known = schemas.keys().cloned().collect::<Vec<_>>().join(", ");
+            diags.push(
+                Diagnostic::error("Provider not available", format!("This build of infra does not include the provider \"{}\" (it has {known}).", p.name))
+                    .with_subject(p.span.clone()),
+            );
+            continue;
+        };
+        for a in &p.body.attrs {
+            if !ps.provider.attributes.contains_key(&a.name) {
+                let hint = suggestion(&a.name, ps.provider.attributes.keys());
+                diags.push(
+                    Diagnostic::error(
+                        "Unsupported argument",
+                        format!("An argument named \"{}\" is not expected in a provider \"{}\" block.{hint}", a.name, p.name),
+                    )
+                    .with_subject(a.span.clone()),
+                );
+            }
+        }
     }
 }

@@ -274,7 +274,7 @@ pub async fn plan(ctx: &Ctx, state: &infra_state::StateFile, opts: &PlanOptions,
         visited: BTreeSet::new(),
         changes: Vec::new(),
         drift: Vec::new(),
-        diags: Diagnostics::new(),
+        diags: ctx.preflight.clone(),
         imports: BTreeMap::new(),
         moved: BTreeMap::new(),
     };
@@ -583,7 +583,7 @@ impl Planner<'_> {
                 }
             };
             drop(s);
-            for d in provider.validate(&r.ty, &cfg) {
+            for d in provider.validate(&infra_provider::ValidateRequest { type_name: r.ty.clone(), data_source: r.mode == Mode::Data, config: cfg.clone() }) {
                 self.diags.push(attach_span(d, r, &addr.to_string()));
             }
             if r.mode == Mode::Data {
@@ -921,6 +921,11 @@ pub fn build_exec(ctx: &Ctx, changes: &[ResourceChange], working: &Working, allo
     for d in &mut g.deps {
         d.sort();
         d.dedup();
+    }
+    if std::env::var_os("INFRA_DEBUG_EXEC").is_some() {
+        for (i, n) in g.nodes.iter().enumerate() {
+            eprintln!("exec {i}: {n:?} <- {:?}", g.deps[i]);
+        }
     }
     g
 }

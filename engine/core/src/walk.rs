@@ -99,6 +99,9 @@ pub fn resource_value(exp: &Expansion, instances: &BTreeMap<Option<InstanceKey>,
 
 /// Everything a walk needs that does not change during it.
 pub struct Ctx {
+    /// Errors found before evaluation (argument and block names against schemas); planning
+    /// reports them together with its own.
+    pub preflight: Diagnostics,
     pub config: Arc<Module>,
     pub sources: SourceMap,
     pub graph: ConfigGraph,

@@ -1,9 +1,10 @@
 //! Decoding a configuration body against a schema into one object value: arguments are
 //! evaluated and converted to their declared types, nested and `dynamic` blocks expanded,
-//! unknown arguments and blocks reported with "Did you mean …?", required ones checked.
+//! required ones checked. Unknown names are reported before evaluation by the engine's
+//! preflight check against the same schema.
 
 use crate::config::{traversal_text, Block, Body};
-use crate::diag::{suggestion, Diagnostic, Diagnostics};
+use crate::diag::{Diagnostic, Diagnostics};
 use crate::eval::{eval, Phase, Scope};
 use crate::schema::{Nesting, Schema};
 use crate::source::Span;
@@ -39,27 +40,10 @@ impl Scope for Layered<'_> {
 pub fn decode_body(body: &Body, schema: &Schema, scope: &dyn Scope, block_span: Option<Span>, what: &str) -> (Value, Diagnostics) {
     let mut diags = Diagnostics::new();
     let mut out = BTreeMap::new();
-    let settable: Vec<&str> = schema.attributes.iter().filter(|(_, a)| a.required || a.optional).map(|(n, _)| n.as_str()).collect();
     for attr in &body.attrs {
-        let Some(spec) = schema.attributes.get(&attr.name) else {
-            let hint = if schema.blocks.contains_key(&attr.name) {
-                format!(" Did you mean to define a block of type \"{}\"?", attr.name)
-            } else {
-                suggestion(&attr.name, settable.iter().copied())
-            };
-            diags.push(
-                Diagnostic::error("Unsupported argument", format!("An argument named \"{}\" is not expected here.{hint}", attr.name))
-                    .with_subject(attr.span.clone())
-                    .with_address(what),
-            );
-            continue;
-        };
+        // Unknown and computed-only names were reported before evaluation (preflight).
+        let Some(spec) = schema.attributes.get(&attr.name) else { continue };
         if !spec.required && !spec.optional {
-            diags.push(
-                Diagnostic::error("Invalid or unknown key", format!("The argument \"{}\" of {what} is computed by the provider and cannot be set.", attr.name))
-                    .with_subject(attr.span.clone())
-                    .with_address(what),
-            );
             continue;
         }
         match eval(&attr.expr, scope) {
@@ -102,19 +86,7 @@ pub fn decode_body(body: &Body, schema: &Schema, scope: &dyn Scope, block_span: 
             }
             continue;
         }
-        let Some(bs) = schema.blocks.get(&block.kind) else {
-            let hint = if schema.attributes.contains_key(&block.kind) {
-                format!(" Did you mean to set the argument \"{}\" with an equals sign?", block.kind)
-            } else {
-                suggestion(&block.kind, schema.blocks.keys())
-            };
-            diags.push(
-                Diagnostic::error("Unsupported block type", format!("Blocks of type \"{}\" are not expected here.{hint}", block.kind))
-                    .with_subject(block.span.clone())
-                    .with_address(what),
-            );
-            continue;
-        };
+        let Some(bs) = schema.blocks.get(&block.kind) else { continue };
         let (v, d) = decode_body(&block.body, &bs.schema, scope, block.span.clone(), what);
         diags.extend(d);
         by_type.entry(block.kind.clone()).or_default().push(v);
@@ -159,13 +131,7 @@ fn expand_dynamic(block: &Block, schema: &Schema, scope: &dyn Scope, what: &str,
         );
         return None;
     };
-    let Some(bs) = schema.blocks.get(&ty) else {
-        diags.push(
-            Diagnostic::error("Unsupported block type", format!("Blocks of type \"{ty}\" are not expected here.{}", suggestion(&ty, schema.blocks.keys())))
-                .with_subject(block.span.clone()),
-        );
-        return None;
-    };
+    let Some(bs) = schema.blocks.get(&ty) else { return None };
     let Some(for_each) = block.body.attr("for_each") else {
         diags.push(Diagnostic::error("Missing required argument", "A dynamic block needs a for_each argument.").with_subject(block.span.clone()));
         return None;

@@ -32,6 +32,15 @@ pub struct ConfigureResponse {
 }
 
 #[derive(Clone, Debug)]
+pub struct ValidateRequest {
+    pub type_name: String,
+    /// True for a data source, false for a managed resource.
+    pub data_source: bool,
+    /// The configuration decoded against the schema; may contain unknown values.
+    pub config: Value,
+}
+
+#[derive(Clone, Debug)]
 pub struct PlanRequest {
     pub type_name: String,
     /// The object as refreshed from the real world; `None` when it is to be created.
@@ -170,7 +179,7 @@ pub trait Provider: Send + Sync {
     }
 
     /// Checks a resource configuration beyond what the schema says, before any API call.
-    fn validate(&self, _type_name: &str, _config: &Value) -> Vec<Diagnostic> {
+    fn validate(&self, _req: &ValidateRequest) -> Vec<Diagnostic> {
         Vec::new()
     }
 

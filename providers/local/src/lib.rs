@@ -128,7 +128,11 @@ impl Provider for LocalProvider {
         }
     }
 
-    fn validate(&self, type_name: &str, config: &Value) -> Vec<Diagnostic> {
+    fn validate(&self, req: &ValidateRequest) -> Vec<Diagnostic> {
+        if req.data_source {
+            return Vec::new();
+        }
+        let (type_name, config) = (&req.type_name, &req.config);
         let set: Vec<&str> =
             ["content", "sensitive_content", "content_base64", "source"].into_iter().filter(|k| config.get_attr(k).is_some_and(|v| !v.is_null())).collect();
         let mut out = Vec::new();

@@ -1,0 +1,7 @@
+variable "owner" {
+  type = string
+}
+
+output "tags" {
+  value = { owner = var.owner, path = path.module }
+}
