@@ -722,10 +722,12 @@ fn plan_json(p: &Plan) -> serde_json::Value {
             "action_reason": format!("{:?}", c.reason),
         })
     };
+    let mut sorted: Vec<&infra_core::plan::ResourceChange> = p.changes.iter().collect();
+    sorted.sort_by(|a, b| a.addr.cmp(&b.addr));
     serde_json::json!({
         "format_version": "1.0",
         "infra_version": env!("CARGO_PKG_VERSION"),
-        "resource_changes": { let mut cs: Vec<_> = p.changes.iter().collect(); cs.sort_by(|a, b| a.addr.cmp(&b.addr)); cs.into_iter().map(change).collect::<Vec<_>>() },
+        "resource_changes": sorted.into_iter().map(change).collect::<Vec<_>>(),
         "resource_drift": p.drift.iter().map(change).collect::<Vec<_>>(),
         "output_changes": p.outputs.iter().map(|(k, o)| (k.clone(), serde_json::json!({"before": o.before.as_ref().map(|b| to_json(&redacted(b))), "after": to_json(&redacted(&o.after)), "after_sensitive": o.sensitive}))).collect::<serde_json::Map<_, _>>(),
         "has_changes": p.has_changes(),
