@@ -123,8 +123,10 @@ impl<'a> Evaluator<'a> {
             Expression::Number(n) => {
                 let text = n.as_repr().map(|r| r.to_string()).filter(|s| !s.is_empty()).unwrap_or_else(|| n.value().to_string());
                 BigDecimal::from_str(text.trim())
+                    .map_err(|_| format!("\"{text}\" is not a valid number"))
+                    .and_then(crate::value::checked_number)
                     .map(Value::Number)
-                    .map_err(|_| err("Invalid number", format!("\"{text}\" is not a valid number."), self.span_of(e)))
+                    .map_err(|m| err("Invalid number", format!("{m}."), self.span_of(e)))
             }
             Expression::String(s) => Ok(Value::String(s.value().clone())),
             Expression::Array(items) => {
@@ -286,6 +288,11 @@ impl<'a> Evaluator<'a> {
             BinaryOperator::GreaterEq => Value::Bool(a >= b),
             BinaryOperator::Eq | BinaryOperator::NotEq | BinaryOperator::And | BinaryOperator::Or => Value::Null,
         };
+        if let Value::Number(n) = &out {
+            if let Err(m) = crate::value::checked_number(n.clone()) {
+                return Err(err("Number out of range", format!("The result of this operation is out of range: {m}."), span));
+            }
+        }
         Ok(out.mark_if(marked))
     }
 

@@ -237,6 +237,20 @@ pub fn format_number(n: &BigDecimal) -> String {
     n.to_plain_string()
 }
 
+/// Numbers are arbitrary-precision but not unbounded: more digits than this, before or after
+/// the point, are refused, so that printing a hostile `1e999999999999` cannot exhaust memory.
+pub const MAX_DIGITS: i64 = 1000;
+
+/// The number, if it fits within [`MAX_DIGITS`].
+pub fn checked_number(n: BigDecimal) -> Result<BigDecimal, String> {
+    let (digits, scale) = (n.digits() as i64, n.fractional_digit_count());
+    let integer_digits = digits - scale;
+    if integer_digits > MAX_DIGITS || scale > MAX_DIGITS {
+        return Err(format!("the number has more than {MAX_DIGITS} digits"));
+    }
+    Ok(n)
+}
+
 pub fn parse_number(s: &str) -> Option<BigDecimal> {
     let t = s.trim();
     if t.is_empty() || t.starts_with('+') && t.len() == 1 {
@@ -247,7 +261,7 @@ pub fn parse_number(s: &str) -> Option<BigDecimal> {
     if !ok {
         return None;
     }
-    BigDecimal::from_str(t).ok()
+    BigDecimal::from_str(t).ok().and_then(|n| checked_number(n).ok())
 }
 
 /// The JSON form of a value, as stored in state and shown by `--json`. Sensitive marks are

@@ -20,6 +20,7 @@ pub fn call(name: &str, a: &[Value]) -> Option<FResult> {
         "jsondecode" => arity(a, 1).and_then(|_| {
             let s = str_arg(a, 0)?;
             let j: serde_json::Value = serde_json::from_str(&s).map_err(|e| FuncError::Failed(format!("invalid JSON: {e}")))?;
+            check_numbers(&j)?;
             Ok(from_json(&j))
         }),
         "urlencode" => arity(a, 1).and_then(|_| Ok(Value::String(urlencode(&str_arg(a, 0)?)))),
@@ -38,6 +39,19 @@ pub fn call(name: &str, a: &[Value]) -> Option<FResult> {
         }),
         _ => return None,
     })
+}
+
+fn check_numbers(j: &serde_json::Value) -> Result<(), FuncError> {
+    match j {
+        serde_json::Value::Number(n) => bigdecimal::BigDecimal::from_str(&n.to_string())
+            .map_err(|_| format!("cannot represent {n} as a number"))
+            .and_then(crate::value::checked_number)
+            .map(|_| ())
+            .map_err(FuncError::Failed),
+        serde_json::Value::Array(a) => a.iter().try_for_each(check_numbers),
+        serde_json::Value::Object(m) => m.values().try_for_each(check_numbers),
+        _ => Ok(()),
+    }
 }
 
 /// Compact JSON with sorted keys and Go's HTML-safe escaping, as Terraform's jsonencode.
@@ -76,9 +90,11 @@ fn yaml_to_value(y: &serde_yaml::Value) -> FResult {
     Ok(match y {
         serde_yaml::Value::Null => Value::Null,
         serde_yaml::Value::Bool(b) => Value::Bool(*b),
-        serde_yaml::Value::Number(n) => {
-            bigdecimal::BigDecimal::from_str(&n.to_string()).map(Value::Number).map_err(|_| FuncError::Failed(format!("cannot represent {n} as a number")))?
-        }
+        serde_yaml::Value::Number(n) => bigdecimal::BigDecimal::from_str(&n.to_string())
+            .map_err(|_| format!("cannot represent {n} as a number"))
+            .and_then(crate::value::checked_number)
+            .map(Value::Number)
+            .map_err(FuncError::Failed)?,
         serde_yaml::Value::String(s) => Value::String(s.clone()),
         serde_yaml::Value::Sequence(items) => Value::Tuple(items.iter().map(yaml_to_value).collect::<Result<_, _>>()?),
         serde_yaml::Value::Mapping(m) => {

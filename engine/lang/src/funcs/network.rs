@@ -54,8 +54,8 @@ pub fn subnet(base: Cidr, newbits: i64, netnum: i64) -> Result<Cidr, String> {
     if netnum < 0 || (newbits < 127 && (netnum as u128) >= (1u128 << newbits)) {
         return Err(format!("prefix extension of {newbits} does not accommodate a subnet numbered {netnum}"));
     }
-    let addr = base.addr | ((netnum as u128) << (base.bits - len));
-    Ok(Cidr { addr, len, bits: base.bits })
+    let shifted = (netnum as u128).checked_shl(base.bits - len).filter(|_| base.bits - len < 128).unwrap_or(0);
+    Ok(Cidr { addr: base.addr | shifted, len, bits: base.bits })
 }
 
 pub fn call(name: &str, a: &[Value]) -> Option<FResult> {
@@ -74,7 +74,7 @@ pub fn call(name: &str, a: &[Value]) -> Option<FResult> {
             if idx >= size {
                 return Err(FuncError::Failed(format!("prefix of {} does not accommodate a host numbered {host}", c.len)));
             }
-            Ok(Value::String(ip_text(c.addr + idx, c.bits)))
+            Ok(Value::String(ip_text(c.addr.saturating_add(idx), c.bits)))
         }),
         "cidrnetmask" => arity(a, 1).and_then(|_| {
             let c = cidr(0)?;
@@ -95,7 +95,7 @@ pub fn call(name: &str, a: &[Value]) -> Option<FResult> {
             cidr(0).and_then(|base| {
                 let mut out = Vec::new();
                 let mut next: u128 = base.addr;
-                let end: u128 = base.addr + if base.bits - base.len >= 127 { u128::MAX - base.addr } else { 1u128 << (base.bits - base.len) };
+                let end: u128 = base.addr.saturating_add(if base.bits - base.len >= 127 { u128::MAX - base.addr } else { 1u128 << (base.bits - base.len) });
                 for i in 1..a.len() {
                     let nb = int_arg(a, i)?;
                     if nb < 1 {
@@ -109,12 +109,13 @@ pub fn call(name: &str, a: &[Value]) -> Option<FResult> {
                         )));
                     }
                     let size = 1u128 << (base.bits - len);
-                    let start = next.div_ceil(size) * size;
-                    if start + size > end {
+                    let start = next.div_ceil(size).checked_mul(size);
+                    let fits = start.and_then(|s| s.checked_add(size)).is_some_and(|e| e <= end);
+                    let Some(start) = start.filter(|_| fits) else {
                         return Err("not enough remaining address space for a subnet with a prefix of that length".into());
-                    }
+                    };
                     out.push(Value::String(format!("{}/{}", ip_text(start, base.bits), len)));
-                    next = start + size;
+                    next = start.saturating_add(size);
                 }
                 Ok(Value::List(out))
             })

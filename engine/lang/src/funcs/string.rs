@@ -32,7 +32,11 @@ pub fn call(name: &str, a: &[Value]) -> Option<FResult> {
             Ok(Value::String(s.strip_suffix(p.as_str()).unwrap_or(&s).to_string()))
         }),
         "indent" => arity(a, 2).and_then(|_| {
-            let pad = " ".repeat(int_arg(a, 0)?.max(0) as usize);
+            let n = int_arg(a, 0)?;
+            if n > 10_000 {
+                return Err("the number of spaces is limited to 10000".into());
+            }
+            let pad = " ".repeat(n.max(0) as usize);
             let s = str_arg(a, 1)?;
             Ok(Value::String(s.split('\n').enumerate().map(|(i, l)| if i == 0 { l.to_string() } else { format!("{pad}{l}") }).collect::<Vec<_>>().join("\n")))
         }),
@@ -183,6 +187,9 @@ pub fn format(f: &str, args: &[Value]) -> Result<String, FuncError> {
             width.push(chars[i]);
             i += 1;
         }
+        if width.len() > 4 {
+            return Err("a format width is limited to 9999".into());
+        }
         let mut precision: Option<usize> = None;
         if i < chars.len() && chars[i] == '.' {
             i += 1;
@@ -190,6 +197,9 @@ pub fn format(f: &str, args: &[Value]) -> Result<String, FuncError> {
             while i < chars.len() && chars[i].is_ascii_digit() {
                 p.push(chars[i]);
                 i += 1;
+            }
+            if p.len() > 4 {
+                return Err("a format precision is limited to 9999".into());
             }
             precision = Some(p.parse().unwrap_or(0));
         }

@@ -1,0 +1,147 @@
+//! Nothing a user writes may panic the parser or the evaluator: each input here either
+//! evaluates or produces diagnostics. The same entry point is the cargo-fuzz target in `fuzz/`.
+
+use infra_lang::eval::{Evaluator, MapScope, Phase};
+use infra_lang::source::SourceMap;
+use std::collections::BTreeMap;
+
+/// Parses `text` as a stack file and evaluates every attribute expression in it, then parses
+/// and evaluates it again as a single expression. Returns how many evaluations succeeded.
+pub fn exercise(text: &str) -> usize {
+    let sources = SourceMap::new();
+    let scope = MapScope { names: BTreeMap::new(), base_dir: std::env::temp_dir(), phase: Phase::Console };
+    let mut ok = 0;
+    let (file, body) = infra_lang::parse::parse_source(&sources, std::path::Path::new("fuzz.tf"), text);
+    if let Ok(body) = body {
+        let mut stack = vec![&body];
+        while let Some(b) = stack.pop() {
+            for s in b.iter() {
+                match s {
+                    hcl_edit::structure::Structure::Attribute(a) => {
+                        if Evaluator::new(&scope, file).expr(&a.value).is_ok() {
+                            ok += 1;
+                        }
+                    }
+                    hcl_edit::structure::Structure::Block(bl) => stack.push(&bl.body),
+                }
+            }
+        }
+    }
+    let (file, expr) = infra_lang::parse::parse_expr_source(&sources, "fuzz-expr", text);
+    if let Ok(e) = expr {
+        if Evaluator::new(&scope, file).expr(&e).is_ok() {
+            ok += 1;
+        }
+    }
+    ok
+}
+
+const HOSTILE: &[&str] = &[
+    "",
+    "\u{feff}",
+    "x = ",
+    "x = {",
+    "x = \"${",
+    "x = <<EOT\nunterminated",
+    "x = [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+    "x = format(\"%999999999999d\", 1)",
+    "x = format(\"%.99999999999f\", 1)",
+    "x = indent(99999999999999, \"a\\nb\")",
+    "x = range(99999999999999999999)",
+    "x = cidrsubnet(\"::/0\", 0, 0)",
+    "x = cidrsubnet(\"::/0\", 128, 1)",
+    "x = cidrsubnet(\"10.0.0.0/8\", -1, 0)",
+    "x = cidrsubnets(\"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ff00/120\", 1, 1, 1)",
+    "x = cidrhost(\"::/0\", -1)",
+    "x = cidrhost(\"10.0.0.0/8\", 99999999999999999)",
+    "x = pow(10, 99999)",
+    "x = 1e999999999999 * 1e999999999999",
+    "x = 18446744073709551615 * 18446744073709551615 * 18446744073709551615",
+    "x = 1 / 0",
+    "x = 1 % 0",
+    "x = parseint(\"zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz\", 36)",
+    "x = substr(\"héllo\", 99999999999, -99999999999)",
+    "x = substr(\"héllo\", -99999999999, 2)",
+    "x = element([], 1)",
+    "x = element([1], -1)",
+    "x = slice([1, 2], 2, 1)",
+    "x = chunklist([1, 2], 9999999999999)",
+    "x = regex(\"(((((((((((a*)*)*)*)*)*)*)*)*)*)*\", \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!\")",
+    "x = regex(\"[\", \"a\")",
+    "x = replace(\"a\", \"/[/\", \"b\")",
+    "x = timeadd(\"2024-01-01T00:00:00Z\", \"9999999999999999h\")",
+    "x = timeadd(\"2024-01-01T00:00:00Z\", \"-.h\")",
+    "x = formatdate(\"'\", \"2024-01-01T00:00:00Z\")",
+    "x = base64decode(\"%%%\")",
+    "x = jsondecode(\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\")",
+    "x = yamldecode(\"&a [*a, *a]\")",
+    "x = yamldecode(\"a: !!binary AAAA\")",
+    "x = csvdecode(\"a,b\\n1\")",
+    "x = file(\"/nonexistent/\\u0000\")",
+    "x = templatefile(\"/dev/null\", {})",
+    "x = fileset(\"/nonexistent\", \"[\")",
+    "x = uuidv5(\"bogus\", \"x\")",
+    "x = bcrypt(\"x\", 99)",
+    "x = tonumber(\"0x10\")",
+    "x = tobool(null)",
+    "x = tolist({a = 1})",
+    "x = setproduct()",
+    "x = setunion()",
+    "x = merge(1)",
+    "x = zipmap([\"a\"], [])",
+    "x = flatten(null)",
+    "x = [for k, v in null : v]",
+    "x = {for v in [\"a\", \"a\"] : v => v}",
+    "x = null[*].a",
+    "x = \"abc\"[0]",
+    "x = {a = 1}[\"b\"]",
+    "x = [1][\"x\"]",
+    "x = true ? null.a : 1",
+    "x = -\"x\"",
+    "x = !1",
+    "x = \"${[1]}\"",
+    "x = \"%{ for x in 1 }%{ endfor }\"",
+    "x = \"%{ if \"yes\" }a%{ endif }\"",
+    "x = try()",
+    "x = can(1, 2)",
+    "x = provider::aws::arn_parse(\"x\")",
+    "x = nosuch()",
+    "x = upper(\"\\u{10FFFF}ǅ\")",
+    "x = strrev(\"e\\u0301\")",
+    "x = lookup({}, \"a\", \"b\", \"c\")",
+    "x = format(\"%[9]s\", 1)",
+    "x = format(\"%\")",
+    "x = sum([1, \"x\"])",
+    "x = join(\",\", [[1]])",
+    "x = length(1)",
+    "x = jsondecode(\"1e99999999\")",
+    "x = yamldecode(\"1e99999999\")",
+    "x = tonumber(\"1e99999999\")",
+    "x = 1e999 * 1e999",
+];
+
+#[test]
+fn hostile_inputs_never_panic() {
+    let mut evaluated = 0;
+    for input in HOSTILE {
+        evaluated += exercise(input);
+    }
+    // Most of these must fail cleanly; a few are valid and evaluate.
+    assert!(evaluated > 0, "expected some inputs to evaluate");
+}
+
+#[test]
+fn huge_numbers_are_refused_not_printed() {
+    for input in
+        ["x = 1e99999999", "x = jsondecode(\"1e99999999\")", "x = tonumber(\"1e99999999\")", "x = pow(10, 300) * pow(10, 300) * pow(10, 300) * pow(10, 300)"]
+    {
+        assert_eq!(exercise(input), 0, "{input} must be refused");
+    }
+    assert_eq!(exercise("x = pow(10, 300) * pow(10, 300) * pow(10, 300)"), 1, "a 901-digit number is still fine");
+}
+
+#[test]
+fn deep_nesting_is_a_diagnostic() {
+    let deep = format!("x = {}1{}", "(".repeat(100_000), ")".repeat(100_000));
+    assert_eq!(exercise(&deep), 0);
+}
