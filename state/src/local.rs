@@ -339,3 +339,22 @@ mod tests {
         b.lock("plan", Duration::ZERO).unwrap();
     }
 }
+
+#[cfg(test)]
+mod lock_wait_tests {
+    use super::*;
+
+    #[test]
+    fn lock_timeout_waits_for_the_holder_to_finish() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = LocalBackend::new(dir.path().join("infra.tfstate"));
+        let held = b.lock("apply", Duration::ZERO).unwrap();
+        let releaser = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            drop(held);
+        });
+        let waited = b.lock("plan", Duration::from_secs(10));
+        releaser.join().unwrap();
+        assert!(waited.is_ok(), "the second run gets the lock once the first releases it: {waited:?}");
+    }
+}

@@ -56,7 +56,7 @@ pub struct Block {
     pub span: Option<Span>,
 }
 
-fn convert_body(file: FileId, body: &hs::Body) -> Body {
+pub(crate) fn convert_body(file: FileId, body: &hs::Body) -> Body {
     let mut out = Body::default();
     for s in body.iter() {
         match s {

@@ -175,3 +175,76 @@ fn expand_dynamic(block: &Block, schema: &Schema, scope: &dyn Scope, what: &str,
     }
     Some((ty, Some(items)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::MapScope;
+    use crate::schema::{AttrSchema, BlockSchema};
+    use crate::source::SourceMap;
+    use crate::types::Type;
+
+    /// The body of the first block in `src`.
+    fn body(src: &str) -> Body {
+        let sources = SourceMap::new();
+        let (file, parsed) = crate::parse::parse_source(&sources, std::path::Path::new("t.tf"), src);
+        let converted = crate::config::convert_body(file, &parsed.unwrap());
+        converted.blocks.into_iter().next().unwrap().body
+    }
+
+    fn sg_schema() -> Schema {
+        let rule = Schema::new().attr("port", AttrSchema::required(Type::Number)).attr("cidr", AttrSchema::optional(Type::String));
+        Schema::new()
+            .attr("name", AttrSchema::required(Type::String))
+            .block("ingress", BlockSchema { nesting: Nesting::List, min_items: 0, max_items: usize::MAX, force_new: false, schema: rule })
+    }
+
+    fn scope(ports: Value) -> MapScope {
+        MapScope { names: [("ports".to_string(), ports)].into_iter().collect(), base_dir: std::env::temp_dir(), phase: Phase::Plan }
+    }
+
+    #[test]
+    fn dynamic_blocks_expand_with_their_iterator_next_to_static_ones() {
+        let b = body(
+            r#"resource "x" "y" {
+  name = "web"
+  ingress {
+    port = 22
+  }
+  dynamic "ingress" {
+    for_each = ports
+    iterator = p
+    content {
+      port = p.value
+      cidr = "10.0.${p.key}.0/24"
+    }
+  }
+}"#,
+        );
+        let (v, d) = decode_body(&b, &sg_schema(), &scope(Value::Tuple(vec![Value::int(80), Value::int(443)])), None, "x.y");
+        assert!(!d.has_errors(), "{d:?}");
+        let ingress = v.get_attr("ingress").and_then(Value::as_seq).unwrap();
+        let ports: Vec<i64> = ingress.iter().map(|i| i.get_attr("port").and_then(Value::as_i64).unwrap()).collect();
+        assert_eq!(ports, vec![22, 80, 443]);
+        assert_eq!(ingress[2].get_attr("cidr").and_then(|c| c.as_str().map(str::to_string)).as_deref(), Some("10.0.1.0/24"));
+        assert!(ingress[0].get_attr("cidr").unwrap().is_null());
+    }
+
+    #[test]
+    fn a_dynamic_block_over_an_unknown_collection_is_unknown() {
+        let b = body(
+            "resource \"x\" \"y\" {\n  name = \"web\"\n  dynamic \"ingress\" {\n    for_each = ports\n    content {\n      port = ingress.value\n    }\n  }\n}",
+        );
+        let (v, d) = decode_body(&b, &sg_schema(), &scope(Value::Unknown), None, "x.y");
+        assert!(!d.has_errors());
+        assert!(v.get_attr("ingress").unwrap().is_unknown());
+    }
+
+    #[test]
+    fn wrong_types_and_missing_arguments_are_reported_together() {
+        let b = body("resource \"x\" \"y\" {\n  ingress {\n    port = \"http\"\n  }\n}");
+        let (_, d) = decode_body(&b, &sg_schema(), &scope(Value::Null), None, "x.y");
+        let summaries: Vec<&str> = d.iter().map(|x| x.summary.as_str()).collect();
+        assert_eq!(summaries, vec!["Missing required argument", "Incorrect attribute value type"], "{d:?}");
+    }
+}

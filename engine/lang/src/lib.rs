@@ -11,6 +11,7 @@ pub mod format;
 pub mod funcs;
 pub mod parse;
 pub mod refs;
+pub mod robustness;
 pub mod schema;
 pub mod source;
 pub mod types;

@@ -1,40 +1,7 @@
 //! Nothing a user writes may panic the parser or the evaluator: each input here either
 //! evaluates or produces diagnostics. The same entry point is the cargo-fuzz target in `fuzz/`.
 
-use infra_lang::eval::{Evaluator, MapScope, Phase};
-use infra_lang::source::SourceMap;
-use std::collections::BTreeMap;
-
-/// Parses `text` as a stack file and evaluates every attribute expression in it, then parses
-/// and evaluates it again as a single expression. Returns how many evaluations succeeded.
-pub fn exercise(text: &str) -> usize {
-    let sources = SourceMap::new();
-    let scope = MapScope { names: BTreeMap::new(), base_dir: std::env::temp_dir(), phase: Phase::Console };
-    let mut ok = 0;
-    let (file, body) = infra_lang::parse::parse_source(&sources, std::path::Path::new("fuzz.tf"), text);
-    if let Ok(body) = body {
-        let mut stack = vec![&body];
-        while let Some(b) = stack.pop() {
-            for s in b.iter() {
-                match s {
-                    hcl_edit::structure::Structure::Attribute(a) => {
-                        if Evaluator::new(&scope, file).expr(&a.value).is_ok() {
-                            ok += 1;
-                        }
-                    }
-                    hcl_edit::structure::Structure::Block(bl) => stack.push(&bl.body),
-                }
-            }
-        }
-    }
-    let (file, expr) = infra_lang::parse::parse_expr_source(&sources, "fuzz-expr", text);
-    if let Ok(e) = expr {
-        if Evaluator::new(&scope, file).expr(&e).is_ok() {
-            ok += 1;
-        }
-    }
-    ok
-}
+use infra_lang::robustness::exercise;
 
 const HOSTILE: &[&str] = &[
     "",

@@ -190,30 +190,8 @@ impl Provider for LocalProvider {
     }
 
     async fn create(&self, req: CreateRequest) -> CreateResponse {
-        let planned = req.planned;
-        let bytes = match desired_bytes(&planned) {
-            Ok(Some(b)) => b,
-            Ok(None) => {
-                return CreateResponse {
-                    state: None,
-                    diagnostics: vec![err("Missing content", "local_file needs content, sensitive_content, content_base64 or source.".into())],
-                }
-            }
-            Err(d) => return CreateResponse { state: None, diagnostics: vec![d] },
-        };
-        let filename = attrs::string(&planned, "filename").unwrap_or_default();
-        let fmode = attrs::string(&planned, "file_permission").and_then(|p| parse_mode(&p)).unwrap_or(0o777);
-        let dmode = attrs::string(&planned, "directory_permission").and_then(|p| parse_mode(&p)).unwrap_or(0o777);
-        if let Err(e) = write_file(Path::new(&filename), &bytes, fmode, dmode) {
-            return CreateResponse { state: None, diagnostics: vec![err("Cannot write file", format!("Writing {filename} failed: {e}."))] };
-        }
-        let mut state = planned;
-        if let Value::Object(m) = &mut state {
-            for (k, v) in hashes(&bytes) {
-                m.insert(k.into(), Value::string(v));
-            }
-        }
-        CreateResponse { state: Some(state), diagnostics: Vec::new() }
+        // File I/O blocks (a source may even be a FIFO): keep it off the async workers.
+        blocking(move || create_blocking(req), |e| CreateResponse { state: None, diagnostics: vec![e] }).await
     }
 
     async fn update(&self, req: UpdateRequest) -> UpdateResponse {
@@ -231,48 +209,7 @@ impl Provider for LocalProvider {
     }
 
     async fn read_many(&self, req: ReadManyRequest) -> ReadManyResponse {
-        let mut objects = Vec::with_capacity(req.objects.len());
-        for prior in req.objects {
-            let filename = attrs::string(&prior, "filename").unwrap_or_default();
-            let bytes = match std::fs::read(&filename) {
-                Ok(b) => b,
-                Err(_) => {
-                    objects.push(None);
-                    continue;
-                }
-            };
-            let mut now = prior.clone();
-            let stored_id = attrs::string(&prior, "id");
-            let actual = hashes(&bytes);
-            if stored_id.as_deref() != Some(actual[0].1.as_str()) {
-                // Edited by hand: report what is there now, so the plan shows the drift.
-                if let Value::Object(m) = &mut now {
-                    for (k, v) in &actual {
-                        m.insert((*k).into(), Value::string(v.clone()));
-                    }
-                    let text = String::from_utf8(bytes.clone());
-                    let was_sensitive = m.get("content").is_some_and(Value::contains_sensitive) || req.type_name == "local_sensitive_file";
-                    if m.get("content").is_some_and(|v| !v.is_null())
-                        || m.get("sensitive_content").is_none_or(Value::is_null)
-                            && m.get("content_base64").is_none_or(Value::is_null)
-                            && m.get("source").is_none_or(Value::is_null)
-                    {
-                        match text {
-                            Ok(t) => {
-                                m.insert("content".into(), Value::string(t).mark_if(was_sensitive));
-                            }
-                            Err(_) => {
-                                m.insert("content_base64".into(), Value::string(base64::engine::general_purpose::STANDARD.encode(&bytes)));
-                            }
-                        }
-                    } else if m.get("sensitive_content").is_some_and(|v| !v.is_null()) {
-                        m.insert("sensitive_content".into(), Value::string(String::from_utf8_lossy(&bytes).into_owned()).sensitive());
-                    }
-                }
-            }
-            objects.push(Some(now));
-        }
-        ReadManyResponse { objects, diagnostics: Vec::new() }
+        blocking(move || read_many_blocking(req), |e| ReadManyResponse { objects: Vec::new(), diagnostics: vec![e] }).await
     }
 
     async fn read_data(&self, req: ReadDataRequest) -> ReadDataResponse {
@@ -309,4 +246,84 @@ impl Provider for LocalProvider {
         }
         ImportResponse { state: Some(Value::Object(m)), diagnostics: Vec::new() }
     }
+}
+
+/// Runs blocking file work on tokio's blocking pool; a panic there becomes a diagnostic.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static, on_panic: impl FnOnce(Diagnostic) -> T) -> T {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(v) => v,
+        Err(e) => on_panic(err("Internal error", format!("The local provider's file operation failed: {e}."))),
+    }
+}
+
+fn create_blocking(req: CreateRequest) -> CreateResponse {
+    let planned = req.planned;
+    let bytes = match desired_bytes(&planned) {
+        Ok(Some(b)) => b,
+        Ok(None) => {
+            return CreateResponse {
+                state: None,
+                diagnostics: vec![err("Missing content", "local_file needs content, sensitive_content, content_base64 or source.".into())],
+            }
+        }
+        Err(d) => return CreateResponse { state: None, diagnostics: vec![d] },
+    };
+    let filename = attrs::string(&planned, "filename").unwrap_or_default();
+    let fmode = attrs::string(&planned, "file_permission").and_then(|p| parse_mode(&p)).unwrap_or(0o777);
+    let dmode = attrs::string(&planned, "directory_permission").and_then(|p| parse_mode(&p)).unwrap_or(0o777);
+    if let Err(e) = write_file(Path::new(&filename), &bytes, fmode, dmode) {
+        return CreateResponse { state: None, diagnostics: vec![err("Cannot write file", format!("Writing {filename} failed: {e}."))] };
+    }
+    let mut state = planned;
+    if let Value::Object(m) = &mut state {
+        for (k, v) in hashes(&bytes) {
+            m.insert(k.into(), Value::string(v));
+        }
+    }
+    CreateResponse { state: Some(state), diagnostics: Vec::new() }
+}
+
+fn read_many_blocking(req: ReadManyRequest) -> ReadManyResponse {
+    let mut objects = Vec::with_capacity(req.objects.len());
+    for prior in req.objects {
+        let filename = attrs::string(&prior, "filename").unwrap_or_default();
+        let bytes = match std::fs::read(&filename) {
+            Ok(b) => b,
+            Err(_) => {
+                objects.push(None);
+                continue;
+            }
+        };
+        let mut now = prior.clone();
+        let stored_id = attrs::string(&prior, "id");
+        let actual = hashes(&bytes);
+        if stored_id.as_deref() != Some(actual[0].1.as_str()) {
+            // Edited by hand: report what is there now, so the plan shows the drift.
+            if let Value::Object(m) = &mut now {
+                for (k, v) in &actual {
+                    m.insert((*k).into(), Value::string(v.clone()));
+                }
+                let text = String::from_utf8(bytes.clone());
+                let was_sensitive = m.get("content").is_some_and(Value::contains_sensitive) || req.type_name == "local_sensitive_file";
+                if m.get("content").is_some_and(|v| !v.is_null())
+                    || m.get("sensitive_content").is_none_or(Value::is_null)
+                        && m.get("content_base64").is_none_or(Value::is_null)
+                        && m.get("source").is_none_or(Value::is_null)
+                {
+                    match text {
+                        Ok(t) => {
+                            m.insert("content".into(), Value::string(t).mark_if(was_sensitive));
+                        }
+                        Err(_) => {
+                            m.insert("content_base64".into(), Value::string(base64::engine::general_purpose::STANDARD.encode(&bytes)));
+                        }
+                    }
+                } else if m.get("sensitive_content").is_some_and(|v| !v.is_null()) {
+                    m.insert("sensitive_content".into(), Value::string(String::from_utf8_lossy(&bytes).into_owned()).sensitive());
+                }
+            }
+        }
+        objects.push(Some(now));
+    }
+    ReadManyResponse { objects, diagnostics: Vec::new() }
 }

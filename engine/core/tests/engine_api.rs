@@ -1,0 +1,111 @@
+//! The engine through its public API, as the CLI uses it but with a recording hook: progress
+//! reports for slow operations, and the plan as data (actions, reasons, execution order).
+
+use infra_core::apply::{apply, ApplyOptions};
+use infra_core::hooks::Hook;
+use infra_core::plan::{plan, Action, ExecNode, PlanOptions};
+use infra_lang::eval::Phase;
+use infra_lang::source::SourceMap;
+use infra_provider::Registry;
+use infra_state::{LocalBackend, StateFile};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Default)]
+struct Recorder {
+    events: Mutex<Vec<String>>,
+}
+
+impl Hook for Recorder {
+    fn apply_start(&self, addr: &str, action: Action) {
+        self.events.lock().unwrap().push(format!("start {addr} {}", action.verb()));
+    }
+    fn apply_progress(&self, addr: &str, _action: Action, _elapsed: Duration) {
+        self.events.lock().unwrap().push(format!("progress {addr}"));
+    }
+    fn apply_done(&self, addr: &str, action: Action, _elapsed: Duration, _id: Option<&str>, error: Option<&infra_lang::Diagnostic>) {
+        self.events.lock().unwrap().push(format!("done {addr} {} {}", action.verb(), if error.is_some() { "error" } else { "ok" }));
+    }
+}
+
+fn registry() -> Registry {
+    let mut r = Registry::new();
+    r.register("local", infra_provider_local::factory());
+    r.register("terraform", infra_provider_terraform::factory());
+    r
+}
+
+/// Loads a stack. Relative file names in these stacks are absolute-ized by the test itself,
+/// since tests share one process working directory.
+fn load(dir: &std::path::Path, phase: Phase) -> infra_core::walk::Ctx {
+    infra_core::load(dir, &registry(), BTreeMap::new(), phase, &SourceMap::new()).unwrap_or_else(|d| panic!("{d:?}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_create_reports_progress_until_it_finishes() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo_path = dir.path().join("in.fifo");
+    let stack = format!(
+        "resource \"local_file\" \"slow\" {{\n  filename = \"{}\"\n  source   = \"{}\"\n}}\n",
+        dir.path().join("slow.txt").display(),
+        fifo_path.display()
+    );
+    std::fs::write(dir.path().join("main.tf"), stack).unwrap();
+    let fifo = std::ffi::CString::new(fifo_path.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    let ctx = load(dir.path(), Phase::Plan);
+    let p = plan(&ctx, &StateFile::new(), &PlanOptions::default(), &infra_core::hooks::NoHook).await.unwrap();
+    let recorder = Arc::new(Recorder::default());
+    let writer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(700));
+        std::fs::write(fifo_path, "done\n").unwrap();
+    });
+    let opts = ApplyOptions { progress_every: Duration::from_millis(100), ..Default::default() };
+    let res = apply(Arc::new(ctx), p, LocalBackend::new(dir.path().join("infra.tfstate")), opts, recorder.clone()).await;
+    writer.join().unwrap();
+    assert!(!res.diagnostics.has_errors(), "{:?}", res.diagnostics);
+    let events = recorder.events.lock().unwrap().clone();
+    let progress = events.iter().filter(|e| *e == "progress local_file.slow").count();
+    assert!(progress >= 2, "a create blocked for 0.7 s reports progress every 0.1 s: {events:?}");
+    assert_eq!(events.first().map(String::as_str), Some("start local_file.slow create"));
+    assert_eq!(events.last().map(String::as_str), Some("done local_file.slow create ok"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_before_destroy_orders_the_execution_graph() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = |trigger: &str| {
+        format!("resource \"terraform_data\" \"db\" {{\n  triggers_replace = \"{trigger}\"\n  lifecycle {{\n    create_before_destroy = true\n  }}\n}}\n\nresource \"terraform_data\" \"app\" {{\n  input = terraform_data.db.id\n}}\n")
+    };
+    std::fs::write(dir.path().join("main.tf"), stack("1")).unwrap();
+    let backend = LocalBackend::new(dir.path().join("infra.tfstate"));
+    let ctx = load(dir.path(), Phase::Plan);
+    let p = plan(&ctx, &StateFile::new(), &PlanOptions::default(), &infra_core::hooks::NoHook).await.unwrap();
+    let res = apply(Arc::new(ctx), p, backend.clone(), ApplyOptions::default(), Arc::new(Recorder::default())).await;
+    assert!(!res.diagnostics.has_errors());
+
+    std::fs::write(dir.path().join("main.tf"), stack("2")).unwrap();
+    let state = backend.read().unwrap().unwrap();
+    let ctx = load(dir.path(), Phase::Plan);
+    let p = plan(&ctx, &state, &PlanOptions::default(), &infra_core::hooks::NoHook).await.unwrap();
+    let db = p.changes.iter().find(|c| c.addr.name == "db").unwrap();
+    assert_eq!(db.action, Action::CreateThenDelete);
+    assert_eq!(db.replace_paths, vec!["triggers_replace".to_string()]);
+    let app = p.changes.iter().find(|c| c.addr.name == "app").unwrap();
+    assert_eq!(app.action, Action::Update, "app follows the new db id in place");
+    // The old db is deleted only after the new one exists and app has moved to it.
+    let delete = p.exec.nodes.iter().position(|n| matches!(n, ExecNode::Delete(a) if a.name == "db")).unwrap();
+    let config_of = |name: &str| {
+        p.exec.nodes.iter().position(|n| matches!(n, ExecNode::Config(i) if ctx.graph.nodes[*i].to_string() == format!("terraform_data.{name}"))).unwrap()
+    };
+    assert!(p.exec.deps[delete].contains(&config_of("db")) && p.exec.deps[delete].contains(&config_of("app")), "{:?}", p.exec);
+
+    let recorder = Arc::new(Recorder::default());
+    let res = apply(Arc::new(ctx), p, backend.clone(), ApplyOptions::default(), recorder.clone()).await;
+    assert!(!res.diagnostics.has_errors());
+    let events = recorder.events.lock().unwrap().clone();
+    let pos = |e: &str| events.iter().position(|x| x == e).unwrap_or_else(|| panic!("{e} missing from {events:?}"));
+    assert!(pos("done terraform_data.db create ok") < pos("start terraform_data.app update"));
+    assert!(pos("done terraform_data.app update ok") < pos("start terraform_data.db delete"));
+}
