@@ -191,6 +191,12 @@ impl Out {
 }
 
 fn main() {
+    // Like other Unix tools, stop quietly when the reader of our output goes away
+    // (`infra plan | head`) instead of failing on a broken pipe.
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let code = match run() {
         Ok(c) => c,
         Err(Exit(c)) => c,
@@ -346,7 +352,13 @@ fn run() -> Result<i32, Exit> {
                     } else if raw {
                         match &o.value {
                             serde_json::Value::String(s) => print!("{s}"),
-                            other => print!("{other}"),
+                            v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_)) => print!("{v}"),
+                            _ => {
+                                return Err(out.fail(Diagnostic::error(
+                                    "Unsupported value for raw output",
+                                    format!("The output \"{n}\" is not a string, number or bool, so it cannot be printed raw. Use --json instead."),
+                                )))
+                            }
                         }
                     } else if o.sensitive {
                         println!("(sensitive value)");

@@ -132,7 +132,10 @@ fn action_line(c: &ResourceChange, st: &Style) -> String {
         (Action::Create, _) => "will be created".to_string(),
         (Action::Update, _) if c.importing.is_some() => "will be updated in-place (imported)".to_string(),
         (Action::Update, _) => "will be updated in-place".to_string(),
-        (Action::Read, _) => "will be read during apply".to_string(),
+        (Action::Read, Reason::ReadBecauseDependencyPending) => {
+            "will be read during apply\n  # (depends on a resource or a module with changes pending)".to_string()
+        }
+        (Action::Read, _) => "will be read during apply\n  # (config refers to values not yet known)".to_string(),
         (Action::Delete, Reason::DeleteBecauseNoResourceConfig) => format!("will be destroyed\n  # (because {} is not in configuration)", a.resource()),
         (Action::Delete, Reason::DeleteBecauseCountIndex) => {
             format!("will be destroyed\n  # (because index {} is out of range for count)", a.key.as_ref().map(|k| k.to_string()).unwrap_or_default())

@@ -71,6 +71,7 @@ pub enum Reason {
     DeleteBecauseNoModule,
     DeleteBecauseDestroyMode,
     ReadBecauseConfigUnknown,
+    ReadBecauseDependencyPending,
 }
 
 #[derive(Clone, Debug)]
@@ -587,7 +588,8 @@ impl Planner<'_> {
                 self.diags.push(attach_span(d, r, &addr.to_string()));
             }
             if r.mode == Mode::Data {
-                self.plan_data(mi, r, &addr, key, cfg, &provider, &provider_key, schema.as_ref()).await;
+                let pending = self.depends_on_pending_change(mi, &deps);
+                self.plan_data(mi, r, &addr, key, cfg, pending, &provider, &provider_key, schema.as_ref()).await;
                 continue;
             }
             let mut prior_value = prior_value;
@@ -619,7 +621,7 @@ impl Planner<'_> {
                 self.store.set_instance(mi, &r.key(), key.clone(), Value::Unknown);
                 continue;
             }
-            let planned = mark_sensitive(resp.planned, schema.as_ref());
+            let mut planned = mark_sensitive(resp.planned, schema.as_ref());
             let replace_requested = self.opts.replace.iter().any(|t| t.matches(&addr));
             let triggered = prior_value.is_some() && self.replace_triggered(mi, config, r, &exp, &key);
             let (action, reason) = match &prior_value {
@@ -630,6 +632,22 @@ impl Planner<'_> {
                 Some(prior) if prior.deep_unmark().equals(&planned.deep_unmark()) && planned.is_wholly_known() => (Action::NoOp, Reason::None),
                 Some(_) => (Action::Update, Reason::None),
             };
+            // A replacement the provider did not ask for is planned as a fresh create, so its
+            // computed values show as known after apply.
+            if matches!(reason, Reason::ReplaceByRequest | Reason::ReplaceByTriggers) {
+                let cfg = match decode_resource(self.ctx, &with_instance(scope(self.ctx, &self.store, mi, config), &exp, &key), r, &addr.to_string()) {
+                    Ok(v) => v,
+                    Err(d) => {
+                        self.diags.extend(d);
+                        continue;
+                    }
+                };
+                let fresh = provider.plan(PlanRequest { type_name: r.ty.clone(), prior: None, config: cfg }).await;
+                for d in fresh.diagnostics {
+                    self.diags.push(attach_span(d, r, &addr.to_string()));
+                }
+                planned = mark_sensitive(fresh.planned, schema.as_ref());
+            }
             if r.lifecycle.prevent_destroy && action.is_replace() {
                 self.diags.push(
                     Diagnostic::error("Instance cannot be destroyed", format!("Resource {addr} has lifecycle.prevent_destroy set, but the plan calls for this resource to be replaced. To avoid this error, either disable prevent_destroy or change the plan so it does not replace it."))
@@ -661,17 +679,20 @@ impl Planner<'_> {
         addr: &InstanceAddr,
         key: Option<InstanceKey>,
         cfg: Value,
+        dependency_pending: bool,
         provider: &Arc<dyn Provider>,
         provider_key: &str,
         schema: Option<&Schema>,
     ) {
-        if !cfg.is_wholly_known() {
+        // Read during apply when the configuration is not known yet, or when something it
+        // depends on changes in this plan (it may read what that change makes).
+        if !cfg.is_wholly_known() || dependency_pending {
             self.store.set_instance(mi, &r.key(), key, Value::Unknown);
             self.changes.push(ResourceChange {
                 addr: addr.clone(),
                 provider: provider_key.to_string(),
                 action: Action::Read,
-                reason: Reason::ReadBecauseConfigUnknown,
+                reason: if dependency_pending { Reason::ReadBecauseDependencyPending } else { Reason::ReadBecauseConfigUnknown },
                 before: None,
                 after: Some(cfg),
                 replace_paths: Vec::new(),
@@ -688,6 +709,12 @@ impl Planner<'_> {
         }
         let v = if failed { Value::Unknown } else { mark_sensitive(resp.state, schema) };
         self.store.set_instance(mi, &r.key(), key, v);
+    }
+
+    /// True when one of the given resources (addresses as in `resource_deps`) has a planned
+    /// change in this module instance.
+    fn depends_on_pending_change(&self, mi: &ModuleInstance, deps: &[String]) -> bool {
+        self.changes.iter().any(|c| c.action != Action::NoOp && c.addr.module == *mi && deps.contains(&static_resource(&c.addr)))
     }
 
     /// True when a `replace_triggered_by` reference points at a resource that changes.

@@ -1,0 +1,2 @@
+from_files = ["tfvars"]
+content = "from tfvars"
