@@ -156,6 +156,10 @@ enum StateCmd {
     Mv { from: String, to: String },
 }
 
+/// Reserved (not committed) stack for the main work: enough for the deepest expression the
+/// parser's input limits allow.
+const STACK_BYTES: usize = 1 << 30;
+
 /// An error already rendered for the user, with the exit code to use.
 struct Exit(i32);
 
@@ -197,9 +201,19 @@ fn main() {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let code = match run() {
+    // Parsing and evaluation recurse along nested expressions; the input limits in
+    // `infra_lang::parse` bound the depth, and this stack is sized for those bounds.
+    let worker = std::thread::Builder::new().name("infra".into()).stack_size(STACK_BYTES).spawn(|| match run() {
         Ok(c) => c,
         Err(Exit(c)) => c,
+    });
+    let code = match worker.map(|w| w.join()) {
+        Ok(Ok(code)) => code,
+        Ok(Err(_)) => 101,
+        Err(e) => {
+            eprintln!("infra: cannot start: {e}");
+            1
+        }
     };
     std::process::exit(code);
 }

@@ -211,7 +211,7 @@ impl<'a> Evaluator<'a> {
                 };
                 Ok(out.mark_if(marked))
             }
-            Expression::BinaryOp(op) => self.binary(op.operator.value(), &op.lhs_expr, &op.rhs_expr, self.span_of(e)),
+            Expression::BinaryOp(op) => self.binary_chain(op),
             Expression::ForExpr(f) => self.for_expr(f, self.span_of(e)),
         }
     }
@@ -231,8 +231,23 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    fn binary(&mut self, op: &BinaryOperator, lhs: &Expression, rhs: &Expression, span: Option<Span>) -> Result<Value, Diagnostic> {
-        let l = self.expr(lhs)?;
+    /// Binary operators are left-associative, so a long chain nests along its left side: walk
+    /// that spine with a loop, not recursion, so that chain length does not cost stack.
+    fn binary_chain(&mut self, top: &hcl_edit::expr::BinaryOp) -> Result<Value, Diagnostic> {
+        let mut spine = vec![top];
+        while let Expression::BinaryOp(inner) = &spine[spine.len() - 1].lhs_expr {
+            spine.push(inner);
+        }
+        let innermost = spine[spine.len() - 1];
+        let mut acc = self.expr(&innermost.lhs_expr)?;
+        for op in spine.iter().rev() {
+            acc = self.binary(op.operator.value(), acc, &op.lhs_expr, &op.rhs_expr, self.span_of(*op))?;
+        }
+        Ok(acc)
+    }
+
+    /// Applies `op` to an already evaluated left operand (`lhs` is only used for positions).
+    fn binary(&mut self, op: &BinaryOperator, l: Value, lhs: &Expression, rhs: &Expression, span: Option<Span>) -> Result<Value, Diagnostic> {
         // Logical operators short-circuit on a known deciding value.
         if matches!(op, BinaryOperator::And | BinaryOperator::Or) {
             let (lv, lm) = l.into_unmarked();

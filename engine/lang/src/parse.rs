@@ -11,6 +11,18 @@ use std::path::{Path, PathBuf};
 /// exhaust the stack on hostile input.
 pub const MAX_NESTING: usize = 64;
 
+/// More unary operators in a row than this (`!!!!x`, `----1`) are refused: each one is a level
+/// of recursion in the parser.
+pub const MAX_UNARY_RUN: usize = 64;
+
+/// Operators in one file, an upper bound on how deep an operator chain can nest (the parser
+/// and the evaluator recurse along chains). Generous for real stacks; the CLI runs with a
+/// stack large enough for this many levels.
+pub const MAX_OPERATORS: usize = 100_000;
+
+/// Stack files larger than this are refused.
+pub const MAX_FILE_BYTES: usize = 16 * 1024 * 1024;
+
 pub struct ParsedFile {
     pub id: FileId,
     pub path: PathBuf,
@@ -37,12 +49,8 @@ pub fn stack_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 pub fn parse_source(sources: &SourceMap, path: &Path, raw: &str) -> (FileId, Result<Body, Diagnostic>) {
     let text = raw.strip_prefix('\u{feff}').unwrap_or(raw);
     let id = sources.add(path, text);
-    if let Some(offset) = too_deep(text) {
-        let d = Diagnostic::error(
-            "Nesting too deep",
-            format!("This file nests brackets more than {MAX_NESTING} levels deep, which infra does not accept. Flatten the expression."),
-        )
-        .with_subject(Some(Span::new(id, offset..offset + 1)));
+    if let Err(b) = check_brackets(text) {
+        let d = Diagnostic::error(b.summary, b.detail).with_subject(Some(Span::new(id, b.offset..b.offset + 1)));
         return (id, Err(d));
     }
     match hcl_edit::parser::parse_body(text) {
@@ -66,12 +74,8 @@ pub fn parse_source(sources: &SourceMap, path: &Path, raw: &str) -> (FileId, Res
 /// Parses one expression (console input, `--var` values) with a diagnostic on failure.
 pub fn parse_expr_source(sources: &SourceMap, name: &str, text: &str) -> (FileId, Result<hcl_edit::expr::Expression, Diagnostic>) {
     let id = sources.add(name, text);
-    if let Some(offset) = too_deep(text) {
-        return (
-            id,
-            Err(Diagnostic::error("Nesting too deep", format!("This expression nests brackets more than {MAX_NESTING} levels deep."))
-                .with_subject(Some(Span::new(id, offset..offset + 1)))),
-        );
+    if let Err(b) = check_brackets(text) {
+        return (id, Err(Diagnostic::error(b.summary, b.detail).with_subject(Some(Span::new(id, b.offset..b.offset + 1)))));
     }
     match hcl_edit::parser::parse_expr(text) {
         Ok(e) => (id, Ok(e)),
@@ -135,23 +139,191 @@ fn offset_of(text: &str, line: usize, col: usize) -> usize {
     text.len()
 }
 
-/// The offset of the first bracket that opens beyond [`MAX_NESTING`], ignoring brackets in
-/// comments is not needed: over-counting only makes the guard stricter on absurd input.
-fn too_deep(text: &str) -> Option<usize> {
-    let mut depth = 0usize;
-    for (i, b) in text.bytes().enumerate() {
-        match b {
-            b'(' | b'[' | b'{' => {
-                depth += 1;
-                if depth > MAX_NESTING {
-                    return Some(i);
+/// A bracket problem found before parsing: its byte offset and what is wrong.
+pub struct BracketError {
+    pub offset: usize,
+    pub summary: &'static str,
+    pub detail: String,
+}
+
+/// Checks that brackets balance (outside strings, comments and heredocs) and nest at most
+/// [`MAX_NESTING`] deep. The parser backtracks exponentially on some unbalanced input, so
+/// such input is reported here, with a clearer message, and never reaches it.
+pub fn check_brackets(text: &str) -> Result<(), BracketError> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Ctx {
+        Bracket(u8),
+        Str,
+        /// `${` or `%{` inside a string: code until the matching `}`.
+        Interp,
+    }
+    let bytes = text.as_bytes();
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(BracketError {
+            offset: 0,
+            summary: "File too large",
+            detail: format!("This file is larger than {} MiB, which infra does not read. Split it.", MAX_FILE_BYTES >> 20),
+        });
+    }
+    let mut stack: Vec<(Ctx, usize)> = Vec::new();
+    let mut i = 0;
+    let mut unary_run = 0usize;
+    let mut operators = 0usize;
+    let depth = |stack: &[(Ctx, usize)]| stack.iter().filter(|(c, _)| !matches!(c, Ctx::Str)).count();
+    while i < bytes.len() {
+        let c = bytes[i];
+        let in_string = matches!(stack.last(), Some((Ctx::Str, _)));
+        if in_string {
+            match c {
+                b'\\' => i += 1,
+                b'"' => {
+                    stack.pop();
+                }
+                b'$' | b'%' if bytes.get(i + 1) == Some(&b'{') => {
+                    if bytes.get(i.wrapping_sub(1)) != Some(&c) || i == 0 {
+                        stack.push((Ctx::Interp, i));
+                    }
+                    i += 1;
+                }
+                b'\n' => {
+                    // Strings do not span lines: leave the rest to the parser's message.
+                    stack.pop();
+                }
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        match c {
+            b'!' | b'-' => {
+                unary_run += 1;
+                if unary_run > MAX_UNARY_RUN {
+                    return Err(BracketError {
+                        offset: i,
+                        summary: "Too many operators in a row",
+                        detail: format!("More than {MAX_UNARY_RUN} ! or - operators follow each other here. Simplify the expression."),
+                    });
                 }
             }
-            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b' ' | b'\t' | b'\r' | b'\n' => {}
+            _ => unary_run = 0,
+        }
+        if matches!(c, b'+' | b'-' | b'*' | b'/' | b'%' | b'<' | b'>' | b'&' | b'|' | b'?' | b'!' | b'=') {
+            operators += 1;
+            if operators > MAX_OPERATORS {
+                return Err(BracketError {
+                    offset: i,
+                    summary: "Too many operators",
+                    detail: format!("This file has more than {MAX_OPERATORS} operators, which infra does not read. Split it into several files."),
+                });
+            }
+        }
+        match c {
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => match text[i + 2..].find("*/") {
+                Some(end) => i += end + 3,
+                None => return Err(BracketError { offset: i, summary: "Unterminated comment", detail: "This /* comment is never closed with */.".into() }),
+            },
+            b'"' => stack.push((Ctx::Str, i)),
+            b'<' if bytes.get(i + 1) == Some(&b'<') => {
+                // A heredoc: its body is template text, opaque here, up to the marker line.
+                let mut j = i + 2;
+                if bytes.get(j) == Some(&b'-') {
+                    j += 1;
+                }
+                let start = j;
+                while j < bytes.len() && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'_') {
+                    j += 1;
+                }
+                let marker = &text[start..j];
+                if !marker.is_empty() && bytes.get(j) == Some(&b'\n') {
+                    let mut pos = j + 1;
+                    let mut closed = false;
+                    for line in text[pos..].split_inclusive('\n') {
+                        pos += line.len();
+                        if line.trim() == marker {
+                            closed = true;
+                            break;
+                        }
+                    }
+                    if !closed {
+                        return Err(BracketError {
+                            offset: i,
+                            summary: "Unterminated heredoc",
+                            detail: format!("This heredoc is never closed by a line holding only {marker}."),
+                        });
+                    }
+                    i = pos;
+                    continue;
+                }
+                i += 1;
+            }
+            b'{' | b'[' | b'(' => {
+                stack.push((Ctx::Bracket(c), i));
+                if depth(&stack) > MAX_NESTING {
+                    return Err(BracketError {
+                        offset: i,
+                        summary: "Nesting too deep",
+                        detail: format!("This file nests brackets more than {MAX_NESTING} levels deep, which infra does not accept. Flatten the expression."),
+                    });
+                }
+            }
+            b'}' | b']' | b')' => {
+                let want = match c {
+                    b'}' => b'{',
+                    b']' => b'[',
+                    _ => b'(',
+                };
+                match stack.last() {
+                    Some((Ctx::Bracket(open), _)) if *open == want => {
+                        stack.pop();
+                    }
+                    Some((Ctx::Interp, _)) if c == b'}' => {
+                        stack.pop();
+                    }
+                    Some((Ctx::Bracket(open), at)) => {
+                        return Err(BracketError {
+                            offset: i,
+                            summary: "Mismatched bracket",
+                            detail: format!(
+                                "This {} does not close the {} opened on line {}. Check the brackets around here.",
+                                c as char,
+                                *open as char,
+                                text[..*at].matches('\n').count() + 1
+                            ),
+                        })
+                    }
+                    _ => {
+                        return Err(BracketError {
+                            offset: i,
+                            summary: "Unexpected closing bracket",
+                            detail: format!("This {} closes nothing. Remove it or add the opening bracket.", c as char),
+                        })
+                    }
+                }
+            }
             _ => {}
         }
+        i += 1;
     }
-    None
+    match stack.iter().rev().find(|(c, _)| !matches!(c, Ctx::Str)) {
+        Some((Ctx::Bracket(open), at)) => Err(BracketError {
+            offset: *at,
+            summary: "Unclosed bracket",
+            detail: format!("This {} is never closed. Add the matching closing bracket.", *open as char),
+        }),
+        Some((_, at)) => Err(BracketError { offset: *at, summary: "Unclosed interpolation", detail: "This ${ or %{ is never closed with }.".into() }),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -180,5 +352,25 @@ mod tests {
         let src = format!("x = {}1{}", "[".repeat(5000), "]".repeat(5000));
         let (_, body) = parse_source(&sources, Path::new("a.tf"), &src);
         assert_eq!(body.unwrap_err().summary, "Nesting too deep");
+    }
+}
+
+#[cfg(test)]
+mod bracket_tests {
+    use super::check_brackets;
+
+    #[test]
+    fn strings_comments_heredocs_and_interpolations_do_not_count() {
+        let ok = "x = \"a { b ${c} }\" # {\n// [\n/* ( */ y = <<-EOT\n  { unbalanced\n  EOT\nz = \"$${lit\"\n";
+        assert!(check_brackets(ok).is_ok());
+        assert!(check_brackets("x = \"${ {a = 1}[\"a\"] }\"").is_ok());
+    }
+
+    #[test]
+    fn unbalanced_input_names_the_bracket() {
+        assert_eq!(check_brackets("x = {\n").err().map(|e| (e.offset, e.summary)), Some((4, "Unclosed bracket")));
+        assert_eq!(check_brackets("x = [1)").err().map(|e| e.summary), Some("Mismatched bracket"));
+        assert_eq!(check_brackets("x = 1}").err().map(|e| e.summary), Some("Unexpected closing bracket"));
+        assert_eq!(check_brackets("x = <<EOT\nnever closed\n").err().map(|e| e.summary), Some("Unterminated heredoc"));
     }
 }

@@ -82,8 +82,18 @@ fn walk(e: &Expression, file: FileId, bound: &mut Vec<String>, out: &mut Vec<Ref
         Expression::FuncCall(f) => f.args.iter().for_each(|a| walk(a, file, bound, out)),
         Expression::UnaryOp(u) => walk(&u.expr, file, bound, out),
         Expression::BinaryOp(b) => {
-            walk(&b.lhs_expr, file, bound, out);
-            walk(&b.rhs_expr, file, bound, out);
+            // Chains nest on the left: loop along them instead of recursing.
+            let mut cur = b;
+            loop {
+                walk(&cur.rhs_expr, file, bound, out);
+                match &cur.lhs_expr {
+                    Expression::BinaryOp(inner) => cur = inner,
+                    other => {
+                        walk(other, file, bound, out);
+                        break;
+                    }
+                }
+            }
         }
         Expression::ForExpr(f) => {
             walk(&f.intro.collection_expr, file, bound, out);

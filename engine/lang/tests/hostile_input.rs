@@ -112,3 +112,48 @@ fn deep_nesting_is_a_diagnostic() {
     let deep = format!("x = {}1{}", "(".repeat(100_000), ")".repeat(100_000));
     assert_eq!(exercise(&deep), 0);
 }
+
+/// Inputs the fuzzer found that made the parser backtrack exponentially (unclosed brackets
+/// inside operator chains). They are now refused by the bracket check before parsing.
+#[test]
+fn fuzzer_found_slow_inputs_are_refused_before_parsing() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz_regressions");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        assert_eq!(exercise(&text), 0);
+        let sources = infra_lang::source::SourceMap::new();
+        let (_, body) = infra_lang::parse::parse_source(&sources, std::path::Path::new("f.tf"), &format!("x = {text}"));
+        let summary = body.err().map(|d| d.summary).unwrap_or_default();
+        assert!(summary.contains("bracket") || summary.contains("Unclosed"), "{summary}");
+        n += 1;
+    }
+    assert!(n >= 4);
+}
+
+/// Runs `f` on a thread with the stack the CLI gives its work (1 GiB reserved).
+fn with_cli_stack(f: impl FnOnce() + Send + 'static) {
+    std::thread::Builder::new().stack_size(1 << 30).spawn(f).unwrap().join().unwrap();
+}
+
+#[test]
+fn long_operator_chains_and_unary_runs_do_not_overflow() {
+    with_cli_stack(|| {
+        for input in [
+            format!("x = {}1", "1+".repeat(3000)),
+            format!("x = {}true", "!".repeat(3000)),
+            format!("x = {}1", "-".repeat(3000)),
+            format!("x = {}1", "a.b ? 1 : ".repeat(1000)),
+            format!("x = \"{}\"", "${1}".repeat(2000)),
+            format!("x = a{}", ".b".repeat(3000)),
+            format!("x = a{}", "[0]".repeat(2000)),
+            format!("x = {}1", "1+".repeat(99_000)),
+            format!("x = {}1", "true ? 1 : ".repeat(49_000)),
+        ] {
+            exercise(&input);
+        }
+        // Beyond the limits, the input is refused before parsing.
+        assert_eq!(exercise(&format!("x = {}1", "1+".repeat(100_001))), 0);
+        assert_eq!(exercise(&format!("x = {}true", "!".repeat(65))), 0);
+    });
+}
