@@ -338,11 +338,6 @@ mod tests {
         drop(guard);
         b.lock("plan", Duration::ZERO).unwrap();
     }
-}
-
-#[cfg(test)]
-mod lock_wait_tests {
-    use super::*;
 
     #[test]
     fn lock_timeout_waits_for_the_holder_to_finish() {

@@ -74,16 +74,27 @@ fn quote(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_default()
 }
 
-/// A value as HCL, as Terraform shows it in plans and the console.
-pub fn value(v: &Value, indent: usize) -> String {
-    let pad = " ".repeat(indent);
-    match v {
+/// The text of a value that needs no layout, shared by both renderers.
+fn scalar(v: &Value) -> Option<String> {
+    Some(match v {
         Value::Sensitive(_) => "(sensitive value)".into(),
         Value::Unknown => "(known after apply)".into(),
         Value::Null => "null".into(),
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => format_number(n),
-        Value::String(s) if s.contains('\n') => {
+        Value::String(s) if !s.contains('\n') => quote(s),
+        _ => return None,
+    })
+}
+
+/// A value as HCL, as Terraform shows it in plans.
+pub fn value(v: &Value, indent: usize) -> String {
+    if let Some(s) = scalar(v) {
+        return s;
+    }
+    let pad = " ".repeat(indent);
+    match v {
+        Value::String(s) => {
             let mut out = String::from("<<-EOT\n");
             for l in s.trim_end_matches('\n').split('\n') {
                 out.push_str(&format!("{pad}    {l}\n"));
@@ -91,7 +102,6 @@ pub fn value(v: &Value, indent: usize) -> String {
             out.push_str(&format!("{pad}EOT"));
             out
         }
-        Value::String(s) => quote(s),
         Value::List(items) | Value::Tuple(items) | Value::Set(items) => {
             if items.is_empty() {
                 return "[]".into();
@@ -115,6 +125,7 @@ pub fn value(v: &Value, indent: usize) -> String {
             out.push_str(&format!("{pad}}}"));
             out
         }
+        _ => String::new(),
     }
 }
 
@@ -371,21 +382,16 @@ pub fn console_value(v: &Value, indent: usize) -> String {
         out.push_str(&format!("{pad}{close}"));
         out
     };
+    if let Some(s) = scalar(v) {
+        return s;
+    }
     match v {
-        Value::Sensitive(_) => "(sensitive value)".into(),
-        Value::Unknown => "(known after apply)".into(),
-        Value::Null => "null".into(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => format_number(n),
-        Value::String(s) if s.contains('\n') => {
-            let body = s.strip_suffix('\n').unwrap_or(s);
-            format!("<<EOT\n{body}\n{}EOT", if s.ends_with('\n') { "" } else { "" })
-        }
-        Value::String(s) => quote(s),
+        Value::String(s) => format!("<<EOT\n{}\nEOT", s.strip_suffix('\n').unwrap_or(s)),
         Value::Tuple(items) => seq(items, "[", "]"),
         Value::List(items) => seq(items, "tolist([", "])"),
         Value::Set(items) => seq(items, "toset([", "])"),
         Value::Object(m) => map(m, "{", "}"),
         Value::Map(m) => map(m, "tomap({", "})"),
+        _ => String::new(),
     }
 }
