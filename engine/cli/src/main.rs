@@ -401,8 +401,11 @@ fn run() -> Result<i32, Exit> {
             if let Some(f) = plan_file {
                 let text = std::fs::read_to_string(&f)
                     .map_err(|e| out.fail(Diagnostic::error("Cannot read plan file", format!("Reading {} failed: {e}.", f.display()))))?;
-                println!("{text}");
-                return Ok(0);
+                if json {
+                    println!("{text}");
+                    return Ok(0);
+                }
+                return show_saved_plan(&f, &text, &out);
             }
             let backend = backend(&dir, &out)?;
             let state = read_state(&backend, &out)?;
@@ -792,6 +795,47 @@ fn save_plan(file: &Path, p: &Plan, args: &PlanArgs, out: &Out) -> Result<(), Ex
         std::fs::rename(&tmp, file)
     });
     written.map_err(|e| out.fail(Diagnostic::error("Cannot save plan", format!("Writing {} failed: {e}.", file.display()))))
+}
+
+/// `infra show PLANFILE`: the actions a saved plan will take, and what it is bound to.
+fn show_saved_plan(file: &Path, text: &str, out: &Out) -> Result<i32, Exit> {
+    let doc: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| out.fail(Diagnostic::error("Invalid plan file", format!("{} is not a plan file saved by infra: {e}.", file.display()))))?;
+    let actions = doc["actions"].as_array().cloned().unwrap_or_default();
+    println!(
+        "Saved plan for state lineage {} serial {} ({} mode):\n",
+        doc["lineage"].as_str().unwrap_or("?"),
+        doc["serial"],
+        doc["mode"].as_str().unwrap_or("?")
+    );
+    let (mut add, mut change, mut destroy) = (0, 0, 0);
+    for a in &actions {
+        let (addr, verb) = (a[0].as_str().unwrap_or("?"), a[1].as_str().unwrap_or("?"));
+        let shown = match verb {
+            "create" => {
+                add += 1;
+                "created"
+            }
+            "update" => {
+                change += 1;
+                "updated in-place"
+            }
+            "delete" => {
+                destroy += 1;
+                "destroyed"
+            }
+            "replace" => {
+                add += 1;
+                destroy += 1;
+                "replaced"
+            }
+            "read" => "read during apply",
+            _ => verb,
+        };
+        println!("  # {addr} will be {shown}");
+    }
+    println!("\nPlan: {add} to add, {change} to change, {destroy} to destroy.");
+    Ok(0)
 }
 
 fn plan_args_from_file(v: &serde_json::Value, mut args: PlanArgs) -> PlanArgs {
