@@ -38,3 +38,12 @@ output "motd" {
 output "pet_length" {
   value = length(split("-", module.pet.name))
 }
+
+resource "random_id" "aliased" {
+  provider    = random.second
+  byte_length = 4
+}
+
+output "aliased_hex_length" {
+  value = length(random_id.aliased.hex)
+}
