@@ -102,6 +102,8 @@ enum Cmd {
         #[arg(long)]
         auto_approve: bool,
     },
+    /// Check that the stack loads and its providers are built in (nothing to download).
+    Init,
     /// Check the configuration without contacting providers.
     Validate {
         #[arg(long)]
@@ -235,6 +237,17 @@ fn run() -> Result<i32, Exit> {
         Cmd::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(shell, &mut Cli::command(), "infra", &mut std::io::stdout());
+            Ok(0)
+        }
+        Cmd::Init => {
+            let ctx = load(&dir, &VarArgs::default(), Phase::Validate, &out)?;
+            out.diags(&ctx.preflight);
+            if ctx.preflight.has_errors() {
+                return Err(Exit(1));
+            }
+            let backend = backend(&dir, &out)?;
+            read_state(&backend, &out)?;
+            println!("infra has been successfully initialized: providers are built in and the state ({}) is readable.", backend.path.display());
             Ok(0)
         }
         Cmd::Validate { json } => {

@@ -314,7 +314,13 @@ pub async fn plan(ctx: &Ctx, state: &infra_state::StateFile, opts: &PlanOptions,
         .into());
     }
     let root_vars = p.store.modules.get(&ModuleInstance::root()).map(|m| m.vars.clone()).unwrap_or_default();
-    let warnings = Diagnostics(p.diags.0.into_iter().filter(|d| !d.is_error()).collect());
+    let mut warnings = Diagnostics(p.diags.0.into_iter().filter(|d| !d.is_error()).collect());
+    if !opts.targets.is_empty() {
+        warnings.push(Diagnostic::warning(
+            "Resource targeting is in effect",
+            "This plan may not cover every change in the configuration, and its outputs may be incomplete. Use --target for exceptional situations only, then plan without it.",
+        ));
+    }
     let index = p.changes.iter().enumerate().map(|(i, c)| (c.addr.clone(), i)).collect();
     Ok(Plan {
         index,
