@@ -52,6 +52,17 @@ pub struct InstanceState {
     pub dependencies: Vec<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub create_before_destroy: bool,
+    /// Objects replaced create-before-destroy whose deletion has not finished: the next plan
+    /// deletes them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deposed: Vec<DeposedObject>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct DeposedObject {
+    pub attributes: serde_json::Value,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sensitive_attributes: Vec<Vec<serde_json::Value>>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

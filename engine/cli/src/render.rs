@@ -154,6 +154,12 @@ fn action_line(c: &ResourceChange, st: &Style) -> String {
         (Action::Delete, Reason::DeleteBecauseEachKey) => {
             format!("will be destroyed\n  # (because key {} is not in for_each map)", a.key.as_ref().map(|k| k.to_string()).unwrap_or_default())
         }
+        (Action::Delete, Reason::DeleteBecauseDeposed) => {
+            return format!(
+                "  {} (deposed object) will be destroyed\n  # (left by an interrupted create-before-destroy replacement)",
+                st.bold(&format!("# {a}"))
+            )
+        }
         (Action::Delete, Reason::DeleteBecauseNoModule) => format!("will be destroyed\n  # (because {} is not in configuration)", a.module),
         (Action::Delete, _) => "will be destroyed".to_string(),
         (Action::DeleteThenCreate | Action::CreateThenDelete, Reason::ReplaceByRequest) => "will be replaced, as requested".to_string(),
@@ -304,6 +310,7 @@ pub fn plan(p: &Plan, st: &Style) -> String {
     let visible: Vec<&ResourceChange> = p.changes.iter().filter(|c| c.action != Action::NoOp || c.moved_from.is_some() || c.importing.is_some()).collect();
     let mut visible = visible;
     visible.sort_by(|a, b| a.addr.cmp(&b.addr));
+    visible.extend(p.deposed.iter());
     if p.mode == PlanMode::RefreshOnly {
         if p.drift.is_empty() {
             out.push_str("\nNo changes. Your infrastructure still matches the configuration.\n");

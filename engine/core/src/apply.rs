@@ -173,7 +173,14 @@ impl Run {
 
     async fn run_node(self: Arc<Self>, node: usize) -> bool {
         match self.plan.exec.nodes[node].clone() {
-            ExecNode::Delete(addr) => self.delete(&addr).await,
+            ExecNode::Delete(addr) => match self.plan.change(&addr).cloned() {
+                Some(change) => self.delete(&addr, change).await,
+                None => true,
+            },
+            ExecNode::DeleteDeposed(i) => match self.plan.deposed.get(i).cloned() {
+                Some(change) => self.delete(&change.addr.clone(), change).await,
+                None => true,
+            },
             ExecNode::Config(n) => self.config_node(n).await,
         }
     }
@@ -385,9 +392,15 @@ impl Run {
         if let Some(new) = &state {
             let new = mark_sensitive(new.clone(), schema);
             let cbd = r.lifecycle.create_before_destroy;
+            // The object a create-before-destroy replacement supersedes is recorded as deposed
+            // in the same record, so it is never lost if the run stops before deleting it.
+            let mut deposed = lock(&self.working).instances.get(addr).map(|i| i.deposed.clone()).unwrap_or_default();
+            if action == Action::CreateThenDelete {
+                deposed.extend(prior.clone());
+            }
             self.record(Change::Upsert(
                 addr.clone(),
-                Instance { provider: provider_key.to_string(), value: new, dependencies: deps.clone(), create_before_destroy: cbd },
+                Instance { provider: provider_key.to_string(), value: new, dependencies: deps.clone(), create_before_destroy: cbd, deposed },
             ));
         }
         let persisted = self.persist().await;
@@ -405,25 +418,40 @@ impl Run {
         state.map(|s| mark_sensitive(s, schema))
     }
 
-    async fn delete(&self, addr: &InstanceAddr) -> bool {
-        let Some(change) = self.plan.change(addr).cloned() else {
-            return true;
-        };
-        let name = addr.to_string();
+    /// Deletes the object a change names: the current instance, or (create-before-destroy and
+    /// leftovers) a deposed object, which is then removed from the instance's deposed list.
+    async fn delete(&self, addr: &InstanceAddr, change: crate::plan::ResourceChange) -> bool {
+        let deposed = change.action == Action::CreateThenDelete || change.reason == crate::plan::Reason::DeleteBecauseDeposed;
+        let name = if deposed { format!("{addr} (deposed object)") } else { addr.to_string() };
         let Some(provider) = self.provider(&change.provider).await else {
             return false;
         };
         let prior = change.before.clone().unwrap_or_default();
+        if std::env::var("INFRA_TEST_ABORT_BEFORE_DELETE").is_ok_and(|a| a == addr.to_string()) {
+            // Test hook: simulate a crash between a create-before-destroy create and its delete.
+            std::process::abort();
+        }
         let started = Instant::now();
         self.hook.apply_start(&name, Action::Delete);
-        let resp = self.timed(&name, Action::Delete, provider.delete(DeleteRequest { type_name: addr.type_name.clone(), prior })).await;
+        let resp = self.timed(&name, Action::Delete, provider.delete(DeleteRequest { type_name: addr.type_name.clone(), prior: prior.clone() })).await;
         let first_error = resp.diagnostics.iter().find(|d| d.is_error()).cloned();
         for d in resp.diagnostics {
             let d = Diagnostic { detail: format!("{} This happened while infra was trying to delete {name}.", d.detail.trim_end()), ..d };
             self.error(d.with_address(name.clone()));
         }
-        if first_error.is_none() && change.action != Action::CreateThenDelete {
-            self.record(Change::Remove(addr.clone()));
+        if first_error.is_none() {
+            if deposed {
+                let current = lock(&self.working).instances.get(addr).cloned();
+                if let Some(mut inst) = current {
+                    let gone = prior.deep_unmark();
+                    if let Some(pos) = inst.deposed.iter().position(|d| d.deep_unmark().equals(&gone)) {
+                        inst.deposed.remove(pos);
+                    }
+                    self.record(Change::Upsert(addr.clone(), inst));
+                }
+            } else {
+                self.record(Change::Remove(addr.clone()));
+            }
         }
         let persisted = self.persist().await;
         self.hook.apply_done(&name, Action::Delete, started.elapsed(), None, first_error.as_ref());

@@ -70,6 +70,8 @@ pub enum Reason {
     DeleteBecauseEachKey,
     DeleteBecauseNoModule,
     DeleteBecauseDestroyMode,
+    /// A superseded object left by an interrupted create-before-destroy replacement.
+    DeleteBecauseDeposed,
     ReadBecauseConfigUnknown,
     ReadBecauseDependencyPending,
 }
@@ -116,6 +118,8 @@ pub enum ExecNode {
     Config(usize),
     /// Delete one instance (an orphan or the old half of a replacement).
     Delete(InstanceAddr),
+    /// Delete the deposed object `Plan::deposed[i]`.
+    DeleteDeposed(usize),
 }
 
 /// The execution graph apply runs: nodes and, per node, the nodes it waits for.
@@ -168,13 +172,19 @@ pub struct Plan {
     pub warnings: Diagnostics,
     /// Position of each instance's change in `changes`.
     pub index: BTreeMap<InstanceAddr, usize>,
+    /// Deletions of deposed objects (several may share an instance address).
+    pub deposed: Vec<ResourceChange>,
 }
 
 impl Plan {
     pub fn has_changes(&self) -> bool {
         match self.mode {
             PlanMode::RefreshOnly => !self.drift.is_empty() || self.outputs_changed(),
-            _ => self.changes.iter().any(|c| c.action != Action::NoOp || c.moved_from.is_some() || c.importing.is_some()) || self.outputs_changed(),
+            _ => {
+                self.changes.iter().any(|c| c.action != Action::NoOp || c.moved_from.is_some() || c.importing.is_some())
+                    || !self.deposed.is_empty()
+                    || self.outputs_changed()
+            }
         }
     }
 
@@ -305,7 +315,7 @@ pub async fn plan(ctx: &Ctx, state: &infra_state::StateFile, opts: &PlanOptions,
         }
     }
     inherit_create_before_destroy(&mut p.changes);
-    let exec = build_exec(ctx, &p.changes, &p.working, &allowed, opts.mode);
+    let mut exec = build_exec(ctx, &p.changes, &p.working, &allowed, opts.mode);
     if let Err(cycle) = exec.check_acyclic() {
         return Err(Diagnostic::error(
             "Cycle in the execution plan",
@@ -314,6 +324,7 @@ pub async fn plan(ctx: &Ctx, state: &infra_state::StateFile, opts: &PlanOptions,
         .into());
     }
     let root_vars = p.store.modules.get(&ModuleInstance::root()).map(|m| m.vars.clone()).unwrap_or_default();
+    let deposed = p.deposed_changes();
     let mut warnings = Diagnostics(p.diags.0.into_iter().filter(|d| !d.is_error()).collect());
     if !opts.targets.is_empty() {
         warnings.push(Diagnostic::warning(
@@ -322,8 +333,10 @@ pub async fn plan(ctx: &Ctx, state: &infra_state::StateFile, opts: &PlanOptions,
         ));
     }
     let index = p.changes.iter().enumerate().map(|(i, c)| (c.addr.clone(), i)).collect();
+    add_deposed_deletes(ctx, &mut exec, &deposed);
     Ok(Plan {
         index,
+        deposed,
         mode: opts.mode,
         changes: p.changes,
         drift: p.drift,
@@ -461,6 +474,7 @@ impl Planner<'_> {
                         value: mark_sensitive(obj, schema.as_ref()),
                         dependencies: Vec::new(),
                         create_before_destroy: false,
+                        deposed: Vec::new(),
                     },
                 );
             }
@@ -610,7 +624,13 @@ impl Planner<'_> {
                         let obj = mark_sensitive(obj, schema.as_ref());
                         self.working.instances.insert(
                             addr.clone(),
-                            Instance { provider: provider_key.clone(), value: obj.clone(), dependencies: deps.clone(), create_before_destroy: false },
+                            Instance {
+                                provider: provider_key.clone(),
+                                value: obj.clone(),
+                                dependencies: deps.clone(),
+                                create_before_destroy: false,
+                                deposed: Vec::new(),
+                            },
                         );
                         prior_value = Some(obj);
                         importing = Some(id);
@@ -717,6 +737,35 @@ impl Planner<'_> {
         self.store.set_instance(mi, &r.key(), key, v);
     }
 
+    /// Deposed objects recorded in state (from an interrupted create-before-destroy): each is
+    /// deleted, whatever else the plan does.
+    fn deposed_changes(&self) -> Vec<ResourceChange> {
+        if self.opts.mode == PlanMode::RefreshOnly {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for (addr, inst) in &self.working.instances {
+            if !self.opts.targets.is_empty() && !self.opts.targets.iter().any(|t| t.matches(addr)) {
+                continue;
+            }
+            for d in &inst.deposed {
+                out.push(ResourceChange {
+                    addr: addr.clone(),
+                    provider: inst.provider.clone(),
+                    action: Action::Delete,
+                    reason: Reason::DeleteBecauseDeposed,
+                    before: Some(d.clone()),
+                    after: None,
+                    replace_paths: Vec::new(),
+                    importing: None,
+                    moved_from: None,
+                    dependencies: inst.dependencies.clone(),
+                });
+            }
+        }
+        out
+    }
+
     /// True when one of the given resources (addresses as in `resource_deps`) has a planned
     /// change in this module instance.
     fn depends_on_pending_change(&self, mi: &ModuleInstance, deps: &[String]) -> bool {
@@ -811,6 +860,26 @@ impl Planner<'_> {
                 None => Reason::DeleteBecauseNoResourceConfig,
             },
         }
+    }
+}
+
+/// Deposed objects are deleted once their provider is configured and, when the resource is
+/// still configured, after its node has run.
+fn add_deposed_deletes(ctx: &Ctx, g: &mut ExecGraph, deposed: &[ResourceChange]) {
+    for (i, c) in deposed.iter().enumerate() {
+        let mut deps = Vec::new();
+        for (e, n) in g.nodes.iter().enumerate() {
+            if let ExecNode::Config(ci) = n {
+                let id = &ctx.graph.nodes[*ci];
+                let is_provider = id.kind == NodeKind::Provider(c.provider.clone());
+                let is_resource = id.module == c.addr.module.static_path() && id.kind == NodeKind::Resource(c.addr.resource_key());
+                if is_provider || is_resource {
+                    deps.push(e);
+                }
+            }
+        }
+        g.nodes.push(ExecNode::DeleteDeposed(i));
+        g.deps.push(deps);
     }
 }
 

@@ -4,7 +4,11 @@
 use crate::addr::{parse_target, InstanceAddr, InstanceKey};
 use infra_lang::config::Mode;
 use infra_lang::value::{apply_sensitive_paths, from_json, sensitive_paths, to_json, Value};
-use infra_state::{InstanceState, JournalRecord, OutputState, PendingCreate, ResourceState, StateFile};
+use infra_state::{DeposedObject, InstanceState, JournalRecord, OutputState, PendingCreate, ResourceState, StateFile};
+
+fn deposed_to_state(values: &[Value]) -> Vec<DeposedObject> {
+    values.iter().map(|v| DeposedObject { attributes: to_json(v), sensitive_attributes: sensitive_paths(v) }).collect()
+}
 use std::collections::BTreeMap;
 
 #[derive(Clone, Debug)]
@@ -13,6 +17,8 @@ pub struct Instance {
     pub value: Value,
     pub dependencies: Vec<String>,
     pub create_before_destroy: bool,
+    /// Replaced objects still to delete (create-before-destroy).
+    pub deposed: Vec<Value>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -38,9 +44,16 @@ impl Working {
                 let key = i.index_key.as_ref().and_then(InstanceKey::from_json);
                 let addr = InstanceAddr { module: module.clone(), mode, type_name: r.type_name.clone(), name: r.name.clone(), key };
                 let value = apply_sensitive_paths(from_json(&i.attributes), &i.sensitive_attributes);
+                let deposed = i.deposed.iter().map(|d| apply_sensitive_paths(from_json(&d.attributes), &d.sensitive_attributes)).collect();
                 w.instances.insert(
                     addr,
-                    Instance { provider: r.provider.clone(), value, dependencies: i.dependencies.clone(), create_before_destroy: i.create_before_destroy },
+                    Instance {
+                        provider: r.provider.clone(),
+                        value,
+                        dependencies: i.dependencies.clone(),
+                        create_before_destroy: i.create_before_destroy,
+                        deposed,
+                    },
                 );
             }
         }
@@ -73,6 +86,7 @@ impl Working {
                 sensitive_attributes: sensitive_paths(&inst.value),
                 dependencies: inst.dependencies.clone(),
                 create_before_destroy: inst.create_before_destroy,
+                deposed: deposed_to_state(&inst.deposed),
             });
         }
         s.resources = by_resource.into_values().collect();
@@ -103,6 +117,7 @@ pub fn upsert_record(addr: &InstanceAddr, inst: &Instance) -> JournalRecord {
             sensitive_attributes: sensitive_paths(&inst.value),
             dependencies: inst.dependencies.clone(),
             create_before_destroy: inst.create_before_destroy,
+            deposed: deposed_to_state(&inst.deposed),
         },
     }
 }
