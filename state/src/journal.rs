@@ -155,6 +155,7 @@ mod tests {
             sensitive_attributes: vec![],
             dependencies: vec![],
             create_before_destroy: false,
+            deposed: vec![],
         }
     }
 

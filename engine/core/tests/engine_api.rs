@@ -107,5 +107,5 @@ async fn create_before_destroy_orders_the_execution_graph() {
     let events = recorder.events.lock().unwrap().clone();
     let pos = |e: &str| events.iter().position(|x| x == e).unwrap_or_else(|| panic!("{e} missing from {events:?}"));
     assert!(pos("done terraform_data.db create ok") < pos("start terraform_data.app update"));
-    assert!(pos("done terraform_data.app update ok") < pos("start terraform_data.db delete"));
+    assert!(pos("done terraform_data.app update ok") < pos("start terraform_data.db (deposed object) delete"));
 }
