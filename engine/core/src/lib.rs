@@ -109,14 +109,8 @@ pub fn validate(ctx: &walk::Ctx) -> Diagnostics {
                     if let Err(d) = walk::decode_resource(ctx, &s, r, &addr) {
                         diags.extend(d);
                     }
-                    let exp = if r.count.is_some() {
-                        walk::Expansion::Count(0)
-                    } else if r.for_each.is_some() {
-                        walk::Expansion::ForEach(BTreeMap::new())
-                    } else {
-                        walk::Expansion::Single
-                    };
-                    let _ = exp;
+                    // Instances are not known without evaluating count/for_each; references to the
+                    // resource see an unknown value.
                     store.module_mut(&mi).resources.insert(r.key(), (walk::Expansion::Single, BTreeMap::from([(None, Value::Unknown)])));
                 }
             }
@@ -223,7 +217,7 @@ fn check_schemas(
                 let kind = if r.mode == Mode::Data { "data source" } else { "resource type" };
                 diags.push(
                     Diagnostic::error(
-                        &format!("Invalid {kind}"),
+                        format!("Invalid {kind}"),
                         format!("The provider \"{family}\" does not support {kind} \"{}\".{}", r.ty, suggestion(&r.ty, table.keys())),
                     )
                     .with_subject(r.span.clone()),

@@ -5,9 +5,7 @@ use crate::addr::{InstanceAddr, InstanceKey, ModuleInstance, Target};
 use crate::graph::{resolve_provider, NodeKind};
 use crate::hooks::Hook;
 use crate::state_io::{Instance, Working};
-use crate::walk::{
-    self, decode_resource, eval_local, eval_module_call, eval_output, eval_var, expand, resource_value, scope, with_instance, Ctx, Expansion, Store,
-};
+use crate::walk::{self, decode_resource, eval_local, eval_module_call, eval_output, eval_var, expand, scope, with_instance, Ctx, Expansion, Store};
 use infra_lang::config::{IgnoreChanges, Mode, Module, Resource};
 use infra_lang::diag::{Diagnostic, Diagnostics, PathStep};
 use infra_lang::refs::references;
@@ -1024,15 +1022,5 @@ pub fn build_exec(ctx: &Ctx, changes: &[ResourceChange], working: &Working, allo
         d.sort();
         d.dedup();
     }
-    if std::env::var_os("INFRA_DEBUG_EXEC").is_some() {
-        for (i, n) in g.nodes.iter().enumerate() {
-            eprintln!("exec {i}: {n:?} <- {:?}", g.deps[i]);
-        }
-    }
     g
-}
-
-#[allow(dead_code)]
-fn unused(_: &dyn Fn() -> Value) {
-    let _ = resource_value;
 }

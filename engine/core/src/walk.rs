@@ -135,7 +135,7 @@ pub struct NodeScope<'a> {
 
 fn undeclared(kind: &str, name: &str, candidates: impl IntoIterator<Item = impl AsRef<str>>, span: Option<Span>) -> Diagnostic {
     Diagnostic::error(
-        &format!("Reference to undeclared {kind}"),
+        format!("Reference to undeclared {kind}"),
         format!(
             "{} {kind} named \"{name}\" has not been declared in this module.{}",
             if kind.starts_with(['a', 'e', 'i', 'o', 'u']) { "An" } else { "A" },
@@ -300,7 +300,7 @@ pub fn eval_var(ctx: &Ctx, store: &mut Store, mi: &ModuleInstance, config: &Modu
     };
     let given = if mi.is_root() { ctx.input_vars.get(name).cloned() } else { store.modules.get(mi).and_then(|m| m.vars.get(name).cloned()) };
     let mut value = match (given, &var.default) {
-        (Some(v), _) if !(v.is_null() && var.nullable == false && var.default.is_some()) => v,
+        (Some(v), _) if !(v.is_null() && !var.nullable && var.default.is_some()) => v,
         (Some(_), Some(d)) | (None, Some(d)) => d.clone(),
         (_, None) => {
             if ctx.phase == Phase::Validate {
@@ -560,7 +560,7 @@ pub fn decode_resource(ctx: &Ctx, s: &NodeScope, r: &Resource, addr: &str) -> Re
             .unwrap_or_default();
         let kind = if r.mode == infra_lang::config::Mode::Data { "data source" } else { "resource type" };
         return Err(Diagnostic::error(
-            &format!("Invalid {kind}"),
+            format!("Invalid {kind}"),
             format!("The provider \"{family}\" does not support {kind} \"{}\".{}", r.ty, suggestion(&r.ty, names)),
         )
         .with_subject(r.span.clone())

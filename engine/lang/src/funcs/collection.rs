@@ -5,7 +5,7 @@
 
 use super::{arity, int_arg, map_arg, num_arg, seq_arg, str_arg, FResult, FuncError};
 use crate::types::{convert, unify_elements, Type};
-use crate::value::{format_number, Value};
+use crate::value::Value;
 use bigdecimal::{BigDecimal, Zero};
 use std::collections::BTreeMap;
 
@@ -65,11 +65,11 @@ pub fn call(name: &str, a: &[Value]) -> Option<FResult> {
                     Err(e) => return Some(Err(e)),
                 }
             }
-            Ok(Value::Tuple(out)).and_then(|v| {
+            Ok(Value::Tuple(out)).map(|v| {
                 if a.iter().all(|x| matches!(x, Value::List(_))) {
-                    Ok(Value::List(v.as_seq().map(<[Value]>::to_vec).unwrap_or_default()))
+                    Value::List(v.as_seq().map(<[Value]>::to_vec).unwrap_or_default())
                 } else {
-                    Ok(v)
+                    v
                 }
             })
         }
@@ -307,6 +307,5 @@ fn range(a: &[Value]) -> FResult {
         out.push(Value::Number(cur.clone()));
         cur += &step;
     }
-    let _ = format_number;
     Ok(Value::List(out))
 }

@@ -16,7 +16,7 @@ pub fn call(name: &str, a: &[Value]) -> Option<FResult> {
                 .map_err(|e| FuncError::Failed(format!("failed to decode base64 data: {e}")))?;
             String::from_utf8(bytes).map(Value::String).map_err(|_| "the result of decoding the provided string is not valid UTF-8".into())
         }),
-        "jsonencode" => arity(a, 1).and_then(|_| Ok(Value::String(json_encode(&a[0])))),
+        "jsonencode" => arity(a, 1).map(|_| Value::String(json_encode(&a[0]))),
         "jsondecode" => arity(a, 1).and_then(|_| {
             let s = str_arg(a, 0)?;
             let j: serde_json::Value = serde_json::from_str(&s).map_err(|e| FuncError::Failed(format!("invalid JSON: {e}")))?;
@@ -29,13 +29,13 @@ pub fn call(name: &str, a: &[Value]) -> Option<FResult> {
             let y: serde_yaml::Value = serde_yaml::from_str(&str_arg(a, 0)?).map_err(|e| FuncError::Failed(format!("on line {e}")))?;
             yaml_to_value(&y)
         }),
-        "yamlencode" => arity(a, 1).and_then(|_| {
+        "yamlencode" => arity(a, 1).map(|_| {
             let mut out = String::new();
             yaml_emit(&a[0], 0, &mut out);
             if !out.ends_with('\n') {
                 out.push('\n');
             }
-            Ok(Value::String(out))
+            Value::String(out)
         }),
         _ => return None,
     })

@@ -3,7 +3,6 @@
 use super::{arity, int_arg, num_arg, str_arg, FResult, FuncError};
 use crate::value::Value;
 use bigdecimal::{BigDecimal, RoundingMode, Signed, ToPrimitive, Zero};
-use std::str::FromStr;
 
 pub fn call(name: &str, a: &[Value]) -> Option<FResult> {
     Some(match name {
@@ -80,9 +79,4 @@ fn parseint(a: &[Value]) -> FResult {
         acc = acc * BigDecimal::from(base) + BigDecimal::from(d);
     }
     Ok(Value::Number(if neg { -acc } else { acc }))
-}
-
-#[allow(dead_code)]
-fn parse(s: &str) -> BigDecimal {
-    BigDecimal::from_str(s).unwrap_or_default()
 }

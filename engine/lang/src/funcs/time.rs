@@ -102,7 +102,7 @@ fn formatdate(spec: &str, t: &DateTime<FixedOffset>) -> FResult {
         let off = t.offset().local_minus_utc();
         let (oh, om) = ((off.abs() / 3600), (off.abs() % 3600) / 60);
         let sign = if off < 0 { '-' } else { '+' };
-        let h12 = if t.hour() % 12 == 0 { 12 } else { t.hour() % 12 };
+        let h12 = if t.hour().is_multiple_of(12) { 12 } else { t.hour() % 12 };
         let piece = match token.as_str() {
             "YYYY" => format!("{:04}", t.year()),
             "YY" => format!("{:02}", t.year() % 100),
