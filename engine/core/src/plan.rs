@@ -198,10 +198,12 @@ impl Plan {
     }
 }
 
-/// Marks the attributes the schema declares sensitive, on a value a provider returned.
+/// Marks the attributes the schema declares sensitive, on a value a provider returned,
+/// including those inside nested blocks.
 pub fn mark_sensitive(v: Value, schema: Option<&Schema>) -> Value {
     let Some(schema) = schema else { return v };
-    match v {
+    let (v, marked) = v.into_unmarked();
+    let out = match v {
         Value::Object(mut m) => {
             for (name, a) in &schema.attributes {
                 if a.sensitive {
@@ -210,19 +212,49 @@ pub fn mark_sensitive(v: Value, schema: Option<&Schema>) -> Value {
                     }
                 }
             }
+            for (name, b) in &schema.blocks {
+                if let Some(x) = m.remove(name) {
+                    let x = match x {
+                        Value::List(items) => Value::List(items.into_iter().map(|i| mark_sensitive(i, Some(&b.schema))).collect()),
+                        Value::Tuple(items) => Value::Tuple(items.into_iter().map(|i| mark_sensitive(i, Some(&b.schema))).collect()),
+                        Value::Set(items) => Value::Set(items.into_iter().map(|i| mark_sensitive(i, Some(&b.schema))).collect()),
+                        single @ Value::Object(_) => mark_sensitive(single, Some(&b.schema)),
+                        other => other,
+                    };
+                    m.insert(name.clone(), x);
+                }
+            }
             Value::Object(m)
         }
         other => other,
-    }
+    };
+    out.mark_if(marked)
 }
 
-/// Maps a provider diagnostic's attribute path to the span of that argument in the block.
+/// Maps a provider diagnostic's attribute path to the span of that argument in the
+/// configuration: `cidr_block`, or `ingress[1].from_port` into the second `ingress` block.
 pub fn attach_span(d: Diagnostic, r: &Resource, addr: &str) -> Diagnostic {
-    let span = match d.attr_path.first() {
-        Some(PathStep::Attr(name)) => r.body.attr(name).and_then(|a| a.expr.span()).or(r.span.clone()),
-        _ => r.span.clone(),
-    };
+    let span = path_span(&r.body, &d.attr_path).or(r.span.clone());
     d.with_subject(span).with_address(addr)
+}
+
+fn path_span(body: &infra_lang::config::Body, path: &[PathStep]) -> Option<infra_lang::Span> {
+    let (PathStep::Attr(name), rest) = path.split_first()? else { return None };
+    if let Some(a) = body.attr(name) {
+        return a.expr.span();
+    }
+    let blocks: Vec<&infra_lang::config::Block> = body.blocks.iter().filter(|b| &b.kind == name).collect();
+    match rest.split_first() {
+        Some((PathStep::Index(i), rest)) => {
+            let block = blocks.get(usize::try_from(*i).ok()?)?;
+            path_span(&block.body, rest).or(block.span.clone())
+        }
+        Some((PathStep::Attr(_), _)) => {
+            let block = blocks.first()?;
+            path_span(&block.body, rest).or(block.span.clone())
+        }
+        _ => blocks.first().and_then(|b| b.span.clone()),
+    }
 }
 
 pub struct Planner<'a> {
@@ -1023,4 +1055,40 @@ pub fn build_exec(ctx: &Ctx, changes: &[ResourceChange], working: &Working, allo
         d.dedup();
     }
     g
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use infra_lang::schema::{AttrSchema, BlockSchema, Nesting};
+    use infra_lang::types::Type;
+
+    #[test]
+    fn sensitive_attributes_inside_nested_blocks_are_marked() {
+        let inner = Schema::new().attr("password", AttrSchema::optional(Type::String).sensitive()).attr("user", AttrSchema::optional(Type::String));
+        let schema = Schema::new().block("login", BlockSchema { nesting: Nesting::List, min_items: 0, max_items: 9, force_new: false, schema: inner });
+        let v = Value::object([("login", Value::List(vec![Value::object([("password", Value::string("p")), ("user", Value::string("u"))])]))]);
+        let marked = mark_sensitive(v, Some(&schema));
+        let login = &marked.get_attr("login").unwrap().as_seq().unwrap()[0];
+        assert!(login.get_attr("password").unwrap().is_sensitive());
+        assert!(!login.get_attr("user").unwrap().is_sensitive());
+    }
+
+    #[test]
+    fn nested_attribute_paths_point_into_the_right_block() {
+        let sources = infra_lang::SourceMap::new();
+        let dir = std::env::temp_dir().join(format!("infra-path-span-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("main.tf"), "resource \"x_sg\" \"a\" {\n  name = \"n\"\n  ingress {\n    port = 1\n  }\n  ingress {\n    port = 2\n  }\n}\n")
+            .unwrap();
+        let (m, d) = infra_lang::config::load_module(&sources, &dir);
+        assert!(!d.has_errors());
+        let r = &m.resources["x_sg.a"];
+        let diag = Diagnostic::error("Bad port", "no").with_path(vec![PathStep::Attr("ingress".into()), PathStep::Index(1), PathStep::Attr("port".into())]);
+        let span = attach_span(diag, r, "x_sg.a").subject.unwrap();
+        assert_eq!(sources.pos(span.file, span.range.start).line, 7);
+        let top = attach_span(Diagnostic::error("Bad", "no").with_path(vec![PathStep::Attr("name".into())]), r, "x_sg.a").subject.unwrap();
+        assert_eq!(sources.pos(top.file, top.range.start).line, 2);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
