@@ -8,7 +8,7 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
         let text = text.to_string();
-        let worker = std::thread::Builder::new().stack_size(8 << 20).spawn(move || infra_lang::robustness::exercise(&text));
+        let worker = std::thread::Builder::new().stack_size(64 << 20).spawn(move || infra_lang::robustness::exercise(&text));
         if let Ok(w) = worker {
             // A panic in the worker is a finding: hand it back to libFuzzer.
             if let Err(panic) = w.join() {

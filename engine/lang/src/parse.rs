@@ -186,8 +186,14 @@ pub fn check_brackets(text: &str) -> Result<(), BracketError> {
                     i += 1;
                 }
                 b'\n' => {
-                    // Strings do not span lines: leave the rest to the parser's message.
-                    stack.pop();
+                    let at = stack.last().map(|(_, at)| *at).unwrap_or(i);
+                    return Err(BracketError {
+                        offset: at,
+                        summary: "Unterminated string",
+                        detail:
+                            "This string is not closed before the end of the line. Add the closing quote, or use a heredoc (<<EOT) for text over several lines."
+                                .into(),
+                    });
                 }
                 _ => {}
             }
@@ -315,6 +321,9 @@ pub fn check_brackets(text: &str) -> Result<(), BracketError> {
         }
         i += 1;
     }
+    if let Some((Ctx::Str, at)) = stack.last() {
+        return Err(BracketError { offset: *at, summary: "Unterminated string", detail: "This string is never closed. Add the closing quote.".into() });
+    }
     match stack.iter().rev().find(|(c, _)| !matches!(c, Ctx::Str)) {
         Some((Ctx::Bracket(open), at)) => Err(BracketError {
             offset: *at,
@@ -372,5 +381,7 @@ mod bracket_tests {
         assert_eq!(check_brackets("x = [1)").err().map(|e| e.summary), Some("Mismatched bracket"));
         assert_eq!(check_brackets("x = 1}").err().map(|e| e.summary), Some("Unexpected closing bracket"));
         assert_eq!(check_brackets("x = <<EOT\nnever closed\n").err().map(|e| e.summary), Some("Unterminated heredoc"));
+        assert_eq!(check_brackets("x = \"abc\ny = [").err().map(|e| (e.offset, e.summary)), Some((4, "Unterminated string")));
+        assert_eq!(check_brackets("x = \"abc").err().map(|e| e.summary), Some("Unterminated string"));
     }
 }
