@@ -32,31 +32,37 @@ pub enum StateError {
 impl std::fmt::Display for StateError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            StateError::Corrupt { path, reason } => write!(f, "the state file {} cannot be read: {reason}. It was left untouched; restore it from {}.backup or fix it by hand", path.display(), path.display()),
+            StateError::Corrupt { path, reason } => write!(
+                f,
+                "the state file {} cannot be read: {reason}. It was left untouched; restore it from {}.backup or fix it by hand",
+                path.display(),
+                path.display()
+            ),
             StateError::Io { path, op, source } => write!(f, "{op} {} failed: {source}", path.display()),
-            StateError::Locked { path, holder } if holder.is_stale() => write!(
-                f,
-                "the state {} is locked by {} (pid {}, operation {}, since {}, lock ID {}), and that process is no longer running on this host. If it was killed, check the state, then run `infra force-unlock {}`",
-                path.display(),
-                holder.who,
-                holder.pid,
-                holder.operation,
-                holder.created,
-                holder.id,
-                holder.id
-            ),
-            StateError::Locked { path, holder } => write!(
-                f,
-                "the state {} is locked by {} (pid {}, operation {}, since {}, lock ID {}). Wait for it to finish, use --lock-timeout, or run `infra force-unlock {}` if that process is gone",
-                path.display(),
-                holder.who,
-                holder.pid,
-                holder.operation,
-                holder.created,
-                holder.id,
-                holder.id
-            ),
-            StateError::LockMismatch { expected, found: Some(h) } => write!(f, "the lock ID {expected} does not match the current lock {} held by {}", h.id, h.who),
+            StateError::Locked { path, holder } => {
+                write!(
+                    f,
+                    "the state {} is locked by {} (pid {}, operation {}, since {}, lock ID {})",
+                    path.display(),
+                    holder.who,
+                    holder.pid,
+                    holder.operation,
+                    holder.created,
+                    holder.id
+                )?;
+                if holder.is_stale() {
+                    write!(
+                        f,
+                        ", and that process is no longer running on this host. If it was killed, check the state, then run `infra force-unlock {}`",
+                        holder.id
+                    )
+                } else {
+                    write!(f, ". Wait for it to finish, use --lock-timeout, or run `infra force-unlock {}` if that process is gone", holder.id)
+                }
+            }
+            StateError::LockMismatch { expected, found: Some(h) } => {
+                write!(f, "the lock ID {expected} does not match the current lock {} held by {}", h.id, h.who)
+            }
             StateError::LockMismatch { expected, found: None } => write!(f, "there is no lock to release (asked for lock ID {expected})"),
         }
     }

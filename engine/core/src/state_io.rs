@@ -74,20 +74,13 @@ impl Working {
             let module = addr.module.to_string();
             let entry = by_resource.entry((module.clone(), addr.resource_key(), inst.provider.clone())).or_insert_with(|| ResourceState {
                 module,
-                mode: if addr.mode == Mode::Data { "data".into() } else { "managed".into() },
+                mode: mode_text(addr),
                 type_name: addr.type_name.clone(),
                 name: addr.name.clone(),
                 provider: inst.provider.clone(),
                 instances: Vec::new(),
             });
-            entry.instances.push(InstanceState {
-                index_key: addr.key.as_ref().map(InstanceKey::to_json),
-                attributes: to_json(&inst.value),
-                sensitive_attributes: sensitive_paths(&inst.value),
-                dependencies: inst.dependencies.clone(),
-                create_before_destroy: inst.create_before_destroy,
-                deposed: deposed_to_state(&inst.deposed),
-            });
+            entry.instances.push(instance_state(addr, inst));
         }
         s.resources = by_resource.into_values().collect();
         s.outputs = self.outputs.iter().map(|(k, (v, sens))| (k.clone(), OutputState { value: to_json(v), sensitive: *sens })).collect();
@@ -111,14 +104,19 @@ pub fn upsert_record(addr: &InstanceAddr, inst: &Instance) -> JournalRecord {
         type_name: addr.type_name.clone(),
         name: addr.name.clone(),
         provider: inst.provider.clone(),
-        instance: InstanceState {
-            index_key: addr.key.as_ref().map(InstanceKey::to_json),
-            attributes: to_json(&inst.value),
-            sensitive_attributes: sensitive_paths(&inst.value),
-            dependencies: inst.dependencies.clone(),
-            create_before_destroy: inst.create_before_destroy,
-            deposed: deposed_to_state(&inst.deposed),
-        },
+        instance: instance_state(addr, inst),
+    }
+}
+
+/// One instance in the state schema.
+fn instance_state(addr: &InstanceAddr, inst: &Instance) -> InstanceState {
+    InstanceState {
+        index_key: addr.key.as_ref().map(InstanceKey::to_json),
+        attributes: to_json(&inst.value),
+        sensitive_attributes: sensitive_paths(&inst.value),
+        dependencies: inst.dependencies.clone(),
+        create_before_destroy: inst.create_before_destroy,
+        deposed: deposed_to_state(&inst.deposed),
     }
 }
 
