@@ -170,6 +170,7 @@ fn registry() -> Registry {
     r.register("terraform", infra_provider_terraform::factory());
     r.register("local", infra_provider_local::factory());
     r.register("random", infra_provider_random::factory());
+    r.register("aws", infra_provider_aws::factory());
     r
 }
 

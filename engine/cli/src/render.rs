@@ -319,7 +319,13 @@ pub fn plan(p: &Plan, st: &Style) -> String {
         }
         return out;
     }
-    if visible.is_empty() && !p.outputs_changed() {
+    for a in &p.adopted {
+        out.push_str(&format!("\n  {} was created by an interrupted run and will be recorded in state\n", st.bold(&format!("# {a}"))));
+    }
+    if p.dropped_intents > 0 {
+        out.push_str(&format!("\n  {} interrupted create(s) left nothing behind; their intents will be dropped from state\n", p.dropped_intents));
+    }
+    if visible.is_empty() && !p.outputs_changed() && p.adopted.is_empty() && p.dropped_intents == 0 {
         out.push_str("\nNo changes. Your infrastructure matches the configuration.\n");
         return out;
     }

@@ -343,8 +343,10 @@ impl Run {
         let started = Instant::now();
         let shown_action = if creating { Action::Create } else { Action::Update };
         self.hook.apply_start(&name, shown_action);
+        let mut confirm_token = None;
         let (state, diags) = if creating {
             let token = uuid::Uuid::new_v4().to_string();
+            confirm_token = Some(token.clone());
             if provider.journals_creates() {
                 self.record(Change::PendingAdd(PendingCreate {
                     address: name.clone(),
@@ -404,6 +406,18 @@ impl Run {
             ));
         }
         let persisted = self.persist().await;
+        if let (true, true, Some(recorded), Some(token)) = (persisted, provider.journals_creates(), &state, &confirm_token) {
+            let resp = provider
+                .confirm_create(infra_provider::ConfirmCreateRequest {
+                    type_name: addr.type_name.clone(),
+                    state: recorded.clone(),
+                    idempotency_token: token.clone(),
+                })
+                .await;
+            for d in resp.diagnostics {
+                self.error(Diagnostic { severity: infra_lang::Severity::Warning, ..d }.with_address(name.clone()));
+            }
+        }
         let id = state.as_ref().and_then(|s| s.get_attr("id")).and_then(|v| v.as_str().map(str::to_string));
         self.hook.apply_done(&name, shown_action, started.elapsed(), id.as_deref(), first_error.as_ref());
         if failed || !persisted {

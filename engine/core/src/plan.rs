@@ -172,6 +172,11 @@ pub struct Plan {
     pub index: BTreeMap<InstanceAddr, usize>,
     /// Deletions of deposed objects (several may share an instance address).
     pub deposed: Vec<ResourceChange>,
+    /// Objects an interrupted run created, found again by their create intent; applying the
+    /// plan records them.
+    pub adopted: Vec<InstanceAddr>,
+    /// Create intents with nothing behind them; applying the plan drops them.
+    pub dropped_intents: usize,
 }
 
 impl Plan {
@@ -181,6 +186,8 @@ impl Plan {
             _ => {
                 self.changes.iter().any(|c| c.action != Action::NoOp || c.moved_from.is_some() || c.importing.is_some())
                     || !self.deposed.is_empty()
+                    || !self.adopted.is_empty()
+                    || self.dropped_intents > 0
                     || self.outputs_changed()
             }
         }
@@ -271,6 +278,8 @@ pub struct Planner<'a> {
     pub diags: Diagnostics,
     imports: BTreeMap<String, String>,
     moved: BTreeMap<InstanceAddr, String>,
+    adopted: Vec<InstanceAddr>,
+    dropped_intents: usize,
 }
 
 /// The resources a config node depends on, as resource addresses: the nearest ones, found
@@ -318,6 +327,8 @@ pub async fn plan(ctx: &Ctx, state: &infra_state::StateFile, opts: &PlanOptions,
         diags: ctx.preflight.clone(),
         imports: BTreeMap::new(),
         moved: BTreeMap::new(),
+        adopted: Vec::new(),
+        dropped_intents: 0,
     };
     p.apply_moves();
     let allowed = allowed_nodes(ctx, opts);
@@ -367,6 +378,8 @@ pub async fn plan(ctx: &Ctx, state: &infra_state::StateFile, opts: &PlanOptions,
     Ok(Plan {
         index,
         deposed,
+        adopted: std::mem::take(&mut p.adopted),
+        dropped_intents: p.dropped_intents,
         mode: opts.mode,
         changes: p.changes,
         drift: p.drift,
@@ -496,6 +509,11 @@ impl Planner<'_> {
             }
             let resp = provider.adopt(AdoptRequest { type_name: ty.to_string(), idempotency_token: pc.idempotency_token.clone(), planned: Value::Null }).await;
             self.diags.extend(Diagnostics(resp.diagnostics.into_iter().map(|d| d.with_address(addr.to_string())).collect()));
+            if resp.state.is_some() {
+                self.adopted.push(addr.clone());
+            } else {
+                self.dropped_intents += 1;
+            }
             if let Some(obj) = resp.state {
                 self.working.instances.insert(
                     addr,

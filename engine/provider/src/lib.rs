@@ -76,6 +76,20 @@ pub struct CreateResponse {
 }
 
 #[derive(Clone, Debug)]
+pub struct ConfirmCreateRequest {
+    pub type_name: String,
+    /// The object as recorded in state.
+    pub state: Value,
+    pub idempotency_token: String,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ConfirmCreateResponse {
+    /// Reported as warnings: the object exists and is recorded either way.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+#[derive(Clone, Debug)]
 pub struct UpdateRequest {
     pub type_name: String,
     pub prior: Value,
@@ -201,6 +215,12 @@ pub trait Provider: Send + Sync {
     }
 
     async fn create(&self, req: CreateRequest) -> CreateResponse;
+
+    /// Called once a journaled create is durably recorded in state: the provider may now drop
+    /// whatever marks the intent (an intent tag), since the object can no longer be lost.
+    async fn confirm_create(&self, _req: ConfirmCreateRequest) -> ConfirmCreateResponse {
+        ConfirmCreateResponse::default()
+    }
     async fn update(&self, req: UpdateRequest) -> UpdateResponse;
     async fn delete(&self, req: DeleteRequest) -> DeleteResponse;
 

@@ -1,0 +1,227 @@
+//! The aws provider against a real moto server (not a mock of ours): each test starts its own
+//! moto on a free loopback port, installed once into the target directory if missing, and
+//! drives the real `infra` binary. moto's own request log counts the API calls.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+static INSTALL: Mutex<()> = Mutex::new(());
+
+/// `moto_server`, from `INFRA_MOTO_SERVER` or a venv under the target directory.
+fn moto_server() -> PathBuf {
+    if let Some(p) = std::env::var_os("INFRA_MOTO_SERVER") {
+        return PathBuf::from(p);
+    }
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("moto-venv");
+    let bin = venv.join("bin/moto_server");
+    let _guard = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
+    if !bin.exists() {
+        let ok = Command::new("python3").args(["-m", "venv"]).arg(&venv).status().is_ok_and(|s| s.success())
+            && Command::new(venv.join("bin/pip")).args(["install", "-q", "moto[ec2]", "flask", "flask-cors"]).status().is_ok_and(|s| s.success());
+        assert!(ok, "installing moto into {} failed (python3 with venv and PyPI access are needed)", venv.display());
+    }
+    bin
+}
+
+struct Moto {
+    child: Child,
+    url: String,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn start_moto() -> Moto {
+    let bin = moto_server();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("moto.log");
+    let port = free_port();
+    let child = Command::new(bin)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "moto did not start: {}", std::fs::read_to_string(&log).unwrap_or_default());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Moto { child, url, log, _dir: dir }
+}
+
+impl Moto {
+    /// API requests moto has answered so far.
+    fn requests(&self) -> usize {
+        let f = std::fs::File::open(&self.log).unwrap();
+        BufReader::new(f).lines().map_while(Result::ok).filter(|l| l.contains("\"POST / HTTP")).count()
+    }
+
+    /// Calls the EC2 Query API directly (moto does not check signatures) and returns the XML.
+    fn ec2(&self, params: &[(&str, &str)]) -> String {
+        let mut query: Vec<(String, String)> = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        query.push(("Version".into(), "2016-11-15".into()));
+        let script = "import sys, urllib.request, urllib.parse\nbody = urllib.parse.urlencode([tuple(a.split('=', 1)) for a in sys.argv[2:]]).encode()\nreq = urllib.request.Request(sys.argv[1], data=body, headers={'Authorization': 'AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=x', 'Content-Type': 'application/x-www-form-urlencoded'})\nprint(urllib.request.urlopen(req).read().decode())";
+        let out =
+            Command::new("python3").arg("-c").arg(script).arg(format!("{}/", self.url)).args(query.iter().map(|(k, v)| format!("{k}={v}"))).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+fn provider_block(moto: &Moto) -> String {
+    format!(
+        "provider \"aws\" {{\n  region                      = \"us-east-1\"\n  access_key                  = \"test\"\n  secret_key                  = \"test\"\n  max_retries                 = 0\n  skip_credentials_validation = true\n  skip_requesting_account_id  = true\n  endpoints {{\n    ec2 = \"{}\"\n  }}\n  default_tags {{\n    tags = {{ managed_by = \"infra\" }}\n  }}\n}}\n",
+        moto.url
+    )
+}
+
+fn infra(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_infra"));
+    c.args(args).current_dir(dir).env("NO_COLOR", "1").env_remove("AWS_PROFILE");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.output().unwrap();
+    (out.status.code().unwrap_or(-1), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+fn network_stack(moto: &Moto, name_tag: &str, second_cidr: &str) -> String {
+    format!(
+        "{}\nresource \"aws_vpc\" \"main\" {{\n  cidr_block           = \"10.0.0.0/16\"\n  enable_dns_hostnames = true\n  tags = {{\n    Name = \"{name_tag}\"\n  }}\n}}\n\nlocals {{\n  cidrs = [\"10.0.1.0/24\", \"{second_cidr}\"]\n}}\n\nresource \"aws_subnet\" \"private\" {{\n  count             = 2\n  vpc_id            = aws_vpc.main.id\n  cidr_block        = local.cidrs[count.index]\n  availability_zone = \"us-east-1a\"\n}}\n",
+        provider_block(moto)
+    )
+}
+
+#[test]
+fn apply_then_empty_plan_then_update_in_place_replace_and_destroy() {
+    let moto = start_moto();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("main.tf"), network_stack(&moto, "one", "10.0.2.0/24")).unwrap();
+    let (code, out) = infra(d, &["apply", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Resources: 3 added"), "{out}");
+    let (code, out) = infra(d, &["plan", "--detailed-exitcode"], &[]);
+    assert_eq!(code, 0, "a second plan after apply is empty:\n{out}");
+    let vpcs = moto.ec2(&[("Action", "DescribeVpcs")]);
+    assert!(vpcs.contains("managed_by") && !vpcs.contains("infra:create-intent"), "default_tags applied, intent tag dropped once recorded: {vpcs}");
+
+    // A tag is updated in place, on the VPC only.
+    std::fs::write(d.join("main.tf"), network_stack(&moto, "two", "10.0.2.0/24")).unwrap();
+    let (code, out) = infra(d, &["plan", "--detailed-exitcode"], &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("# aws_vpc.main will be updated in-place") && out.contains("Plan: 0 to add, 1 to change, 0 to destroy."), "{out}");
+    let (code, out) = infra(d, &["apply", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(moto.ec2(&[("Action", "DescribeVpcs"), ("Filter.1.Name", "tag:Name"), ("Filter.1.Value.1", "two")]).contains("10.0.0.0/16"));
+
+    // A force-new attribute replaces only that subnet, and the plan says why.
+    std::fs::write(d.join("main.tf"), network_stack(&moto, "two", "10.0.3.0/24")).unwrap();
+    let (code, out) = infra(d, &["plan", "--detailed-exitcode"], &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("# aws_subnet.private[1] must be replaced")
+            && out.contains("# forces replacement")
+            && out.contains("Plan: 1 to add, 0 to change, 1 to destroy."),
+        "{out}"
+    );
+    let (code, out) = infra(d, &["apply", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "{out}");
+    let subnets = moto.ec2(&[("Action", "DescribeSubnets"), ("Filter.1.Name", "tag:managed_by"), ("Filter.1.Value.1", "infra")]);
+    assert!(subnets.contains("10.0.3.0/24") && !subnets.contains("10.0.2.0/24"), "{subnets}");
+    assert_eq!(infra(d, &["plan", "--detailed-exitcode"], &[]).0, 0);
+
+    // Destroy leaves nothing the stack made.
+    let (code, out) = infra(d, &["destroy", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(!moto.ec2(&[("Action", "DescribeVpcs")]).contains("10.0.0.0/16"));
+    assert!(!moto.ec2(&[("Action", "DescribeSubnets")]).contains("managed_by"));
+}
+
+#[test]
+fn refreshing_many_subnets_takes_a_few_batched_calls() {
+    let moto = start_moto();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let stack = format!(
+        "{}\nresource \"aws_vpc\" \"big\" {{\n  cidr_block = \"10.1.0.0/16\"\n}}\n\nresource \"aws_subnet\" \"many\" {{\n  count      = 200\n  vpc_id     = aws_vpc.big.id\n  cidr_block = cidrsubnet(\"10.1.0.0/16\", 8, count.index)\n}}\n",
+        provider_block(&moto)
+    );
+    std::fs::write(d.join("main.tf"), stack).unwrap();
+    let (code, out) = infra(d, &["apply", "--auto-approve", "--parallelism", "20"], &[]);
+    assert_eq!(code, 0, "{out}");
+    let before = moto.requests();
+    let (code, out) = infra(d, &["plan", "--detailed-exitcode"], &[]);
+    assert_eq!(code, 0, "{out}");
+    let calls = moto.requests() - before;
+    // One DescribeSubnets for the 200 subnets, one DescribeVpcs, two DescribeVpcAttribute.
+    assert!(calls < 10, "refresh of 200 subnets and a VPC took {calls} API calls");
+}
+
+#[test]
+fn an_existing_vpc_imports_with_an_empty_plan() {
+    let moto = start_moto();
+    let xml = moto.ec2(&[
+        ("Action", "CreateVpc"),
+        ("CidrBlock", "10.9.0.0/16"),
+        ("TagSpecification.1.ResourceType", "vpc"),
+        ("TagSpecification.1.Tag.1.Key", "Name"),
+        ("TagSpecification.1.Tag.1.Value", "by-hand"),
+    ]);
+    let id = xml.split("<vpcId>").nth(1).and_then(|s| s.split('<').next()).unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let stack = format!(
+        "{}\nimport {{\n  to = aws_vpc.hand\n  id = \"{id}\"\n}}\n\nresource \"aws_vpc\" \"hand\" {{\n  cidr_block = \"10.9.0.0/16\"\n  tags = {{\n    Name       = \"by-hand\"\n    managed_by = \"infra\"\n  }}\n}}\n",
+        provider_block(&moto).replace("  default_tags {\n    tags = { managed_by = \"infra\" }\n  }\n", "")
+    );
+    std::fs::write(d.join("main.tf"), stack).unwrap();
+    let (code, out) = infra(d, &["plan"], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(&format!("# aws_vpc.hand will be updated in-place")) || out.contains("will be imported"), "{out}");
+    let (code, out) = infra(d, &["apply", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(infra(d, &["plan", "--detailed-exitcode"], &[]).0, 0);
+    let (_, list) = infra(d, &["state", "show", "aws_vpc.hand"], &[]);
+    assert!(list.contains(&id), "{list}");
+}
+
+#[test]
+fn a_crash_between_create_and_state_write_is_adopted_never_duplicated() {
+    let moto = start_moto();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let stack = format!("{}\nresource \"aws_vpc\" \"main\" {{\n  cidr_block = \"10.7.0.0/16\"\n}}\n", provider_block(&moto));
+    std::fs::write(d.join("main.tf"), stack).unwrap();
+    let (code, _) = infra(d, &["apply", "--auto-approve"], &[("INFRA_TEST_ABORT_AFTER_CREATE", "aws_vpc.main")]);
+    assert_ne!(code, 0);
+    assert_eq!(moto.ec2(&[("Action", "DescribeVpcs")]).matches("<cidrBlock>10.7.0.0/16</cidrBlock><cidrBlockState>").count(), 1, "the VPC exists in AWS");
+    let lock: serde_json::Value = serde_json::from_slice(&std::fs::read(d.join("infra.tfstate.lock.info")).unwrap()).unwrap();
+    assert_eq!(infra(d, &["force-unlock", lock["ID"].as_str().unwrap()], &[]).0, 0);
+    // The next run finds it by its intent tag and adopts it instead of creating another.
+    let (code, out) = infra(d, &["apply", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("No changes") || out.contains("0 added"), "{out}");
+    let vpcs = moto.ec2(&[("Action", "DescribeVpcs")]);
+    // Each VPC lists its CIDR once in its association set.
+    assert_eq!(vpcs.matches("<cidrBlock>10.7.0.0/16</cidrBlock><cidrBlockState>").count(), 1, "exactly one VPC: {vpcs}");
+    // The intent tag stays on an adopted object (documented); it is not part of its tags.
+    assert_eq!(infra(d, &["plan", "--detailed-exitcode"], &[]).0, 0);
+    let (_, list) = infra(d, &["state", "list"], &[]);
+    assert_eq!(list.trim(), "aws_vpc.main");
+}

@@ -1,0 +1,71 @@
+//! The provider block (`region`, `profile`, keys, `endpoints {}`, `default_tags {}`,
+//! `max_retries`, the `skip_*` flags) turned into SDK clients. With no block at all, the
+//! standard chain applies: `AWS_REGION`, `AWS_ENDPOINT_URL`, profiles, SSO, IMDS.
+
+use infra_provider::*;
+use std::collections::BTreeMap;
+
+pub struct Clients {
+    pub ec2: aws_sdk_ec2::Client,
+    pub region: String,
+    pub default_tags: BTreeMap<String, String>,
+}
+
+pub fn schema() -> Schema {
+    let s = |a| AttrSchema::optional(a);
+    let endpoints = Schema::new().attr("ec2", s(Type::String)).attr("efs", s(Type::String)).attr("ecs", s(Type::String)).attr("elbv2", s(Type::String));
+    let default_tags = Schema::new().attr("tags", s(Type::Map(Box::new(Type::String))));
+    Schema::new()
+        .attr("region", s(Type::String))
+        .attr("profile", s(Type::String))
+        .attr("access_key", s(Type::String))
+        .attr("secret_key", AttrSchema::optional(Type::String).sensitive())
+        .attr("token", AttrSchema::optional(Type::String).sensitive())
+        .attr("max_retries", s(Type::Number))
+        .attr("skip_credentials_validation", s(Type::Bool))
+        .attr("skip_metadata_api_check", s(Type::Bool))
+        .attr("skip_requesting_account_id", s(Type::Bool))
+        .attr("skip_region_validation", s(Type::Bool))
+        .block("endpoints", BlockSchema { nesting: Nesting::Single, min_items: 0, max_items: 1, force_new: false, schema: endpoints })
+        .block("default_tags", BlockSchema { nesting: Nesting::Single, min_items: 0, max_items: 1, force_new: false, schema: default_tags })
+}
+
+fn string(v: &Value, k: &str) -> Option<String> {
+    attrs::string(&v.deep_unmark(), k)
+}
+
+impl Clients {
+    pub async fn from_config(cfg: &Value) -> Result<Clients, Diagnostic> {
+        use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider as Tls};
+        let http = aws_smithy_http_client::Builder::new().tls_provider(Tls::Rustls(CryptoMode::Ring)).build_https();
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http);
+        if let Some(region) = string(cfg, "region") {
+            loader = loader.region(aws_config::Region::new(region));
+        }
+        if let Some(profile) = string(cfg, "profile") {
+            loader = loader.profile_name(profile);
+        }
+        if let (Some(ak), Some(sk)) = (string(cfg, "access_key"), string(cfg, "secret_key")) {
+            loader = loader.credentials_provider(aws_credential_types::Credentials::from_keys(ak, sk, string(cfg, "token")));
+        }
+        if let Some(n) = cfg.get_attr("max_retries").and_then(Value::as_i64) {
+            let attempts = u32::try_from(n.max(0)).unwrap_or(u32::MAX).saturating_add(1);
+            loader = loader.retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(attempts));
+        }
+        let sdk = loader.load().await;
+        let Some(region) = sdk.region().map(|r| r.to_string()) else {
+            return Err(Diagnostic::error("No AWS region", "Set region in the aws provider block, or AWS_REGION in the environment."));
+        };
+        let mut ec2 = aws_sdk_ec2::config::Builder::from(&sdk);
+        if let Some(url) = cfg.get_attr("endpoints").and_then(|e| string(e, "ec2")) {
+            ec2 = ec2.endpoint_url(url);
+        }
+        let default_tags = cfg
+            .get_attr("default_tags")
+            .and_then(|d| d.get_attr("tags"))
+            .and_then(Value::as_map)
+            .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect())
+            .unwrap_or_default();
+        Ok(Clients { ec2: aws_sdk_ec2::Client::from_conf(ec2.build()), region, default_tags })
+    }
+}

@@ -1,0 +1,507 @@
+//! EC2 networking: `aws_vpc` and `aws_subnet`, with terraform-provider-aws names and exported
+//! attributes. Refresh is one `DescribeVpcs` / `DescribeSubnets` per 200 ids and page (an id
+//! filter, so a deleted object simply is not returned); a VPC's DNS attributes have no batch API
+//! and cost one `DescribeVpcAttribute` each, run concurrently.
+//!
+//! EC2 has no idempotency token for these creates, so a create carries the intent tag
+//! `infra:create-intent = <token>` until it is recorded; `adopt` finds an interrupted create by
+//! that tag.
+
+use crate::config::Clients;
+use aws_sdk_ec2::error::ProvideErrorMetadata;
+use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType, Tag, TagSpecification, Tenancy, VpcAttributeName};
+use infra_provider::*;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+const INTENT_TAG: &str = "infra:create-intent";
+const CHUNK: usize = 200;
+
+pub fn schemas() -> BTreeMap<String, Schema> {
+    let tags = || AttrSchema::optional(Type::Map(Box::new(Type::String)));
+    let tags_all = || AttrSchema::computed(Type::Map(Box::new(Type::String)));
+    let vpc = Schema::new()
+        .attr("id", AttrSchema::computed(Type::String))
+        .attr("arn", AttrSchema::computed(Type::String))
+        .attr("owner_id", AttrSchema::computed(Type::String))
+        .attr("cidr_block", AttrSchema::required(Type::String).force_new())
+        .attr("instance_tenancy", AttrSchema::optional_computed(Type::String).force_new())
+        .attr("enable_dns_support", AttrSchema::optional_computed(Type::Bool))
+        .attr("enable_dns_hostnames", AttrSchema::optional_computed(Type::Bool))
+        .attr("tags", tags())
+        .attr("tags_all", tags_all());
+    let subnet = Schema::new()
+        .attr("id", AttrSchema::computed(Type::String))
+        .attr("arn", AttrSchema::computed(Type::String))
+        .attr("owner_id", AttrSchema::computed(Type::String))
+        .attr("vpc_id", AttrSchema::required(Type::String).force_new())
+        .attr("cidr_block", AttrSchema::required(Type::String).force_new())
+        .attr("availability_zone", AttrSchema::optional_computed(Type::String).force_new())
+        .attr("availability_zone_id", AttrSchema::computed(Type::String))
+        .attr("map_public_ip_on_launch", AttrSchema::optional_computed(Type::Bool))
+        .attr("tags", tags())
+        .attr("tags_all", tags_all());
+    BTreeMap::from([("aws_vpc".to_string(), vpc), ("aws_subnet".to_string(), subnet)])
+}
+
+fn err(summary: &str, detail: String) -> Diagnostic {
+    Diagnostic::error(summary, detail)
+}
+
+/// An API error as a diagnostic naming the operation and AWS's code and message.
+fn api_error<E: ProvideErrorMetadata>(op: &str, e: &E) -> Diagnostic {
+    err("AWS API error", format!("{op} failed: {}: {}.", e.code().unwrap_or("Unknown"), e.message().unwrap_or("no message").trim_end_matches('.')))
+}
+
+fn valid_ipv4_cidr(s: &str) -> bool {
+    match s.split_once('/') {
+        Some((ip, len)) => ip.parse::<std::net::Ipv4Addr>().is_ok() && len.parse::<u8>().is_ok_and(|l| l <= 32),
+        None => false,
+    }
+}
+
+pub fn validate(req: &ValidateRequest) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    if let Some(c) = attrs::string(&req.config, "cidr_block") {
+        if !valid_ipv4_cidr(&c) {
+            out.push(
+                err("Invalid CIDR block", format!("{c:?} is not an IPv4 CIDR block such as 10.0.0.0/16.")).with_path(vec![PathStep::Attr("cidr_block".into())]),
+            );
+        }
+    }
+    if req.type_name == "aws_vpc" {
+        if let Some(len) = attrs::string(&req.config, "cidr_block").and_then(|c| c.split_once('/').and_then(|(_, l)| l.parse::<u8>().ok())) {
+            if !(16..=28).contains(&len) {
+                out.push(
+                    err("Invalid CIDR block", format!("A VPC's CIDR block must be between /16 and /28, not /{len}."))
+                        .with_path(vec![PathStep::Attr("cidr_block".into())]),
+                );
+            }
+        }
+    }
+    out
+}
+
+fn set_default(m: &mut BTreeMap<String, Value>, k: &str, v: Value) {
+    if m.get(k).is_none_or(Value::is_null) {
+        m.insert(k.to_string(), v);
+    }
+}
+
+fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
+    v.and_then(Value::as_map).map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect()).unwrap_or_default()
+}
+
+fn map_value(m: &BTreeMap<String, String>) -> Value {
+    Value::Map(m.iter().map(|(k, v)| (k.clone(), Value::string(v.clone()))).collect())
+}
+
+pub fn plan(req: PlanRequest, default_tags: &BTreeMap<String, String>) -> PlanResponse {
+    let schema = schemas().remove(&req.type_name).unwrap_or_default();
+    let mut cfg = req.config.clone();
+    if let Value::Object(m) = &mut cfg {
+        match req.type_name.as_str() {
+            "aws_vpc" => {
+                set_default(m, "instance_tenancy", Value::string("default"));
+                set_default(m, "enable_dns_support", Value::Bool(true));
+                set_default(m, "enable_dns_hostnames", Value::Bool(false));
+            }
+            "aws_subnet" => set_default(m, "map_public_ip_on_launch", Value::Bool(false)),
+            _ => {}
+        }
+    }
+    let mut resp = plan_helpers::default_plan(&schema, req.prior.as_ref(), &cfg);
+    // tags_all = default_tags merged with tags, known whenever tags are.
+    if let Value::Object(m) = &mut resp.planned {
+        let tags = m.get("tags").cloned().unwrap_or(Value::Null);
+        let all = if tags.is_unknown() {
+            Value::Unknown
+        } else {
+            let mut all = default_tags.clone();
+            all.extend(string_map(Some(&tags)));
+            map_value(&all)
+        };
+        m.insert("tags_all".into(), all);
+    }
+    resp
+}
+
+fn tag_spec(kind: ResourceType, tags: &BTreeMap<String, String>, token: &str) -> TagSpecification {
+    let mut b = TagSpecification::builder().resource_type(kind);
+    for (k, v) in tags {
+        b = b.tags(Tag::builder().key(k).value(v).build());
+    }
+    b.tags(Tag::builder().key(INTENT_TAG).value(token).build()).build()
+}
+
+fn tags_of(tags: &[Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
+        .filter(|(k, _)| k != INTENT_TAG && !k.starts_with("aws:"))
+        .collect()
+}
+
+/// `tags` as configured: the object's tags without those only `default_tags` sets.
+fn own_tags(all: &BTreeMap<String, String>, prior_tags: Option<&Value>, defaults: &BTreeMap<String, String>) -> Value {
+    let prior = string_map(prior_tags);
+    let own: BTreeMap<String, String> =
+        all.iter().filter(|(k, v)| prior.contains_key(*k) || defaults.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    if own.is_empty() && prior_tags.is_none_or(Value::is_null) {
+        Value::Null
+    } else {
+        map_value(&own)
+    }
+}
+
+fn vpc_value(c: &Clients, v: &aws_sdk_ec2::types::Vpc, dns: (Option<bool>, Option<bool>), prior: Option<&Value>) -> Value {
+    let id = v.vpc_id().unwrap_or_default().to_string();
+    let owner = v.owner_id().unwrap_or_default().to_string();
+    let all = tags_of(v.tags());
+    Value::object([
+        ("arn", Value::string(format!("arn:aws:ec2:{}:{owner}:vpc/{id}", c.region))),
+        ("cidr_block", Value::string(v.cidr_block().unwrap_or_default())),
+        ("enable_dns_hostnames", dns.1.map(Value::Bool).unwrap_or(Value::Null)),
+        ("enable_dns_support", dns.0.map(Value::Bool).unwrap_or(Value::Null)),
+        ("id", Value::string(id)),
+        ("instance_tenancy", Value::string(v.instance_tenancy().map(|t| t.as_str()).unwrap_or("default"))),
+        ("owner_id", Value::string(owner)),
+        ("tags", own_tags(&all, prior.and_then(|p| p.get_attr("tags")), &c.default_tags)),
+        ("tags_all", map_value(&all)),
+    ])
+}
+
+fn subnet_value(v: &aws_sdk_ec2::types::Subnet, prior: Option<&Value>, defaults: &BTreeMap<String, String>) -> Value {
+    let all = tags_of(v.tags());
+    Value::object([
+        ("arn", Value::string(v.subnet_arn().unwrap_or_default())),
+        ("availability_zone", Value::string(v.availability_zone().unwrap_or_default())),
+        ("availability_zone_id", Value::string(v.availability_zone_id().unwrap_or_default())),
+        ("cidr_block", Value::string(v.cidr_block().unwrap_or_default())),
+        ("id", Value::string(v.subnet_id().unwrap_or_default())),
+        ("map_public_ip_on_launch", Value::Bool(v.map_public_ip_on_launch().unwrap_or(false))),
+        ("owner_id", Value::string(v.owner_id().unwrap_or_default())),
+        ("tags", own_tags(&all, prior.and_then(|p| p.get_attr("tags")), defaults)),
+        ("tags_all", map_value(&all)),
+        ("vpc_id", Value::string(v.vpc_id().unwrap_or_default())),
+    ])
+}
+
+async fn dns_attributes(c: &Clients, id: &str) -> Result<(Option<bool>, Option<bool>), Diagnostic> {
+    let support = c
+        .ec2
+        .describe_vpc_attribute()
+        .vpc_id(id)
+        .attribute(VpcAttributeName::EnableDnsSupport)
+        .send()
+        .await
+        .map_err(|e| api_error("DescribeVpcAttribute", &e))?;
+    let hostnames = c
+        .ec2
+        .describe_vpc_attribute()
+        .vpc_id(id)
+        .attribute(VpcAttributeName::EnableDnsHostnames)
+        .send()
+        .await
+        .map_err(|e| api_error("DescribeVpcAttribute", &e))?;
+    Ok((support.enable_dns_support().and_then(|a| a.value()), hostnames.enable_dns_hostnames().and_then(|a| a.value())))
+}
+
+/// The VPCs among `ids` that exist, keyed by id.
+async fn describe_vpcs(c: &Clients, ids: &[String], filters: Vec<Filter>) -> Result<BTreeMap<String, aws_sdk_ec2::types::Vpc>, Diagnostic> {
+    let mut out = BTreeMap::new();
+    let chunks: Vec<Vec<String>> = if ids.is_empty() { vec![Vec::new()] } else { ids.chunks(CHUNK).map(<[String]>::to_vec).collect() };
+    for chunk in chunks {
+        let mut req = c.ec2.describe_vpcs().set_filters(Some(filters.clone()));
+        if !chunk.is_empty() {
+            req = req.filters(Filter::builder().name("vpc-id").set_values(Some(chunk)).build());
+        }
+        let mut pages = req.into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| api_error("DescribeVpcs", &e))?;
+            for v in page.vpcs() {
+                if let Some(id) = v.vpc_id() {
+                    out.insert(id.to_string(), v.clone());
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn describe_subnets(c: &Clients, ids: &[String], filters: Vec<Filter>) -> Result<BTreeMap<String, aws_sdk_ec2::types::Subnet>, Diagnostic> {
+    let mut out = BTreeMap::new();
+    let chunks: Vec<Vec<String>> = if ids.is_empty() { vec![Vec::new()] } else { ids.chunks(CHUNK).map(<[String]>::to_vec).collect() };
+    for chunk in chunks {
+        let mut req = c.ec2.describe_subnets().set_filters(Some(filters.clone()));
+        if !chunk.is_empty() {
+            req = req.filters(Filter::builder().name("subnet-id").set_values(Some(chunk)).build());
+        }
+        let mut pages = req.into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| api_error("DescribeSubnets", &e))?;
+            for s in page.subnets() {
+                if let Some(id) = s.subnet_id() {
+                    out.insert(id.to_string(), s.clone());
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Reads VPCs with their DNS attributes (one call per VPC and attribute, concurrently).
+async fn read_vpcs(c: &Clients, ids: &[String], priors: &[Option<&Value>], filters: Vec<Filter>) -> Result<Vec<Option<Value>>, Diagnostic> {
+    let found = describe_vpcs(c, ids, filters).await?;
+    let mut set = tokio::task::JoinSet::new();
+    for id in found.keys() {
+        let (ec2, region, defaults, id) = (c.ec2.clone(), c.region.clone(), c.default_tags.clone(), id.clone());
+        set.spawn(async move {
+            let c = Clients { ec2, region, default_tags: defaults };
+            (id.clone(), dns_attributes(&c, &id).await)
+        });
+    }
+    let mut dns = BTreeMap::new();
+    while let Some(r) = set.join_next().await {
+        let (id, attrs) = r.map_err(|e| err("Internal error", format!("a DNS attribute read failed: {e}.")))?;
+        dns.insert(id, attrs?);
+    }
+    Ok(ids.iter().zip(priors).map(|(id, prior)| found.get(id).map(|v| vpc_value(c, v, dns.get(id).copied().unwrap_or_default(), *prior))).collect())
+}
+
+fn id_of(v: &Value) -> String {
+    attrs::string(v, "id").unwrap_or_default()
+}
+
+pub async fn read_many(c: &Clients, req: ReadManyRequest) -> ReadManyResponse {
+    let ids: Vec<String> = req.objects.iter().map(id_of).collect();
+    let priors: Vec<Option<&Value>> = req.objects.iter().map(Some).collect();
+    let result = match req.type_name.as_str() {
+        "aws_vpc" => read_vpcs(c, &ids, &priors, Vec::new()).await,
+        "aws_subnet" => describe_subnets(c, &ids, Vec::new())
+            .await
+            .map(|found| ids.iter().zip(&priors).map(|(id, p)| found.get(id).map(|s| subnet_value(s, *p, &c.default_tags))).collect()),
+        other => Err(err("Unknown resource type", format!("The aws provider has no resource type {other}."))),
+    };
+    match result {
+        Ok(objects) => ReadManyResponse { objects, diagnostics: Vec::new() },
+        Err(d) => ReadManyResponse { objects: Vec::new(), diagnostics: vec![d] },
+    }
+}
+
+async fn read_one(c: &Clients, type_name: &str, id: &str, prior: Option<&Value>) -> Result<Option<Value>, Diagnostic> {
+    let ids = [id.to_string()];
+    match type_name {
+        "aws_vpc" => Ok(read_vpcs(c, &ids, &[prior], Vec::new()).await?.pop().flatten()),
+        "aws_subnet" => Ok(describe_subnets(c, &ids, Vec::new()).await?.get(id).map(|s| subnet_value(s, prior, &c.default_tags))),
+        other => Err(err("Unknown resource type", format!("The aws provider has no resource type {other}."))),
+    }
+}
+
+async fn set_vpc_dns(c: &Clients, id: &str, support: Option<bool>, hostnames: Option<bool>) -> Result<(), Diagnostic> {
+    if let Some(s) = support {
+        c.ec2
+            .modify_vpc_attribute()
+            .vpc_id(id)
+            .enable_dns_support(AttributeBooleanValue::builder().value(s).build())
+            .send()
+            .await
+            .map_err(|e| api_error("ModifyVpcAttribute", &e))?;
+    }
+    if let Some(h) = hostnames {
+        c.ec2
+            .modify_vpc_attribute()
+            .vpc_id(id)
+            .enable_dns_hostnames(AttributeBooleanValue::builder().value(h).build())
+            .send()
+            .await
+            .map_err(|e| api_error("ModifyVpcAttribute", &e))?;
+    }
+    Ok(())
+}
+
+async fn drop_intent_tag(c: &Clients, id: &str) -> Result<(), Diagnostic> {
+    c.ec2.delete_tags().resources(id).tags(Tag::builder().key(INTENT_TAG).build()).send().await.map(|_| ()).map_err(|e| api_error("DeleteTags", &e))
+}
+
+/// Finishes a create: the settings CreateVpc/CreateSubnet cannot take, and the object read
+/// back. On failure the object exists: return it with the error. The intent tag stays until
+/// the engine confirms the object is recorded (`confirm_create`).
+async fn finish_create(c: &Clients, type_name: &str, id: &str, planned: &Value) -> CreateResponse {
+    let mut diagnostics = Vec::new();
+    let step = match type_name {
+        "aws_vpc" => {
+            let support = attrs::bool(planned, "enable_dns_support").filter(|s| !s);
+            let hostnames = attrs::bool(planned, "enable_dns_hostnames").filter(|h| *h);
+            set_vpc_dns(c, id, support, hostnames).await
+        }
+        _ if attrs::bool(planned, "map_public_ip_on_launch") == Some(true) => c
+            .ec2
+            .modify_subnet_attribute()
+            .subnet_id(id)
+            .map_public_ip_on_launch(AttributeBooleanValue::builder().value(true).build())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| api_error("ModifySubnetAttribute", &e)),
+        _ => Ok(()),
+    };
+    if let Err(d) = step {
+        diagnostics.push(d);
+    }
+    match read_one(c, type_name, id, Some(planned)).await {
+        Ok(Some(v)) => CreateResponse { state: Some(v), diagnostics },
+        Ok(None) => {
+            diagnostics.push(err("Object vanished", format!("{type_name} {id} was created but cannot be read back.")));
+            CreateResponse { state: None, diagnostics }
+        }
+        Err(d) => {
+            diagnostics.push(d);
+            // Record what we know, so the object is never orphaned.
+            let mut fallback = planned.deep_unmark();
+            if let Value::Object(m) = &mut fallback {
+                m.insert("id".into(), Value::string(id));
+            }
+            CreateResponse { state: Some(fallback), diagnostics }
+        }
+    }
+}
+
+pub async fn create(c: &Clients, req: CreateRequest) -> CreateResponse {
+    let p = req.planned.deep_unmark();
+    let tags_all = string_map(p.get_attr("tags_all"));
+    let created = match req.type_name.as_str() {
+        "aws_vpc" => c
+            .ec2
+            .create_vpc()
+            .cidr_block(attrs::string(&p, "cidr_block").unwrap_or_default())
+            .instance_tenancy(Tenancy::from(attrs::string(&p, "instance_tenancy").unwrap_or_else(|| "default".into()).as_str()))
+            .tag_specifications(tag_spec(ResourceType::Vpc, &tags_all, &req.idempotency_token))
+            .send()
+            .await
+            .map_err(|e| api_error("CreateVpc", &e))
+            .map(|o| o.vpc().and_then(|v| v.vpc_id()).unwrap_or_default().to_string()),
+        "aws_subnet" => c
+            .ec2
+            .create_subnet()
+            .vpc_id(attrs::string(&p, "vpc_id").unwrap_or_default())
+            .cidr_block(attrs::string(&p, "cidr_block").unwrap_or_default())
+            .set_availability_zone(attrs::string(&p, "availability_zone"))
+            .tag_specifications(tag_spec(ResourceType::Subnet, &tags_all, &req.idempotency_token))
+            .send()
+            .await
+            .map_err(|e| api_error("CreateSubnet", &e))
+            .map(|o| o.subnet().and_then(|s| s.subnet_id()).unwrap_or_default().to_string()),
+        other => Err(err("Unknown resource type", format!("The aws provider has no resource type {other}."))),
+    };
+    match created {
+        Ok(id) => finish_create(c, &req.type_name, &id, &p).await,
+        Err(d) => CreateResponse { state: None, diagnostics: vec![d] },
+    }
+}
+
+pub async fn update(c: &Clients, req: UpdateRequest) -> UpdateResponse {
+    let (prior, planned) = (req.prior.deep_unmark(), req.planned.deep_unmark());
+    let id = id_of(&prior);
+    let mut diagnostics = Vec::new();
+    let (old, new) = (string_map(prior.get_attr("tags_all")), string_map(planned.get_attr("tags_all")));
+    let removed: Vec<Tag> = old.keys().filter(|k| !new.contains_key(*k)).map(|k| Tag::builder().key(k).build()).collect();
+    let changed: Vec<Tag> = new.iter().filter(|(k, v)| old.get(*k) != Some(*v)).map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
+    if !removed.is_empty() {
+        if let Err(e) = c.ec2.delete_tags().resources(&id).set_tags(Some(removed)).send().await {
+            diagnostics.push(api_error("DeleteTags", &e));
+        }
+    }
+    if !changed.is_empty() {
+        if let Err(e) = c.ec2.create_tags().resources(&id).set_tags(Some(changed)).send().await {
+            diagnostics.push(api_error("CreateTags", &e));
+        }
+    }
+    let changed_bool = |k: &str| attrs::bool(&planned, k).filter(|v| attrs::bool(&prior, k) != Some(*v));
+    let step = match req.type_name.as_str() {
+        "aws_vpc" => set_vpc_dns(c, &id, changed_bool("enable_dns_support"), changed_bool("enable_dns_hostnames")).await,
+        _ => match changed_bool("map_public_ip_on_launch") {
+            Some(v) => c
+                .ec2
+                .modify_subnet_attribute()
+                .subnet_id(&id)
+                .map_public_ip_on_launch(AttributeBooleanValue::builder().value(v).build())
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| api_error("ModifySubnetAttribute", &e)),
+            None => Ok(()),
+        },
+    };
+    if let Err(d) = step {
+        diagnostics.push(d);
+    }
+    match read_one(c, &req.type_name, &id, Some(&planned)).await {
+        Ok(state) => UpdateResponse { state: state.or(Some(prior)), diagnostics },
+        Err(d) => {
+            diagnostics.push(d);
+            UpdateResponse { state: Some(prior), diagnostics }
+        }
+    }
+}
+
+/// Deletes, waiting while AWS reports dependents still going away (ENIs, mount targets).
+pub async fn delete(c: &Clients, req: DeleteRequest) -> DeleteResponse {
+    let id = id_of(&req.prior.deep_unmark());
+    for attempt in 0..40u32 {
+        let result = match req.type_name.as_str() {
+            "aws_vpc" => c.ec2.delete_vpc().vpc_id(&id).send().await.map(|_| ()).map_err(|e| (e.code().map(str::to_string), api_error("DeleteVpc", &e))),
+            _ => c.ec2.delete_subnet().subnet_id(&id).send().await.map(|_| ()).map_err(|e| (e.code().map(str::to_string), api_error("DeleteSubnet", &e))),
+        };
+        match result {
+            Ok(()) => return DeleteResponse::default(),
+            Err((Some(code), _)) if code.ends_with(".NotFound") => return DeleteResponse::default(),
+            Err((Some(code), d)) if code == "DependencyViolation" && attempt < 39 => {
+                let _ = d;
+                tokio::time::sleep(Duration::from_secs(3)).await;
+            }
+            Err((_, d)) => return DeleteResponse { diagnostics: vec![d] },
+        }
+    }
+    DeleteResponse { diagnostics: vec![err("Delete timed out", format!("{id} still has dependents after 2 minutes."))] }
+}
+
+pub async fn import(c: &Clients, req: ImportRequest) -> ImportResponse {
+    match read_one(c, &req.type_name, &req.id, None).await {
+        Ok(Some(v)) => ImportResponse { state: Some(v), diagnostics: Vec::new() },
+        Ok(None) => ImportResponse {
+            state: None,
+            diagnostics: vec![err("Cannot import non-existent remote object", format!("No {} with id {} exists.", req.type_name, req.id))],
+        },
+        Err(d) => ImportResponse { state: None, diagnostics: vec![d] },
+    }
+}
+
+/// Drops the intent tag once the engine has recorded the object.
+pub async fn confirm_create(c: &Clients, req: ConfirmCreateRequest) -> ConfirmCreateResponse {
+    match drop_intent_tag(c, &id_of(&req.state.deep_unmark())).await {
+        Ok(()) => ConfirmCreateResponse::default(),
+        Err(d) => ConfirmCreateResponse { diagnostics: vec![d] },
+    }
+}
+
+/// Finds the object an interrupted create made, by its intent tag, and finishes it. The tag
+/// stays on an adopted object (it is never shown in `tags`): removing it before the adoption
+/// is recorded could orphan the object again.
+pub async fn adopt(c: &Clients, req: AdoptRequest) -> AdoptResponse {
+    let filter = vec![Filter::builder().name(format!("tag:{INTENT_TAG}")).values(&req.idempotency_token).build()];
+    let found: Result<Vec<String>, Diagnostic> = match req.type_name.as_str() {
+        "aws_vpc" => describe_vpcs(c, &[], filter).await.map(|m| m.into_keys().collect()),
+        "aws_subnet" => describe_subnets(c, &[], filter).await.map(|m| m.into_keys().collect()),
+        _ => Ok(Vec::new()),
+    };
+    match found {
+        Ok(ids) => match ids.first() {
+            Some(id) => {
+                let resp = finish_create(c, &req.type_name, id, &req.planned).await;
+                AdoptResponse { state: resp.state, diagnostics: resp.diagnostics }
+            }
+            None => AdoptResponse::default(),
+        },
+        Err(d) => AdoptResponse { state: None, diagnostics: vec![d] },
+    }
+}
