@@ -206,48 +206,35 @@ async fn dns_attributes(c: &Clients, id: &str) -> Result<(Option<bool>, Option<b
     Ok((support.enable_dns_support().and_then(|a| a.value()), hostnames.enable_dns_hostnames().and_then(|a| a.value())))
 }
 
-/// The VPCs among `ids` that exist, keyed by id.
-async fn describe_vpcs(c: &Clients, ids: &[String], filters: Vec<Filter>) -> Result<BTreeMap<String, aws_sdk_ec2::types::Vpc>, Diagnostic> {
-    let mut out = BTreeMap::new();
-    let chunks: Vec<Vec<String>> = if ids.is_empty() { vec![Vec::new()] } else { ids.chunks(CHUNK).map(<[String]>::to_vec).collect() };
-    for chunk in chunks {
-        let mut req = c.ec2.describe_vpcs().set_filters(Some(filters.clone()));
-        if !chunk.is_empty() {
-            req = req.filters(Filter::builder().name("vpc-id").set_values(Some(chunk)).build());
-        }
-        let mut pages = req.into_paginator().send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| api_error("DescribeVpcs", &e))?;
-            for v in page.vpcs() {
-                if let Some(id) = v.vpc_id() {
-                    out.insert(id.to_string(), v.clone());
+/// One batched `Describe*` call family: objects among `ids` (an id filter, chunked, all pages)
+/// or, with no ids, everything matching `filters`, keyed by id. Every EC2 type reads this way.
+macro_rules! describe_by_ids {
+    ($name:ident, $op:ident, $op_name:literal, $id_filter:literal, $items:ident, $id:ident, $ty:ty) => {
+        async fn $name(c: &Clients, ids: &[String], filters: Vec<Filter>) -> Result<BTreeMap<String, $ty>, Diagnostic> {
+            let mut out = BTreeMap::new();
+            let chunks: Vec<Vec<String>> = if ids.is_empty() { vec![Vec::new()] } else { ids.chunks(CHUNK).map(<[String]>::to_vec).collect() };
+            for chunk in chunks {
+                let mut req = c.ec2.$op().set_filters(Some(filters.clone()));
+                if !chunk.is_empty() {
+                    req = req.filters(Filter::builder().name($id_filter).set_values(Some(chunk)).build());
+                }
+                let mut pages = req.into_paginator().send();
+                while let Some(page) = pages.next().await {
+                    let page = page.map_err(|e| api_error($op_name, &e))?;
+                    for item in page.$items() {
+                        if let Some(id) = item.$id() {
+                            out.insert(id.to_string(), item.clone());
+                        }
+                    }
                 }
             }
+            Ok(out)
         }
-    }
-    Ok(out)
+    };
 }
 
-async fn describe_subnets(c: &Clients, ids: &[String], filters: Vec<Filter>) -> Result<BTreeMap<String, aws_sdk_ec2::types::Subnet>, Diagnostic> {
-    let mut out = BTreeMap::new();
-    let chunks: Vec<Vec<String>> = if ids.is_empty() { vec![Vec::new()] } else { ids.chunks(CHUNK).map(<[String]>::to_vec).collect() };
-    for chunk in chunks {
-        let mut req = c.ec2.describe_subnets().set_filters(Some(filters.clone()));
-        if !chunk.is_empty() {
-            req = req.filters(Filter::builder().name("subnet-id").set_values(Some(chunk)).build());
-        }
-        let mut pages = req.into_paginator().send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| api_error("DescribeSubnets", &e))?;
-            for s in page.subnets() {
-                if let Some(id) = s.subnet_id() {
-                    out.insert(id.to_string(), s.clone());
-                }
-            }
-        }
-    }
-    Ok(out)
-}
+describe_by_ids!(describe_vpcs, describe_vpcs, "DescribeVpcs", "vpc-id", vpcs, vpc_id, aws_sdk_ec2::types::Vpc);
+describe_by_ids!(describe_subnets, describe_subnets, "DescribeSubnets", "subnet-id", subnets, subnet_id, aws_sdk_ec2::types::Subnet);
 
 /// Reads VPCs with their DNS attributes (one call per VPC and attribute, concurrently).
 async fn read_vpcs(c: &Clients, ids: &[String], priors: &[Option<&Value>], filters: Vec<Filter>) -> Result<Vec<Option<Value>>, Diagnostic> {
