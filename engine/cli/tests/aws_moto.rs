@@ -225,3 +225,43 @@ fn a_crash_between_create_and_state_write_is_adopted_never_duplicated() {
     let (_, list) = infra(d, &["state", "list"], &[]);
     assert_eq!(list.trim(), "aws_vpc.main");
 }
+
+#[test]
+fn availability_zones_spread_subnets_and_an_internet_gateway_moves_between_vpcs_in_place() {
+    let moto = start_moto();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let stack = |gw_vpc: &str| {
+        format!(
+            "{}\ndata \"aws_availability_zones\" \"available\" {{\n  state = \"available\"\n}}\n\nresource \"aws_vpc\" \"a\" {{\n  cidr_block = \"10.2.0.0/16\"\n}}\n\nresource \"aws_vpc\" \"b\" {{\n  cidr_block = \"10.3.0.0/16\"\n}}\n\nresource \"aws_subnet\" \"public\" {{\n  count             = 2\n  vpc_id            = aws_vpc.a.id\n  cidr_block        = cidrsubnet(aws_vpc.a.cidr_block, 8, count.index)\n  availability_zone = data.aws_availability_zones.available.names[count.index]\n}}\n\nresource \"aws_internet_gateway\" \"gw\" {{\n  vpc_id = aws_vpc.{gw_vpc}.id\n  tags = {{\n    Name = \"gw\"\n  }}\n}}\n\noutput \"zones\" {{\n  value = aws_subnet.public[*].availability_zone\n}}\n",
+            provider_block(&moto)
+        )
+    };
+    std::fs::write(d.join("main.tf"), stack("a")).unwrap();
+    let (code, out) = infra(d, &["apply", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("\"us-east-1a\",\n    \"us-east-1b\","), "subnets spread over the first two zones:\n{out}");
+    assert_eq!(infra(d, &["plan", "--detailed-exitcode"], &[]).0, 0);
+    let vpc_id = |name: &str| {
+        let (_, shown) = infra(d, &["state", "show", &format!("aws_vpc.{name}")], &[]);
+        shown.lines().find_map(|l| l.trim().strip_prefix("id").map(|r| r.trim_start_matches([' ', '=']).trim_matches('"').to_string())).unwrap()
+    };
+    let (a, b) = (vpc_id("a"), vpc_id("b"));
+    assert!(moto
+        .ec2(&[("Action", "DescribeInternetGateways"), ("Filter.1.Name", "attachment.vpc-id"), ("Filter.1.Value.1", &a)])
+        .contains("<internetGatewayId>"));
+
+    std::fs::write(d.join("main.tf"), stack("b")).unwrap();
+    let (code, out) = infra(d, &["plan", "--detailed-exitcode"], &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("# aws_internet_gateway.gw will be updated in-place"), "{out}");
+    let (code, out) = infra(d, &["apply", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "{out}");
+    let on_b = moto.ec2(&[("Action", "DescribeInternetGateways"), ("Filter.1.Name", "attachment.vpc-id"), ("Filter.1.Value.1", &b)]);
+    assert!(on_b.contains("<internetGatewayId>"), "{on_b}");
+    assert_eq!(infra(d, &["plan", "--detailed-exitcode"], &[]).0, 0);
+
+    let (code, out) = infra(d, &["destroy", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(!moto.ec2(&[("Action", "DescribeInternetGateways")]).contains("<key>Name</key><value>gw</value>"));
+}

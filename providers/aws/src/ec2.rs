@@ -1,4 +1,5 @@
-//! EC2 networking: `aws_vpc` and `aws_subnet`, with terraform-provider-aws names and exported
+//! EC2 networking: `aws_vpc`, `aws_subnet`, `aws_internet_gateway` and the
+//! `aws_availability_zones` data source, with terraform-provider-aws names and exported
 //! attributes. Refresh is one `DescribeVpcs` / `DescribeSubnets` per 200 ids and page (an id
 //! filter, so a deleted object simply is not returned); a VPC's DNS attributes have no batch API
 //! and cost one `DescribeVpcAttribute` each, run concurrently.
@@ -41,7 +42,55 @@ pub fn schemas() -> BTreeMap<String, Schema> {
         .attr("map_public_ip_on_launch", AttrSchema::optional_computed(Type::Bool))
         .attr("tags", tags())
         .attr("tags_all", tags_all());
-    BTreeMap::from([("aws_vpc".to_string(), vpc), ("aws_subnet".to_string(), subnet)])
+    let igw = Schema::new()
+        .attr("id", AttrSchema::computed(Type::String))
+        .attr("arn", AttrSchema::computed(Type::String))
+        .attr("owner_id", AttrSchema::computed(Type::String))
+        .attr("vpc_id", AttrSchema::optional(Type::String))
+        .attr("tags", tags())
+        .attr("tags_all", tags_all());
+    BTreeMap::from([("aws_vpc".to_string(), vpc), ("aws_subnet".to_string(), subnet), ("aws_internet_gateway".to_string(), igw)])
+}
+
+pub fn data_schemas() -> BTreeMap<String, Schema> {
+    let zones = Schema::new()
+        .attr("id", AttrSchema::computed(Type::String))
+        .attr("state", AttrSchema::optional(Type::String))
+        .attr("names", AttrSchema::computed(Type::List(Box::new(Type::String))))
+        .attr("zone_ids", AttrSchema::computed(Type::List(Box::new(Type::String))));
+    BTreeMap::from([("aws_availability_zones".to_string(), zones)])
+}
+
+/// Data sources: `aws_availability_zones` (optionally by `state`).
+pub async fn read_data(c: &Clients, req: ReadDataRequest) -> ReadDataResponse {
+    if req.type_name != "aws_availability_zones" {
+        return ReadDataResponse {
+            state: Value::Null,
+            diagnostics: vec![err("Unknown data source", format!("The aws provider has no data source {}.", req.type_name))],
+        };
+    }
+    let state = attrs::string(&req.config, "state");
+    let mut call = c.ec2.describe_availability_zones();
+    if let Some(s) = &state {
+        call = call.filters(Filter::builder().name("state").values(s).build());
+    }
+    match call.send().await {
+        Ok(out) => {
+            let mut zones: Vec<(String, String)> =
+                out.availability_zones().iter().map(|z| (z.zone_name().unwrap_or_default().to_string(), z.zone_id().unwrap_or_default().to_string())).collect();
+            zones.sort();
+            let names = Value::List(zones.iter().map(|(n, _)| Value::string(n.clone())).collect());
+            let ids = Value::List(zones.iter().map(|(_, i)| Value::string(i.clone())).collect());
+            let state = Value::object([
+                ("id", Value::string(c.region.clone())),
+                ("names", names),
+                ("state", state.map(Value::string).unwrap_or(Value::Null)),
+                ("zone_ids", ids),
+            ]);
+            ReadDataResponse { state, diagnostics: Vec::new() }
+        }
+        Err(e) => ReadDataResponse { state: Value::Null, diagnostics: vec![api_error("DescribeAvailabilityZones", &e)] },
+    }
 }
 
 fn err(summary: &str, detail: String) -> Diagnostic {
@@ -235,6 +284,42 @@ macro_rules! describe_by_ids {
 
 describe_by_ids!(describe_vpcs, describe_vpcs, "DescribeVpcs", "vpc-id", vpcs, vpc_id, aws_sdk_ec2::types::Vpc);
 describe_by_ids!(describe_subnets, describe_subnets, "DescribeSubnets", "subnet-id", subnets, subnet_id, aws_sdk_ec2::types::Subnet);
+describe_by_ids!(
+    describe_igws,
+    describe_internet_gateways,
+    "DescribeInternetGateways",
+    "internet-gateway-id",
+    internet_gateways,
+    internet_gateway_id,
+    aws_sdk_ec2::types::InternetGateway
+);
+
+fn igw_value(c: &Clients, g: &aws_sdk_ec2::types::InternetGateway, prior: Option<&Value>) -> Value {
+    let id = g.internet_gateway_id().unwrap_or_default().to_string();
+    let owner = g.owner_id().unwrap_or_default().to_string();
+    let all = tags_of(g.tags());
+    let vpc = g.attachments().iter().find_map(|a| a.vpc_id()).map(Value::string).unwrap_or(Value::Null);
+    Value::object([
+        ("arn", Value::string(format!("arn:aws:ec2:{}:{owner}:internet-gateway/{id}", c.region))),
+        ("id", Value::string(id)),
+        ("owner_id", Value::string(owner)),
+        ("tags", own_tags(&all, prior.and_then(|p| p.get_attr("tags")), &c.default_tags)),
+        ("tags_all", map_value(&all)),
+        ("vpc_id", vpc),
+    ])
+}
+
+async fn attach_igw(c: &Clients, id: &str, vpc: &str) -> Result<(), Diagnostic> {
+    c.ec2.attach_internet_gateway().internet_gateway_id(id).vpc_id(vpc).send().await.map(|_| ()).map_err(|e| api_error("AttachInternetGateway", &e))
+}
+
+async fn detach_igw(c: &Clients, id: &str, vpc: &str) -> Result<(), Diagnostic> {
+    match c.ec2.detach_internet_gateway().internet_gateway_id(id).vpc_id(vpc).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if e.code().is_some_and(|code| code == "Gateway.NotAttached" || code.ends_with(".NotFound")) => Ok(()),
+        Err(e) => Err(api_error("DetachInternetGateway", &e)),
+    }
+}
 
 /// Reads VPCs with their DNS attributes (one call per VPC and attribute, concurrently).
 async fn read_vpcs(c: &Clients, ids: &[String], priors: &[Option<&Value>], filters: Vec<Filter>) -> Result<Vec<Option<Value>>, Diagnostic> {
@@ -267,6 +352,9 @@ pub async fn read_many(c: &Clients, req: ReadManyRequest) -> ReadManyResponse {
         "aws_subnet" => describe_subnets(c, &ids, Vec::new())
             .await
             .map(|found| ids.iter().zip(&priors).map(|(id, p)| found.get(id).map(|s| subnet_value(s, *p, &c.default_tags))).collect()),
+        "aws_internet_gateway" => {
+            describe_igws(c, &ids, Vec::new()).await.map(|found| ids.iter().zip(&priors).map(|(id, p)| found.get(id).map(|g| igw_value(c, g, *p))).collect())
+        }
         other => Err(err("Unknown resource type", format!("The aws provider has no resource type {other}."))),
     };
     match result {
@@ -280,6 +368,7 @@ async fn read_one(c: &Clients, type_name: &str, id: &str, prior: Option<&Value>)
     match type_name {
         "aws_vpc" => Ok(read_vpcs(c, &ids, &[prior], Vec::new()).await?.pop().flatten()),
         "aws_subnet" => Ok(describe_subnets(c, &ids, Vec::new()).await?.get(id).map(|s| subnet_value(s, prior, &c.default_tags))),
+        "aws_internet_gateway" => Ok(describe_igws(c, &ids, Vec::new()).await?.get(id).map(|g| igw_value(c, g, prior))),
         other => Err(err("Unknown resource type", format!("The aws provider has no resource type {other}."))),
     }
 }
@@ -321,6 +410,10 @@ async fn finish_create(c: &Clients, type_name: &str, id: &str, planned: &Value) 
             let hostnames = attrs::bool(planned, "enable_dns_hostnames").filter(|h| *h);
             set_vpc_dns(c, id, support, hostnames).await
         }
+        "aws_internet_gateway" => match attrs::string(planned, "vpc_id") {
+            Some(vpc) => attach_igw(c, id, &vpc).await,
+            None => Ok(()),
+        },
         _ if attrs::bool(planned, "map_public_ip_on_launch") == Some(true) => c
             .ec2
             .modify_subnet_attribute()
@@ -378,6 +471,14 @@ pub async fn create(c: &Clients, req: CreateRequest) -> CreateResponse {
             .await
             .map_err(|e| api_error("CreateSubnet", &e))
             .map(|o| o.subnet().and_then(|s| s.subnet_id()).unwrap_or_default().to_string()),
+        "aws_internet_gateway" => c
+            .ec2
+            .create_internet_gateway()
+            .tag_specifications(tag_spec(ResourceType::InternetGateway, &tags_all, &req.idempotency_token))
+            .send()
+            .await
+            .map_err(|e| api_error("CreateInternetGateway", &e))
+            .map(|o| o.internet_gateway().and_then(|g| g.internet_gateway_id()).unwrap_or_default().to_string()),
         other => Err(err("Unknown resource type", format!("The aws provider has no resource type {other}."))),
     };
     match created {
@@ -406,6 +507,22 @@ pub async fn update(c: &Clients, req: UpdateRequest) -> UpdateResponse {
     let changed_bool = |k: &str| attrs::bool(&planned, k).filter(|v| attrs::bool(&prior, k) != Some(*v));
     let step = match req.type_name.as_str() {
         "aws_vpc" => set_vpc_dns(c, &id, changed_bool("enable_dns_support"), changed_bool("enable_dns_hostnames")).await,
+        "aws_internet_gateway" => {
+            // Moving the gateway: detach from the old VPC, attach to the new one.
+            let (old_vpc, new_vpc) = (attrs::string(&prior, "vpc_id"), attrs::string(&planned, "vpc_id"));
+            if old_vpc == new_vpc {
+                Ok(())
+            } else {
+                let detached = match &old_vpc {
+                    Some(v) => detach_igw(c, &id, v).await,
+                    None => Ok(()),
+                };
+                match (detached, &new_vpc) {
+                    (Ok(()), Some(v)) => attach_igw(c, &id, v).await,
+                    (result, _) => result,
+                }
+            }
+        }
         _ => match changed_bool("map_public_ip_on_launch") {
             Some(v) => c
                 .ec2
@@ -437,6 +554,20 @@ pub async fn delete(c: &Clients, req: DeleteRequest) -> DeleteResponse {
     for attempt in 0..40u32 {
         let result = match req.type_name.as_str() {
             "aws_vpc" => c.ec2.delete_vpc().vpc_id(&id).send().await.map(|_| ()).map_err(|e| (e.code().map(str::to_string), api_error("DeleteVpc", &e))),
+            "aws_internet_gateway" => {
+                if let Some(vpc) = attrs::string(&req.prior.deep_unmark(), "vpc_id") {
+                    if let Err(d) = detach_igw(c, &id, &vpc).await {
+                        return DeleteResponse { diagnostics: vec![d] };
+                    }
+                }
+                c.ec2
+                    .delete_internet_gateway()
+                    .internet_gateway_id(&id)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| (e.code().map(str::to_string), api_error("DeleteInternetGateway", &e)))
+            }
             _ => c.ec2.delete_subnet().subnet_id(&id).send().await.map(|_| ()).map_err(|e| (e.code().map(str::to_string), api_error("DeleteSubnet", &e))),
         };
         match result {
@@ -479,6 +610,7 @@ pub async fn adopt(c: &Clients, req: AdoptRequest) -> AdoptResponse {
     let found: Result<Vec<String>, Diagnostic> = match req.type_name.as_str() {
         "aws_vpc" => describe_vpcs(c, &[], filter).await.map(|m| m.into_keys().collect()),
         "aws_subnet" => describe_subnets(c, &[], filter).await.map(|m| m.into_keys().collect()),
+        "aws_internet_gateway" => describe_igws(c, &[], filter).await.map(|m| m.into_keys().collect()),
         _ => Ok(Vec::new()),
     };
     match found {

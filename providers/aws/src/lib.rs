@@ -1,5 +1,6 @@
 //! The `aws` provider. Configuration as terraform-provider-aws users write it (or none at all:
-//! the standard environment and profiles apply), and, so far, `aws_vpc` and `aws_subnet`.
+//! the standard environment and profiles apply), and, so far, `aws_vpc`, `aws_subnet`,
+//! `aws_internet_gateway` and the `aws_availability_zones` data source.
 //! Reads are batched: one `Describe*` per type and page, with an id filter (a filter, not an id
 //! list, so that one deleted object does not fail the whole call).
 
@@ -31,7 +32,7 @@ impl AwsProvider {
 #[async_trait]
 impl Provider for AwsProvider {
     fn schema(&self) -> ProviderSchema {
-        ProviderSchema { provider: config::schema(), resources: ec2::schemas(), data_sources: Default::default() }
+        ProviderSchema { provider: config::schema(), resources: ec2::schemas(), data_sources: ec2::data_schemas() }
     }
 
     async fn configure(&self, req: ConfigureRequest) -> ConfigureResponse {
@@ -85,6 +86,13 @@ impl Provider for AwsProvider {
         match self.clients() {
             Ok(c) => ec2::read_many(c, req).await,
             Err(d) => ReadManyResponse { objects: Vec::new(), diagnostics: vec![d] },
+        }
+    }
+
+    async fn read_data(&self, req: ReadDataRequest) -> ReadDataResponse {
+        match self.clients() {
+            Ok(c) => ec2::read_data(c, req).await,
+            Err(d) => ReadDataResponse { state: Value::Null, diagnostics: vec![d] },
         }
     }
 
