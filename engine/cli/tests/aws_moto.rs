@@ -265,3 +265,38 @@ fn availability_zones_spread_subnets_and_an_internet_gateway_moves_between_vpcs_
     assert_eq!(code, 0, "{out}");
     assert!(!moto.ec2(&[("Action", "DescribeInternetGateways")]).contains("<key>Name</key><value>gw</value>"));
 }
+
+#[test]
+fn a_public_route_table_routes_through_the_gateway_and_its_routes_update_in_place() {
+    let moto = start_moto();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let stack = |extra_route: bool| {
+        let extra = if extra_route { "\n  route {\n    cidr_block = \"192.168.0.0/16\"\n    gateway_id = aws_internet_gateway.gw.id\n  }" } else { "" };
+        format!(
+            "{}\nresource \"aws_vpc\" \"main\" {{\n  cidr_block = \"10.4.0.0/16\"\n}}\n\nresource \"aws_internet_gateway\" \"gw\" {{\n  vpc_id = aws_vpc.main.id\n}}\n\nresource \"aws_subnet\" \"public\" {{\n  count      = 2\n  vpc_id     = aws_vpc.main.id\n  cidr_block = cidrsubnet(aws_vpc.main.cidr_block, 8, count.index)\n}}\n\nresource \"aws_route_table\" \"public\" {{\n  vpc_id = aws_vpc.main.id\n  route {{\n    cidr_block = \"0.0.0.0/0\"\n    gateway_id = aws_internet_gateway.gw.id\n  }}{extra}\n}}\n\nresource \"aws_route_table_association\" \"public\" {{\n  count          = 2\n  subnet_id      = aws_subnet.public[count.index].id\n  route_table_id = aws_route_table.public.id\n}}\n",
+            provider_block(&moto)
+        )
+    };
+    std::fs::write(d.join("main.tf"), stack(false)).unwrap();
+    let (code, out) = infra(d, &["apply", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Resources: 7 added"), "{out}");
+    let (code, out) = infra(d, &["plan", "--detailed-exitcode"], &[]);
+    assert_eq!(code, 0, "the implicit local route is not a diff, nor are the associations:\n{out}");
+    let tables = moto.ec2(&[("Action", "DescribeRouteTables"), ("Filter.1.Name", "route.destination-cidr-block"), ("Filter.1.Value.1", "0.0.0.0/0")]);
+    assert!(tables.contains("<gatewayId>igw-") && tables.matches("<routeTableAssociationId>").count() >= 2, "{tables}");
+
+    std::fs::write(d.join("main.tf"), stack(true)).unwrap();
+    let (code, out) = infra(d, &["plan", "--detailed-exitcode"], &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("# aws_route_table.public will be updated in-place") && out.contains("Plan: 0 to add, 1 to change, 0 to destroy."), "{out}");
+    let (code, out) = infra(d, &["apply", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(moto.ec2(&[("Action", "DescribeRouteTables")]).contains("192.168.0.0/16"));
+    assert_eq!(infra(d, &["plan", "--detailed-exitcode"], &[]).0, 0);
+
+    let (code, out) = infra(d, &["destroy", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(!moto.ec2(&[("Action", "DescribeRouteTables")]).contains("192.168.0.0/16"));
+}

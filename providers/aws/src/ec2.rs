@@ -1,5 +1,5 @@
-//! EC2 networking: `aws_vpc`, `aws_subnet`, `aws_internet_gateway` and the
-//! `aws_availability_zones` data source, with terraform-provider-aws names and exported
+//! EC2 networking: `aws_vpc`, `aws_subnet`, `aws_internet_gateway`, `aws_route_table`,
+//! `aws_route_table_association` and the `aws_availability_zones` data source, with terraform-provider-aws names and exported
 //! attributes. Refresh is one `DescribeVpcs` / `DescribeSubnets` per 200 ids and page (an id
 //! filter, so a deleted object simply is not returned); a VPC's DNS attributes have no batch API
 //! and cost one `DescribeVpcAttribute` each, run concurrently.
@@ -49,7 +49,32 @@ pub fn schemas() -> BTreeMap<String, Schema> {
         .attr("vpc_id", AttrSchema::optional(Type::String))
         .attr("tags", tags())
         .attr("tags_all", tags_all());
-    BTreeMap::from([("aws_vpc".to_string(), vpc), ("aws_subnet".to_string(), subnet), ("aws_internet_gateway".to_string(), igw)])
+    let route = Schema::new()
+        .attr("cidr_block", AttrSchema::optional(Type::String))
+        .attr("gateway_id", AttrSchema::optional(Type::String))
+        .attr("nat_gateway_id", AttrSchema::optional(Type::String))
+        .attr("network_interface_id", AttrSchema::optional(Type::String))
+        .attr("vpc_peering_connection_id", AttrSchema::optional(Type::String));
+    let route_table = Schema::new()
+        .attr("id", AttrSchema::computed(Type::String))
+        .attr("arn", AttrSchema::computed(Type::String))
+        .attr("owner_id", AttrSchema::computed(Type::String))
+        .attr("vpc_id", AttrSchema::required(Type::String).force_new())
+        .attr("tags", tags())
+        .attr("tags_all", tags_all())
+        .block("route", BlockSchema { nesting: Nesting::Set, min_items: 0, max_items: usize::MAX, force_new: false, schema: route });
+    let association = Schema::new()
+        .attr("id", AttrSchema::computed(Type::String))
+        .attr("route_table_id", AttrSchema::required(Type::String))
+        .attr("subnet_id", AttrSchema::optional(Type::String).force_new())
+        .attr("gateway_id", AttrSchema::optional(Type::String).force_new());
+    BTreeMap::from([
+        ("aws_vpc".to_string(), vpc),
+        ("aws_subnet".to_string(), subnet),
+        ("aws_internet_gateway".to_string(), igw),
+        ("aws_route_table".to_string(), route_table),
+        ("aws_route_table_association".to_string(), association),
+    ])
 }
 
 pub fn data_schemas() -> BTreeMap<String, Schema> {
@@ -160,8 +185,8 @@ pub fn plan(req: PlanRequest, default_tags: &BTreeMap<String, String>) -> PlanRe
         }
     }
     let mut resp = plan_helpers::default_plan(&schema, req.prior.as_ref(), &cfg);
-    // tags_all = default_tags merged with tags, known whenever tags are.
-    if let Value::Object(m) = &mut resp.planned {
+    // tags_all = default_tags merged with tags, known whenever tags are (taggable types only).
+    if let (Value::Object(m), true) = (&mut resp.planned, schema.attributes.contains_key("tags_all")) {
         let tags = m.get("tags").cloned().unwrap_or(Value::Null);
         let all = if tags.is_unknown() {
             Value::Unknown
@@ -285,6 +310,165 @@ macro_rules! describe_by_ids {
 describe_by_ids!(describe_vpcs, describe_vpcs, "DescribeVpcs", "vpc-id", vpcs, vpc_id, aws_sdk_ec2::types::Vpc);
 describe_by_ids!(describe_subnets, describe_subnets, "DescribeSubnets", "subnet-id", subnets, subnet_id, aws_sdk_ec2::types::Subnet);
 describe_by_ids!(
+    describe_route_tables,
+    describe_route_tables,
+    "DescribeRouteTables",
+    "route-table-id",
+    route_tables,
+    route_table_id,
+    aws_sdk_ec2::types::RouteTable
+);
+
+const ROUTE_TARGETS: [&str; 4] = ["gateway_id", "nat_gateway_id", "network_interface_id", "vpc_peering_connection_id"];
+
+/// Routes as configured objects: the implicit `local` route (origin CreateRouteTable) is not
+/// part of the configuration, as in terraform-provider-aws.
+fn routes_value(rt: &aws_sdk_ec2::types::RouteTable) -> Value {
+    let opt = |v: Option<&str>| v.map(Value::string).unwrap_or(Value::Null);
+    let routes = rt
+        .routes()
+        .iter()
+        .filter(|r| r.origin().map(|o| o.as_str()) != Some("CreateRouteTable") && r.gateway_id() != Some("local"))
+        .map(|r| {
+            Value::object([
+                ("cidr_block", opt(r.destination_cidr_block())),
+                ("gateway_id", opt(r.gateway_id())),
+                ("nat_gateway_id", opt(r.nat_gateway_id())),
+                ("network_interface_id", opt(r.network_interface_id())),
+                ("vpc_peering_connection_id", opt(r.vpc_peering_connection_id())),
+            ])
+        })
+        .collect();
+    Value::set(routes)
+}
+
+fn route_table_value(c: &Clients, rt: &aws_sdk_ec2::types::RouteTable, prior: Option<&Value>) -> Value {
+    let id = rt.route_table_id().unwrap_or_default().to_string();
+    let owner = rt.owner_id().unwrap_or_default().to_string();
+    let all = tags_of(rt.tags());
+    Value::object([
+        ("arn", Value::string(format!("arn:aws:ec2:{}:{owner}:route-table/{id}", c.region))),
+        ("id", Value::string(id)),
+        ("owner_id", Value::string(owner)),
+        ("route", routes_value(rt)),
+        ("tags", own_tags(&all, prior.and_then(|p| p.get_attr("tags")), &c.default_tags)),
+        ("tags_all", map_value(&all)),
+        ("vpc_id", Value::string(rt.vpc_id().unwrap_or_default())),
+    ])
+}
+
+/// A route's destination and its target, for diffing route sets.
+fn route_key(r: &Value) -> (String, Vec<(String, String)>) {
+    let dest = attrs::string(r, "cidr_block").unwrap_or_default();
+    let targets = ROUTE_TARGETS.iter().filter_map(|k| attrs::string(r, k).map(|v| (k.to_string(), v))).collect();
+    (dest, targets)
+}
+
+async fn put_route(c: &Clients, table: &str, route: &Value, replace: bool) -> Result<(), Diagnostic> {
+    let (dest, targets) = route_key(route);
+    let get = |k: &str| targets.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    if replace {
+        c.ec2
+            .replace_route()
+            .route_table_id(table)
+            .destination_cidr_block(&dest)
+            .set_gateway_id(get("gateway_id"))
+            .set_nat_gateway_id(get("nat_gateway_id"))
+            .set_network_interface_id(get("network_interface_id"))
+            .set_vpc_peering_connection_id(get("vpc_peering_connection_id"))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| api_error("ReplaceRoute", &e))
+    } else {
+        c.ec2
+            .create_route()
+            .route_table_id(table)
+            .destination_cidr_block(&dest)
+            .set_gateway_id(get("gateway_id"))
+            .set_nat_gateway_id(get("nat_gateway_id"))
+            .set_network_interface_id(get("network_interface_id"))
+            .set_vpc_peering_connection_id(get("vpc_peering_connection_id"))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| api_error("CreateRoute", &e))
+    }
+}
+
+/// Brings a table's routes from `old` to `new`, keyed by destination.
+async fn sync_routes(c: &Clients, table: &str, old: &[Value], new: &[Value]) -> Vec<Diagnostic> {
+    let old: BTreeMap<String, &Value> = old.iter().map(|r| (route_key(r).0, r)).collect();
+    let new: BTreeMap<String, &Value> = new.iter().map(|r| (route_key(r).0, r)).collect();
+    let mut diags = Vec::new();
+    for (dest, r) in &new {
+        let result = match old.get(dest) {
+            None => put_route(c, table, r, false).await,
+            Some(o) if route_key(o) != route_key(r) => put_route(c, table, r, true).await,
+            Some(_) => Ok(()),
+        };
+        if let Err(d) = result {
+            diags.push(d);
+        }
+    }
+    for dest in old.keys().filter(|d| !new.contains_key(*d)) {
+        if let Err(e) = c.ec2.delete_route().route_table_id(table).destination_cidr_block(dest).send().await {
+            diags.push(api_error("DeleteRoute", &e));
+        }
+    }
+    diags
+}
+
+/// Associations by id, from the route tables that hold them (one call per 200 ids).
+async fn describe_associations(c: &Clients, ids: &[String]) -> Result<BTreeMap<String, aws_sdk_ec2::types::RouteTableAssociation>, Diagnostic> {
+    let mut out = BTreeMap::new();
+    for chunk in ids.chunks(CHUNK) {
+        let filter = Filter::builder().name("association.route-table-association-id").set_values(Some(chunk.to_vec())).build();
+        let mut pages = c.ec2.describe_route_tables().filters(filter).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| api_error("DescribeRouteTables", &e))?;
+            for rt in page.route_tables() {
+                for a in rt.associations() {
+                    if let Some(id) = a.route_table_association_id().filter(|id| chunk.iter().any(|c| c == id)) {
+                        out.insert(id.to_string(), a.clone());
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn association_value(a: &aws_sdk_ec2::types::RouteTableAssociation) -> Value {
+    let opt = |v: Option<&str>| v.map(Value::string).unwrap_or(Value::Null);
+    Value::object([
+        ("gateway_id", opt(a.gateway_id())),
+        ("id", Value::string(a.route_table_association_id().unwrap_or_default())),
+        ("route_table_id", Value::string(a.route_table_id().unwrap_or_default())),
+        ("subnet_id", opt(a.subnet_id())),
+    ])
+}
+
+/// Associates a table with a subnet or gateway. Associating what is already associated with
+/// the same table counts as done, so a create retried after a crash does not fail.
+async fn associate(c: &Clients, p: &Value) -> Result<String, Diagnostic> {
+    let table = attrs::string(p, "route_table_id").unwrap_or_default();
+    let (subnet, gateway) = (attrs::string(p, "subnet_id"), attrs::string(p, "gateway_id"));
+    match c.ec2.associate_route_table().route_table_id(&table).set_subnet_id(subnet.clone()).set_gateway_id(gateway.clone()).send().await {
+        Ok(out) => Ok(out.association_id().unwrap_or_default().to_string()),
+        Err(e) if e.code() == Some("Resource.AlreadyAssociated") => {
+            let found = describe_route_tables(c, &[table.clone()], Vec::new()).await?;
+            found
+                .get(&table)
+                .and_then(|rt| rt.associations().iter().find(|a| a.subnet_id().map(str::to_string) == subnet && a.gateway_id().map(str::to_string) == gateway))
+                .and_then(|a| a.route_table_association_id().map(str::to_string))
+                .ok_or_else(|| api_error("AssociateRouteTable", &e))
+        }
+        Err(e) => Err(api_error("AssociateRouteTable", &e)),
+    }
+}
+
+describe_by_ids!(
     describe_igws,
     describe_internet_gateways,
     "DescribeInternetGateways",
@@ -355,6 +539,10 @@ pub async fn read_many(c: &Clients, req: ReadManyRequest) -> ReadManyResponse {
         "aws_internet_gateway" => {
             describe_igws(c, &ids, Vec::new()).await.map(|found| ids.iter().zip(&priors).map(|(id, p)| found.get(id).map(|g| igw_value(c, g, *p))).collect())
         }
+        "aws_route_table" => describe_route_tables(c, &ids, Vec::new())
+            .await
+            .map(|found| ids.iter().zip(&priors).map(|(id, p)| found.get(id).map(|rt| route_table_value(c, rt, *p))).collect()),
+        "aws_route_table_association" => describe_associations(c, &ids).await.map(|found| ids.iter().map(|id| found.get(id).map(association_value)).collect()),
         other => Err(err("Unknown resource type", format!("The aws provider has no resource type {other}."))),
     };
     match result {
@@ -369,6 +557,8 @@ async fn read_one(c: &Clients, type_name: &str, id: &str, prior: Option<&Value>)
         "aws_vpc" => Ok(read_vpcs(c, &ids, &[prior], Vec::new()).await?.pop().flatten()),
         "aws_subnet" => Ok(describe_subnets(c, &ids, Vec::new()).await?.get(id).map(|s| subnet_value(s, prior, &c.default_tags))),
         "aws_internet_gateway" => Ok(describe_igws(c, &ids, Vec::new()).await?.get(id).map(|g| igw_value(c, g, prior))),
+        "aws_route_table" => Ok(describe_route_tables(c, &ids, Vec::new()).await?.get(id).map(|rt| route_table_value(c, rt, prior))),
+        "aws_route_table_association" => Ok(describe_associations(c, &ids).await?.get(id).map(association_value)),
         other => Err(err("Unknown resource type", format!("The aws provider has no resource type {other}."))),
     }
 }
@@ -414,6 +604,13 @@ async fn finish_create(c: &Clients, type_name: &str, id: &str, planned: &Value) 
             Some(vpc) => attach_igw(c, id, &vpc).await,
             None => Ok(()),
         },
+        "aws_route_table" => {
+            let routes = planned.get_attr("route").and_then(Value::as_seq).map(<[Value]>::to_vec).unwrap_or_default();
+            match sync_routes(c, id, &[], &routes).await.into_iter().next() {
+                Some(d) => Err(d),
+                None => Ok(()),
+            }
+        }
         _ if attrs::bool(planned, "map_public_ip_on_launch") == Some(true) => c
             .ec2
             .modify_subnet_attribute()
@@ -471,6 +668,16 @@ pub async fn create(c: &Clients, req: CreateRequest) -> CreateResponse {
             .await
             .map_err(|e| api_error("CreateSubnet", &e))
             .map(|o| o.subnet().and_then(|s| s.subnet_id()).unwrap_or_default().to_string()),
+        "aws_route_table" => c
+            .ec2
+            .create_route_table()
+            .vpc_id(attrs::string(&p, "vpc_id").unwrap_or_default())
+            .tag_specifications(tag_spec(ResourceType::RouteTable, &tags_all, &req.idempotency_token))
+            .send()
+            .await
+            .map_err(|e| api_error("CreateRouteTable", &e))
+            .map(|o| o.route_table().and_then(|r| r.route_table_id()).unwrap_or_default().to_string()),
+        "aws_route_table_association" => associate(c, &p).await,
         "aws_internet_gateway" => c
             .ec2
             .create_internet_gateway()
@@ -507,6 +714,30 @@ pub async fn update(c: &Clients, req: UpdateRequest) -> UpdateResponse {
     let changed_bool = |k: &str| attrs::bool(&planned, k).filter(|v| attrs::bool(&prior, k) != Some(*v));
     let step = match req.type_name.as_str() {
         "aws_vpc" => set_vpc_dns(c, &id, changed_bool("enable_dns_support"), changed_bool("enable_dns_hostnames")).await,
+        "aws_route_table" => {
+            let seq = |v: &Value| v.get_attr("route").and_then(Value::as_seq).map(<[Value]>::to_vec).unwrap_or_default();
+            match sync_routes(c, &id, &seq(&prior), &seq(&planned)).await.into_iter().next() {
+                Some(d) => Err(d),
+                None => Ok(()),
+            }
+        }
+        "aws_route_table_association" => {
+            // A new table for the same subnet: ReplaceRouteTableAssociation gives a new id.
+            let table = attrs::string(&planned, "route_table_id").unwrap_or_default();
+            match c.ec2.replace_route_table_association().association_id(&id).route_table_id(&table).send().await {
+                Ok(out) => {
+                    let new_id = out.new_association_id().unwrap_or_default().to_string();
+                    return match describe_associations(c, &[new_id.clone()]).await {
+                        Ok(found) => UpdateResponse { state: found.get(&new_id).map(association_value).or(Some(planned)), diagnostics },
+                        Err(d) => {
+                            diagnostics.push(d);
+                            UpdateResponse { state: Some(planned), diagnostics }
+                        }
+                    };
+                }
+                Err(e) => Err(api_error("ReplaceRouteTableAssociation", &e)),
+            }
+        }
         "aws_internet_gateway" => {
             // Moving the gateway: detach from the old VPC, attach to the new one.
             let (old_vpc, new_vpc) = (attrs::string(&prior, "vpc_id"), attrs::string(&planned, "vpc_id"));
@@ -554,6 +785,22 @@ pub async fn delete(c: &Clients, req: DeleteRequest) -> DeleteResponse {
     for attempt in 0..40u32 {
         let result = match req.type_name.as_str() {
             "aws_vpc" => c.ec2.delete_vpc().vpc_id(&id).send().await.map(|_| ()).map_err(|e| (e.code().map(str::to_string), api_error("DeleteVpc", &e))),
+            "aws_route_table" => c
+                .ec2
+                .delete_route_table()
+                .route_table_id(&id)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| (e.code().map(str::to_string), api_error("DeleteRouteTable", &e))),
+            "aws_route_table_association" => c
+                .ec2
+                .disassociate_route_table()
+                .association_id(&id)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| (e.code().map(str::to_string), api_error("DisassociateRouteTable", &e))),
             "aws_internet_gateway" => {
                 if let Some(vpc) = attrs::string(&req.prior.deep_unmark(), "vpc_id") {
                     if let Err(d) = detach_igw(c, &id, &vpc).await {
@@ -596,6 +843,10 @@ pub async fn import(c: &Clients, req: ImportRequest) -> ImportResponse {
 
 /// Drops the intent tag once the engine has recorded the object.
 pub async fn confirm_create(c: &Clients, req: ConfirmCreateRequest) -> ConfirmCreateResponse {
+    if req.type_name == "aws_route_table_association" {
+        // Associations carry no tags: their create is made idempotent instead (`associate`).
+        return ConfirmCreateResponse::default();
+    }
     match drop_intent_tag(c, &id_of(&req.state.deep_unmark())).await {
         Ok(()) => ConfirmCreateResponse::default(),
         Err(d) => ConfirmCreateResponse { diagnostics: vec![d] },
@@ -611,6 +862,7 @@ pub async fn adopt(c: &Clients, req: AdoptRequest) -> AdoptResponse {
         "aws_vpc" => describe_vpcs(c, &[], filter).await.map(|m| m.into_keys().collect()),
         "aws_subnet" => describe_subnets(c, &[], filter).await.map(|m| m.into_keys().collect()),
         "aws_internet_gateway" => describe_igws(c, &[], filter).await.map(|m| m.into_keys().collect()),
+        "aws_route_table" => describe_route_tables(c, &[], filter).await.map(|m| m.into_keys().collect()),
         _ => Ok(Vec::new()),
     };
     match found {
