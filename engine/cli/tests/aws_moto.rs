@@ -300,3 +300,51 @@ fn a_public_route_table_routes_through_the_gateway_and_its_routes_update_in_plac
     assert_eq!(code, 0, "{out}");
     assert!(!moto.ec2(&[("Action", "DescribeRouteTables")]).contains("192.168.0.0/16"));
 }
+
+#[test]
+fn security_groups_compare_rules_as_sets_and_reference_each_other() {
+    let moto = start_moto();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let stack = |efs_description: &str, extra_alb_port: bool| {
+        let extra = if extra_alb_port {
+            "\n  ingress {\n    from_port   = 8443\n    to_port     = 8443\n    protocol    = \"tcp\"\n    cidr_blocks = [\"10.0.0.0/8\"]\n  }"
+        } else {
+            ""
+        };
+        format!(
+            "{}\nresource \"aws_vpc\" \"main\" {{\n  cidr_block = \"10.0.0.0/16\"\n}}\n\nresource \"aws_security_group\" \"alb\" {{\n  name   = \"alb\"\n  vpc_id = aws_vpc.main.id\n  dynamic \"ingress\" {{\n    for_each = [80, 443]\n    content {{\n      from_port   = ingress.value\n      to_port     = ingress.value\n      protocol    = \"tcp\"\n      cidr_blocks = [\"0.0.0.0/0\"]\n    }}\n  }}{extra}\n  egress {{\n    from_port   = 0\n    to_port     = 0\n    protocol    = \"-1\"\n    cidr_blocks = [\"0.0.0.0/0\"]\n  }}\n}}\n\nresource \"aws_security_group\" \"tasks\" {{\n  name   = \"tasks\"\n  vpc_id = aws_vpc.main.id\n  ingress {{\n    from_port       = 3001\n    to_port         = 3001\n    protocol        = \"tcp\"\n    security_groups = [aws_security_group.alb.id]\n  }}\n  ingress {{\n    from_port       = 8080\n    to_port         = 8080\n    protocol        = \"tcp\"\n    security_groups = [aws_security_group.alb.id]\n  }}\n}}\n\nresource \"aws_security_group\" \"efs\" {{\n  name        = \"efs\"\n  description = \"{efs_description}\"\n  vpc_id      = aws_vpc.main.id\n  ingress {{\n    from_port       = 2049\n    to_port         = 2049\n    protocol        = \"tcp\"\n    security_groups = [aws_security_group.tasks.id]\n  }}\n}}\n",
+            provider_block(&moto)
+        )
+    };
+    std::fs::write(d.join("main.tf"), stack("EFS from tasks", false)).unwrap();
+    let (code, out) = infra(d, &["apply", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = infra(d, &["plan", "--detailed-exitcode"], &[]);
+    assert_eq!(code, 0, "rules read back compare equal as sets; AWS's default egress was removed where none is configured:\n{out}");
+    let tasks = moto.ec2(&[("Action", "DescribeSecurityGroups"), ("Filter.1.Name", "group-name"), ("Filter.1.Value.1", "tasks")]);
+    assert!(
+        tasks.contains("<fromPort>3001</fromPort>") && !tasks.contains("<cidrIp>0.0.0.0/0</cidrIp>"),
+        "tasks: ALB-only ingress, no default egress: {tasks}"
+    );
+
+    std::fs::write(d.join("main.tf"), stack("EFS from tasks", true)).unwrap();
+    let (code, out) = infra(d, &["plan", "--detailed-exitcode"], &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("# aws_security_group.alb will be updated in-place") && out.contains("Plan: 0 to add, 1 to change, 0 to destroy."), "{out}");
+    assert_eq!(infra(d, &["apply", "--auto-approve"], &[]).0, 0);
+    assert!(moto
+        .ec2(&[("Action", "DescribeSecurityGroups"), ("Filter.1.Name", "group-name"), ("Filter.1.Value.1", "alb")])
+        .contains("<fromPort>8443</fromPort>"));
+    assert_eq!(infra(d, &["plan", "--detailed-exitcode"], &[]).0, 0);
+
+    std::fs::write(d.join("main.tf"), stack("NFS from tasks", true)).unwrap();
+    let (code, out) = infra(d, &["plan", "--detailed-exitcode"], &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("# aws_security_group.efs must be replaced") && out.contains("# forces replacement"), "{out}");
+
+    let (code, out) = infra(d, &["destroy", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "{out}");
+    let left = moto.ec2(&[("Action", "DescribeSecurityGroups")]);
+    assert!(!left.contains("<groupName>alb</groupName>") && !left.contains("<groupName>tasks</groupName>"), "{left}");
+}

@@ -1,5 +1,6 @@
 //! EC2 networking: `aws_vpc`, `aws_subnet`, `aws_internet_gateway`, `aws_route_table`,
-//! `aws_route_table_association` and the `aws_availability_zones` data source, with terraform-provider-aws names and exported
+//! `aws_route_table_association`, `aws_security_group` and the `aws_availability_zones` data
+//! source, with terraform-provider-aws names and exported
 //! attributes. Refresh is one `DescribeVpcs` / `DescribeSubnets` per 200 ids and page (an id
 //! filter, so a deleted object simply is not returned); a VPC's DNS attributes have no batch API
 //! and cost one `DescribeVpcAttribute` each, run concurrently.
@@ -74,6 +75,7 @@ pub fn schemas() -> BTreeMap<String, Schema> {
         ("aws_internet_gateway".to_string(), igw),
         ("aws_route_table".to_string(), route_table),
         ("aws_route_table_association".to_string(), association),
+        ("aws_security_group".to_string(), security_group_schema()),
     ])
 }
 
@@ -181,10 +183,14 @@ pub fn plan(req: PlanRequest, default_tags: &BTreeMap<String, String>) -> PlanRe
                 set_default(m, "enable_dns_hostnames", Value::Bool(false));
             }
             "aws_subnet" => set_default(m, "map_public_ip_on_launch", Value::Bool(false)),
+            "aws_security_group" => set_default(m, "description", Value::string(SG_DEFAULT_DESCRIPTION)),
             _ => {}
         }
     }
     let mut resp = plan_helpers::default_plan(&schema, req.prior.as_ref(), &cfg);
+    if let (Value::Object(m), "aws_security_group") = (&mut resp.planned, req.type_name.as_str()) {
+        canonical_rules_in(m);
+    }
     // tags_all = default_tags merged with tags, known whenever tags are (taggable types only).
     if let (Value::Object(m), true) = (&mut resp.planned, schema.attributes.contains_key("tags_all")) {
         let tags = m.get("tags").cloned().unwrap_or(Value::Null);
@@ -543,6 +549,9 @@ pub async fn read_many(c: &Clients, req: ReadManyRequest) -> ReadManyResponse {
             .await
             .map(|found| ids.iter().zip(&priors).map(|(id, p)| found.get(id).map(|rt| route_table_value(c, rt, *p))).collect()),
         "aws_route_table_association" => describe_associations(c, &ids).await.map(|found| ids.iter().map(|id| found.get(id).map(association_value)).collect()),
+        "aws_security_group" => describe_security_groups(c, &ids, Vec::new())
+            .await
+            .map(|found| ids.iter().zip(&priors).map(|(id, p)| found.get(id).map(|g| security_group_value(c, g, *p))).collect()),
         other => Err(err("Unknown resource type", format!("The aws provider has no resource type {other}."))),
     };
     match result {
@@ -558,6 +567,7 @@ async fn read_one(c: &Clients, type_name: &str, id: &str, prior: Option<&Value>)
         "aws_subnet" => Ok(describe_subnets(c, &ids, Vec::new()).await?.get(id).map(|s| subnet_value(s, prior, &c.default_tags))),
         "aws_internet_gateway" => Ok(describe_igws(c, &ids, Vec::new()).await?.get(id).map(|g| igw_value(c, g, prior))),
         "aws_route_table" => Ok(describe_route_tables(c, &ids, Vec::new()).await?.get(id).map(|rt| route_table_value(c, rt, prior))),
+        "aws_security_group" => Ok(describe_security_groups(c, &ids, Vec::new()).await?.get(id).map(|g| security_group_value(c, g, prior))),
         "aws_route_table_association" => Ok(describe_associations(c, &ids).await?.get(id).map(association_value)),
         other => Err(err("Unknown resource type", format!("The aws provider has no resource type {other}."))),
     }
@@ -604,6 +614,17 @@ async fn finish_create(c: &Clients, type_name: &str, id: &str, planned: &Value) 
             Some(vpc) => attach_igw(c, id, &vpc).await,
             None => Ok(()),
         },
+        "aws_security_group" => {
+            // AWS gives every new VPC group an allow-all egress rule; the configuration decides.
+            let mut start = Value::object([("ingress", Value::Null), ("egress", Value::Null)]);
+            if attrs::string(planned, "vpc_id").is_some() || planned.get_attr("vpc_id").is_some_and(Value::is_unknown) {
+                start = Value::object([("ingress", Value::Null), ("egress", rules_value(&[default_egress()]))]);
+            }
+            match sync_rules(c, id, &start, planned).await.into_iter().next() {
+                Some(d) => Err(d),
+                None => Ok(()),
+            }
+        }
         "aws_route_table" => {
             let routes = planned.get_attr("route").and_then(Value::as_seq).map(<[Value]>::to_vec).unwrap_or_default();
             match sync_routes(c, id, &[], &routes).await.into_iter().next() {
@@ -678,6 +699,20 @@ pub async fn create(c: &Clients, req: CreateRequest) -> CreateResponse {
             .map_err(|e| api_error("CreateRouteTable", &e))
             .map(|o| o.route_table().and_then(|r| r.route_table_id()).unwrap_or_default().to_string()),
         "aws_route_table_association" => associate(c, &p).await,
+        "aws_security_group" => {
+            let name =
+                attrs::string(&p, "name").unwrap_or_else(|| format!("infra-{}", req.idempotency_token.replace('-', "").chars().take(20).collect::<String>()));
+            c.ec2
+                .create_security_group()
+                .group_name(name)
+                .description(attrs::string(&p, "description").unwrap_or_else(|| SG_DEFAULT_DESCRIPTION.into()))
+                .set_vpc_id(attrs::string(&p, "vpc_id"))
+                .tag_specifications(tag_spec(ResourceType::SecurityGroup, &tags_all, &req.idempotency_token))
+                .send()
+                .await
+                .map_err(|e| api_error("CreateSecurityGroup", &e))
+                .map(|o| o.group_id().unwrap_or_default().to_string())
+        }
         "aws_internet_gateway" => c
             .ec2
             .create_internet_gateway()
@@ -714,6 +749,10 @@ pub async fn update(c: &Clients, req: UpdateRequest) -> UpdateResponse {
     let changed_bool = |k: &str| attrs::bool(&planned, k).filter(|v| attrs::bool(&prior, k) != Some(*v));
     let step = match req.type_name.as_str() {
         "aws_vpc" => set_vpc_dns(c, &id, changed_bool("enable_dns_support"), changed_bool("enable_dns_hostnames")).await,
+        "aws_security_group" => match sync_rules(c, &id, &prior, &planned).await.into_iter().next() {
+            Some(d) => Err(d),
+            None => Ok(()),
+        },
         "aws_route_table" => {
             let seq = |v: &Value| v.get_attr("route").and_then(Value::as_seq).map(<[Value]>::to_vec).unwrap_or_default();
             match sync_routes(c, &id, &seq(&prior), &seq(&planned)).await.into_iter().next() {
@@ -785,6 +824,21 @@ pub async fn delete(c: &Clients, req: DeleteRequest) -> DeleteResponse {
     for attempt in 0..40u32 {
         let result = match req.type_name.as_str() {
             "aws_vpc" => c.ec2.delete_vpc().vpc_id(&id).send().await.map(|_| ()).map_err(|e| (e.code().map(str::to_string), api_error("DeleteVpc", &e))),
+            "aws_security_group" => {
+                if attempt == 0 && attrs::bool(&req.prior.deep_unmark(), "revoke_rules_on_delete") == Some(true) {
+                    let none = Value::object([("ingress", Value::Null), ("egress", Value::Null)]);
+                    if let Some(d) = sync_rules(c, &id, &req.prior.deep_unmark(), &none).await.into_iter().next() {
+                        return DeleteResponse { diagnostics: vec![d] };
+                    }
+                }
+                c.ec2
+                    .delete_security_group()
+                    .group_id(&id)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| (e.code().map(str::to_string), api_error("DeleteSecurityGroup", &e)))
+            }
             "aws_route_table" => c
                 .ec2
                 .delete_route_table()
@@ -863,6 +917,7 @@ pub async fn adopt(c: &Clients, req: AdoptRequest) -> AdoptResponse {
         "aws_subnet" => describe_subnets(c, &[], filter).await.map(|m| m.into_keys().collect()),
         "aws_internet_gateway" => describe_igws(c, &[], filter).await.map(|m| m.into_keys().collect()),
         "aws_route_table" => describe_route_tables(c, &[], filter).await.map(|m| m.into_keys().collect()),
+        "aws_security_group" => describe_security_groups(c, &[], filter).await.map(|m| m.into_keys().collect()),
         _ => Ok(Vec::new()),
     };
     match found {
@@ -874,5 +929,309 @@ pub async fn adopt(c: &Clients, req: AdoptRequest) -> AdoptResponse {
             None => AdoptResponse::default(),
         },
         Err(d) => AdoptResponse { state: None, diagnostics: vec![d] },
+    }
+}
+
+// Security groups. Rules are kept in one canonical form, computed the same way from the
+// configuration (in `plan`) and from AWS (in `read`), so that they compare as sets.
+
+const SG_DEFAULT_DESCRIPTION: &str = "Managed by Terraform";
+
+describe_by_ids!(
+    describe_security_groups,
+    describe_security_groups,
+    "DescribeSecurityGroups",
+    "group-id",
+    security_groups,
+    group_id,
+    aws_sdk_ec2::types::SecurityGroup
+);
+
+fn rule_schema() -> Schema {
+    let list = || AttrSchema::optional(Type::List(Box::new(Type::String)));
+    Schema::new()
+        .attr("from_port", AttrSchema::required(Type::Number))
+        .attr("to_port", AttrSchema::required(Type::Number))
+        .attr("protocol", AttrSchema::required(Type::String))
+        .attr("cidr_blocks", list())
+        .attr("ipv6_cidr_blocks", list())
+        .attr("prefix_list_ids", list())
+        .attr("security_groups", AttrSchema::optional(Type::Set(Box::new(Type::String))))
+        .attr("self", AttrSchema::optional(Type::Bool))
+        .attr("description", AttrSchema::optional(Type::String))
+}
+
+pub fn security_group_schema() -> Schema {
+    let rules = || BlockSchema { nesting: Nesting::Set, min_items: 0, max_items: usize::MAX, force_new: false, schema: rule_schema() };
+    Schema::new()
+        .attr("id", AttrSchema::computed(Type::String))
+        .attr("arn", AttrSchema::computed(Type::String))
+        .attr("owner_id", AttrSchema::computed(Type::String))
+        .attr("name", AttrSchema::optional_computed(Type::String).force_new())
+        .attr("description", AttrSchema::optional_computed(Type::String).force_new())
+        .attr("vpc_id", AttrSchema::optional_computed(Type::String).force_new())
+        .attr("revoke_rules_on_delete", AttrSchema::optional(Type::Bool))
+        .attr("tags", AttrSchema::optional(Type::Map(Box::new(Type::String))))
+        .attr("tags_all", AttrSchema::computed(Type::Map(Box::new(Type::String))))
+        .block("ingress", rules())
+        .block("egress", rules())
+}
+
+fn normalize_protocol(p: &str) -> String {
+    match p.to_ascii_lowercase().as_str() {
+        "all" | "-1" => "-1".into(),
+        "6" => "tcp".into(),
+        "17" => "udp".into(),
+        "1" => "icmp".into(),
+        other => other.into(),
+    }
+}
+
+/// One rule in canonical form: normalized protocol, sorted sources, absent lists as null.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Rule {
+    protocol: String,
+    from: i64,
+    to: i64,
+    description: Option<String>,
+    cidrs: Vec<String>,
+    ipv6: Vec<String>,
+    prefix_lists: Vec<String>,
+    groups: Vec<String>,
+    own: bool,
+}
+
+impl Rule {
+    fn key(&self) -> (String, i64, i64, Option<String>) {
+        (self.protocol.clone(), self.from, self.to, self.description.clone())
+    }
+
+    fn from_value(v: &Value) -> Rule {
+        let list = |k: &str| -> Vec<String> {
+            v.get_attr(k).and_then(Value::as_seq).map(|s| s.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).unwrap_or_default()
+        };
+        let protocol = normalize_protocol(&attrs::string(v, "protocol").unwrap_or_default());
+        let all = protocol == "-1";
+        Rule {
+            from: if all { 0 } else { attrs::int(v, "from_port").unwrap_or(0) },
+            to: if all { 0 } else { attrs::int(v, "to_port").unwrap_or(0) },
+            protocol,
+            description: attrs::string(v, "description").filter(|d| !d.is_empty()),
+            cidrs: list("cidr_blocks"),
+            ipv6: list("ipv6_cidr_blocks"),
+            prefix_lists: list("prefix_list_ids"),
+            groups: list("security_groups"),
+            own: attrs::bool(v, "self").unwrap_or(false),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        let list = |xs: &[String]| if xs.is_empty() { Value::Null } else { Value::List(xs.iter().map(|s| Value::string(s.clone())).collect()) };
+        Value::object([
+            ("cidr_blocks", list(&self.cidrs)),
+            ("description", self.description.clone().map(Value::string).unwrap_or(Value::Null)),
+            ("from_port", Value::int(self.from)),
+            ("ipv6_cidr_blocks", list(&self.ipv6)),
+            ("prefix_list_ids", list(&self.prefix_lists)),
+            ("protocol", Value::string(self.protocol.clone())),
+            ("security_groups", if self.groups.is_empty() { Value::Null } else { Value::set(self.groups.iter().map(|s| Value::string(s.clone())).collect()) }),
+            ("self", Value::Bool(self.own)),
+            ("to_port", Value::int(self.to)),
+        ])
+    }
+
+    fn to_permission(&self, own_id: &str) -> aws_sdk_ec2::types::IpPermission {
+        use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, PrefixListId, UserIdGroupPair};
+        let d = self.description.clone();
+        let mut b = IpPermission::builder().ip_protocol(&self.protocol).from_port(self.from as i32).to_port(self.to as i32);
+        for c in &self.cidrs {
+            b = b.ip_ranges(IpRange::builder().cidr_ip(c).set_description(d.clone()).build());
+        }
+        for c in &self.ipv6 {
+            b = b.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(c).set_description(d.clone()).build());
+        }
+        for p in &self.prefix_lists {
+            b = b.prefix_list_ids(PrefixListId::builder().prefix_list_id(p).set_description(d.clone()).build());
+        }
+        for g in self.groups.iter().map(String::as_str).chain(self.own.then_some(own_id)) {
+            b = b.user_id_group_pairs(UserIdGroupPair::builder().group_id(g).set_description(d.clone()).build());
+        }
+        b.build()
+    }
+}
+
+/// Canonical rule set: rules with the same protocol, ports and description are merged (AWS
+/// merges them too), sources sorted and de-duplicated.
+fn canonical(rules: Vec<Rule>) -> Vec<Rule> {
+    let mut merged: BTreeMap<(String, i64, i64, Option<String>), Rule> = BTreeMap::new();
+    for r in rules {
+        let e = merged.entry(r.key()).or_insert_with(|| Rule { cidrs: vec![], ipv6: vec![], prefix_lists: vec![], groups: vec![], own: false, ..r.clone() });
+        e.cidrs.extend(r.cidrs);
+        e.ipv6.extend(r.ipv6);
+        e.prefix_lists.extend(r.prefix_lists);
+        e.groups.extend(r.groups);
+        e.own |= r.own;
+    }
+    merged
+        .into_values()
+        .map(|mut r| {
+            for v in [&mut r.cidrs, &mut r.ipv6, &mut r.prefix_lists, &mut r.groups] {
+                v.sort();
+                v.dedup();
+            }
+            r
+        })
+        .collect()
+}
+
+fn rules_of(v: &Value, block: &str) -> Vec<Rule> {
+    canonical(v.get_attr(block).and_then(Value::as_seq).map(|s| s.iter().map(Rule::from_value).collect()).unwrap_or_default())
+}
+
+fn rules_value(rules: &[Rule]) -> Value {
+    Value::set(rules.iter().map(Rule::to_value).collect())
+}
+
+/// The rule of `by` for description `d`, made from `base` on first use.
+fn slot<'a>(by: &'a mut BTreeMap<Option<String>, Rule>, base: &Rule, d: Option<&str>) -> &'a mut Rule {
+    let description = d.filter(|d| !d.is_empty()).map(str::to_string);
+    by.entry(description.clone()).or_insert_with(|| Rule { description, ..base.clone() })
+}
+
+/// Rules from AWS permissions: one rule per permission and description; the group's own id
+/// becomes `self`.
+fn rules_from_permissions(perms: &[aws_sdk_ec2::types::IpPermission], own_id: &str) -> Vec<Rule> {
+    let mut out = Vec::new();
+    for p in perms {
+        let protocol = normalize_protocol(p.ip_protocol().unwrap_or("-1"));
+        let (from, to) = (p.from_port().unwrap_or(0) as i64, p.to_port().unwrap_or(0) as i64);
+        let mut by_desc: BTreeMap<Option<String>, Rule> = BTreeMap::new();
+        let base = Rule { protocol, from, to, description: None, cidrs: vec![], ipv6: vec![], prefix_lists: vec![], groups: vec![], own: false };
+        for r in p.ip_ranges() {
+            slot(&mut by_desc, &base, r.description()).cidrs.extend(r.cidr_ip().map(str::to_string));
+        }
+        for r in p.ipv6_ranges() {
+            slot(&mut by_desc, &base, r.description()).ipv6.extend(r.cidr_ipv6().map(str::to_string));
+        }
+        for r in p.prefix_list_ids() {
+            slot(&mut by_desc, &base, r.description()).prefix_lists.extend(r.prefix_list_id().map(str::to_string));
+        }
+        for g in p.user_id_group_pairs() {
+            let rule = slot(&mut by_desc, &base, g.description());
+            match g.group_id() {
+                Some(id) if id == own_id => rule.own = true,
+                Some(id) => rule.groups.push(id.to_string()),
+                None => {}
+            }
+        }
+        out.extend(by_desc.into_values());
+    }
+    canonical(out)
+}
+
+fn security_group_value(c: &Clients, g: &aws_sdk_ec2::types::SecurityGroup, prior: Option<&Value>) -> Value {
+    let id = g.group_id().unwrap_or_default().to_string();
+    let owner = g.owner_id().unwrap_or_default().to_string();
+    let all = tags_of(g.tags());
+    Value::object([
+        ("arn", Value::string(format!("arn:aws:ec2:{}:{owner}:security-group/{id}", c.region))),
+        ("description", Value::string(g.description().unwrap_or_default())),
+        ("egress", rules_value(&rules_from_permissions(g.ip_permissions_egress(), &id))),
+        ("id", Value::string(id.clone())),
+        ("ingress", rules_value(&rules_from_permissions(g.ip_permissions(), &id))),
+        ("name", Value::string(g.group_name().unwrap_or_default())),
+        ("owner_id", Value::string(owner)),
+        ("revoke_rules_on_delete", prior.and_then(|p| p.get_attr("revoke_rules_on_delete")).cloned().unwrap_or(Value::Null)),
+        ("tags", own_tags(&all, prior.and_then(|p| p.get_attr("tags")), &c.default_tags)),
+        ("tags_all", map_value(&all)),
+        ("vpc_id", g.vpc_id().map(Value::string).unwrap_or(Value::Null)),
+    ])
+}
+
+/// The rules of the planned configuration in canonical form (run at plan time).
+fn canonical_rules_in(planned: &mut BTreeMap<String, Value>) {
+    for block in ["ingress", "egress"] {
+        if let Some(v) = planned.get(block).filter(|v| v.is_wholly_known()) {
+            let rules = canonical(v.as_seq().map(|s| s.iter().map(Rule::from_value).collect()).unwrap_or_default());
+            planned.insert(block.to_string(), rules_value(&rules));
+        }
+    }
+}
+
+async fn change_rules(c: &Clients, id: &str, egress: bool, revoke: &[Rule], authorize: &[Rule]) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    if !revoke.is_empty() {
+        let perms: Vec<_> = revoke.iter().map(|r| r.to_permission(id)).collect();
+        let result = if egress {
+            c.ec2
+                .revoke_security_group_egress()
+                .group_id(id)
+                .set_ip_permissions(Some(perms))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| api_error("RevokeSecurityGroupEgress", &e))
+        } else {
+            c.ec2
+                .revoke_security_group_ingress()
+                .group_id(id)
+                .set_ip_permissions(Some(perms))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| api_error("RevokeSecurityGroupIngress", &e))
+        };
+        diags.extend(result.err());
+    }
+    if !authorize.is_empty() {
+        let perms: Vec<_> = authorize.iter().map(|r| r.to_permission(id)).collect();
+        let result = if egress {
+            c.ec2
+                .authorize_security_group_egress()
+                .group_id(id)
+                .set_ip_permissions(Some(perms))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| api_error("AuthorizeSecurityGroupEgress", &e))
+        } else {
+            c.ec2
+                .authorize_security_group_ingress()
+                .group_id(id)
+                .set_ip_permissions(Some(perms))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| api_error("AuthorizeSecurityGroupIngress", &e))
+        };
+        diags.extend(result.err());
+    }
+    diags
+}
+
+/// Moves a group's rules from `old` to `new` (both canonical), per direction.
+async fn sync_rules(c: &Clients, id: &str, old: &Value, new: &Value) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    for (block, egress) in [("ingress", false), ("egress", true)] {
+        let (o, n) = (rules_of(old, block), rules_of(new, block));
+        let revoke: Vec<Rule> = o.iter().filter(|r| !n.contains(r)).cloned().collect();
+        let authorize: Vec<Rule> = n.iter().filter(|r| !o.contains(r)).cloned().collect();
+        diags.extend(change_rules(c, id, egress, &revoke, &authorize).await);
+    }
+    diags
+}
+
+/// The egress rule AWS adds to every new VPC group, which Terraform removes unless configured.
+fn default_egress() -> Rule {
+    Rule {
+        protocol: "-1".into(),
+        from: 0,
+        to: 0,
+        description: None,
+        cidrs: vec!["0.0.0.0/0".into()],
+        ipv6: vec![],
+        prefix_lists: vec![],
+        groups: vec![],
+        own: false,
     }
 }
