@@ -348,3 +348,40 @@ fn security_groups_compare_rules_as_sets_and_reference_each_other() {
     let left = moto.ec2(&[("Action", "DescribeSecurityGroups")]);
     assert!(!left.contains("<groupName>alb</groupName>") && !left.contains("<groupName>tasks</groupName>"), "{left}");
 }
+
+#[test]
+fn two_aliased_providers_manage_two_regions_and_hand_edits_show_as_drift() {
+    let moto = start_moto();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let block = |alias: &str, region: &str| {
+        format!(
+            "provider \"aws\" {{\n  alias       = \"{alias}\"\n  region      = \"{region}\"\n  access_key  = \"test\"\n  secret_key  = \"test\"\n  max_retries = 0\n  endpoints {{\n    ec2 = \"{}\"\n  }}\n}}\n",
+            moto.url
+        )
+    };
+    let stack = format!(
+        "{}{}\nresource \"aws_vpc\" \"east\" {{\n  provider   = aws.east\n  cidr_block = \"10.10.0.0/16\"\n  tags = {{\n    Name = \"east\"\n  }}\n}}\n\nresource \"aws_vpc\" \"west\" {{\n  provider   = aws.west\n  cidr_block = \"10.20.0.0/16\"\n}}\n\noutput \"arns\" {{\n  value = [aws_vpc.east.arn, aws_vpc.west.arn]\n}}\n",
+        block("east", "us-east-1"),
+        block("west", "eu-west-3")
+    );
+    std::fs::write(d.join("main.tf"), stack).unwrap();
+    let (code, out) = infra(d, &["apply", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("arn:aws:ec2:us-east-1:") && out.contains("arn:aws:ec2:eu-west-3:"), "{out}");
+    assert_eq!(infra(d, &["plan", "--detailed-exitcode"], &[]).0, 0);
+
+    // A tag changed by hand in the console is drift: refresh-only reports it and exits 2.
+    let (_, shown) = infra(d, &["state", "show", "aws_vpc.east"], &[]);
+    let id = shown.lines().find_map(|l| l.trim().strip_prefix("id").map(|r| r.trim_start_matches([' ', '=']).trim_matches('"').to_string())).unwrap();
+    moto.ec2(&[("Action", "CreateTags"), ("ResourceId.1", &id), ("Tag.1.Key", "Name"), ("Tag.1.Value", "renamed-by-hand")]);
+    let (code, out) = infra(d, &["plan", "--refresh-only", "--detailed-exitcode"], &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("# aws_vpc.east has changed") && out.contains("renamed-by-hand"), "{out}");
+    // A normal plan puts the configured tag back, in place.
+    let (code, out) = infra(d, &["apply", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Resources: 0 added, 1 changed, 0 destroyed."), "{out}");
+    assert_eq!(infra(d, &["plan", "--refresh-only", "--detailed-exitcode"], &[]).0, 0);
+    assert_eq!(infra(d, &["destroy", "--auto-approve"], &[]).0, 0);
+}
