@@ -385,3 +385,37 @@ fn two_aliased_providers_manage_two_regions_and_hand_edits_show_as_drift() {
     assert_eq!(infra(d, &["plan", "--refresh-only", "--detailed-exitcode"], &[]).0, 0);
     assert_eq!(infra(d, &["destroy", "--auto-approve"], &[]).0, 0);
 }
+
+#[test]
+fn standalone_rules_attach_to_a_group_without_inline_rules() {
+    let moto = start_moto();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let stack = |port: u16| {
+        format!(
+            "{}\nresource \"aws_vpc\" \"main\" {{\n  cidr_block = \"10.0.0.0/16\"\n}}\n\nresource \"aws_security_group\" \"web\" {{\n  name   = \"web\"\n  vpc_id = aws_vpc.main.id\n}}\n\nresource \"aws_security_group\" \"db\" {{\n  name   = \"db\"\n  vpc_id = aws_vpc.main.id\n}}\n\nresource \"aws_vpc_security_group_ingress_rule\" \"https\" {{\n  security_group_id = aws_security_group.web.id\n  ip_protocol       = \"tcp\"\n  from_port         = {port}\n  to_port           = {port}\n  cidr_ipv4         = \"0.0.0.0/0\"\n  description       = \"public https\"\n}}\n\nresource \"aws_vpc_security_group_ingress_rule\" \"db_from_web\" {{\n  security_group_id            = aws_security_group.db.id\n  ip_protocol                  = \"tcp\"\n  from_port                    = 5432\n  to_port                      = 5432\n  referenced_security_group_id = aws_security_group.web.id\n}}\n\nresource \"aws_vpc_security_group_egress_rule\" \"all\" {{\n  security_group_id = aws_security_group.web.id\n  ip_protocol       = \"-1\"\n  cidr_ipv4         = \"0.0.0.0/0\"\n}}\n",
+            provider_block(&moto)
+        )
+    };
+    std::fs::write(d.join("main.tf"), stack(443)).unwrap();
+    let (code, out) = infra(d, &["apply", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = infra(d, &["plan", "--detailed-exitcode"], &[]);
+    assert_eq!(code, 0, "groups without inline rules leave the standalone rules alone:\n{out}");
+    let rules = moto.ec2(&[("Action", "DescribeSecurityGroupRules")]);
+    assert!(rules.contains("<fromPort>443</fromPort>") && rules.contains("<fromPort>5432</fromPort>"), "{rules}");
+
+    std::fs::write(d.join("main.tf"), stack(8443)).unwrap();
+    let (code, out) = infra(d, &["plan", "--detailed-exitcode"], &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("# aws_vpc_security_group_ingress_rule.https must be replaced") && out.contains("Plan: 1 to add, 0 to change, 1 to destroy."),
+        "{out}"
+    );
+    assert_eq!(infra(d, &["apply", "--auto-approve"], &[]).0, 0);
+    let rules = moto.ec2(&[("Action", "DescribeSecurityGroupRules")]);
+    assert!(rules.contains("<fromPort>8443</fromPort>") && !rules.contains("<fromPort>443</fromPort>"), "{rules}");
+    assert_eq!(infra(d, &["plan", "--detailed-exitcode"], &[]).0, 0);
+    let (code, out) = infra(d, &["destroy", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "{out}");
+}

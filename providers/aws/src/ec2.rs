@@ -76,6 +76,8 @@ pub fn schemas() -> BTreeMap<String, Schema> {
         ("aws_route_table".to_string(), route_table),
         ("aws_route_table_association".to_string(), association),
         ("aws_security_group".to_string(), security_group_schema()),
+        ("aws_vpc_security_group_ingress_rule".to_string(), sg_rule_schema()),
+        ("aws_vpc_security_group_egress_rule".to_string(), sg_rule_schema()),
     ])
 }
 
@@ -138,6 +140,16 @@ fn valid_ipv4_cidr(s: &str) -> bool {
 
 pub fn validate(req: &ValidateRequest) -> Vec<Diagnostic> {
     let mut out = Vec::new();
+    if is_rule_type(&req.type_name).is_some() {
+        let sources = ["cidr_ipv4", "cidr_ipv6", "prefix_list_id", "referenced_security_group_id"];
+        let set = sources.iter().filter(|k| req.config.get_attr(k).is_some_and(|v| !v.is_null())).count();
+        if set != 1 && req.config.is_wholly_known() {
+            out.push(err(
+                "Invalid rule source",
+                format!("{} needs exactly one of cidr_ipv4, cidr_ipv6, prefix_list_id or referenced_security_group_id; {set} are set.", req.type_name),
+            ));
+        }
+    }
     if let Some(c) = attrs::string(&req.config, "cidr_block") {
         if !valid_ipv4_cidr(&c) {
             out.push(
@@ -184,12 +196,29 @@ pub fn plan(req: PlanRequest, default_tags: &BTreeMap<String, String>) -> PlanRe
             }
             "aws_subnet" => set_default(m, "map_public_ip_on_launch", Value::Bool(false)),
             "aws_security_group" => set_default(m, "description", Value::string(SG_DEFAULT_DESCRIPTION)),
+            t if is_rule_type(t).is_some() => {
+                if let Some(p) = m.get("ip_protocol").and_then(|v| v.as_str().map(normalize_protocol)) {
+                    if p == "-1" {
+                        m.insert("from_port".into(), Value::Null);
+                        m.insert("to_port".into(), Value::Null);
+                    }
+                    m.insert("ip_protocol".into(), Value::string(p));
+                }
+            }
             _ => {}
         }
     }
     let mut resp = plan_helpers::default_plan(&schema, req.prior.as_ref(), &cfg);
     if let (Value::Object(m), "aws_security_group") = (&mut resp.planned, req.type_name.as_str()) {
         canonical_rules_in(m);
+        // As in terraform-provider-aws, a group with no inline blocks of a direction does not
+        // manage that direction's rules (standalone rule resources may), so they follow AWS.
+        for block in ["ingress", "egress"] {
+            if m.get(block).and_then(Value::as_seq).is_some_and(<[Value]>::is_empty) {
+                let follow = req.prior.as_ref().and_then(|p| p.get_attr(block)).cloned().unwrap_or(Value::Unknown);
+                m.insert(block.to_string(), follow);
+            }
+        }
     }
     // tags_all = default_tags merged with tags, known whenever tags are (taggable types only).
     if let (Value::Object(m), true) = (&mut resp.planned, schema.attributes.contains_key("tags_all")) {
@@ -549,6 +578,9 @@ pub async fn read_many(c: &Clients, req: ReadManyRequest) -> ReadManyResponse {
             .await
             .map(|found| ids.iter().zip(&priors).map(|(id, p)| found.get(id).map(|rt| route_table_value(c, rt, *p))).collect()),
         "aws_route_table_association" => describe_associations(c, &ids).await.map(|found| ids.iter().map(|id| found.get(id).map(association_value)).collect()),
+        t if is_rule_type(t).is_some() => describe_sg_rules(c, &ids, Vec::new())
+            .await
+            .map(|found| ids.iter().zip(&priors).map(|(id, p)| found.get(id).map(|r| sg_rule_value(c, r, *p))).collect()),
         "aws_security_group" => describe_security_groups(c, &ids, Vec::new())
             .await
             .map(|found| ids.iter().zip(&priors).map(|(id, p)| found.get(id).map(|g| security_group_value(c, g, *p))).collect()),
@@ -568,6 +600,7 @@ async fn read_one(c: &Clients, type_name: &str, id: &str, prior: Option<&Value>)
         "aws_internet_gateway" => Ok(describe_igws(c, &ids, Vec::new()).await?.get(id).map(|g| igw_value(c, g, prior))),
         "aws_route_table" => Ok(describe_route_tables(c, &ids, Vec::new()).await?.get(id).map(|rt| route_table_value(c, rt, prior))),
         "aws_security_group" => Ok(describe_security_groups(c, &ids, Vec::new()).await?.get(id).map(|g| security_group_value(c, g, prior))),
+        t if is_rule_type(t).is_some() => Ok(describe_sg_rules(c, &ids, Vec::new()).await?.get(id).map(|r| sg_rule_value(c, r, prior))),
         "aws_route_table_association" => Ok(describe_associations(c, &ids).await?.get(id).map(association_value)),
         other => Err(err("Unknown resource type", format!("The aws provider has no resource type {other}."))),
     }
@@ -699,6 +732,7 @@ pub async fn create(c: &Clients, req: CreateRequest) -> CreateResponse {
             .map_err(|e| api_error("CreateRouteTable", &e))
             .map(|o| o.route_table().and_then(|r| r.route_table_id()).unwrap_or_default().to_string()),
         "aws_route_table_association" => associate(c, &p).await,
+        t if is_rule_type(t).is_some() => create_sg_rule(c, is_rule_type(t) == Some(true), &p, &tags_all, &req.idempotency_token).await,
         "aws_security_group" => {
             let name =
                 attrs::string(&p, "name").unwrap_or_else(|| format!("infra-{}", req.idempotency_token.replace('-', "").chars().take(20).collect::<String>()));
@@ -824,6 +858,7 @@ pub async fn delete(c: &Clients, req: DeleteRequest) -> DeleteResponse {
     for attempt in 0..40u32 {
         let result = match req.type_name.as_str() {
             "aws_vpc" => c.ec2.delete_vpc().vpc_id(&id).send().await.map(|_| ()).map_err(|e| (e.code().map(str::to_string), api_error("DeleteVpc", &e))),
+            t if is_rule_type(t).is_some() => delete_sg_rule(c, is_rule_type(t) == Some(true), &req.prior.deep_unmark()).await,
             "aws_security_group" => {
                 if attempt == 0 && attrs::bool(&req.prior.deep_unmark(), "revoke_rules_on_delete") == Some(true) {
                     let none = Value::object([("ingress", Value::Null), ("egress", Value::Null)]);
@@ -918,6 +953,7 @@ pub async fn adopt(c: &Clients, req: AdoptRequest) -> AdoptResponse {
         "aws_internet_gateway" => describe_igws(c, &[], filter).await.map(|m| m.into_keys().collect()),
         "aws_route_table" => describe_route_tables(c, &[], filter).await.map(|m| m.into_keys().collect()),
         "aws_security_group" => describe_security_groups(c, &[], filter).await.map(|m| m.into_keys().collect()),
+        t if is_rule_type(t).is_some() => describe_sg_rules(c, &[], filter).await.map(|m| m.into_keys().collect()),
         _ => Ok(Vec::new()),
     };
     match found {
@@ -1233,5 +1269,164 @@ fn default_egress() -> Rule {
         prefix_lists: vec![],
         groups: vec![],
         own: false,
+    }
+}
+
+// Standalone security group rules (`aws_vpc_security_group_ingress_rule` and `..._egress_rule`),
+// on the rule-id API: one rule per resource, read back by id with DescribeSecurityGroupRules.
+
+describe_by_ids!(
+    describe_sg_rules,
+    describe_security_group_rules,
+    "DescribeSecurityGroupRules",
+    "security-group-rule-id",
+    security_group_rules,
+    security_group_rule_id,
+    aws_sdk_ec2::types::SecurityGroupRule
+);
+
+pub fn sg_rule_schema() -> Schema {
+    let opt = |t| AttrSchema::optional(t).force_new();
+    Schema::new()
+        .attr("id", AttrSchema::computed(Type::String))
+        .attr("arn", AttrSchema::computed(Type::String))
+        .attr("security_group_rule_id", AttrSchema::computed(Type::String))
+        .attr("security_group_id", AttrSchema::required(Type::String).force_new())
+        .attr("ip_protocol", AttrSchema::required(Type::String).force_new())
+        .attr("from_port", opt(Type::Number))
+        .attr("to_port", opt(Type::Number))
+        .attr("cidr_ipv4", opt(Type::String))
+        .attr("cidr_ipv6", opt(Type::String))
+        .attr("prefix_list_id", opt(Type::String))
+        .attr("referenced_security_group_id", opt(Type::String))
+        .attr("description", opt(Type::String))
+        .attr("tags", AttrSchema::optional(Type::Map(Box::new(Type::String))))
+        .attr("tags_all", AttrSchema::computed(Type::Map(Box::new(Type::String))))
+}
+
+fn is_rule_type(t: &str) -> Option<bool> {
+    match t {
+        "aws_vpc_security_group_ingress_rule" => Some(false),
+        "aws_vpc_security_group_egress_rule" => Some(true),
+        _ => None,
+    }
+}
+
+/// The one permission a rule resource describes.
+fn rule_permission(p: &Value) -> aws_sdk_ec2::types::IpPermission {
+    use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, PrefixListId, UserIdGroupPair};
+    let d = attrs::string(p, "description");
+    let protocol = normalize_protocol(&attrs::string(p, "ip_protocol").unwrap_or_default());
+    let mut b = IpPermission::builder().ip_protocol(&protocol);
+    if protocol != "-1" {
+        b = b.set_from_port(attrs::int(p, "from_port").map(|n| n as i32)).set_to_port(attrs::int(p, "to_port").map(|n| n as i32));
+    }
+    if let Some(c) = attrs::string(p, "cidr_ipv4") {
+        b = b.ip_ranges(IpRange::builder().cidr_ip(c).set_description(d.clone()).build());
+    }
+    if let Some(c) = attrs::string(p, "cidr_ipv6") {
+        b = b.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(c).set_description(d.clone()).build());
+    }
+    if let Some(l) = attrs::string(p, "prefix_list_id") {
+        b = b.prefix_list_ids(PrefixListId::builder().prefix_list_id(l).set_description(d.clone()).build());
+    }
+    if let Some(g) = attrs::string(p, "referenced_security_group_id") {
+        b = b.user_id_group_pairs(UserIdGroupPair::builder().group_id(g).set_description(d).build());
+    }
+    b.build()
+}
+
+fn sg_rule_value(c: &Clients, r: &aws_sdk_ec2::types::SecurityGroupRule, prior: Option<&Value>) -> Value {
+    let opt = |v: Option<&str>| v.map(Value::string).unwrap_or(Value::Null);
+    let protocol = normalize_protocol(r.ip_protocol().unwrap_or("-1"));
+    let all_ports = protocol == "-1";
+    let port = |p: Option<i32>| if all_ports { Value::Null } else { p.map(|n| Value::int(n as i64)).unwrap_or(Value::Null) };
+    let id = r.security_group_rule_id().unwrap_or_default().to_string();
+    let all = tags_of(r.tags());
+    Value::object([
+        (
+            "arn",
+            Value::string(
+                r.security_group_rule_arn()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("arn:aws:ec2:{}:{}:security-group-rule/{id}", c.region, r.group_owner_id().unwrap_or_default())),
+            ),
+        ),
+        ("cidr_ipv4", opt(r.cidr_ipv4())),
+        ("cidr_ipv6", opt(r.cidr_ipv6())),
+        ("description", opt(r.description().filter(|d| !d.is_empty()))),
+        ("from_port", port(r.from_port())),
+        ("id", Value::string(id.clone())),
+        ("ip_protocol", Value::string(protocol)),
+        ("prefix_list_id", opt(r.prefix_list_id())),
+        ("referenced_security_group_id", opt(r.referenced_group_info().and_then(|g| g.group_id()))),
+        ("security_group_id", opt(r.group_id())),
+        ("security_group_rule_id", Value::string(id)),
+        ("tags", own_tags(&all, prior.and_then(|p| p.get_attr("tags")), &c.default_tags)),
+        ("tags_all", map_value(&all)),
+        ("to_port", port(r.to_port())),
+    ])
+}
+
+/// Authorizes one rule and returns its id. The response lists the rules created; if it does
+/// not name this one (moto lists only one of several), the group's rules are searched.
+async fn create_sg_rule(c: &Clients, egress: bool, p: &Value, tags_all: &BTreeMap<String, String>, token: &str) -> Result<String, Diagnostic> {
+    let group = attrs::string(p, "security_group_id").unwrap_or_default();
+    let spec = tag_spec(ResourceType::SecurityGroupRule, tags_all, token);
+    let rules: Vec<aws_sdk_ec2::types::SecurityGroupRule> = if egress {
+        c.ec2
+            .authorize_security_group_egress()
+            .group_id(&group)
+            .ip_permissions(rule_permission(p))
+            .tag_specifications(spec)
+            .send()
+            .await
+            .map_err(|e| api_error("AuthorizeSecurityGroupEgress", &e))?
+            .security_group_rules()
+            .to_vec()
+    } else {
+        c.ec2
+            .authorize_security_group_ingress()
+            .group_id(&group)
+            .ip_permissions(rule_permission(p))
+            .tag_specifications(spec)
+            .send()
+            .await
+            .map_err(|e| api_error("AuthorizeSecurityGroupIngress", &e))?
+            .security_group_rules()
+            .to_vec()
+    };
+    if let Some(id) = rules.iter().find_map(|r| r.security_group_rule_id()) {
+        return Ok(id.to_string());
+    }
+    let filter = vec![Filter::builder().name("group-id").values(&group).build()];
+    let found = describe_sg_rules(c, &[], filter).await?;
+    found
+        .values()
+        .find(|r| r.is_egress() == Some(egress) && r.tags().iter().any(|t| t.key() == Some(INTENT_TAG) && t.value() == Some(token)))
+        .and_then(|r| r.security_group_rule_id().map(str::to_string))
+        .ok_or_else(|| err("Rule not found after create", format!("The rule authorized on {group} could not be found again.")))
+}
+
+async fn delete_sg_rule(c: &Clients, egress: bool, prior: &Value) -> Result<(), (Option<String>, Diagnostic)> {
+    let (group, id) = (attrs::string(prior, "security_group_id").unwrap_or_default(), id_of(prior));
+    if egress {
+        c.ec2
+            .revoke_security_group_egress()
+            .group_id(&group)
+            .security_group_rule_ids(&id)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| (e.code().map(str::to_string), api_error("RevokeSecurityGroupEgress", &e)))
+    } else {
+        c.ec2
+            .revoke_security_group_ingress()
+            .group_id(&group)
+            .security_group_rule_ids(&id)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| (e.code().map(str::to_string), api_error("RevokeSecurityGroupIngress", &e)))
     }
 }

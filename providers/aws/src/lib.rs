@@ -1,7 +1,8 @@
 //! The `aws` provider. Configuration as terraform-provider-aws users write it (or none at all:
 //! the standard environment and profiles apply), and, so far, `aws_vpc`, `aws_subnet`,
 //! `aws_internet_gateway`, `aws_route_table`, `aws_route_table_association`,
-//! `aws_security_group` and the `aws_availability_zones` data source.
+//! `aws_security_group`, `aws_vpc_security_group_ingress_rule`,
+//! `aws_vpc_security_group_egress_rule` and the `aws_availability_zones` data source.
 //! Reads are batched: one `Describe*` per type and page, with an id filter (a filter, not an id
 //! list, so that one deleted object does not fail the whole call).
 
