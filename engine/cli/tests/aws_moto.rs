@@ -419,3 +419,39 @@ fn standalone_rules_attach_to_a_group_without_inline_rules() {
     let (code, out) = infra(d, &["destroy", "--auto-approve"], &[]);
     assert_eq!(code, 0, "{out}");
 }
+
+#[test]
+fn instances_spread_over_subnets_and_change_type_in_place() {
+    let moto = start_moto();
+    let images = moto.ec2(&[("Action", "DescribeImages")]);
+    let ami = images.split("<imageId>").nth(1).and_then(|s| s.split('<').next()).expect("moto ships AMIs").to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let stack = |instance_type: &str| {
+        format!(
+            "{}\ndata \"aws_availability_zones\" \"available\" {{\n  state = \"available\"\n}}\n\nresource \"aws_vpc\" \"main\" {{\n  cidr_block = \"10.0.0.0/16\"\n}}\n\nresource \"aws_subnet\" \"app\" {{\n  count             = 2\n  vpc_id            = aws_vpc.main.id\n  cidr_block        = cidrsubnet(aws_vpc.main.cidr_block, 8, count.index)\n  availability_zone = data.aws_availability_zones.available.names[count.index]\n}}\n\nresource \"aws_security_group\" \"app\" {{\n  name   = \"app\"\n  vpc_id = aws_vpc.main.id\n  ingress {{\n    from_port   = 3000\n    to_port     = 3000\n    protocol    = \"tcp\"\n    cidr_blocks = [aws_vpc.main.cidr_block]\n  }}\n}}\n\nresource \"aws_instance\" \"app\" {{\n  count                  = 3\n  ami                    = \"{ami}\"\n  instance_type          = \"{instance_type}\"\n  subnet_id              = aws_subnet.app[count.index % 2].id\n  vpc_security_group_ids = [aws_security_group.app.id]\n  tags = {{\n    Name = \"app-${{count.index + 1}}\"\n  }}\n}}\n\noutput \"zones\" {{\n  value = distinct(aws_instance.app[*].availability_zone)\n}}\n",
+            provider_block(&moto)
+        )
+    };
+    std::fs::write(d.join("main.tf"), stack("t3.medium")).unwrap();
+    let (code, out) = infra(d, &["apply", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Resources: 7 added") && out.contains("\"us-east-1a\",\n    \"us-east-1b\","), "{out}");
+    let (code, out) = infra(d, &["plan", "--detailed-exitcode"], &[]);
+    assert_eq!(code, 0, "{out}");
+
+    std::fs::write(d.join("main.tf"), stack("t3.large")).unwrap();
+    let (code, out) = infra(d, &["plan", "--detailed-exitcode"], &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("Plan: 0 to add, 3 to change, 0 to destroy.") && out.contains("~ instance_type"), "{out}");
+    let (code, out) = infra(d, &["apply", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "{out}");
+    let running = moto.ec2(&[("Action", "DescribeInstances"), ("Filter.1.Name", "instance-state-name"), ("Filter.1.Value.1", "running")]);
+    assert_eq!(running.matches("<instanceType>t3.large</instanceType>").count(), 3, "{running}");
+    assert_eq!(infra(d, &["plan", "--detailed-exitcode"], &[]).0, 0);
+
+    let (code, out) = infra(d, &["destroy", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "{out}");
+    let left = moto.ec2(&[("Action", "DescribeInstances"), ("Filter.1.Name", "instance-state-name"), ("Filter.1.Value.1", "running")]);
+    assert!(!left.contains("<instanceId>"), "{left}");
+}

@@ -78,6 +78,7 @@ pub fn schemas() -> BTreeMap<String, Schema> {
         ("aws_security_group".to_string(), security_group_schema()),
         ("aws_vpc_security_group_ingress_rule".to_string(), sg_rule_schema()),
         ("aws_vpc_security_group_egress_rule".to_string(), sg_rule_schema()),
+        ("aws_instance".to_string(), instance_schema()),
     ])
 }
 
@@ -584,6 +585,9 @@ pub async fn read_many(c: &Clients, req: ReadManyRequest) -> ReadManyResponse {
         "aws_security_group" => describe_security_groups(c, &ids, Vec::new())
             .await
             .map(|found| ids.iter().zip(&priors).map(|(id, p)| found.get(id).map(|g| security_group_value(c, g, *p))).collect()),
+        "aws_instance" => describe_instances(c, &ids, Vec::new())
+            .await
+            .map(|found| ids.iter().zip(&priors).map(|(id, p)| found.get(id).map(|i| instance_value(c, i, *p))).collect()),
         other => Err(err("Unknown resource type", format!("The aws provider has no resource type {other}."))),
     };
     match result {
@@ -602,6 +606,7 @@ async fn read_one(c: &Clients, type_name: &str, id: &str, prior: Option<&Value>)
         "aws_security_group" => Ok(describe_security_groups(c, &ids, Vec::new()).await?.get(id).map(|g| security_group_value(c, g, prior))),
         t if is_rule_type(t).is_some() => Ok(describe_sg_rules(c, &ids, Vec::new()).await?.get(id).map(|r| sg_rule_value(c, r, prior))),
         "aws_route_table_association" => Ok(describe_associations(c, &ids).await?.get(id).map(association_value)),
+        "aws_instance" => Ok(describe_instances(c, &ids, Vec::new()).await?.get(id).map(|i| instance_value(c, i, prior))),
         other => Err(err("Unknown resource type", format!("The aws provider has no resource type {other}."))),
     }
 }
@@ -755,6 +760,7 @@ pub async fn create(c: &Clients, req: CreateRequest) -> CreateResponse {
             .await
             .map_err(|e| api_error("CreateInternetGateway", &e))
             .map(|o| o.internet_gateway().and_then(|g| g.internet_gateway_id()).unwrap_or_default().to_string()),
+        "aws_instance" => run_instance(c, &p, &tags_all, &req.idempotency_token).await,
         other => Err(err("Unknown resource type", format!("The aws provider has no resource type {other}."))),
     };
     match created {
@@ -783,6 +789,10 @@ pub async fn update(c: &Clients, req: UpdateRequest) -> UpdateResponse {
     let changed_bool = |k: &str| attrs::bool(&planned, k).filter(|v| attrs::bool(&prior, k) != Some(*v));
     let step = match req.type_name.as_str() {
         "aws_vpc" => set_vpc_dns(c, &id, changed_bool("enable_dns_support"), changed_bool("enable_dns_hostnames")).await,
+        "aws_instance" => match update_instance(c, &id, &prior, &planned).await.into_iter().next() {
+            Some(d) => Err(d),
+            None => Ok(()),
+        },
         "aws_security_group" => match sync_rules(c, &id, &prior, &planned).await.into_iter().next() {
             Some(d) => Err(d),
             None => Ok(()),
@@ -858,6 +868,10 @@ pub async fn delete(c: &Clients, req: DeleteRequest) -> DeleteResponse {
     for attempt in 0..40u32 {
         let result = match req.type_name.as_str() {
             "aws_vpc" => c.ec2.delete_vpc().vpc_id(&id).send().await.map(|_| ()).map_err(|e| (e.code().map(str::to_string), api_error("DeleteVpc", &e))),
+            "aws_instance" => match c.ec2.terminate_instances().instance_ids(&id).send().await {
+                Ok(_) => wait_instance(c, &id, "terminated").await.map_err(|d| (None, d)),
+                Err(e) => Err((e.code().map(str::to_string), api_error("TerminateInstances", &e))),
+            },
             t if is_rule_type(t).is_some() => delete_sg_rule(c, is_rule_type(t) == Some(true), &req.prior.deep_unmark()).await,
             "aws_security_group" => {
                 if attempt == 0 && attrs::bool(&req.prior.deep_unmark(), "revoke_rules_on_delete") == Some(true) {
@@ -954,6 +968,7 @@ pub async fn adopt(c: &Clients, req: AdoptRequest) -> AdoptResponse {
         "aws_route_table" => describe_route_tables(c, &[], filter).await.map(|m| m.into_keys().collect()),
         "aws_security_group" => describe_security_groups(c, &[], filter).await.map(|m| m.into_keys().collect()),
         t if is_rule_type(t).is_some() => describe_sg_rules(c, &[], filter).await.map(|m| m.into_keys().collect()),
+        "aws_instance" => describe_instances(c, &[], filter).await.map(|m| m.into_keys().collect()),
         _ => Ok(Vec::new()),
     };
     match found {
@@ -1429,4 +1444,142 @@ async fn delete_sg_rule(c: &Clients, egress: bool, prior: &Value) -> Result<(), 
             .map(|_| ())
             .map_err(|e| (e.code().map(str::to_string), api_error("RevokeSecurityGroupIngress", &e)))
     }
+}
+
+// Instances. RunInstances takes a ClientToken, but moto ignores it (and answers 500 to the
+// client-token filter), so instances carry the intent tag like the other EC2 types.
+
+pub fn instance_schema() -> Schema {
+    Schema::new()
+        .attr("id", AttrSchema::computed(Type::String))
+        .attr("arn", AttrSchema::computed(Type::String))
+        .attr("ami", AttrSchema::required(Type::String).force_new())
+        .attr("instance_type", AttrSchema::required(Type::String))
+        .attr("subnet_id", AttrSchema::optional_computed(Type::String).force_new())
+        .attr("availability_zone", AttrSchema::computed(Type::String))
+        .attr("key_name", AttrSchema::optional(Type::String).force_new())
+        .attr("user_data", AttrSchema::optional(Type::String).force_new())
+        .attr("vpc_security_group_ids", AttrSchema::optional_computed(Type::Set(Box::new(Type::String))))
+        .attr("private_ip", AttrSchema::computed(Type::String))
+        .attr("public_ip", AttrSchema::computed(Type::String))
+        .attr("instance_state", AttrSchema::computed(Type::String))
+        .attr("tags", AttrSchema::optional(Type::Map(Box::new(Type::String))))
+        .attr("tags_all", AttrSchema::computed(Type::Map(Box::new(Type::String))))
+}
+
+/// Live instances among `ids` (or matching `filters`), keyed by id: terminated ones are gone.
+async fn describe_instances(c: &Clients, ids: &[String], filters: Vec<Filter>) -> Result<BTreeMap<String, aws_sdk_ec2::types::Instance>, Diagnostic> {
+    let mut out = BTreeMap::new();
+    let chunks: Vec<Vec<String>> = if ids.is_empty() { vec![Vec::new()] } else { ids.chunks(CHUNK).map(<[String]>::to_vec).collect() };
+    for chunk in chunks {
+        let mut req = c.ec2.describe_instances().set_filters(Some(filters.clone()));
+        if !chunk.is_empty() {
+            req = req.filters(Filter::builder().name("instance-id").set_values(Some(chunk)).build());
+        }
+        let mut pages = req.into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| api_error("DescribeInstances", &e))?;
+            for i in page.reservations().iter().flat_map(|r| r.instances()) {
+                let gone = i.state().and_then(|s| s.name()).is_some_and(|n| matches!(n.as_str(), "terminated" | "shutting-down"));
+                if let (Some(id), false) = (i.instance_id(), gone) {
+                    out.insert(id.to_string(), i.clone());
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn instance_value(c: &Clients, i: &aws_sdk_ec2::types::Instance, prior: Option<&Value>) -> Value {
+    let opt = |v: Option<&str>| v.map(Value::string).unwrap_or(Value::Null);
+    let id = i.instance_id().unwrap_or_default().to_string();
+    let all = tags_of(i.tags());
+    let groups = Value::set(i.security_groups().iter().filter_map(|g| g.group_id().map(Value::string)).collect());
+    Value::object([
+        ("ami", opt(i.image_id())),
+        ("arn", Value::string(format!("arn:aws:ec2:{}::instance/{id}", c.region))),
+        ("availability_zone", opt(i.placement().and_then(|p| p.availability_zone()))),
+        ("id", Value::string(id)),
+        ("instance_state", opt(i.state().and_then(|s| s.name()).map(|n| n.as_str()))),
+        ("instance_type", opt(i.instance_type().map(|t| t.as_str()))),
+        ("key_name", opt(i.key_name())),
+        ("private_ip", opt(i.private_ip_address())),
+        ("public_ip", opt(i.public_ip_address())),
+        ("subnet_id", opt(i.subnet_id())),
+        ("tags", own_tags(&all, prior.and_then(|p| p.get_attr("tags")), &c.default_tags)),
+        ("tags_all", map_value(&all)),
+        // AWS does not return user data with the instance; the configured value stands.
+        ("user_data", prior.and_then(|p| p.get_attr("user_data")).cloned().unwrap_or(Value::Null)),
+        ("vpc_security_group_ids", groups),
+    ])
+}
+
+/// Polls until the instance reaches `want` (or disappears, for "terminated"), up to 10 min.
+async fn wait_instance(c: &Clients, id: &str, want: &str) -> Result<(), Diagnostic> {
+    for _ in 0..300 {
+        let out = c.ec2.describe_instances().instance_ids(id).send().await;
+        let state = match &out {
+            Ok(o) => o.reservations().iter().flat_map(|r| r.instances()).find_map(|i| i.state().and_then(|s| s.name()).map(|n| n.as_str().to_string())),
+            Err(e) if e.code().is_some_and(|c| c.ends_with(".NotFound")) => None,
+            Err(e) => return Err(api_error("DescribeInstances", e)),
+        };
+        match state.as_deref() {
+            Some(s) if s == want => return Ok(()),
+            None if want == "terminated" => return Ok(()),
+            _ => tokio::time::sleep(Duration::from_secs(2)).await,
+        }
+    }
+    Err(err("Timed out", format!("{id} did not reach state {want} within 10 minutes.")))
+}
+
+async fn run_instance(c: &Clients, p: &Value, tags_all: &BTreeMap<String, String>, token: &str) -> Result<String, Diagnostic> {
+    let groups: Option<Vec<String>> =
+        p.get_attr("vpc_security_group_ids").and_then(Value::as_seq).map(|s| s.iter().filter_map(|v| v.as_str().map(str::to_string)).collect());
+    let out = c
+        .ec2
+        .run_instances()
+        .image_id(attrs::string(p, "ami").unwrap_or_default())
+        .instance_type(aws_sdk_ec2::types::InstanceType::from(attrs::string(p, "instance_type").unwrap_or_default().as_str()))
+        .min_count(1)
+        .max_count(1)
+        .client_token(token)
+        .set_subnet_id(attrs::string(p, "subnet_id"))
+        .set_key_name(attrs::string(p, "key_name"))
+        .set_user_data(attrs::string(p, "user_data").map(|u| aws_smithy_types::base64::encode(u.as_bytes())))
+        .set_security_group_ids(groups.filter(|g| !g.is_empty()))
+        .tag_specifications(tag_spec(ResourceType::Instance, tags_all, token))
+        .send()
+        .await
+        .map_err(|e| api_error("RunInstances", &e))?;
+    let id = out.instances().first().and_then(|i| i.instance_id()).unwrap_or_default().to_string();
+    wait_instance(c, &id, "running").await?;
+    Ok(id)
+}
+
+/// In-place changes: the instance type (stop, modify, start) and the security groups.
+async fn update_instance(c: &Clients, id: &str, prior: &Value, planned: &Value) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    let new_type = attrs::string(planned, "instance_type");
+    if new_type.is_some() && new_type != attrs::string(prior, "instance_type") {
+        let step = async {
+            c.ec2.stop_instances().instance_ids(id).send().await.map_err(|e| api_error("StopInstances", &e))?;
+            wait_instance(c, id, "stopped").await?;
+            let t = aws_sdk_ec2::types::AttributeValue::builder().value(new_type.clone().unwrap_or_default()).build();
+            c.ec2.modify_instance_attribute().instance_id(id).instance_type(t).send().await.map_err(|e| api_error("ModifyInstanceAttribute", &e))?;
+            c.ec2.start_instances().instance_ids(id).send().await.map_err(|e| api_error("StartInstances", &e))?;
+            wait_instance(c, id, "running").await
+        };
+        if let Err(d) = step.await {
+            diags.push(d);
+        }
+    }
+    let groups = |v: &Value| {
+        v.get_attr("vpc_security_group_ids").and_then(Value::as_seq).map(|s| s.iter().filter_map(|x| x.as_str().map(str::to_string)).collect::<Vec<_>>())
+    };
+    if let Some(new) = groups(planned).filter(|g| !g.is_empty() && Some(g) != groups(prior).as_ref()) {
+        if let Err(e) = c.ec2.modify_instance_attribute().instance_id(id).set_groups(Some(new)).send().await {
+            diags.push(api_error("ModifyInstanceAttribute", &e));
+        }
+    }
+    diags
 }
