@@ -455,3 +455,24 @@ fn instances_spread_over_subnets_and_change_type_in_place() {
     let left = moto.ec2(&[("Action", "DescribeInstances"), ("Filter.1.Name", "instance-state-name"), ("Filter.1.Value.1", "running")]);
     assert!(!left.contains("<instanceId>"), "{left}");
 }
+
+#[test]
+fn the_ami_data_source_picks_the_most_recent_match_or_asks_for_most_recent() {
+    let moto = start_moto();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let stack = |most_recent: bool| {
+        format!(
+            "{}\ndata \"aws_ami\" \"ubuntu\" {{\n  owners      = [\"099720109477\"]\n  most_recent = {most_recent}\n  filter {{\n    name   = \"name\"\n    values = [\"ubuntu/images/hvm-ssd/ubuntu-*-amd64-server-*\"]\n  }}\n}}\n\noutput \"ami\" {{\n  value = data.aws_ami.ubuntu.name\n}}\n",
+            provider_block(&moto)
+        )
+    };
+    std::fs::write(d.join("main.tf"), stack(true)).unwrap();
+    let (code, out) = infra(d, &["plan"], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("+ ami = \"ubuntu/images/hvm-ssd/ubuntu-"), "{out}");
+    std::fs::write(d.join("main.tf"), stack(false)).unwrap();
+    let (code, out) = infra(d, &["plan"], &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("Your query returned more than one result") && out.contains("data.aws_ami.ubuntu"), "{out}");
+}

@@ -88,11 +88,84 @@ pub fn data_schemas() -> BTreeMap<String, Schema> {
         .attr("state", AttrSchema::optional(Type::String))
         .attr("names", AttrSchema::computed(Type::List(Box::new(Type::String))))
         .attr("zone_ids", AttrSchema::computed(Type::List(Box::new(Type::String))));
-    BTreeMap::from([("aws_availability_zones".to_string(), zones)])
+    let filter = Schema::new().attr("name", AttrSchema::required(Type::String)).attr("values", AttrSchema::required(Type::List(Box::new(Type::String))));
+    let ami = Schema::new()
+        .attr("id", AttrSchema::computed(Type::String))
+        .attr("image_id", AttrSchema::computed(Type::String))
+        .attr("owners", AttrSchema::optional(Type::List(Box::new(Type::String))))
+        .attr("most_recent", AttrSchema::optional(Type::Bool))
+        .attr("name_regex", AttrSchema::optional(Type::String))
+        .attr("name", AttrSchema::computed(Type::String))
+        .attr("description", AttrSchema::computed(Type::String))
+        .attr("architecture", AttrSchema::computed(Type::String))
+        .attr("creation_date", AttrSchema::computed(Type::String))
+        .attr("owner_id", AttrSchema::computed(Type::String))
+        .block("filter", BlockSchema { nesting: Nesting::Set, min_items: 0, max_items: usize::MAX, force_new: false, schema: filter });
+    BTreeMap::from([("aws_availability_zones".to_string(), zones), ("aws_ami".to_string(), ami)])
+}
+
+/// `aws_ami`: images by owners and filters; several matches need `most_recent`, as in
+/// terraform-provider-aws.
+async fn read_ami(c: &Clients, cfg: &Value) -> ReadDataResponse {
+    let fail = |d: Diagnostic| ReadDataResponse { state: Value::Null, diagnostics: vec![d] };
+    let strings = |v: Option<&Value>| -> Vec<String> {
+        v.and_then(Value::as_seq).map(|s| s.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).unwrap_or_default()
+    };
+    let mut call = c.ec2.describe_images().set_owners(Some(strings(cfg.get_attr("owners"))).filter(|o| !o.is_empty()));
+    for f in cfg.get_attr("filter").and_then(Value::as_seq).unwrap_or(&[]) {
+        call = call.filters(Filter::builder().name(attrs::string(f, "name").unwrap_or_default()).set_values(Some(strings(f.get_attr("values")))).build());
+    }
+    let out = match call.send().await {
+        Ok(o) => o,
+        Err(e) => return fail(api_error("DescribeImages", &e)),
+    };
+    let name_regex = match attrs::string(cfg, "name_regex").map(|r| name_matcher(&r)) {
+        Some(Err(e)) => return fail(err("Invalid name_regex", format!("{e}.")).with_path(vec![PathStep::Attr("name_regex".into())])),
+        Some(Ok(r)) => Some(r),
+        None => None,
+    };
+    let mut images: Vec<&aws_sdk_ec2::types::Image> =
+        out.images().iter().filter(|i| name_regex.as_ref().is_none_or(|r| r(i.name().unwrap_or_default()))).collect();
+    images.sort_by(|a, b| a.creation_date().cmp(&b.creation_date()));
+    let chosen = match images.len() {
+        0 => {
+            return fail(err(
+                "Your query returned no results",
+                "No AMI matches the owners and filters given. Please change your search criteria and try again.".into(),
+            ))
+        }
+        1 => images[0],
+        _ if attrs::bool(cfg, "most_recent") == Some(true) => images[images.len() - 1],
+        n => {
+            return fail(err(
+                "Your query returned more than one result",
+                format!("{n} AMIs match. Please try a more specific search criteria, or set most_recent = true."),
+            ))
+        }
+    };
+    let opt = |v: Option<&str>| v.map(Value::string).unwrap_or(Value::Null);
+    let mut m = cfg.as_map().cloned().unwrap_or_default();
+    m.insert("id".into(), opt(chosen.image_id()));
+    m.insert("image_id".into(), opt(chosen.image_id()));
+    m.insert("name".into(), opt(chosen.name()));
+    m.insert("description".into(), opt(chosen.description()));
+    m.insert("architecture".into(), opt(chosen.architecture().map(|a| a.as_str())));
+    m.insert("creation_date".into(), opt(chosen.creation_date()));
+    m.insert("owner_id".into(), opt(chosen.owner_id()));
+    ReadDataResponse { state: Value::Object(m), diagnostics: Vec::new() }
+}
+
+/// A name matcher for `name_regex`, on the regex crate the language already uses.
+fn name_matcher(pattern: &str) -> Result<impl Fn(&str) -> bool, String> {
+    let re = regex::Regex::new(pattern).map_err(|e| format!("{pattern:?} is not a valid regular expression: {e}"))?;
+    Ok(move |s: &str| re.is_match(s))
 }
 
 /// Data sources: `aws_availability_zones` (optionally by `state`).
 pub async fn read_data(c: &Clients, req: ReadDataRequest) -> ReadDataResponse {
+    if req.type_name == "aws_ami" {
+        return read_ami(c, &req.config).await;
+    }
     if req.type_name != "aws_availability_zones" {
         return ReadDataResponse {
             state: Value::Null,

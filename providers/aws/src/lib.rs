@@ -2,8 +2,8 @@
 //! the standard environment and profiles apply), and, so far, `aws_vpc`, `aws_subnet`,
 //! `aws_internet_gateway`, `aws_route_table`, `aws_route_table_association`,
 //! `aws_security_group`, `aws_vpc_security_group_ingress_rule`,
-//! `aws_vpc_security_group_egress_rule`, `aws_instance` and the `aws_availability_zones` data
-//! source.
+//! `aws_vpc_security_group_egress_rule`, `aws_instance`, and the `aws_availability_zones` and
+//! `aws_ami` data sources.
 //! Reads are batched: one `Describe*` per type and page, with an id filter (a filter, not an id
 //! list, so that one deleted object does not fail the whole call).
 
