@@ -1167,7 +1167,11 @@ impl Rule {
     fn to_permission(&self, own_id: &str) -> aws_sdk_ec2::types::IpPermission {
         use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, PrefixListId, UserIdGroupPair};
         let d = self.description.clone();
-        let mut b = IpPermission::builder().ip_protocol(&self.protocol).from_port(self.from as i32).to_port(self.to as i32);
+        let mut b = IpPermission::builder().ip_protocol(&self.protocol);
+        // AWS ignores ports for all-protocol rules; send none.
+        if self.protocol != "-1" {
+            b = b.from_port(self.from as i32).to_port(self.to as i32);
+        }
         for c in &self.cidrs {
             b = b.ip_ranges(IpRange::builder().cidr_ip(c).set_description(d.clone()).build());
         }
@@ -1282,52 +1286,42 @@ fn canonical_rules_in(planned: &mut BTreeMap<String, Value>) {
     }
 }
 
+/// Runs one expression against the ingress or the egress variant of a security group
+/// operation: the SDK gives the two distinct builder types, so the call is written once here.
+macro_rules! per_direction {
+    ($egress:expr, $c:expr, ($in_op:ident, $in_name:literal), ($eg_op:ident, $eg_name:literal), |$b:ident, $name:ident| $body:expr) => {
+        if $egress {
+            let ($b, $name) = ($c.ec2.$eg_op(), $eg_name);
+            $body
+        } else {
+            let ($b, $name) = ($c.ec2.$in_op(), $in_name);
+            $body
+        }
+    };
+}
+
 async fn change_rules(c: &Clients, id: &str, egress: bool, revoke: &[Rule], authorize: &[Rule]) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     if !revoke.is_empty() {
         let perms: Vec<_> = revoke.iter().map(|r| r.to_permission(id)).collect();
-        let result = if egress {
-            c.ec2
-                .revoke_security_group_egress()
-                .group_id(id)
-                .set_ip_permissions(Some(perms))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| api_error("RevokeSecurityGroupEgress", &e))
-        } else {
-            c.ec2
-                .revoke_security_group_ingress()
-                .group_id(id)
-                .set_ip_permissions(Some(perms))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| api_error("RevokeSecurityGroupIngress", &e))
-        };
+        let result = per_direction!(
+            egress,
+            c,
+            (revoke_security_group_ingress, "RevokeSecurityGroupIngress"),
+            (revoke_security_group_egress, "RevokeSecurityGroupEgress"),
+            |b, name| b.group_id(id).set_ip_permissions(Some(perms)).send().await.map(|_| ()).map_err(|e| api_error(name, &e))
+        );
         diags.extend(result.err());
     }
     if !authorize.is_empty() {
         let perms: Vec<_> = authorize.iter().map(|r| r.to_permission(id)).collect();
-        let result = if egress {
-            c.ec2
-                .authorize_security_group_egress()
-                .group_id(id)
-                .set_ip_permissions(Some(perms))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| api_error("AuthorizeSecurityGroupEgress", &e))
-        } else {
-            c.ec2
-                .authorize_security_group_ingress()
-                .group_id(id)
-                .set_ip_permissions(Some(perms))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| api_error("AuthorizeSecurityGroupIngress", &e))
-        };
+        let result = per_direction!(
+            egress,
+            c,
+            (authorize_security_group_ingress, "AuthorizeSecurityGroupIngress"),
+            (authorize_security_group_egress, "AuthorizeSecurityGroupEgress"),
+            |b, name| b.group_id(id).set_ip_permissions(Some(perms)).send().await.map(|_| ()).map_err(|e| api_error(name, &e))
+        );
         diags.extend(result.err());
     }
     diags
@@ -1400,28 +1394,22 @@ fn is_rule_type(t: &str) -> Option<bool> {
     }
 }
 
-/// The one permission a rule resource describes.
-fn rule_permission(p: &Value) -> aws_sdk_ec2::types::IpPermission {
-    use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, PrefixListId, UserIdGroupPair};
-    let d = attrs::string(p, "description");
+/// The one rule a rule resource describes, in the form the inline rules use.
+fn rule_of_resource(p: &Value) -> Rule {
+    let one = |k: &str| attrs::string(p, k).into_iter().collect::<Vec<_>>();
     let protocol = normalize_protocol(&attrs::string(p, "ip_protocol").unwrap_or_default());
-    let mut b = IpPermission::builder().ip_protocol(&protocol);
-    if protocol != "-1" {
-        b = b.set_from_port(attrs::int(p, "from_port").map(|n| n as i32)).set_to_port(attrs::int(p, "to_port").map(|n| n as i32));
+    let all = protocol == "-1";
+    Rule {
+        from: if all { 0 } else { attrs::int(p, "from_port").unwrap_or(0) },
+        to: if all { 0 } else { attrs::int(p, "to_port").unwrap_or(0) },
+        protocol,
+        description: attrs::string(p, "description").filter(|d| !d.is_empty()),
+        cidrs: one("cidr_ipv4"),
+        ipv6: one("cidr_ipv6"),
+        prefix_lists: one("prefix_list_id"),
+        groups: one("referenced_security_group_id"),
+        own: false,
     }
-    if let Some(c) = attrs::string(p, "cidr_ipv4") {
-        b = b.ip_ranges(IpRange::builder().cidr_ip(c).set_description(d.clone()).build());
-    }
-    if let Some(c) = attrs::string(p, "cidr_ipv6") {
-        b = b.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(c).set_description(d.clone()).build());
-    }
-    if let Some(l) = attrs::string(p, "prefix_list_id") {
-        b = b.prefix_list_ids(PrefixListId::builder().prefix_list_id(l).set_description(d.clone()).build());
-    }
-    if let Some(g) = attrs::string(p, "referenced_security_group_id") {
-        b = b.user_id_group_pairs(UserIdGroupPair::builder().group_id(g).set_description(d).build());
-    }
-    b.build()
 }
 
 fn sg_rule_value(c: &Clients, r: &aws_sdk_ec2::types::SecurityGroupRule, prior: Option<&Value>) -> Value {
@@ -1461,29 +1449,22 @@ fn sg_rule_value(c: &Clients, r: &aws_sdk_ec2::types::SecurityGroupRule, prior: 
 async fn create_sg_rule(c: &Clients, egress: bool, p: &Value, tags_all: &BTreeMap<String, String>, token: &str) -> Result<String, Diagnostic> {
     let group = attrs::string(p, "security_group_id").unwrap_or_default();
     let spec = tag_spec(ResourceType::SecurityGroupRule, tags_all, token);
-    let rules: Vec<aws_sdk_ec2::types::SecurityGroupRule> = if egress {
-        c.ec2
-            .authorize_security_group_egress()
+    let perm = rule_of_resource(p).to_permission(&group);
+    let rules: Vec<aws_sdk_ec2::types::SecurityGroupRule> = per_direction!(
+        egress,
+        c,
+        (authorize_security_group_ingress, "AuthorizeSecurityGroupIngress"),
+        (authorize_security_group_egress, "AuthorizeSecurityGroupEgress"),
+        |b, name| b
             .group_id(&group)
-            .ip_permissions(rule_permission(p))
+            .ip_permissions(perm)
             .tag_specifications(spec)
             .send()
             .await
-            .map_err(|e| api_error("AuthorizeSecurityGroupEgress", &e))?
+            .map_err(|e| api_error(name, &e))?
             .security_group_rules()
             .to_vec()
-    } else {
-        c.ec2
-            .authorize_security_group_ingress()
-            .group_id(&group)
-            .ip_permissions(rule_permission(p))
-            .tag_specifications(spec)
-            .send()
-            .await
-            .map_err(|e| api_error("AuthorizeSecurityGroupIngress", &e))?
-            .security_group_rules()
-            .to_vec()
-    };
+    );
     if let Some(id) = rules.iter().find_map(|r| r.security_group_rule_id()) {
         return Ok(id.to_string());
     }
@@ -1498,25 +1479,13 @@ async fn create_sg_rule(c: &Clients, egress: bool, p: &Value, tags_all: &BTreeMa
 
 async fn delete_sg_rule(c: &Clients, egress: bool, prior: &Value) -> Result<(), (Option<String>, Diagnostic)> {
     let (group, id) = (attrs::string(prior, "security_group_id").unwrap_or_default(), id_of(prior));
-    if egress {
-        c.ec2
-            .revoke_security_group_egress()
-            .group_id(&group)
-            .security_group_rule_ids(&id)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| (e.code().map(str::to_string), api_error("RevokeSecurityGroupEgress", &e)))
-    } else {
-        c.ec2
-            .revoke_security_group_ingress()
-            .group_id(&group)
-            .security_group_rule_ids(&id)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| (e.code().map(str::to_string), api_error("RevokeSecurityGroupIngress", &e)))
-    }
+    per_direction!(
+        egress,
+        c,
+        (revoke_security_group_ingress, "RevokeSecurityGroupIngress"),
+        (revoke_security_group_egress, "RevokeSecurityGroupEgress"),
+        |b, name| b.group_id(&group).security_group_rule_ids(&id).send().await.map(|_| ()).map_err(|e| (e.code().map(str::to_string), api_error(name, &e)))
+    )
 }
 
 // Instances. RunInstances takes a ClientToken, but moto ignores it (and answers 500 to the
