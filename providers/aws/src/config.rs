@@ -1,19 +1,29 @@
-//! The provider block (`region`, `profile`, keys, `endpoints {}`, `default_tags {}`,
+//! The provider block (`region`, `profile`, keys, `endpoints { ec2 efs ecs elbv2 sts }`, `default_tags {}`,
 //! `max_retries`, the `skip_*` flags) turned into SDK clients. With no block at all, the
 //! standard chain applies: `AWS_REGION`, `AWS_ENDPOINT_URL`, profiles, SSO, IMDS.
 
 use infra_provider::*;
 use std::collections::BTreeMap;
 
+#[derive(Clone)]
 pub struct Clients {
     pub ec2: aws_sdk_ec2::Client,
+    pub efs: aws_sdk_efs::Client,
+    pub ecs: aws_sdk_ecs::Client,
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
+    pub sts: aws_sdk_sts::Client,
     pub region: String,
     pub default_tags: BTreeMap<String, String>,
 }
 
 pub fn schema() -> Schema {
     let s = |a| AttrSchema::optional(a);
-    let endpoints = Schema::new().attr("ec2", s(Type::String)).attr("efs", s(Type::String)).attr("ecs", s(Type::String)).attr("elbv2", s(Type::String));
+    let endpoints = Schema::new()
+        .attr("ec2", s(Type::String))
+        .attr("efs", s(Type::String))
+        .attr("ecs", s(Type::String))
+        .attr("elbv2", s(Type::String))
+        .attr("sts", s(Type::String));
     let default_tags = Schema::new().attr("tags", s(Type::Map(Box::new(Type::String))));
     Schema::new()
         .attr("region", s(Type::String))
@@ -56,9 +66,15 @@ impl Clients {
         let Some(region) = sdk.region().map(|r| r.to_string()) else {
             return Err(Diagnostic::error("No AWS region", "Set region in the aws provider block, or AWS_REGION in the environment."));
         };
-        let mut ec2 = aws_sdk_ec2::config::Builder::from(&sdk);
-        if let Some(url) = cfg.get_attr("endpoints").and_then(|e| string(e, "ec2")) {
-            ec2 = ec2.endpoint_url(url);
+        let endpoint = |service: &str| cfg.get_attr("endpoints").and_then(|e| string(e, service));
+        macro_rules! client {
+            ($sdk:ident, $service:literal) => {{
+                let mut b = $sdk::config::Builder::from(&sdk);
+                if let Some(url) = endpoint($service) {
+                    b = b.endpoint_url(url);
+                }
+                $sdk::Client::from_conf(b.build())
+            }};
         }
         let default_tags = cfg
             .get_attr("default_tags")
@@ -66,6 +82,14 @@ impl Clients {
             .and_then(Value::as_map)
             .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect())
             .unwrap_or_default();
-        Ok(Clients { ec2: aws_sdk_ec2::Client::from_conf(ec2.build()), region, default_tags })
+        Ok(Clients {
+            ec2: client!(aws_sdk_ec2, "ec2"),
+            efs: client!(aws_sdk_efs, "efs"),
+            ecs: client!(aws_sdk_ecs, "ecs"),
+            elb: client!(aws_sdk_elasticloadbalancingv2, "elbv2"),
+            sts: client!(aws_sdk_sts, "sts"),
+            region,
+            default_tags,
+        })
     }
 }

@@ -9,6 +9,7 @@
 //! `infra:create-intent = <token>` until it is recorded; `adopt` finds an interrupted create by
 //! that tag.
 
+use crate::common::*;
 use crate::config::Clients;
 use aws_sdk_ec2::error::ProvideErrorMetadata;
 use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType, Tag, TagSpecification, Tenancy, VpcAttributeName};
@@ -16,7 +17,6 @@ use infra_provider::*;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-const INTENT_TAG: &str = "infra:create-intent";
 const CHUNK: usize = 200;
 
 pub fn schemas() -> BTreeMap<String, Schema> {
@@ -69,7 +69,18 @@ pub fn schemas() -> BTreeMap<String, Schema> {
         .attr("route_table_id", AttrSchema::required(Type::String))
         .attr("subnet_id", AttrSchema::optional(Type::String).force_new())
         .attr("gateway_id", AttrSchema::optional(Type::String).force_new());
+    let standalone_route = Schema::new()
+        .attr("id", AttrSchema::computed(Type::String))
+        .attr("route_table_id", AttrSchema::required(Type::String).force_new())
+        .attr("destination_cidr_block", AttrSchema::required(Type::String).force_new())
+        .attr("gateway_id", AttrSchema::optional(Type::String))
+        .attr("nat_gateway_id", AttrSchema::optional(Type::String))
+        .attr("network_interface_id", AttrSchema::optional(Type::String))
+        .attr("vpc_peering_connection_id", AttrSchema::optional(Type::String))
+        .attr("origin", AttrSchema::computed(Type::String))
+        .attr("state", AttrSchema::computed(Type::String));
     BTreeMap::from([
+        ("aws_route".to_string(), standalone_route),
         ("aws_vpc".to_string(), vpc),
         ("aws_subnet".to_string(), subnet),
         ("aws_internet_gateway".to_string(), igw),
@@ -100,8 +111,37 @@ pub fn data_schemas() -> BTreeMap<String, Schema> {
         .attr("architecture", AttrSchema::computed(Type::String))
         .attr("creation_date", AttrSchema::computed(Type::String))
         .attr("owner_id", AttrSchema::computed(Type::String))
-        .block("filter", BlockSchema { nesting: Nesting::Set, min_items: 0, max_items: usize::MAX, force_new: false, schema: filter });
-    BTreeMap::from([("aws_availability_zones".to_string(), zones), ("aws_ami".to_string(), ami)])
+        .block("filter", BlockSchema { nesting: Nesting::Set, min_items: 0, max_items: usize::MAX, force_new: false, schema: filter.clone() });
+    let filter_block = || BlockSchema { nesting: Nesting::Set, min_items: 0, max_items: usize::MAX, force_new: false, schema: filter.clone() };
+    let identity = Schema::new()
+        .attr("id", AttrSchema::computed(Type::String))
+        .attr("account_id", AttrSchema::computed(Type::String))
+        .attr("arn", AttrSchema::computed(Type::String))
+        .attr("user_id", AttrSchema::computed(Type::String));
+    let vpc = Schema::new()
+        .attr("id", AttrSchema::optional_computed(Type::String))
+        .attr("arn", AttrSchema::computed(Type::String))
+        .attr("cidr_block", AttrSchema::optional_computed(Type::String))
+        .attr("default", AttrSchema::optional_computed(Type::Bool))
+        .attr("state", AttrSchema::optional_computed(Type::String))
+        .attr("owner_id", AttrSchema::computed(Type::String))
+        .attr("instance_tenancy", AttrSchema::computed(Type::String))
+        .attr("enable_dns_support", AttrSchema::computed(Type::Bool))
+        .attr("enable_dns_hostnames", AttrSchema::computed(Type::Bool))
+        .attr("tags", AttrSchema::optional_computed(Type::Map(Box::new(Type::String))))
+        .block("filter", filter_block());
+    let subnets = Schema::new()
+        .attr("id", AttrSchema::computed(Type::String))
+        .attr("ids", AttrSchema::computed(Type::List(Box::new(Type::String))))
+        .attr("tags", AttrSchema::optional(Type::Map(Box::new(Type::String))))
+        .block("filter", filter_block());
+    BTreeMap::from([
+        ("aws_availability_zones".to_string(), zones),
+        ("aws_ami".to_string(), ami),
+        ("aws_caller_identity".to_string(), identity),
+        ("aws_vpc".to_string(), vpc),
+        ("aws_subnets".to_string(), subnets),
+    ])
 }
 
 /// `aws_ami`: images by owners and filters; several matches need `most_recent`, as in
@@ -163,8 +203,51 @@ fn name_matcher(pattern: &str) -> Result<impl Fn(&str) -> bool, String> {
 
 /// Data sources: `aws_availability_zones` (optionally by `state`).
 pub async fn read_data(c: &Clients, req: ReadDataRequest) -> ReadDataResponse {
-    if req.type_name == "aws_ami" {
-        return read_ami(c, &req.config).await;
+    let fail = |d: Diagnostic| ReadDataResponse { state: Value::Null, diagnostics: vec![d] };
+    match req.type_name.as_str() {
+        "aws_ami" => return read_ami(c, &req.config).await,
+        "aws_caller_identity" => {
+            return match c.sts.get_caller_identity().send().await {
+                Ok(o) => ReadDataResponse {
+                    state: Value::object([
+                        ("id", opt_string(o.account())),
+                        ("account_id", opt_string(o.account())),
+                        ("arn", opt_string(o.arn())),
+                        ("user_id", opt_string(o.user_id())),
+                    ]),
+                    diagnostics: Vec::new(),
+                },
+                Err(e) => fail(api_error("GetCallerIdentity", &e)),
+            }
+        }
+        "aws_vpc" => {
+            let cfg = &req.config;
+            return match describe_vpcs_matching(c, cfg).await {
+                Ok(mut vpcs) if vpcs.len() == 1 => ReadDataResponse { state: vpcs.remove(0), diagnostics: Vec::new() },
+                Ok(vpcs) => fail(err(
+                    "Your query returned no results",
+                    format!("{} VPCs match the criteria; aws_vpc needs exactly one. Please change your search criteria and try again.", vpcs.len()),
+                )),
+                Err(d) => fail(d),
+            };
+        }
+        "aws_subnets" => {
+            let mut filters = config_filters(&req.config);
+            filters.extend(tag_filters(&req.config));
+            return match describe_subnets(c, &[], filters).await {
+                Ok(found) => ReadDataResponse {
+                    state: Value::object([
+                        ("id", Value::string(c.region.clone())),
+                        ("ids", Value::List(found.into_keys().map(Value::string).collect())),
+                        ("tags", req.config.get_attr("tags").cloned().unwrap_or(Value::Null)),
+                        ("filter", req.config.get_attr("filter").cloned().unwrap_or(Value::Set(Vec::new()))),
+                    ]),
+                    diagnostics: Vec::new(),
+                },
+                Err(d) => fail(d),
+            };
+        }
+        _ => {}
     }
     if req.type_name != "aws_availability_zones" {
         return ReadDataResponse {
@@ -194,15 +277,6 @@ pub async fn read_data(c: &Clients, req: ReadDataRequest) -> ReadDataResponse {
         }
         Err(e) => ReadDataResponse { state: Value::Null, diagnostics: vec![api_error("DescribeAvailabilityZones", &e)] },
     }
-}
-
-fn err(summary: &str, detail: String) -> Diagnostic {
-    Diagnostic::error(summary, detail)
-}
-
-/// An API error as a diagnostic naming the operation and AWS's code and message.
-fn api_error<E: ProvideErrorMetadata>(op: &str, e: &E) -> Diagnostic {
-    err("AWS API error", format!("{op} failed: {}: {}.", e.code().unwrap_or("Unknown"), e.message().unwrap_or("no message").trim_end_matches('.')))
 }
 
 fn valid_ipv4_cidr(s: &str) -> bool {
@@ -244,20 +318,6 @@ pub fn validate(req: &ValidateRequest) -> Vec<Diagnostic> {
     out
 }
 
-fn set_default(m: &mut BTreeMap<String, Value>, k: &str, v: Value) {
-    if m.get(k).is_none_or(Value::is_null) {
-        m.insert(k.to_string(), v);
-    }
-}
-
-fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
-    v.and_then(Value::as_map).map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect()).unwrap_or_default()
-}
-
-fn map_value(m: &BTreeMap<String, String>) -> Value {
-    Value::Map(m.iter().map(|(k, v)| (k.clone(), Value::string(v.clone()))).collect())
-}
-
 pub fn plan(req: PlanRequest, default_tags: &BTreeMap<String, String>) -> PlanResponse {
     let schema = schemas().remove(&req.type_name).unwrap_or_default();
     let mut cfg = req.config.clone();
@@ -294,18 +354,14 @@ pub fn plan(req: PlanRequest, default_tags: &BTreeMap<String, String>) -> PlanRe
             }
         }
     }
-    // tags_all = default_tags merged with tags, known whenever tags are (taggable types only).
-    if let (Value::Object(m), true) = (&mut resp.planned, schema.attributes.contains_key("tags_all")) {
-        let tags = m.get("tags").cloned().unwrap_or(Value::Null);
-        let all = if tags.is_unknown() {
-            Value::Unknown
-        } else {
-            let mut all = default_tags.clone();
-            all.extend(string_map(Some(&tags)));
-            map_value(&all)
-        };
-        m.insert("tags_all".into(), all);
+    if let (Value::Object(m), "aws_route_table") = (&mut resp.planned, req.type_name.as_str()) {
+        // As in terraform-provider-aws, a table with no inline `route` blocks leaves its routes
+        // to `aws_route` resources.
+        if m.get("route").and_then(Value::as_seq).is_some_and(<[Value]>::is_empty) {
+            m.insert("route".into(), req.prior.as_ref().and_then(|p| p.get_attr("route")).cloned().unwrap_or(Value::Unknown));
+        }
     }
+    plan_tags_all(&mut resp.planned, default_tags);
     resp
 }
 
@@ -322,18 +378,6 @@ fn tags_of(tags: &[Tag]) -> BTreeMap<String, String> {
         .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
         .filter(|(k, _)| k != INTENT_TAG && !k.starts_with("aws:"))
         .collect()
-}
-
-/// `tags` as configured: the object's tags without those only `default_tags` sets.
-fn own_tags(all: &BTreeMap<String, String>, prior_tags: Option<&Value>, defaults: &BTreeMap<String, String>) -> Value {
-    let prior = string_map(prior_tags);
-    let own: BTreeMap<String, String> =
-        all.iter().filter(|(k, v)| prior.contains_key(*k) || defaults.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
-    if own.is_empty() && prior_tags.is_none_or(Value::is_null) {
-        Value::Null
-    } else {
-        map_value(&own)
-    }
 }
 
 fn vpc_value(c: &Clients, v: &aws_sdk_ec2::types::Vpc, dns: (Option<bool>, Option<bool>), prior: Option<&Value>) -> Value {
@@ -617,24 +661,9 @@ async fn detach_igw(c: &Clients, id: &str, vpc: &str) -> Result<(), Diagnostic> 
 /// Reads VPCs with their DNS attributes (one call per VPC and attribute, concurrently).
 async fn read_vpcs(c: &Clients, ids: &[String], priors: &[Option<&Value>], filters: Vec<Filter>) -> Result<Vec<Option<Value>>, Diagnostic> {
     let found = describe_vpcs(c, ids, filters).await?;
-    let mut set = tokio::task::JoinSet::new();
-    for id in found.keys() {
-        let (ec2, region, defaults, id) = (c.ec2.clone(), c.region.clone(), c.default_tags.clone(), id.clone());
-        set.spawn(async move {
-            let c = Clients { ec2, region, default_tags: defaults };
-            (id.clone(), dns_attributes(&c, &id).await)
-        });
-    }
-    let mut dns = BTreeMap::new();
-    while let Some(r) = set.join_next().await {
-        let (id, attrs) = r.map_err(|e| err("Internal error", format!("a DNS attribute read failed: {e}.")))?;
-        dns.insert(id, attrs?);
-    }
+    let present: Vec<String> = found.keys().cloned().collect();
+    let dns = per_object(c, &present, |c, id| async move { dns_attributes(&c, &id).await }).await?;
     Ok(ids.iter().zip(priors).map(|(id, prior)| found.get(id).map(|v| vpc_value(c, v, dns.get(id).copied().unwrap_or_default(), *prior))).collect())
-}
-
-fn id_of(v: &Value) -> String {
-    attrs::string(v, "id").unwrap_or_default()
 }
 
 pub async fn read_many(c: &Clients, req: ReadManyRequest) -> ReadManyResponse {
@@ -652,6 +681,7 @@ pub async fn read_many(c: &Clients, req: ReadManyRequest) -> ReadManyResponse {
             .await
             .map(|found| ids.iter().zip(&priors).map(|(id, p)| found.get(id).map(|rt| route_table_value(c, rt, *p))).collect()),
         "aws_route_table_association" => describe_associations(c, &ids).await.map(|found| ids.iter().map(|id| found.get(id).map(association_value)).collect()),
+        "aws_route" => read_routes(c, &ids).await,
         t if is_rule_type(t).is_some() => describe_sg_rules(c, &ids, Vec::new())
             .await
             .map(|found| ids.iter().zip(&priors).map(|(id, p)| found.get(id).map(|r| sg_rule_value(c, r, *p))).collect()),
@@ -679,6 +709,7 @@ async fn read_one(c: &Clients, type_name: &str, id: &str, prior: Option<&Value>)
         "aws_security_group" => Ok(describe_security_groups(c, &ids, Vec::new()).await?.get(id).map(|g| security_group_value(c, g, prior))),
         t if is_rule_type(t).is_some() => Ok(describe_sg_rules(c, &ids, Vec::new()).await?.get(id).map(|r| sg_rule_value(c, r, prior))),
         "aws_route_table_association" => Ok(describe_associations(c, &ids).await?.get(id).map(association_value)),
+        "aws_route" => Ok(read_routes(c, &ids).await?.pop().flatten()),
         "aws_instance" => Ok(describe_instances(c, &ids, Vec::new()).await?.get(id).map(|i| instance_value(c, i, prior))),
         other => Err(err("Unknown resource type", format!("The aws provider has no resource type {other}."))),
     }
@@ -810,6 +841,10 @@ pub async fn create(c: &Clients, req: CreateRequest) -> CreateResponse {
             .map_err(|e| api_error("CreateRouteTable", &e))
             .map(|o| o.route_table().and_then(|r| r.route_table_id()).unwrap_or_default().to_string()),
         "aws_route_table_association" => associate(c, &p).await,
+        "aws_route" => {
+            let table = attrs::string(&p, "route_table_id").unwrap_or_default();
+            put_route(c, &table, &as_inline_route(&p), false).await.map(|()| route_id(&table, &attrs::string(&p, "destination_cidr_block").unwrap_or_default()))
+        }
         t if is_rule_type(t).is_some() => create_sg_rule(c, is_rule_type(t) == Some(true), &p, &tags_all, &req.idempotency_token).await,
         "aws_security_group" => {
             let name =
@@ -877,6 +912,7 @@ pub async fn update(c: &Clients, req: UpdateRequest) -> UpdateResponse {
                 None => Ok(()),
             }
         }
+        "aws_route" => put_route(c, &attrs::string(&planned, "route_table_id").unwrap_or_default(), &as_inline_route(&planned), true).await,
         "aws_route_table_association" => {
             // A new table for the same subnet: ReplaceRouteTableAssociation gives a new id.
             let table = attrs::string(&planned, "route_table_id").unwrap_or_default();
@@ -969,6 +1005,17 @@ pub async fn delete(c: &Clients, req: DeleteRequest) -> DeleteResponse {
                 .await
                 .map(|_| ())
                 .map_err(|e| (e.code().map(str::to_string), api_error("DeleteRouteTable", &e))),
+            "aws_route" => {
+                let prior = req.prior.deep_unmark();
+                c.ec2
+                    .delete_route()
+                    .route_table_id(attrs::string(&prior, "route_table_id").unwrap_or_default())
+                    .destination_cidr_block(attrs::string(&prior, "destination_cidr_block").unwrap_or_default())
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| (e.code().map(str::to_string), api_error("DeleteRoute", &e)))
+            }
             "aws_route_table_association" => c
                 .ec2
                 .disassociate_route_table()
@@ -1019,7 +1066,7 @@ pub async fn import(c: &Clients, req: ImportRequest) -> ImportResponse {
 
 /// Drops the intent tag once the engine has recorded the object.
 pub async fn confirm_create(c: &Clients, req: ConfirmCreateRequest) -> ConfirmCreateResponse {
-    if req.type_name == "aws_route_table_association" {
+    if req.type_name == "aws_route_table_association" || req.type_name == "aws_route" {
         // Associations carry no tags: their create is made idempotent instead (`associate`).
         return ConfirmCreateResponse::default();
     }
@@ -1042,6 +1089,15 @@ pub async fn adopt(c: &Clients, req: AdoptRequest) -> AdoptResponse {
         "aws_security_group" => describe_security_groups(c, &[], filter).await.map(|m| m.into_keys().collect()),
         t if is_rule_type(t).is_some() => describe_sg_rules(c, &[], filter).await.map(|m| m.into_keys().collect()),
         "aws_instance" => describe_instances(c, &[], filter).await.map(|m| m.into_keys().collect()),
+        // A route is unique by table and destination: the one there with our target is ours.
+        "aws_route" => {
+            let p = req.planned.deep_unmark();
+            let id = route_id(&attrs::string(&p, "route_table_id").unwrap_or_default(), &attrs::string(&p, "destination_cidr_block").unwrap_or_default());
+            read_routes(c, std::slice::from_ref(&id)).await.map(|found| match found.into_iter().flatten().next() {
+                Some(r) if ROUTE_TARGETS.iter().all(|k| attrs::string(&r, k) == attrs::string(&p, k)) => vec![id.clone()],
+                _ => Vec::new(),
+            })
+        }
         _ => Ok(Vec::new()),
     };
     match found {
@@ -1624,4 +1680,94 @@ async fn update_instance(c: &Clients, id: &str, prior: &Value, planned: &Value) 
         }
     }
     diags
+}
+
+// Standalone routes (`aws_route`): id `<route table id>_<destination>`, the import id
+// terraform-provider-aws uses. Read through the tables' `DescribeRouteTables`, batched.
+
+fn route_id(table: &str, destination: &str) -> String {
+    format!("{table}_{destination}")
+}
+
+fn as_inline_route(p: &Value) -> Value {
+    let mut fields = vec![("cidr_block", p.get_attr("destination_cidr_block").cloned().unwrap_or(Value::Null))];
+    fields.extend(ROUTE_TARGETS.iter().map(|k| (*k, p.get_attr(k).cloned().unwrap_or(Value::Null))));
+    Value::object(fields)
+}
+
+async fn read_routes(c: &Clients, ids: &[String]) -> Result<Vec<Option<Value>>, Diagnostic> {
+    let parsed: Vec<Option<(String, String)>> = ids.iter().map(|id| id.split_once('_').map(|(t, d)| (t.to_string(), d.to_string()))).collect();
+    let mut tables: Vec<String> = parsed.iter().flatten().map(|(t, _)| t.clone()).collect();
+    tables.sort();
+    tables.dedup();
+    let found = describe_route_tables(c, &tables, Vec::new()).await?;
+    Ok(parsed
+        .iter()
+        .map(|key| {
+            let (table, dest) = key.as_ref()?;
+            let r = found.get(table)?.routes().iter().find(|r| r.destination_cidr_block() == Some(dest.as_str()))?;
+            let opt = |v: Option<&str>| v.map(Value::string).unwrap_or(Value::Null);
+            Some(Value::object([
+                ("id", Value::string(route_id(table, dest))),
+                ("route_table_id", Value::string(table.clone())),
+                ("destination_cidr_block", Value::string(dest.clone())),
+                ("gateway_id", opt(r.gateway_id())),
+                ("nat_gateway_id", opt(r.nat_gateway_id())),
+                ("network_interface_id", opt(r.network_interface_id())),
+                ("vpc_peering_connection_id", opt(r.vpc_peering_connection_id())),
+                ("origin", opt(r.origin().map(|o| o.as_str()))),
+                ("state", opt(r.state().map(|o| o.as_str()))),
+            ]))
+        })
+        .collect())
+}
+
+/// `filter { name values }` blocks as EC2 filters.
+fn config_filters(cfg: &Value) -> Vec<Filter> {
+    cfg.get_attr("filter")
+        .and_then(Value::as_seq)
+        .unwrap_or(&[])
+        .iter()
+        .map(|f| Filter::builder().name(attrs::string(f, "name").unwrap_or_default()).set_values(Some(strings(f.get_attr("values")))).build())
+        .collect()
+}
+
+/// `tags = {…}` in a data source: every tag must match.
+fn tag_filters(cfg: &Value) -> Vec<Filter> {
+    string_map(cfg.get_attr("tags")).into_iter().map(|(k, v)| Filter::builder().name(format!("tag:{k}")).values(v).build()).collect()
+}
+
+/// The `aws_vpc` data source: the VPCs matching its arguments, as data source objects.
+async fn describe_vpcs_matching(c: &Clients, cfg: &Value) -> Result<Vec<Value>, Diagnostic> {
+    let mut filters = config_filters(cfg);
+    for (k, name) in [("cidr_block", "cidr"), ("state", "state")] {
+        if let Some(v) = attrs::string(cfg, k) {
+            filters.push(Filter::builder().name(name).values(v).build());
+        }
+    }
+    if let Some(d) = attrs::bool(cfg, "default") {
+        filters.push(Filter::builder().name("is-default").values(d.to_string()).build());
+    }
+    filters.extend(tag_filters(cfg));
+    let ids: Vec<String> = attrs::string(cfg, "id").into_iter().collect();
+    let found = describe_vpcs(c, &ids, filters).await?;
+    let mut out = Vec::new();
+    for (id, v) in &found {
+        let (support, hostnames) = dns_attributes(c, id).await?;
+        let owner = v.owner_id().unwrap_or_default();
+        out.push(Value::object([
+            ("id", Value::string(id.clone())),
+            ("arn", Value::string(format!("arn:aws:ec2:{}:{owner}:vpc/{id}", c.region))),
+            ("cidr_block", opt_string(v.cidr_block())),
+            ("default", Value::Bool(v.is_default().unwrap_or(false))),
+            ("state", opt_string(v.state().map(|s| s.as_str()))),
+            ("owner_id", Value::string(owner)),
+            ("instance_tenancy", opt_string(v.instance_tenancy().map(|t| t.as_str()))),
+            ("enable_dns_support", support.map(Value::Bool).unwrap_or(Value::Null)),
+            ("enable_dns_hostnames", hostnames.map(Value::Bool).unwrap_or(Value::Null)),
+            ("tags", map_value(&tags_of(v.tags()))),
+            ("filter", cfg.get_attr("filter").cloned().unwrap_or(Value::Set(Vec::new()))),
+        ]));
+    }
+    Ok(out)
 }

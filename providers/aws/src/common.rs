@@ -1,0 +1,170 @@
+//! What every AWS service module shares: diagnostics for API errors, the create-intent tag,
+//! tag maps (`tags` as configured versus `tags_all` with `default_tags`), planning defaults,
+//! and polling for a state with a deadline.
+
+use crate::config::Clients;
+use infra_provider::*;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Duration;
+
+pub use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+/// Tag carried by an object from its create call until the engine has recorded it, on APIs
+/// without an idempotency token; `adopt` finds an interrupted create by it.
+pub const INTENT_TAG: &str = "infra:create-intent";
+
+pub fn err(summary: &str, detail: String) -> Diagnostic {
+    Diagnostic::error(summary, detail)
+}
+
+/// An API error as a diagnostic naming the operation and AWS's code and message.
+pub fn api_error<E: ProvideErrorMetadata>(op: &str, e: &E) -> Diagnostic {
+    err("AWS API error", format!("{op} failed: {}: {}.", e.code().unwrap_or("Unknown"), e.message().unwrap_or("no message").trim_end_matches('.')))
+}
+
+/// The error code of an SDK error, when AWS sent one.
+pub fn code_of<E: ProvideErrorMetadata>(e: &E) -> Option<String> {
+    e.code().map(str::to_string)
+}
+
+pub fn unknown_type(type_name: &str) -> Diagnostic {
+    err("Unknown resource type", format!("The aws provider has no resource type {type_name}."))
+}
+
+pub fn set_default(m: &mut BTreeMap<String, Value>, k: &str, v: Value) {
+    if m.get(k).is_none_or(Value::is_null) {
+        m.insert(k.to_string(), v);
+    }
+}
+
+pub fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
+    v.and_then(Value::as_map).map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect()).unwrap_or_default()
+}
+
+pub fn map_value(m: &BTreeMap<String, String>) -> Value {
+    Value::Map(m.iter().map(|(k, v)| (k.clone(), Value::string(v.clone()))).collect())
+}
+
+pub fn strings(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_seq).map(|s| s.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).unwrap_or_default()
+}
+
+pub fn string_set<I: IntoIterator<Item = S>, S: Into<String>>(items: I) -> Value {
+    Value::set(items.into_iter().map(|s| Value::string(s)).collect())
+}
+
+pub fn opt_string(s: Option<&str>) -> Value {
+    s.map(Value::string).unwrap_or(Value::Null)
+}
+
+pub fn opt_int<N: Into<i64>>(n: Option<N>) -> Value {
+    n.map(|n| Value::int(n.into())).unwrap_or(Value::Null)
+}
+
+pub fn id_of(v: &Value) -> String {
+    attrs::string(v, "id").unwrap_or_default()
+}
+
+/// Tags as AWS reports them, without the intent tag and AWS's own `aws:` tags.
+pub fn user_tags<I: IntoIterator<Item = (String, String)>>(tags: I) -> BTreeMap<String, String> {
+    tags.into_iter().filter(|(k, _)| k != INTENT_TAG && !k.starts_with("aws:")).collect()
+}
+
+/// `tags` as configured: the object's tags without those only `default_tags` sets.
+pub fn own_tags(all: &BTreeMap<String, String>, prior_tags: Option<&Value>, defaults: &BTreeMap<String, String>) -> Value {
+    let prior = string_map(prior_tags);
+    let own: BTreeMap<String, String> =
+        all.iter().filter(|(k, v)| prior.contains_key(*k) || defaults.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    if own.is_empty() && prior_tags.is_none_or(Value::is_null) {
+        Value::Null
+    } else {
+        map_value(&own)
+    }
+}
+
+/// `tags` and `tags_all` of a read object.
+pub fn tag_attrs(all: &BTreeMap<String, String>, prior: Option<&Value>, defaults: &BTreeMap<String, String>) -> [(&'static str, Value); 2] {
+    [("tags", own_tags(all, prior.and_then(|p| p.get_attr("tags")), defaults)), ("tags_all", map_value(all))]
+}
+
+/// `tags_all` = `default_tags` merged with `tags`, known whenever `tags` is.
+pub fn plan_tags_all(planned: &mut Value, default_tags: &BTreeMap<String, String>) {
+    if let Value::Object(m) = planned {
+        if !m.contains_key("tags_all") {
+            return;
+        }
+        let tags = m.get("tags").cloned().unwrap_or(Value::Null);
+        let all = if tags.is_unknown() {
+            Value::Unknown
+        } else {
+            let mut all = default_tags.clone();
+            all.extend(string_map(Some(&tags)));
+            map_value(&all)
+        };
+        m.insert("tags_all".into(), all);
+    }
+}
+
+/// Tag keys to remove and tags to set, going from `old` to `new`.
+pub fn tag_changes(prior: &Value, planned: &Value) -> (Vec<String>, BTreeMap<String, String>) {
+    let (old, new) = (string_map(prior.get_attr("tags_all")), string_map(planned.get_attr("tags_all")));
+    let removed = old.keys().filter(|k| !new.contains_key(*k)).cloned().collect();
+    let changed = new.iter().filter(|(k, v)| old.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    (removed, changed)
+}
+
+/// A nested block as configured (`Nesting::Single` decodes to an object or null) or as a
+/// one-element list.
+pub fn single_block(v: &Value, name: &str) -> Option<Value> {
+    match v.get_attr(name) {
+        Some(Value::Object(_)) => v.get_attr(name).cloned(),
+        Some(x) => x.as_seq().and_then(|s| s.first().cloned()),
+        None => None,
+    }
+}
+
+/// Polls `check` every `every` until it answers `Some`, for at most `limit`. `what` names the
+/// awaited state in the timeout diagnostic.
+pub async fn wait_for<T, F, Fut>(what: &str, limit: Duration, every: Duration, mut check: F) -> Result<T, Diagnostic>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>, Diagnostic>>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(v) = check().await? {
+            return Ok(v);
+        }
+        if tokio::time::Instant::now() + every > deadline {
+            return Err(err("Timed out", format!("{what} did not happen within {} seconds.", limit.as_secs())));
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// Reads that have no batch API, one call per object: run concurrently, at most 16 in flight.
+pub async fn per_object<T, F, Fut>(c: &Clients, ids: &[String], read: F) -> Result<BTreeMap<String, T>, Diagnostic>
+where
+    F: Fn(Clients, String) -> Fut,
+    Fut: Future<Output = Result<T, Diagnostic>> + Send + 'static,
+    T: Send + 'static,
+{
+    let mut out = BTreeMap::new();
+    let mut set = tokio::task::JoinSet::new();
+    let mut next = ids.iter();
+    loop {
+        while set.len() < 16 {
+            let Some(id) = next.next() else { break };
+            let (fut, id) = (read(c.clone(), id.clone()), id.clone());
+            set.spawn(async move { (id, fut.await) });
+        }
+        match set.join_next().await {
+            Some(Ok((id, r))) => {
+                out.insert(id, r?);
+            }
+            Some(Err(e)) => return Err(err("Internal error", format!("a read task failed: {e}."))),
+            None => return Ok(out),
+        }
+    }
+}
