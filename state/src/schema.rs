@@ -81,6 +81,10 @@ pub struct PendingCreate {
     pub type_name: String,
     pub idempotency_token: String,
     pub started_at: String,
+    /// The planned object (unknowns as null), so that adoption can look for the object by what
+    /// the create asked for (a name, a creation token, a subnet) when the API has no token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned: Option<serde_json::Value>,
 }
 
 impl StateFile {

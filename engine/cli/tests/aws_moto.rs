@@ -2,103 +2,10 @@
 //! moto on a free loopback port, installed once into the target directory if missing, and
 //! drives the real `infra` binary. moto's own request log counts the API calls.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+mod moto;
 
-static INSTALL: Mutex<()> = Mutex::new(());
-
-/// `moto_server`, from `INFRA_MOTO_SERVER` or a venv under the target directory.
-fn moto_server() -> PathBuf {
-    if let Some(p) = std::env::var_os("INFRA_MOTO_SERVER") {
-        return PathBuf::from(p);
-    }
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("moto-venv");
-    let bin = venv.join("bin/moto_server");
-    let _guard = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
-    if !bin.exists() {
-        let ok = Command::new("python3").args(["-m", "venv"]).arg(&venv).status().is_ok_and(|s| s.success())
-            && Command::new(venv.join("bin/pip")).args(["install", "-q", "moto[ec2,ecs,efs,elbv2]", "flask", "flask-cors"]).status().is_ok_and(|s| s.success());
-        assert!(ok, "installing moto into {} failed (python3 with venv and PyPI access are needed)", venv.display());
-    }
-    bin
-}
-
-struct Moto {
-    child: Child,
-    url: String,
-    log: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn start_moto() -> Moto {
-    let bin = moto_server();
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("moto.log");
-    let port = free_port();
-    let child = Command::new(bin)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let url = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "moto did not start: {}", std::fs::read_to_string(&log).unwrap_or_default());
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Moto { child, url, log, _dir: dir }
-}
-
-impl Moto {
-    /// API requests moto has answered so far.
-    fn requests(&self) -> usize {
-        let f = std::fs::File::open(&self.log).unwrap();
-        BufReader::new(f).lines().map_while(Result::ok).filter(|l| l.contains("\"POST / HTTP")).count()
-    }
-
-    /// Calls the EC2 Query API directly (moto does not check signatures) and returns the XML.
-    fn ec2(&self, params: &[(&str, &str)]) -> String {
-        let mut query: Vec<(String, String)> = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        query.push(("Version".into(), "2016-11-15".into()));
-        let script = "import sys, urllib.request, urllib.parse\nbody = urllib.parse.urlencode([tuple(a.split('=', 1)) for a in sys.argv[2:]]).encode()\nreq = urllib.request.Request(sys.argv[1], data=body, headers={'Authorization': 'AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=x', 'Content-Type': 'application/x-www-form-urlencoded'})\nprint(urllib.request.urlopen(req).read().decode())";
-        let out =
-            Command::new("python3").arg("-c").arg(script).arg(format!("{}/", self.url)).args(query.iter().map(|(k, v)| format!("{k}={v}"))).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
-fn provider_block(moto: &Moto) -> String {
-    format!(
-        "provider \"aws\" {{\n  region                      = \"us-east-1\"\n  access_key                  = \"test\"\n  secret_key                  = \"test\"\n  max_retries                 = 0\n  skip_credentials_validation = true\n  skip_requesting_account_id  = true\n  endpoints {{\n    ec2 = \"{}\"\n  }}\n  default_tags {{\n    tags = {{ managed_by = \"infra\" }}\n  }}\n}}\n",
-        moto.url
-    )
-}
-
-fn infra(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_infra"));
-    c.args(args).current_dir(dir).env("NO_COLOR", "1").env_remove("AWS_PROFILE");
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    let out = c.output().unwrap();
-    (out.status.code().unwrap_or(-1), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
-}
+use moto::*;
+use std::path::Path;
 
 fn network_stack(moto: &Moto, name_tag: &str, second_cidr: &str) -> String {
     format!(

@@ -354,6 +354,7 @@ impl Run {
                     type_name: addr.type_name.clone(),
                     idempotency_token: token.clone(),
                     started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    planned: Some(infra_lang::value::to_json(&planned_value)),
                 }));
                 if !self.persist().await {
                     return None;

@@ -11,7 +11,7 @@ use infra_lang::diag::{Diagnostic, Diagnostics, PathStep};
 use infra_lang::refs::references;
 use infra_lang::schema::Schema;
 use infra_lang::value::Value;
-use infra_provider::{AdoptRequest, ImportRequest, PlanRequest, Provider, ReadDataRequest, ReadManyRequest};
+use infra_provider::{AdoptRequest, CheckDeleteRequest, ImportRequest, PlanRequest, Provider, ReadDataRequest, ReadManyRequest};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Instant;
@@ -339,6 +339,7 @@ pub async fn plan(ctx: &Ctx, state: &infra_state::StateFile, opts: &PlanOptions,
         p.visit(n).await;
     }
     p.orphans().await;
+    p.check_deletes().await;
     if p.diags.has_errors() {
         return Err(p.diags);
     }
@@ -507,7 +508,13 @@ impl Planner<'_> {
             if self.working.instances.contains_key(&addr) {
                 continue;
             }
-            let resp = provider.adopt(AdoptRequest { type_name: ty.to_string(), idempotency_token: pc.idempotency_token.clone(), planned: Value::Null }).await;
+            let resp = provider
+                .adopt(AdoptRequest {
+                    type_name: ty.to_string(),
+                    idempotency_token: pc.idempotency_token.clone(),
+                    planned: pc.planned.as_ref().map(infra_lang::value::from_json).unwrap_or(Value::Null),
+                })
+                .await;
             self.diags.extend(Diagnostics(resp.diagnostics.into_iter().map(|d| d.with_address(addr.to_string())).collect()));
             if resp.state.is_some() {
                 self.adopted.push(addr.clone());
@@ -890,6 +897,28 @@ impl Planner<'_> {
                 moved_from: self.moved.get(&addr).cloned(),
                 dependencies: inst.dependencies.clone(),
             });
+        }
+    }
+
+    /// Asks each provider whether it can delete what the plan deletes or replaces, so that a
+    /// protected object stops the plan instead of a half-done apply.
+    async fn check_deletes(&mut self) {
+        let deleting: Vec<(InstanceAddr, String, Value)> = self
+            .changes
+            .iter()
+            .filter(|c| matches!(c.action, Action::Delete | Action::DeleteThenCreate | Action::CreateThenDelete))
+            .filter_map(|c| Some((c.addr.clone(), c.provider.clone(), c.before.clone()?)))
+            .collect();
+        for (addr, key, prior) in deleting {
+            let Some(provider) = self.provider(&key).await else { continue };
+            for d in provider.check_delete(&CheckDeleteRequest { type_name: addr.type_name.clone(), prior }) {
+                let span = self.ctx.module(&addr.module.static_path()).and_then(|m| m.resources.get(&addr.resource_key())).map(|r| r.span.clone());
+                let d = d.with_address(addr.to_string());
+                self.diags.push(match span {
+                    Some(s) => d.with_subject(s),
+                    None => d,
+                });
+            }
         }
     }
 

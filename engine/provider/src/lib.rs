@@ -116,6 +116,13 @@ pub struct DeleteResponse {
 }
 
 #[derive(Clone, Debug)]
+pub struct CheckDeleteRequest {
+    pub type_name: String,
+    /// The object the plan would delete (or replace), as refreshed.
+    pub prior: Value,
+}
+
+#[derive(Clone, Debug)]
 pub struct ReadManyRequest {
     pub type_name: String,
     /// Every object of this type the engine wants refreshed, as stored.
@@ -223,6 +230,13 @@ pub trait Provider: Send + Sync {
     }
     async fn update(&self, req: UpdateRequest) -> UpdateResponse;
     async fn delete(&self, req: DeleteRequest) -> DeleteResponse;
+
+    /// Refuses, at plan time, a delete the real API would refuse (deletion protection), so a
+    /// destroy stops before it has deleted anything rather than half way through. Errors fail
+    /// the plan; the default allows every delete.
+    fn check_delete(&self, _req: &CheckDeleteRequest) -> Vec<Diagnostic> {
+        Vec::new()
+    }
 
     /// Refreshes many objects of one type, in as few API calls as the API allows.
     async fn read_many(&self, req: ReadManyRequest) -> ReadManyResponse;

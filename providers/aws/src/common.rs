@@ -19,8 +19,22 @@ pub fn err(summary: &str, detail: String) -> Diagnostic {
 }
 
 /// An API error as a diagnostic naming the operation and AWS's code and message.
-pub fn api_error<E: ProvideErrorMetadata>(op: &str, e: &E) -> Diagnostic {
-    err("AWS API error", format!("{op} failed: {}: {}.", e.code().unwrap_or("Unknown"), e.message().unwrap_or("no message").trim_end_matches('.')))
+/// Errors that never reached AWS (no endpoint, no credentials, a refused connection) have no
+/// code: their cause chain is the message.
+pub fn api_error<E: ProvideErrorMetadata + std::error::Error>(op: &str, e: &E) -> Diagnostic {
+    match e.code() {
+        Some(code) => err("AWS API error", format!("{op} failed: {code}: {}.", e.message().unwrap_or("no message").trim_end_matches('.'))),
+        None => {
+            let mut text = e.to_string();
+            let mut cause = e.source();
+            while let Some(c) = cause {
+                text.push_str(": ");
+                text.push_str(&c.to_string());
+                cause = c.source();
+            }
+            err("AWS API call failed", format!("{op} failed: {}.", text.trim_end_matches('.')))
+        }
+    }
 }
 
 /// The error code of an SDK error, when AWS sent one.

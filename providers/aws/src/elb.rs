@@ -825,12 +825,8 @@ pub async fn finish_create(c: &Clients, type_name: &str, id: &str, p: &Value) ->
     match type_name {
         "aws_lb" => {
             wait_lb_active(c, id).await?;
-            set_lb_attributes(
-                c,
-                id,
-                lb_attribute_changes(None, p).into_iter().filter(|a| a.key() != Some("idle_timeout.timeout_seconds") || a.value() != Some("60")).collect(),
-            )
-            .await
+            // Every attribute, defaults included: what AWS reports is then what was configured.
+            set_lb_attributes(c, id, lb_attribute_changes(None, p)).await
         }
         "aws_lb_target_group" => set_deregistration_delay(c, id, None, p).await,
         _ => Ok(()),
@@ -913,6 +909,21 @@ pub async fn update(c: &Clients, type_name: &str, prior: &Value, p: &Value) -> R
         }
         _ => Ok(()),
     }
+}
+
+/// A load balancer with deletion protection cannot be deleted: say so at plan time.
+pub fn check_delete(req: &CheckDeleteRequest) -> Vec<Diagnostic> {
+    let prior = req.prior.deep_unmark();
+    if req.type_name == "aws_lb" && attrs::bool(&prior, "enable_deletion_protection") == Some(true) {
+        return vec![err(
+            "Deletion protection is enabled",
+            format!(
+                "The plan deletes or replaces load balancer {}, which has deletion protection enabled. Set enable_deletion_protection = false and apply that first.",
+                attrs::string(&prior, "name").unwrap_or_else(|| id_of(&prior))
+            ),
+        )];
+    }
+    Vec::new()
 }
 
 /// Deletes and waits until AWS no longer lists the object, so that what depended on it (a

@@ -215,6 +215,10 @@ impl Provider for AwsProvider {
         DeleteResponse { diagnostics: result.err().into_iter().collect() }
     }
 
+    fn check_delete(&self, req: &CheckDeleteRequest) -> Vec<Diagnostic> {
+        elb::check_delete(req)
+    }
+
     async fn read_many(&self, req: ReadManyRequest) -> ReadManyResponse {
         let c = match self.clients() {
             Ok(c) => c,

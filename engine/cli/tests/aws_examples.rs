@@ -1,0 +1,240 @@
+//! The AWS examples (`examples/bdd-bot`, `examples/dashboard-velo`) against a real moto server:
+//! apply, an empty plan, an in-place change, a force-new change with its dependents replaced in
+//! order, import of every object by id, crash adoption, and a destroy that leaves nothing.
+
+mod moto;
+
+use moto::*;
+use std::path::Path;
+
+fn vars(moto: &Moto, extra: &[&str]) -> Vec<String> {
+    let mut v = vec!["--var".to_string(), format!("aws_endpoint={}", moto.url)];
+    for e in extra {
+        v.push("--var".into());
+        v.push(e.to_string());
+    }
+    v
+}
+
+fn run(d: &Path, verb: &[&str], vars: &[String]) -> (i32, String) {
+    let mut args: Vec<&str> = verb.to_vec();
+    args.extend(vars.iter().map(String::as_str));
+    infra(d, &args, &aws_env())
+}
+
+/// Addresses of the `# … will be …` lines of a plan, with their action.
+fn planned(out: &str) -> Vec<String> {
+    let mut v: Vec<String> =
+        out.lines().filter_map(|l| l.trim().strip_prefix("# ")).filter(|l| l.contains(" will be ") || l.contains(" must be ")).map(str::to_string).collect();
+    v.sort();
+    v
+}
+
+fn position(out: &str, needle: &str) -> usize {
+    out.find(needle).unwrap_or_else(|| panic!("{needle:?} not in:\n{out}"))
+}
+
+fn state(d: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(d.join("infra.tfstate")).unwrap()).unwrap()
+}
+
+#[test]
+fn bdd_bot_applies_plans_empty_updates_in_place_replaces_in_order_and_destroys_everything() {
+    let moto = start_moto();
+    let dir = example("bdd-bot");
+    let d = dir.path();
+    let base = vars(&moto, &["backup_policy=false"]);
+    let (code, out) = run(d, &["apply", "--auto-approve"], &base);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Resources: 24 added, 0 changed, 0 destroyed."), "{out}");
+    let (code, out) = run(d, &["plan", "--detailed-exitcode"], &base);
+    assert_eq!(code, 0, "the plan after apply is empty:\n{out}");
+
+    // What moto holds is what the stack says.
+    let services = moto.ecs("DescribeServices", serde_json::json!({"cluster": "bdd-bot-prod", "services": ["bdd-bot-backend", "bdd-bot-frontend"]}));
+    let services = services["services"].as_array().unwrap();
+    assert_eq!(services.len(), 2);
+    assert!(services.iter().all(|s| s["desiredCount"] == 2 && s["launchType"] == "FARGATE"), "{services:?}");
+    let clusters = moto.ecs("DescribeClusters", serde_json::json!({"clusters": ["bdd-bot-prod"], "include": ["SETTINGS", "TAGS"]}));
+    assert_eq!(clusters["clusters"][0]["settings"][0], serde_json::json!({"name": "containerInsights", "value": "enabled"}), "{clusters}");
+    let fs = moto.efs("GET", "/file-systems", serde_json::Value::Null);
+    let fs = &fs["FileSystems"][0];
+    assert!(fs["Encrypted"] == true && fs["ThroughputMode"] == "provisioned" && fs["ProvisionedThroughputInMibps"] == 100.0, "{fs}");
+    assert!(!fs.to_string().contains("infra:create-intent"), "the intent tag is dropped once recorded: {fs}");
+    let lbs = moto.elbv2(&[("Action", "DescribeLoadBalancers")]);
+    assert!(lbs.contains("<LoadBalancerName>bdd-bot-alb</LoadBalancerName>") && lbs.contains("<Code>active</Code>"), "{lbs}");
+    let tgs = moto.elbv2(&[("Action", "DescribeTargetGroups")]);
+    assert_eq!(tgs.matches("<HealthCheckPath>/health</HealthCheckPath>").count(), 2, "{tgs}");
+
+    // Deletion protection (the default) refuses a destroy before any call.
+    let (code, out) = run(d, &["destroy", "--auto-approve"], &base);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("Deletion protection is enabled"), "{out}");
+
+    // An in-place change touches only the two services.
+    let more = [base.clone(), vars(&moto, &["desired_count=3"])].concat();
+    let (code, out) = run(d, &["plan", "--detailed-exitcode"], &more);
+    assert_eq!(code, 2, "{out}");
+    assert_eq!(planned(&out), ["aws_ecs_service.backend will be updated in-place", "aws_ecs_service.frontend will be updated in-place"], "{out}");
+    assert!(out.contains("~ desired_count") && out.contains("2 -> 3"), "{out}");
+    let (code, out) = run(d, &["apply", "--auto-approve"], &more);
+    assert_eq!(code, 0, "{out}");
+    let services = moto.ecs("DescribeServices", serde_json::json!({"cluster": "bdd-bot-prod", "services": ["bdd-bot-backend"]}));
+    assert_eq!(services["services"][0]["desiredCount"], 3);
+    assert_eq!(run(d, &["plan", "--detailed-exitcode"], &more).0, 0);
+
+    // A force-new change (a private subnet's CIDR) replaces the subnet and the mount target in
+    // it, in order: the mount target goes first, comes back after the new subnet; the services
+    // move to the new subnet in place.
+    let moved = [more.clone(), vars(&moto, &["private_subnet_cidrs=[\"10.0.11.0/24\",\"10.0.13.0/24\"]", "deletion_protection=false"])].concat();
+    let (code, out) = run(d, &["plan", "--detailed-exitcode"], &moved);
+    assert_eq!(code, 2, "{out}");
+    assert_eq!(
+        planned(&out),
+        [
+            "aws_ecs_service.backend will be updated in-place",
+            "aws_ecs_service.frontend will be updated in-place",
+            "aws_efs_mount_target.sqlite_storage[1] must be replaced",
+            "aws_lb.main will be updated in-place",
+            "aws_subnet.private[1] must be replaced",
+        ],
+        "{out}"
+    );
+    assert!(out.contains("\"10.0.12.0/24\" -> \"10.0.13.0/24\" # forces replacement"), "{out}");
+    let (code, out) = run(d, &["apply", "--auto-approve"], &moved);
+    assert_eq!(code, 0, "{out}");
+    assert!(position(&out, "aws_efs_mount_target.sqlite_storage[1]: Destruction complete") < position(&out, "aws_subnet.private[1]: Destroying"), "{out}");
+    assert!(position(&out, "aws_subnet.private[1]: Creation complete") < position(&out, "aws_efs_mount_target.sqlite_storage[1]: Creating"), "{out}");
+    assert!(position(&out, "aws_subnet.private[1]: Creation complete") < position(&out, "aws_ecs_service.backend: Modifying"), "{out}");
+    assert_eq!(run(d, &["plan", "--detailed-exitcode"], &moved).0, 0);
+    let subnets = moto.ec2(&[("Action", "DescribeSubnets")]);
+    assert!(subnets.contains("10.0.13.0/24") && !subnets.contains("10.0.12.0/24"), "{subnets}");
+
+    // Destroy leaves nothing the stack made.
+    let (code, out) = run(d, &["destroy", "--auto-approve"], &moved);
+    assert_eq!(code, 0, "{out}");
+    assert!(!moto.ec2(&[("Action", "DescribeVpcs")]).contains("10.0.0.0/16"));
+    assert!(!moto.ec2(&[("Action", "DescribeSecurityGroups")]).contains("bdd-bot"));
+    assert!(!moto.elbv2(&[("Action", "DescribeLoadBalancers")]).contains("<LoadBalancerArn>"));
+    assert!(!moto.elbv2(&[("Action", "DescribeTargetGroups")]).contains("<TargetGroupArn>"));
+    assert_eq!(moto.efs("GET", "/file-systems", serde_json::Value::Null)["FileSystems"], serde_json::json!([]));
+    let clusters = moto.ecs("DescribeClusters", serde_json::json!({"clusters": ["bdd-bot-prod"]}));
+    assert!(clusters["clusters"].as_array().unwrap().iter().all(|c| c["status"] == "INACTIVE"), "{clusters}");
+    let families = moto.ecs("ListTaskDefinitions", serde_json::json!({"status": "ACTIVE"}));
+    assert_eq!(families["taskDefinitionArns"], serde_json::json!([]), "task definitions deregistered");
+    assert_eq!(state(d)["resources"], serde_json::json!([]));
+}
+
+#[test]
+fn the_efs_backup_policy_is_requested_though_moto_lacks_put_backup_policy() {
+    // moto does not implement PutBackupPolicy (see ../shared/TEST-TARGETS.md): this test checks
+    // the request infra sends and that the failure is reported, with everything else recorded.
+    let moto = start_moto();
+    let dir = example("bdd-bot");
+    let d = dir.path();
+    let (code, out) = run(d, &["apply", "--auto-approve"], &vars(&moto, &["deletion_protection=false"]));
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("in aws_efs_backup_policy.sqlite_storage[0]") && out.contains("PutBackupPolicy failed"), "{out}");
+    let fs = moto.efs("GET", "/file-systems", serde_json::Value::Null)["FileSystems"][0]["FileSystemId"].as_str().unwrap().to_string();
+    let puts: Vec<String> = moto.request_lines().into_iter().filter(|l| l.contains("/backup-policy")).collect();
+    assert_eq!(puts.len(), 1, "{puts:?}");
+    assert!(puts[0].contains(&format!("\"PUT /2015-02-01/file-systems/{fs}/backup-policy HTTP/1.1\"")), "{puts:?}");
+    let (_, list) = infra(d, &["state", "list"], &[]);
+    assert_eq!(list.lines().count(), 24, "everything but the policy is recorded:\n{list}");
+    assert!(!list.contains("aws_efs_backup_policy"), "{list}");
+}
+
+/// The import id terraform-provider-aws documents for each type.
+fn import_id(ty: &str, attrs: &serde_json::Value) -> String {
+    let s = |k: &str| attrs[k].as_str().unwrap_or_default().to_string();
+    match ty {
+        "aws_ecs_service" => format!("{}/{}", s("cluster").rsplit('/').next().unwrap_or_default(), s("name")),
+        "aws_ecs_task_definition" => s("arn"),
+        _ => s("id"),
+    }
+}
+
+#[test]
+fn every_bdd_bot_object_imports_by_id_with_an_empty_plan() {
+    let moto = start_moto();
+    let made = example("bdd-bot");
+    let base = vars(&moto, &["deletion_protection=false", "backup_policy=false"]);
+    let (code, out) = run(made.path(), &["apply", "--auto-approve"], &base);
+    assert_eq!(code, 0, "{out}");
+
+    // The same stack in a new directory, with an import block per object and no state.
+    let adopt = example("bdd-bot");
+    let mut blocks = String::new();
+    let mut types = std::collections::BTreeSet::new();
+    for r in state(made.path())["resources"].as_array().unwrap() {
+        let ty = r["type"].as_str().unwrap();
+        types.insert(ty.to_string());
+        for i in r["instances"].as_array().unwrap() {
+            let key = match &i["index_key"] {
+                serde_json::Value::Null => String::new(),
+                k => format!("[{k}]"),
+            };
+            blocks.push_str(&format!("import {{\n  to = {ty}.{}{key}\n  id = \"{}\"\n}}\n\n", r["name"].as_str().unwrap(), import_id(ty, &i["attributes"])));
+        }
+    }
+    assert_eq!(types.len(), 14, "every resource type of the stack: {types:?}");
+    std::fs::write(adopt.path().join("imports.tf"), blocks).unwrap();
+    let (code, out) = run(adopt.path(), &["plan", "--detailed-exitcode"], &base);
+    assert_eq!(code, 2, "{out}");
+    // moto does not store a service's deployment configuration nor its health check grace
+    // period (TEST-TARGETS.md), so an imported service lacks them and the plan sets them; AWS
+    // reports them and the plan is a pure import there. Nothing else differs.
+    assert!(out.contains("Plan: 24 to import, 0 to add, 2 to change, 0 to destroy."), "{out}");
+    let changed: Vec<&str> = out
+        .split("\nPlan:")
+        .next()
+        .unwrap_or_default()
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("+ ") || l.starts_with("~ ") || l.starts_with("- "))
+        .filter(|l| !l.contains("resource \""))
+        .collect();
+    assert!(
+        changed.len() == 6
+            && changed.iter().all(|l| ["+ deployment_maximum_percent", "+ deployment_minimum_healthy_percent", "+ health_check_grace_period_seconds"]
+                .iter()
+                .any(|a| l.starts_with(a))),
+        "{out}"
+    );
+    let (code, out) = run(adopt.path(), &["apply", "--auto-approve"], &base);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = run(adopt.path(), &["plan", "--detailed-exitcode"], &base);
+    assert_eq!(code, 0, "imported objects match the configuration:\n{out}");
+}
+
+#[test]
+fn crashes_after_efs_ecs_and_elb_creates_are_adopted_never_duplicated() {
+    let moto = start_moto();
+    let dir = example("bdd-bot");
+    let d = dir.path();
+    let base = vars(&moto, &["deletion_protection=false", "backup_policy=false"]);
+    for address in ["aws_efs_file_system.sqlite_storage", "aws_lb_target_group.backend", "aws_ecs_task_definition.frontend", "aws_ecs_service.frontend"] {
+        let mut env = aws_env();
+        env.push(("INFRA_TEST_ABORT_AFTER_CREATE", address));
+        // Targeted, so that the aborting create is reached whatever ran before it.
+        let mut args = vec!["apply", "--auto-approve", "--target", address];
+        args.extend(base.iter().map(String::as_str));
+        let (code, out) = infra(d, &args, &env);
+        assert_ne!(code, 0, "{address}: {out}");
+        if let Ok(lock) = std::fs::read(d.join("infra.tfstate.lock.info")) {
+            let lock: serde_json::Value = serde_json::from_slice(&lock).unwrap();
+            assert_eq!(infra(d, &["force-unlock", lock["ID"].as_str().unwrap()], &[]).0, 0);
+        }
+    }
+    let (code, out) = run(d, &["apply", "--auto-approve"], &base);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(run(d, &["plan", "--detailed-exitcode"], &base).0, 0);
+    assert_eq!(moto.efs("GET", "/file-systems", serde_json::Value::Null)["FileSystems"].as_array().unwrap().len(), 1, "one file system");
+    assert_eq!(moto.elbv2(&[("Action", "DescribeTargetGroups")]).matches("<TargetGroupName>bdd-bot-backend</TargetGroupName>").count(), 1);
+    let defs = moto.ecs("ListTaskDefinitions", serde_json::json!({"familyPrefix": "bdd-bot-frontend", "status": "ACTIVE"}));
+    assert_eq!(defs["taskDefinitionArns"].as_array().unwrap().len(), 1, "{defs}");
+    let services = moto.ecs("ListServices", serde_json::json!({"cluster": "bdd-bot-prod"}));
+    assert_eq!(services["serviceArns"].as_array().unwrap().len(), 2, "{services}");
+    let (_, list) = infra(d, &["state", "list"], &[]);
+    assert_eq!(list.lines().count(), 24, "{list}");
+}

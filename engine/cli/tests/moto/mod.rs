@@ -1,0 +1,198 @@
+//! The moto harness shared by the AWS test files: installs moto into the target directory when
+//! `INFRA_MOTO_SERVER` does not name one, starts one server per test on a free loopback port,
+//! counts requests from its log, and calls its APIs directly (moto does not check signatures)
+//! to look at what a stack made, or to make objects by hand for import tests.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+static INSTALL: Mutex<()> = Mutex::new(());
+
+/// `moto_server`, from `INFRA_MOTO_SERVER` or a venv under the target directory.
+pub fn moto_server() -> PathBuf {
+    if let Some(p) = std::env::var_os("INFRA_MOTO_SERVER") {
+        return PathBuf::from(p);
+    }
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("moto-venv");
+    let bin = venv.join("bin/moto_server");
+    let _guard = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
+    if !bin.exists() {
+        let ok = Command::new("python3").args(["-m", "venv"]).arg(&venv).status().is_ok_and(|s| s.success())
+            && Command::new(venv.join("bin/pip")).args(["install", "-q", "moto[ec2,ecs,efs,elbv2]", "flask", "flask-cors"]).status().is_ok_and(|s| s.success());
+        assert!(ok, "installing moto into {} failed (python3 with venv and PyPI access are needed)", venv.display());
+    }
+    bin
+}
+
+pub struct Moto {
+    child: Child,
+    pub url: String,
+    pub log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+pub fn start_moto() -> Moto {
+    let bin = moto_server();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("moto.log");
+    let port = free_port();
+    let child = Command::new(bin)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "moto did not start: {}", std::fs::read_to_string(&log).unwrap_or_default());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Moto { child, url, log, _dir: dir }
+}
+
+impl Moto {
+    /// API requests moto has answered so far (every service; not moto's own control API).
+    pub fn requests(&self) -> usize {
+        self.request_lines().len()
+    }
+
+    /// The request lines of moto's log (`"GET /path HTTP/1.1" 200`), in order.
+    pub fn request_lines(&self) -> Vec<String> {
+        let f = std::fs::File::open(&self.log).unwrap();
+        BufReader::new(f)
+            .lines()
+            .map_while(Result::ok)
+            .map(|l| strip_colors(&l))
+            .filter(|l| ["\"GET /", "\"POST /", "\"PUT /", "\"DELETE /"].iter().any(|m| l.contains(m)) && !l.contains("/moto-api"))
+            .collect()
+    }
+
+    /// One raw HTTP call, signed for `service` as far as moto looks (the credential scope names
+    /// the service); returns the body.
+    pub fn call(&self, service: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> String {
+        let script = "import sys, json, urllib.request\nurl, method, service, body = sys.argv[1:5]\nheaders = json.loads(sys.argv[5])\nheaders['Authorization'] = 'AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/' + service + '/aws4_request, SignedHeaders=host, Signature=x'\nreq = urllib.request.Request(url, data=body.encode() if body else None, headers=headers, method=method)\ntry:\n    print(urllib.request.urlopen(req).read().decode())\nexcept urllib.error.HTTPError as e:\n    print(e.read().decode())";
+        let headers: serde_json::Map<String, serde_json::Value> =
+            headers.iter().map(|(k, v)| (k.to_string(), serde_json::Value::String(v.to_string()))).collect();
+        let out = Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .arg(format!("{}{path}", self.url))
+            .arg(method)
+            .arg(service)
+            .arg(body)
+            .arg(serde_json::Value::Object(headers).to_string())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn query(&self, service: &str, version: &str, params: &[(&str, &str)]) -> String {
+        let mut pairs: Vec<(String, String)> = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        pairs.push(("Version".into(), version.into()));
+        let body = pairs.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&");
+        self.call(service, "POST", "/", &[("Content-Type", "application/x-www-form-urlencoded")], &body)
+    }
+
+    /// The EC2 Query API; returns the XML.
+    pub fn ec2(&self, params: &[(&str, &str)]) -> String {
+        self.query("ec2", "2016-11-15", params)
+    }
+
+    /// The ELBv2 Query API; returns the XML.
+    pub fn elbv2(&self, params: &[(&str, &str)]) -> String {
+        self.query("elasticloadbalancing", "2015-12-01", params)
+    }
+
+    /// The ECS JSON API (`ListClusters`, `DescribeServices`, …); returns the JSON.
+    pub fn ecs(&self, operation: &str, body: serde_json::Value) -> serde_json::Value {
+        let target = format!("AmazonEC2ContainerServiceV20141113.{operation}");
+        let text = self.call("ecs", "POST", "/", &[("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", &target)], &body.to_string());
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("ECS {operation} answered {text}: {e}"))
+    }
+
+    /// The EFS REST API (`/2015-02-01/file-systems`, …); returns the JSON.
+    pub fn efs(&self, method: &str, path: &str, body: serde_json::Value) -> serde_json::Value {
+        let body = if body.is_null() { String::new() } else { body.to_string() };
+        let text = self.call("elasticfilesystem", method, &format!("/2015-02-01{path}"), &[("Content-Type", "application/json")], &body);
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("EFS {method} {path} answered {text}: {e}"))
+    }
+}
+
+/// moto colors the request lines of failed calls (`ESC[35m`…`ESC[0m`).
+fn strip_colors(line: &str) -> String {
+    let mut out = String::new();
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+/// Copies an example stack into a fresh directory, so tests never write into the repository.
+pub fn example(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name);
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let entry = entry.unwrap();
+        if entry.path().extension().is_some_and(|e| e == "tf") {
+            std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+        }
+    }
+    dir
+}
+
+/// Credentials and retries for stacks that configure their provider from the environment.
+pub fn aws_env() -> Vec<(&'static str, &'static str)> {
+    vec![("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test"), ("AWS_MAX_ATTEMPTS", "1"), ("AWS_EC2_METADATA_DISABLED", "true")]
+}
+
+pub fn provider_block(moto: &Moto) -> String {
+    format!(
+        "provider \"aws\" {{\n  region                      = \"us-east-1\"\n  access_key                  = \"test\"\n  secret_key                  = \"test\"\n  max_retries                 = 0\n  skip_credentials_validation = true\n  skip_requesting_account_id  = true\n  endpoints {{\n    ec2 = \"{}\"\n  }}\n  default_tags {{\n    tags = {{ managed_by = \"infra\" }}\n  }}\n}}\n",
+        moto.url
+    )
+}
+
+pub fn infra(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_infra"));
+    c.args(args).current_dir(dir).env("NO_COLOR", "1").env_remove("AWS_PROFILE");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.output().unwrap();
+    (out.status.code().unwrap_or(-1), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
