@@ -79,3 +79,20 @@ resource "aws_lb_listener" "https" {
     target_group_arn = aws_lb_target_group.frontend.arn
   }
 }
+
+# The backend serves the API and Socket.IO; the listener that serves users routes them there.
+resource "aws_lb_listener_rule" "backend" {
+  listener_arn = local.https ? aws_lb_listener.https[0].arn : aws_lb_listener.http.arn
+  priority     = 10
+
+  action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.backend.arn
+  }
+
+  condition {
+    path_pattern {
+      values = ["/api/*", "/socket.io/*", "/health"]
+    }
+  }
+}

@@ -93,7 +93,7 @@ resource "aws_ecs_service" "backend" {
   }
 
   # The EFS mount targets must exist before a task can mount the volume.
-  depends_on = [aws_efs_mount_target.sqlite_storage, aws_lb_listener.http]
+  depends_on = [aws_efs_mount_target.sqlite_storage, aws_lb_listener_rule.backend]
 }
 
 resource "aws_ecs_service" "frontend" {

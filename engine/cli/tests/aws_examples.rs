@@ -46,7 +46,7 @@ fn bdd_bot_applies_plans_empty_updates_in_place_replaces_in_order_and_destroys_e
     let base = vars(&moto, &["backup_policy=false"]);
     let (code, out) = run(d, &["apply", "--auto-approve"], &base);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("Resources: 24 added, 0 changed, 0 destroyed."), "{out}");
+    assert!(out.contains("Resources: 25 added, 0 changed, 0 destroyed."), "{out}");
     let (code, out) = run(d, &["plan", "--detailed-exitcode"], &base);
     assert_eq!(code, 0, "the plan after apply is empty:\n{out}");
 
@@ -140,7 +140,7 @@ fn the_efs_backup_policy_is_requested_though_moto_lacks_put_backup_policy() {
     assert_eq!(puts.len(), 1, "{puts:?}");
     assert!(puts[0].contains(&format!("\"PUT /2015-02-01/file-systems/{fs}/backup-policy HTTP/1.1\"")), "{puts:?}");
     let (_, list) = infra(d, &["state", "list"], &[]);
-    assert_eq!(list.lines().count(), 24, "everything but the policy is recorded:\n{list}");
+    assert_eq!(list.lines().count(), 25, "everything but the policy is recorded:\n{list}");
     assert!(!list.contains("aws_efs_backup_policy"), "{list}");
 }
 
@@ -177,14 +177,14 @@ fn every_bdd_bot_object_imports_by_id_with_an_empty_plan() {
             blocks.push_str(&format!("import {{\n  to = {ty}.{}{key}\n  id = \"{}\"\n}}\n\n", r["name"].as_str().unwrap(), import_id(ty, &i["attributes"])));
         }
     }
-    assert_eq!(types.len(), 14, "every resource type of the stack: {types:?}");
+    assert_eq!(types.len(), 15, "every resource type of the stack: {types:?}");
     std::fs::write(adopt.path().join("imports.tf"), blocks).unwrap();
     let (code, out) = run(adopt.path(), &["plan", "--detailed-exitcode"], &base);
     assert_eq!(code, 2, "{out}");
     // moto does not store a service's deployment configuration nor its health check grace
     // period (TEST-TARGETS.md), so an imported service lacks them and the plan sets them; AWS
     // reports them and the plan is a pure import there. Nothing else differs.
-    assert!(out.contains("Plan: 24 to import, 0 to add, 2 to change, 0 to destroy."), "{out}");
+    assert!(out.contains("Plan: 25 to import, 0 to add, 2 to change, 0 to destroy."), "{out}");
     let changed: Vec<&str> = out
         .split("\nPlan:")
         .next()
@@ -236,5 +236,39 @@ fn crashes_after_efs_ecs_and_elb_creates_are_adopted_never_duplicated() {
     let services = moto.ecs("ListServices", serde_json::json!({"cluster": "bdd-bot-prod"}));
     assert_eq!(services["serviceArns"].as_array().unwrap().len(), 2, "{services}");
     let (_, list) = infra(d, &["state", "list"], &[]);
-    assert_eq!(list.lines().count(), 24, "{list}");
+    assert_eq!(list.lines().count(), 25, "{list}");
+}
+
+#[test]
+fn with_a_certificate_bdd_bot_serves_https_and_redirects_http() {
+    let moto = start_moto();
+    // An ACM certificate for the listener (moto checks that it exists).
+    let cert = moto.call(
+        "acm",
+        "POST",
+        "/",
+        &[("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", "CertificateManager.RequestCertificate")],
+        r#"{"DomainName": "bdd-bot.example.com"}"#,
+    );
+    let cert: serde_json::Value = serde_json::from_str(&cert).unwrap();
+    let arn = cert["CertificateArn"].as_str().unwrap().to_string();
+    let dir = example("bdd-bot");
+    let d = dir.path();
+    let v = vars(&moto, &["deletion_protection=false", "backup_policy=false", &format!("certificate_arn={arn}")]);
+    let (code, out) = run(d, &["apply", "--auto-approve"], &v);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(run(d, &["plan", "--detailed-exitcode"], &v).0, 0);
+    let listeners = moto.elbv2(&[("Action", "DescribeListeners"), ("LoadBalancerArn", state_attr(d, "aws_lb", "arn").as_str())]);
+    assert!(listeners.contains("<Protocol>HTTPS</Protocol>") && listeners.contains(&arn), "{listeners}");
+    assert!(listeners.contains("<Type>redirect</Type>") && listeners.contains("<StatusCode>HTTP_301</StatusCode>"), "{listeners}");
+    // The API rule hangs on the HTTPS listener.
+    let https = state_attr(d, "aws_lb_listener", "arn");
+    assert_eq!(state_attr(d, "aws_lb_listener_rule", "listener_arn"), https);
+}
+
+/// An attribute of the first instance of the first resource of a type in the state.
+fn state_attr(d: &Path, ty: &str, attr: &str) -> String {
+    let s = state(d);
+    let r = s["resources"].as_array().unwrap().iter().filter(|r| r["type"] == ty).last().unwrap().clone();
+    r["instances"][0]["attributes"][attr].as_str().unwrap().to_string()
 }

@@ -1,5 +1,5 @@
-//! Elastic Load Balancing v2: `aws_lb`, `aws_lb_target_group`, `aws_lb_listener` and
-//! `aws_lb_target_group_attachment`, with terraform-provider-aws names and defaults.
+//! Elastic Load Balancing v2: `aws_lb`, `aws_lb_target_group`, `aws_lb_listener`,
+//! `aws_lb_listener_rule` and `aws_lb_target_group_attachment`, with terraform-provider-aws names and defaults.
 //!
 //! Refresh is batched: `DescribeLoadBalancers` / `DescribeTargetGroups` with ARN lists (20 per
 //! call; when one ARN is gone AWS fails the whole call, so that chunk is listed instead),
@@ -109,7 +109,18 @@ pub fn schemas() -> BTreeMap<String, Schema> {
         .attr("certificate_arn", AttrSchema::optional(Type::String))
         .attr("tags", tags_attr())
         .attr("tags_all", tags_all_attr())
-        .block("default_action", BlockSchema { nesting: Nesting::List, min_items: 1, max_items: usize::MAX, force_new: false, schema: action });
+        .block("default_action", BlockSchema { nesting: Nesting::List, min_items: 1, max_items: usize::MAX, force_new: false, schema: action.clone() });
+    let values = || Schema::new().attr("values", AttrSchema::required(string_set_type()));
+    let condition = Schema::new().block("path_pattern", single(values())).block("host_header", single(values()));
+    let rule = Schema::new()
+        .attr("id", s(Type::String))
+        .attr("arn", s(Type::String))
+        .attr("listener_arn", AttrSchema::required(Type::String).force_new())
+        .attr("priority", AttrSchema::optional_computed(Type::Number))
+        .attr("tags", tags_attr())
+        .attr("tags_all", tags_all_attr())
+        .block("action", BlockSchema { nesting: Nesting::List, min_items: 1, max_items: usize::MAX, force_new: false, schema: action.clone() })
+        .block("condition", BlockSchema { nesting: Nesting::Set, min_items: 1, max_items: usize::MAX, force_new: false, schema: condition });
     let attachment = Schema::new()
         .attr("id", s(Type::String))
         .attr("target_group_arn", AttrSchema::required(Type::String).force_new())
@@ -120,6 +131,7 @@ pub fn schemas() -> BTreeMap<String, Schema> {
         ("aws_lb".to_string(), lb),
         ("aws_lb_target_group".to_string(), target_group),
         ("aws_lb_listener".to_string(), listener),
+        ("aws_lb_listener_rule".to_string(), rule),
         ("aws_lb_target_group_attachment".to_string(), attachment),
     ])
 }
@@ -236,29 +248,9 @@ pub fn plan(req: PlanRequest, default_tags: &BTreeMap<String, String>) -> PlanRe
             "aws_lb_listener" => {
                 let https = m.get("certificate_arn").is_some_and(|c| !c.is_null());
                 set_default(m, "protocol", Value::string(if https { "HTTPS" } else { "HTTP" }));
-                if let Some(Value::List(actions)) = m.get_mut("default_action") {
-                    for (i, a) in actions.iter_mut().enumerate() {
-                        if let Value::Object(a) = a {
-                            set_default(a, "order", Value::int(i as i64 + 1));
-                            if let Some(Value::Object(r)) = a.get_mut("redirect") {
-                                fill(
-                                    r,
-                                    &[
-                                        ("host", Value::string("#{host}")),
-                                        ("path", Value::string("/#{path}")),
-                                        ("port", Value::string("#{port}")),
-                                        ("protocol", Value::string("#{protocol}")),
-                                        ("query", Value::string("#{query}")),
-                                    ],
-                                );
-                            }
-                            if let Some(Value::Object(f)) = a.get_mut("fixed_response") {
-                                set_default(f, "status_code", Value::string("200"));
-                            }
-                        }
-                    }
-                }
+                fill_actions(m, "default_action");
             }
+            "aws_lb_listener_rule" => fill_actions(m, "action"),
             _ => {}
         }
     }
@@ -271,6 +263,33 @@ pub fn plan(req: PlanRequest, default_tags: &BTreeMap<String, String>) -> PlanRe
     }
     plan_tags_all(&mut resp.planned, default_tags);
     resp
+}
+
+/// Terraform's defaults inside action blocks: `order` by position, redirect placeholders,
+/// fixed responses answering 200.
+fn fill_actions(m: &mut BTreeMap<String, Value>, block: &str) {
+    if let Some(Value::List(actions)) = m.get_mut(block) {
+        for (i, a) in actions.iter_mut().enumerate() {
+            if let Value::Object(a) = a {
+                set_default(a, "order", Value::int(i as i64 + 1));
+                if let Some(Value::Object(r)) = a.get_mut("redirect") {
+                    fill(
+                        r,
+                        &[
+                            ("host", Value::string("#{host}")),
+                            ("path", Value::string("/#{path}")),
+                            ("port", Value::string("#{port}")),
+                            ("protocol", Value::string("#{protocol}")),
+                            ("query", Value::string("#{query}")),
+                        ],
+                    );
+                }
+                if let Some(Value::Object(f)) = a.get_mut("fixed_response") {
+                    set_default(f, "status_code", Value::string("200"));
+                }
+            }
+        }
+    }
 }
 
 fn lb_tags(tags: &BTreeMap<String, String>, token: Option<&str>) -> Result<Vec<Tag>, Diagnostic> {
@@ -501,9 +520,9 @@ fn int_of(v: &Value, k: &str) -> Option<i32> {
     attrs::int(v, k).and_then(|n| i32::try_from(n).ok())
 }
 
-fn actions_of(p: &Value) -> Result<Vec<LbAction>, Diagnostic> {
+fn actions_of(p: &Value, block: &str) -> Result<Vec<LbAction>, Diagnostic> {
     let mut out = Vec::new();
-    for a in p.get_attr("default_action").and_then(Value::as_seq).unwrap_or(&[]) {
+    for a in p.get_attr(block).and_then(Value::as_seq).unwrap_or(&[]) {
         let mut b = LbAction::builder()
             .r#type(ActionTypeEnum::from(attrs::string(a, "type").unwrap_or_default().as_str()))
             .set_target_group_arn(attrs::string(a, "target_group_arn"))
@@ -639,6 +658,12 @@ pub async fn read_many(c: &Clients, type_name: &str, objects: &[Value]) -> Resul
             let tags = describe_tags(c, &present).await?;
             Ok(ids.iter().zip(objects).map(|(id, p)| found.get(id).map(|l| listener_value(c, l, tags.get(id).unwrap_or(&BTreeMap::new()), Some(p)))).collect())
         }
+        "aws_lb_listener_rule" => {
+            let found = describe_rules(c, &unique(objects.iter(), "listener_arn")).await?;
+            let present: Vec<String> = ids.iter().filter(|id| found.contains_key(*id)).cloned().collect();
+            let tags = describe_tags(c, &present).await?;
+            Ok(ids.iter().zip(objects).map(|(id, p)| found.get(id).map(|r| rule_value(c, r, tags.get(id).unwrap_or(&BTreeMap::new()), Some(p)))).collect())
+        }
         "aws_lb_target_group_attachment" => {
             let found = describe_attachments(c, &unique(objects.iter(), "target_group_arn")).await?;
             Ok(ids.iter().map(|id| found.get(id).cloned()).collect())
@@ -654,6 +679,9 @@ pub async fn read_one(c: &Clients, type_name: &str, id: &str, prior: Option<&Val
         if type_name == "aws_lb_listener" && !m.get("load_balancer_arn").is_some_and(|v| v.as_str().is_some()) {
             // Import by listener ARN: the load balancer is part of it.
             m.insert("load_balancer_arn".into(), Value::string(listener_lb_arn(id)));
+        }
+        if type_name == "aws_lb_listener_rule" && !m.get("listener_arn").is_some_and(|v| v.as_str().is_some()) {
+            m.insert("listener_arn".into(), Value::string(rule_listener_arn(id)));
         }
         if type_name == "aws_lb_target_group_attachment" && !m.get("target_group_arn").is_some_and(|v| v.as_str().is_some()) {
             m.insert("target_group_arn".into(), Value::string(id.split(',').next().unwrap_or_default()));
@@ -802,12 +830,34 @@ pub async fn create(c: &Clients, type_name: &str, p: &Value, token: &str) -> Res
                 .set_protocol(attrs::string(p, "protocol").map(|s| ProtocolEnum::from(s.as_str())))
                 .set_ssl_policy(attrs::string(p, "ssl_policy"))
                 .set_certificates(certificates_of(p))
-                .set_default_actions(Some(actions_of(p)?))
+                .set_default_actions(Some(actions_of(p, "default_action")?))
                 .set_tags(Some(tags))
                 .send()
                 .await
                 .map_err(|e| api_error("CreateListener", &e))?;
             Ok(out.listeners().first().and_then(|l| l.listener_arn()).unwrap_or_default().to_string())
+        }
+        "aws_lb_listener_rule" => {
+            let listener = attrs::string(p, "listener_arn").unwrap_or_default();
+            let priority = match int_of(p, "priority") {
+                Some(n) => n,
+                // As terraform-provider-aws: the next free priority after the listener's rules.
+                None => {
+                    describe_rules(c, std::slice::from_ref(&listener)).await?.values().filter_map(|r| r.priority()?.parse::<i32>().ok()).max().unwrap_or(0) + 1
+                }
+            };
+            let out = c
+                .elb
+                .create_rule()
+                .listener_arn(&listener)
+                .priority(priority)
+                .set_conditions(Some(conditions_of(p)))
+                .set_actions(Some(actions_of(p, "action")?))
+                .set_tags(Some(tags))
+                .send()
+                .await
+                .map_err(|e| api_error("CreateRule", &e))?;
+            Ok(out.rules().first().and_then(|r| r.rule_arn()).unwrap_or_default().to_string())
         }
         "aws_lb_target_group_attachment" => {
             let tg = attrs::string(p, "target_group_arn").unwrap_or_default();
@@ -900,10 +950,27 @@ pub async fn update(c: &Clients, type_name: &str, prior: &Value, p: &Value) -> R
                     .set_protocol(attrs::string(p, "protocol").map(|s| ProtocolEnum::from(s.as_str())))
                     .set_ssl_policy(attrs::string(p, "ssl_policy"))
                     .set_certificates(certificates_of(p))
-                    .set_default_actions(Some(actions_of(p)?))
+                    .set_default_actions(Some(actions_of(p, "default_action")?))
                     .send()
                     .await
                     .map_err(|e| api_error("ModifyListener", &e))?;
+            }
+            Ok(())
+        }
+        "aws_lb_listener_rule" => {
+            if changed("condition") || changed("action") {
+                c.elb
+                    .modify_rule()
+                    .rule_arn(&id)
+                    .set_conditions(Some(conditions_of(p)))
+                    .set_actions(Some(actions_of(p, "action")?))
+                    .send()
+                    .await
+                    .map_err(|e| api_error("ModifyRule", &e))?;
+            }
+            if let Some(priority) = int_of(p, "priority").filter(|_| changed("priority")) {
+                let entry = elb::types::RulePriorityPair::builder().rule_arn(&id).priority(priority).build();
+                c.elb.set_rule_priorities().rule_priorities(entry).send().await.map_err(|e| api_error("SetRulePriorities", &e))?;
             }
             Ok(())
         }
@@ -966,6 +1033,11 @@ pub async fn delete(c: &Clients, type_name: &str, prior: &Value) -> Result<(), D
             Err(e) if gone(code_of(&e)) => Ok(()),
             Err(e) => Err(api_error("DeleteListener", &e)),
         },
+        "aws_lb_listener_rule" => match c.elb.delete_rule().rule_arn(&id).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if gone(code_of(&e)) => Ok(()),
+            Err(e) => Err(api_error("DeleteRule", &e)),
+        },
         "aws_lb_target_group_attachment" => {
             let tg = attrs::string(prior, "target_group_arn").unwrap_or_default();
             match c.elb.deregister_targets().target_group_arn(&tg).targets(target_of(prior)).send().await {
@@ -1006,6 +1078,10 @@ pub async fn adopt(c: &Clients, type_name: &str, token: &str, planned: &Value) -
             Some(lb) => describe_listeners(c, &[lb]).await?.into_keys().collect(),
             None => Vec::new(),
         },
+        "aws_lb_listener_rule" => match attrs::string(planned, "listener_arn") {
+            Some(l) => describe_rules(c, &[l]).await?.into_keys().collect(),
+            None => Vec::new(),
+        },
         "aws_lb_target_group_attachment" => {
             let id = attachment_id(
                 &attrs::string(planned, "target_group_arn").unwrap_or_default(),
@@ -1026,4 +1102,94 @@ pub async fn drop_intent_tag(c: &Clients, type_name: &str, id: &str) -> Result<(
         return Ok(());
     }
     c.elb.remove_tags().resource_arns(id).tag_keys(INTENT_TAG).send().await.map(|_| ()).map_err(|e| api_error("RemoveTags", &e))
+}
+
+// Listener rules: read per listener (`DescribeRules`, paged); the default rule is the
+// listener's `default_action` and never a rule resource.
+
+async fn describe_rules(c: &Clients, listeners: &[String]) -> Result<BTreeMap<String, elb::types::Rule>, Diagnostic> {
+    let mut out = BTreeMap::new();
+    for l in listeners {
+        let mut marker: Option<String> = None;
+        loop {
+            match c.elb.describe_rules().listener_arn(l).page_size(400).set_marker(marker.clone()).send().await {
+                Ok(page) => {
+                    out.extend(page.rules().iter().filter(|r| r.is_default() != Some(true)).filter_map(|r| Some((r.rule_arn()?.to_string(), r.clone()))));
+                    marker = page.next_marker().map(str::to_string);
+                    if marker.is_none() {
+                        break;
+                    }
+                }
+                Err(e) if code_of(&e).is_some_and(|c| c.ends_with("NotFound")) => break,
+                Err(e) => return Err(api_error("DescribeRules", &e)),
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `arn:…:listener-rule/app/NAME/LB/LISTENER/RULE` → `arn:…:listener/app/NAME/LB/LISTENER`.
+fn rule_listener_arn(rule: &str) -> String {
+    match rule.split_once(":listener-rule/") {
+        Some((head, rest)) => {
+            let parts: Vec<&str> = rest.split('/').collect();
+            format!("{head}:listener/{}", parts[..parts.len().saturating_sub(1)].join("/"))
+        }
+        None => rule.to_string(),
+    }
+}
+
+fn conditions_of(p: &Value) -> Vec<elb::types::RuleCondition> {
+    let mut out = Vec::new();
+    for cond in p.get_attr("condition").and_then(Value::as_seq).unwrap_or(&[]) {
+        if let Some(v) = single_block(cond, "path_pattern").filter(|v| !v.is_null()) {
+            let cfg = elb::types::PathPatternConditionConfig::builder().set_values(Some(strings(v.get_attr("values")))).build();
+            out.push(elb::types::RuleCondition::builder().field("path-pattern").path_pattern_config(cfg).build());
+        }
+        if let Some(v) = single_block(cond, "host_header").filter(|v| !v.is_null()) {
+            let cfg = elb::types::HostHeaderConditionConfig::builder().set_values(Some(strings(v.get_attr("values")))).build();
+            out.push(elb::types::RuleCondition::builder().field("host-header").host_header_config(cfg).build());
+        }
+    }
+    out
+}
+
+fn rule_value(c: &Clients, r: &elb::types::Rule, tags: &BTreeMap<String, String>, prior: Option<&Value>) -> Value {
+    let arn = r.rule_arn().unwrap_or_default();
+    let all = user_tags(tags.clone());
+    let [tags, tags_all] = tag_attrs(&all, prior, &c.default_tags);
+    let conditions = r
+        .conditions()
+        .iter()
+        .filter_map(|cond| {
+            // The typed config, or the older flat `Values` some servers still answer with.
+            let (block, values): (&str, Vec<String>) = match cond.field() {
+                Some("path-pattern") => (
+                    "path_pattern",
+                    cond.path_pattern_config().map(|c| c.values().to_vec()).filter(|v| !v.is_empty()).unwrap_or_else(|| cond.values().to_vec()),
+                ),
+                Some("host-header") => {
+                    ("host_header", cond.host_header_config().map(|c| c.values().to_vec()).filter(|v| !v.is_empty()).unwrap_or_else(|| cond.values().to_vec()))
+                }
+                _ => return None,
+            };
+            let values = Value::object([("values", string_set(values))]);
+            Some(Value::object([
+                ("path_pattern", if block == "path_pattern" { values.clone() } else { Value::Null }),
+                ("host_header", if block == "host_header" { values } else { Value::Null }),
+            ]))
+        })
+        .collect();
+    let mut actions: Vec<&LbAction> = r.actions().iter().collect();
+    actions.sort_by_key(|a| a.order().unwrap_or(i32::MAX));
+    Value::object([
+        ("id", Value::string(arn)),
+        ("arn", Value::string(arn)),
+        ("listener_arn", prior.and_then(|p| p.get_attr("listener_arn")).cloned().unwrap_or_else(|| Value::string(rule_listener_arn(arn)))),
+        ("priority", r.priority().and_then(|p| p.parse::<i64>().ok()).map(Value::int).unwrap_or(Value::Null)),
+        ("action", Value::List(actions.into_iter().map(action_value).collect())),
+        ("condition", Value::set(conditions)),
+        tags,
+        tags_all,
+    ])
 }
