@@ -272,3 +272,110 @@ fn state_attr(d: &Path, ty: &str, attr: &str) -> String {
     let r = s["resources"].as_array().unwrap().iter().filter(|r| r["type"] == ty).last().unwrap().clone();
     r["instances"][0]["attributes"][attr].as_str().unwrap().to_string()
 }
+
+fn certificate(moto: &Moto, region: &str, domain: &str) -> String {
+    let cert = moto.call_in(
+        region,
+        "acm",
+        "POST",
+        "/",
+        &[("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", "CertificateManager.RequestCertificate")],
+        &format!(r#"{{"DomainName": "{domain}"}}"#),
+    );
+    let cert: serde_json::Value = serde_json::from_str(&cert).unwrap();
+    cert["CertificateArn"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn dashboard_velo_spreads_three_servers_behind_the_load_balancer_and_replaces_in_order() {
+    let moto = start_moto();
+    let dir = example("dashboard-velo");
+    let d = dir.path();
+    let cert = certificate(&moto, "eu-west-3", "dashboard-velo.example.com");
+    // moto's built-in Canonical images stop at Ubuntu 16.04: the example's 22.04 pattern finds
+    // nothing there, so the test picks the newest image moto has by the same data source.
+    let v = vars(&moto, &[&format!("certificate_arn={cert}"), "ami_name=ubuntu/images/hvm-ssd/ubuntu-*-amd64-server-*"]);
+    let (code, out) = run(d, &["apply", "--auto-approve"], &v);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Resources: 22 added, 0 changed, 0 destroyed."), "{out}");
+    let (code, out) = run(d, &["plan", "--detailed-exitcode"], &v);
+    assert_eq!(code, 0, "the plan after apply is empty:\n{out}");
+
+    // Three t3.medium servers from the Ubuntu 22.04 AMI, in three zones, all registered.
+    let s = state(d);
+    let instances: Vec<&serde_json::Value> =
+        s["resources"].as_array().unwrap().iter().filter(|r| r["type"] == "aws_instance").flat_map(|r| r["instances"].as_array().unwrap()).collect();
+    assert_eq!(instances.len(), 3);
+    let zones: std::collections::BTreeSet<&str> = instances.iter().map(|i| i["attributes"]["availability_zone"].as_str().unwrap()).collect();
+    assert_eq!(zones.len(), 3, "{zones:?}");
+    assert!(instances.iter().all(|i| i["attributes"]["instance_type"] == "t3.medium"));
+    let tg = state_attr(d, "aws_lb_target_group", "arn");
+    let health = moto.query_in("eu-west-3", "elasticloadbalancing", "2015-12-01", &[("Action", "DescribeTargetHealth"), ("TargetGroupArn", &tg)]);
+    for i in &instances {
+        assert!(health.contains(i["attributes"]["id"].as_str().unwrap()), "{health}");
+    }
+    assert_eq!(health.matches("<Port>3000</Port>").count(), 3, "{health}");
+
+    // A new instance type is an in-place change (stop, modify, start), on the three servers only.
+    let (code, out) = run(d, &["plan", "--detailed-exitcode"], &[v.clone(), vars(&moto, &["instance_type=t3.large"])].concat());
+    assert_eq!(code, 2, "{out}");
+    assert_eq!(
+        planned(&out),
+        ["aws_instance.app[0] will be updated in-place", "aws_instance.app[1] will be updated in-place", "aws_instance.app[2] will be updated in-place"],
+        "{out}"
+    );
+
+    // A new subnet layout replaces the subnet, then what lives in it: the server and its
+    // registration go before the subnet does, and come back after.
+    std::fs::write(
+        d.join("main.tf"),
+        std::fs::read_to_string(d.join("main.tf"))
+            .unwrap()
+            .replace("cidrsubnet(aws_vpc.main.cidr_block, 8, count.index)", "cidrsubnet(aws_vpc.main.cidr_block, 8, count.index == 2 ? 9 : count.index)"),
+    )
+    .unwrap();
+    let (code, out) = run(d, &["plan", "--detailed-exitcode"], &v);
+    assert_eq!(code, 2, "{out}");
+    assert_eq!(
+        planned(&out),
+        [
+            "aws_instance.app[2] must be replaced",
+            "aws_lb.main will be updated in-place",
+            "aws_lb_target_group_attachment.app[2] must be replaced",
+            "aws_route_table_association.public[2] must be replaced",
+            "aws_subnet.public[2] must be replaced",
+        ],
+        "{out}"
+    );
+    let (code, out) = run(d, &["apply", "--auto-approve"], &v);
+    assert_eq!(code, 0, "{out}");
+    assert!(position(&out, "aws_lb_target_group_attachment.app[2]: Destruction complete") < position(&out, "aws_instance.app[2]: Destroying"), "{out}");
+    assert!(position(&out, "aws_instance.app[2]: Destruction complete") < position(&out, "aws_subnet.public[2]: Destroying"), "{out}");
+    assert!(position(&out, "aws_instance.app[2]: Creation complete") < position(&out, "aws_lb_target_group_attachment.app[2]: Creating"), "{out}");
+    assert_eq!(run(d, &["plan", "--detailed-exitcode"], &v).0, 0);
+
+    // Import by id: the attachments and the standalone route, into a fresh state.
+    let adopt = example("dashboard-velo");
+    std::fs::copy(d.join("main.tf"), adopt.path().join("main.tf")).unwrap();
+    let mut blocks = String::new();
+    for r in state(d)["resources"].as_array().unwrap() {
+        for i in r["instances"].as_array().unwrap() {
+            let key = if i["index_key"].is_null() { String::new() } else { format!("[{}]", i["index_key"]) };
+            blocks.push_str(&format!(
+                "import {{\n  to = {}.{}{key}\n  id = \"{}\"\n}}\n",
+                r["type"].as_str().unwrap(),
+                r["name"].as_str().unwrap(),
+                import_id(r["type"].as_str().unwrap(), &i["attributes"])
+            ));
+        }
+    }
+    std::fs::write(adopt.path().join("imports.tf"), blocks).unwrap();
+    let (code, out) = run(adopt.path(), &["plan", "--detailed-exitcode"], &v);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("Plan: 22 to import, 0 to add, 0 to change, 0 to destroy."), "{out}");
+
+    let (code, out) = run(d, &["destroy", "--auto-approve"], &v);
+    assert_eq!(code, 0, "{out}");
+    assert!(!moto.query_in("eu-west-3", "elasticloadbalancing", "2015-12-01", &[("Action", "DescribeLoadBalancers")]).contains("<LoadBalancerArn>"));
+    assert!(!moto.query_in("eu-west-3", "ec2", "2016-11-15", &[("Action", "DescribeVpcs")]).contains("10.20.0.0/16"));
+}

@@ -89,7 +89,12 @@ impl Moto {
     /// One raw HTTP call, signed for `service` as far as moto looks (the credential scope names
     /// the service); returns the body.
     pub fn call(&self, service: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> String {
-        let script = "import sys, json, urllib.request\nurl, method, service, body = sys.argv[1:5]\nheaders = json.loads(sys.argv[5])\nheaders['Authorization'] = 'AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/' + service + '/aws4_request, SignedHeaders=host, Signature=x'\nreq = urllib.request.Request(url, data=body.encode() if body else None, headers=headers, method=method)\ntry:\n    print(urllib.request.urlopen(req).read().decode())\nexcept urllib.error.HTTPError as e:\n    print(e.read().decode())";
+        self.call_in("us-east-1", service, method, path, headers, body)
+    }
+
+    /// [`Moto::call`] in another region (each region is separate state in moto).
+    pub fn call_in(&self, region: &str, service: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> String {
+        let script = "import sys, json, urllib.request\nurl, method, service, body, region = sys.argv[1:6]\nheaders = json.loads(sys.argv[6])\nheaders['Authorization'] = 'AWS4-HMAC-SHA256 Credential=test/20260101/' + region + '/' + service + '/aws4_request, SignedHeaders=host, Signature=x'\nreq = urllib.request.Request(url, data=body.encode() if body else None, headers=headers, method=method)\ntry:\n    print(urllib.request.urlopen(req).read().decode())\nexcept urllib.error.HTTPError as e:\n    print(e.read().decode())";
         let headers: serde_json::Map<String, serde_json::Value> =
             headers.iter().map(|(k, v)| (k.to_string(), serde_json::Value::String(v.to_string()))).collect();
         let out = Command::new("python3")
@@ -99,6 +104,7 @@ impl Moto {
             .arg(method)
             .arg(service)
             .arg(body)
+            .arg(region)
             .arg(serde_json::Value::Object(headers).to_string())
             .output()
             .unwrap();
@@ -106,11 +112,15 @@ impl Moto {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    fn query(&self, service: &str, version: &str, params: &[(&str, &str)]) -> String {
+    pub fn query(&self, service: &str, version: &str, params: &[(&str, &str)]) -> String {
+        self.query_in("us-east-1", service, version, params)
+    }
+
+    pub fn query_in(&self, region: &str, service: &str, version: &str, params: &[(&str, &str)]) -> String {
         let mut pairs: Vec<(String, String)> = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         pairs.push(("Version".into(), version.into()));
         let body = pairs.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&");
-        self.call(service, "POST", "/", &[("Content-Type", "application/x-www-form-urlencoded")], &body)
+        self.call_in(region, service, "POST", "/", &[("Content-Type", "application/x-www-form-urlencoded")], &body)
     }
 
     /// The EC2 Query API; returns the XML.
