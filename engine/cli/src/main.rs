@@ -50,9 +50,13 @@ struct PlanArgs {
     /// Skip refreshing objects from their providers.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     refresh: bool,
-    /// Only show (and apply) drift between state and reality.
+    /// Only show (and apply) drift between state and reality (always a full refresh).
     #[arg(long)]
     refresh_only: bool,
+    /// Also re-read attributes whose API reads one object per call (a VPC's DNS settings, a
+    /// load balancer's attributes); a routine refresh reads only what batched calls return.
+    #[arg(long)]
+    refresh_full: bool,
     /// Plan to destroy everything.
     #[arg(long)]
     destroy: bool,
@@ -222,7 +226,15 @@ fn main() {
 }
 
 fn run() -> Result<i32, Exit> {
-    let cli = Cli::parse();
+    // Usage errors exit 1, as Terraform's do: exit 2 means "changes present" to
+    // `--detailed-exitcode` users, so a mistyped flag must never look like it.
+    let cli = match Cli::try_parse_from(terraform_style_args(std::env::args_os())) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            std::process::exit(if e.use_stderr() { 1 } else { 0 });
+        }
+    };
     // Like terraform -chdir: relative paths in the stack resolve against the stack directory.
     let early = Out { sources: SourceMap::new(), base: PathBuf::from("."), style: Style::from_env() };
     std::env::set_current_dir(&cli.chdir)
@@ -552,6 +564,7 @@ fn plan_options(args: &PlanArgs, out: &Out) -> Result<PlanOptions, Exit> {
             PlanMode::Normal
         },
         refresh: args.refresh,
+        refresh_full: args.refresh_full,
         targets: parse(&args.targets)?,
         replace: parse(&args.replace)?,
     })
@@ -799,6 +812,7 @@ fn save_plan(file: &Path, p: &Plan, args: &PlanArgs, out: &Out) -> Result<(), Ex
         "targets": args.targets,
         "replace": args.replace,
         "refresh": args.refresh,
+        "refresh_full": args.refresh_full,
         "variables": p.variables.iter().map(|(k, v)| (k.clone(), to_json(v))).collect::<serde_json::Map<_, _>>(),
         "actions": actions_json(p),
     });
@@ -860,6 +874,7 @@ fn plan_args_from_file(v: &serde_json::Value, mut args: PlanArgs) -> PlanArgs {
     args.refresh_only = v["mode"] == "RefreshOnly";
     // The saved plan already refreshed; applying it compares against that result.
     args.refresh = v["refresh"].as_bool().unwrap_or(true);
+    args.refresh_full = v["refresh_full"].as_bool().unwrap_or(false);
     args
 }
 
@@ -1057,4 +1072,27 @@ fn console(dir: &Path, vars: &VarArgs, out: &Out) -> Result<i32, Exit> {
         }
     }
     Ok(code)
+}
+
+/// Terraform spells long options with one dash (`-var`, `-auto-approve`, `-out=tf.plan`,
+/// `-detailed-exitcode`): accept that spelling too. Single letters stay short options; nothing
+/// after `--` is touched.
+fn terraform_style_args(args: impl Iterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let mut out = Vec::new();
+    let mut rest = false;
+    for a in args {
+        let converted = match a.to_str() {
+            Some("--") => {
+                rest = true;
+                None
+            }
+            Some(s) if !rest && s.len() > 2 && s.starts_with('-') && !s.starts_with("--") && s[1..].chars().next().is_some_and(|c| c.is_ascii_lowercase()) => {
+                let name = s[1..].split('=').next().unwrap_or_default();
+                (name.len() > 1 && name.chars().all(|c| c.is_ascii_lowercase() || c == '-')).then(|| format!("-{s}").into())
+            }
+            _ => None,
+        };
+        out.push(converted.unwrap_or(a));
+    }
+    out
 }

@@ -61,12 +61,12 @@ fn apply_then_empty_plan_then_update_in_place_replace_and_destroy() {
 }
 
 #[test]
-fn refreshing_many_subnets_takes_a_few_batched_calls() {
+fn refreshing_200_subnets_and_200_security_groups_takes_a_few_batched_calls() {
     let moto = start_moto();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let stack = format!(
-        "{}\nresource \"aws_vpc\" \"big\" {{\n  cidr_block = \"10.1.0.0/16\"\n}}\n\nresource \"aws_subnet\" \"many\" {{\n  count      = 200\n  vpc_id     = aws_vpc.big.id\n  cidr_block = cidrsubnet(\"10.1.0.0/16\", 8, count.index)\n}}\n",
+        "{}\nresource \"aws_vpc\" \"big\" {{\n  cidr_block = \"10.1.0.0/16\"\n}}\n\nresource \"aws_subnet\" \"many\" {{\n  count      = 200\n  vpc_id     = aws_vpc.big.id\n  cidr_block = cidrsubnet(\"10.1.0.0/16\", 8, count.index)\n}}\n\nresource \"aws_security_group\" \"many\" {{\n  count  = 200\n  name   = \"group-${{count.index}}\"\n  vpc_id = aws_vpc.big.id\n}}\n",
         provider_block(&moto)
     );
     std::fs::write(d.join("main.tf"), stack).unwrap();
@@ -76,8 +76,9 @@ fn refreshing_many_subnets_takes_a_few_batched_calls() {
     let (code, out) = infra(d, &["plan", "--detailed-exitcode"], &[]);
     assert_eq!(code, 0, "{out}");
     let calls = moto.requests() - before;
-    // One DescribeSubnets for the 200 subnets, one DescribeVpcs, two DescribeVpcAttribute.
-    assert!(calls < 10, "refresh of 200 subnets and a VPC took {calls} API calls");
+    // One DescribeSubnets for the 200 subnets, one DescribeSecurityGroups for the 200 groups,
+    // one DescribeVpcs, two DescribeVpcAttribute.
+    assert!(calls < 10, "refresh of 200 subnets, 200 security groups and a VPC took {calls} API calls");
 }
 
 #[test]
@@ -382,4 +383,61 @@ fn the_ami_data_source_picks_the_most_recent_match_or_asks_for_most_recent() {
     let (code, out) = infra(d, &["plan"], &[]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("Your query returned more than one result") && out.contains("data.aws_ami.ubuntu"), "{out}");
+}
+
+#[test]
+fn overlapping_subnets_fail_the_plan_before_any_create() {
+    let moto = start_moto();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let stack = |extra: &str| {
+        format!(
+            "{}\nresource \"aws_vpc\" \"main\" {{\n  cidr_block = \"10.4.0.0/16\"\n}}\n\nresource \"aws_subnet\" \"a\" {{\n  vpc_id     = aws_vpc.main.id\n  cidr_block = \"10.4.1.0/24\"\n}}\n{extra}",
+            provider_block(&moto)
+        )
+    };
+    std::fs::write(d.join("main.tf"), stack("")).unwrap();
+    let (code, out) = infra(d, &["apply", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "{out}");
+    std::fs::write(d.join("main.tf"), stack("\nresource \"aws_subnet\" \"b\" {\n  vpc_id     = aws_vpc.main.id\n  cidr_block = \"10.4.1.128/25\"\n}\n"))
+        .unwrap();
+    let before = moto.requests();
+    let (code, out) = infra(d, &["apply", "--auto-approve"], &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("Overlapping subnets") && out.contains("10.4.1.128/25 overlaps 10.4.1.0/24") && out.contains("main.tf:"), "{out}");
+    let after = moto.request_lines();
+    assert!(after.len() - before < 10, "only the refresh ran: {:?}", &after[before..]);
+    assert_eq!(moto.ec2(&[("Action", "DescribeSubnets")]).matches("<cidrBlock>10.4.").count(), 1, "nothing was created");
+}
+
+#[test]
+fn per_object_attributes_are_rechecked_by_drift_detection_and_refresh_full() {
+    let moto = start_moto();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let stack =
+        format!("{}\nresource \"aws_vpc\" \"main\" {{\n  cidr_block           = \"10.6.0.0/16\"\n  enable_dns_hostnames = true\n}}\n", provider_block(&moto));
+    std::fs::write(d.join("main.tf"), stack).unwrap();
+    let (code, out) = infra(d, &["apply", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "{out}");
+    let xml = moto.ec2(&[("Action", "DescribeVpcs"), ("Filter.1.Name", "cidr"), ("Filter.1.Value.1", "10.6.0.0/16")]);
+    let id = xml.split("<vpcId>").nth(1).and_then(|s| s.split('<').next()).unwrap().to_string();
+    // A hand edit of a setting that only a per-VPC call reads.
+    moto.ec2(&[("Action", "ModifyVpcAttribute"), ("VpcId", &id), ("EnableDnsHostnames.Value", "false")]);
+    // A routine plan reads what the batched DescribeVpcs returns and keeps the recorded DNS
+    // settings: two calls fewer per VPC (documented in README and docs/provider-contract.md).
+    let before = moto.requests();
+    assert_eq!(infra(d, &["plan", "--detailed-exitcode"], &[]).0, 0);
+    assert_eq!(moto.requests() - before, 1, "one DescribeVpcs");
+    // Drift detection re-reads everything and names the change.
+    let (code, out) = infra(d, &["plan", "--refresh-only", "--detailed-exitcode"], &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("enable_dns_hostnames") && out.contains("true -> false"), "{out}");
+    // So does --refresh-full, which then plans the fix.
+    let (code, out) = infra(d, &["plan", "--refresh-full", "--detailed-exitcode"], &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("# aws_vpc.main will be updated in-place") && out.contains("enable_dns_hostnames = false -> true"), "{out}");
+    let (code, out) = infra(d, &["apply", "--refresh-full", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(moto.ec2(&[("Action", "DescribeVpcAttribute"), ("VpcId", &id), ("Attribute", "enableDnsHostnames")]).contains("<value>true</value>"));
 }

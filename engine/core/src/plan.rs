@@ -11,7 +11,7 @@ use infra_lang::diag::{Diagnostic, Diagnostics, PathStep};
 use infra_lang::refs::references;
 use infra_lang::schema::Schema;
 use infra_lang::value::Value;
-use infra_provider::{AdoptRequest, CheckDeleteRequest, ImportRequest, PlanRequest, Provider, ReadDataRequest, ReadManyRequest};
+use infra_provider::{AdoptRequest, CheckDeleteRequest, CheckPlannedRequest, ImportRequest, PlanRequest, Provider, ReadDataRequest, ReadManyRequest};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Instant;
@@ -100,13 +100,15 @@ pub enum PlanMode {
 pub struct PlanOptions {
     pub mode: PlanMode,
     pub refresh: bool,
+    /// Ask providers for a full refresh (`ReadManyRequest::full`); refresh-only plans always do.
+    pub refresh_full: bool,
     pub targets: Vec<Target>,
     pub replace: Vec<Target>,
 }
 
 impl Default for PlanOptions {
     fn default() -> Self {
-        PlanOptions { mode: PlanMode::Normal, refresh: true, targets: Vec::new(), replace: Vec::new() }
+        PlanOptions { mode: PlanMode::Normal, refresh: true, refresh_full: false, targets: Vec::new(), replace: Vec::new() }
     }
 }
 
@@ -340,6 +342,7 @@ pub async fn plan(ctx: &Ctx, state: &infra_state::StateFile, opts: &PlanOptions,
     }
     p.orphans().await;
     p.check_deletes().await;
+    p.check_planned().await;
     if p.diags.has_errors() {
         return Err(p.diags);
     }
@@ -550,7 +553,9 @@ impl Planner<'_> {
         let objects: Vec<Value> = addrs.iter().map(|a| self.working.instances[a].value.clone()).collect();
         let started = Instant::now();
         self.hook.refresh_start(ty, addrs.len());
-        let resp = provider.read_many(ReadManyRequest { type_name: ty.to_string(), objects }).await;
+        let resp = provider
+            .read_many(ReadManyRequest { type_name: ty.to_string(), objects, full: self.opts.refresh_full || self.opts.mode == PlanMode::RefreshOnly })
+            .await;
         self.hook.refresh_done(ty, addrs.len(), started.elapsed());
         if resp.diagnostics.iter().any(|d| d.is_error()) || resp.objects.len() != addrs.len() {
             for d in resp.diagnostics {
@@ -912,12 +917,35 @@ impl Planner<'_> {
         for (addr, key, prior) in deleting {
             let Some(provider) = self.provider(&key).await else { continue };
             for d in provider.check_delete(&CheckDeleteRequest { type_name: addr.type_name.clone(), prior }) {
-                let span = self.ctx.module(&addr.module.static_path()).and_then(|m| m.resources.get(&addr.resource_key())).map(|r| r.span.clone());
-                let d = d.with_address(addr.to_string());
-                self.diags.push(match span {
-                    Some(s) => d.with_subject(s),
-                    None => d,
-                });
+                let d = match self.ctx.module(&addr.module.static_path()).and_then(|m| m.resources.get(&addr.resource_key())) {
+                    Some(r) => attach_span(d, r, &addr.to_string()),
+                    None => d.with_address(addr.to_string()),
+                };
+                self.diags.push(d);
+            }
+        }
+    }
+
+    /// Lets each provider check the planned objects of a type together (conflicts between
+    /// objects, such as overlapping subnets), before anything is applied.
+    async fn check_planned(&mut self) {
+        let mut groups: BTreeMap<(String, String), Vec<(InstanceAddr, Value, bool)>> = BTreeMap::new();
+        for c in &self.changes {
+            if let (Some(after), Mode::Managed) = (&c.after, c.addr.mode) {
+                groups.entry((c.provider.clone(), c.addr.type_name.clone())).or_default().push((c.addr.clone(), after.clone(), c.action != Action::NoOp));
+            }
+        }
+        for ((key, type_name), members) in groups {
+            let Some(provider) = self.provider(&key).await else { continue };
+            let objects = members.iter().map(|(_, v, _)| v.clone()).collect();
+            let changing = members.iter().map(|(_, _, c)| *c).collect();
+            for (i, d) in provider.check_planned(&CheckPlannedRequest { type_name, objects, changing }) {
+                let Some((addr, _, _)) = members.get(i) else { continue };
+                let d = match self.ctx.module(&addr.module.static_path()).and_then(|m| m.resources.get(&addr.resource_key())) {
+                    Some(r) => attach_span(d, r, &addr.to_string()),
+                    None => d.with_address(addr.to_string()),
+                };
+                self.diags.push(d);
             }
         }
     }

@@ -123,10 +123,24 @@ pub struct CheckDeleteRequest {
 }
 
 #[derive(Clone, Debug)]
+pub struct CheckPlannedRequest {
+    pub type_name: String,
+    /// Every object of the type as it will be after apply (unknown values included).
+    pub objects: Vec<Value>,
+    /// Per object: whether this plan creates or changes it (a conflict is blamed on those).
+    pub changing: Vec<bool>,
+}
+
+#[derive(Clone, Debug)]
 pub struct ReadManyRequest {
     pub type_name: String,
     /// Every object of this type the engine wants refreshed, as stored.
     pub objects: Vec<Value>,
+    /// Re-read everything. When false (a routine plan), a provider may keep the stored value of
+    /// attributes whose API reads one object per call, and read only what its batched calls
+    /// return: refresh then costs O(N / page size) calls. Drift detection (`--refresh-only`)
+    /// and `--refresh-full` set it.
+    pub full: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -235,6 +249,13 @@ pub trait Provider: Send + Sync {
     /// destroy stops before it has deleted anything rather than half way through. Errors fail
     /// the plan; the default allows every delete.
     fn check_delete(&self, _req: &CheckDeleteRequest) -> Vec<Diagnostic> {
+        Vec::new()
+    }
+
+    /// Checks the planned objects of one type together, at plan time, for conflicts no single
+    /// object shows (two subnets of one VPC with overlapping CIDR blocks). Diagnostics name the
+    /// offending object by its index in `objects`.
+    fn check_planned(&self, _req: &CheckPlannedRequest) -> Vec<(usize, Diagnostic)> {
         Vec::new()
     }
 

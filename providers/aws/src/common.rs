@@ -157,6 +157,22 @@ where
     }
 }
 
+/// For a routine refresh (`full == false`): the ids whose per-object read can be skipped
+/// because `recorded` finds what the last read stored, with that; the others still need a call.
+pub fn split_recorded<T>(ids: &[String], full: bool, recorded: impl Fn(&str) -> Option<T>) -> (BTreeMap<String, T>, Vec<String>) {
+    let mut kept = BTreeMap::new();
+    let mut missing = Vec::new();
+    for id in ids {
+        match (!full).then(|| recorded(id)).flatten() {
+            Some(v) => {
+                kept.insert(id.clone(), v);
+            }
+            None => missing.push(id.clone()),
+        }
+    }
+    (kept, missing)
+}
+
 /// Reads that have no batch API, one call per object: run concurrently, at most 16 in flight.
 pub async fn per_object<T, F, Fut>(c: &Clients, ids: &[String], read: F) -> Result<BTreeMap<String, T>, Diagnostic>
 where

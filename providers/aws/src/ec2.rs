@@ -659,10 +659,17 @@ async fn detach_igw(c: &Clients, id: &str, vpc: &str) -> Result<(), Diagnostic> 
 }
 
 /// Reads VPCs with their DNS attributes (one call per VPC and attribute, concurrently).
-async fn read_vpcs(c: &Clients, ids: &[String], priors: &[Option<&Value>], filters: Vec<Filter>) -> Result<Vec<Option<Value>>, Diagnostic> {
+async fn read_vpcs(c: &Clients, ids: &[String], priors: &[Option<&Value>], filters: Vec<Filter>, full: bool) -> Result<Vec<Option<Value>>, Diagnostic> {
     let found = describe_vpcs(c, ids, filters).await?;
-    let present: Vec<String> = found.keys().cloned().collect();
-    let dns = per_object(c, &present, |c, id| async move { dns_attributes(&c, &id).await }).await?;
+    // The DNS settings cost two calls per VPC: a routine refresh keeps the recorded ones.
+    let recorded = |id: &String| -> Option<(Option<bool>, Option<bool>)> {
+        let prior = ids.iter().position(|i| i == id).and_then(|i| priors.get(i).copied().flatten())?;
+        Some((Some(attrs::bool(prior, "enable_dns_support")?), Some(attrs::bool(prior, "enable_dns_hostnames")?)))
+    };
+    let mut dns: BTreeMap<String, (Option<bool>, Option<bool>)> =
+        if full { BTreeMap::new() } else { found.keys().filter_map(|id| Some((id.clone(), recorded(id)?))).collect() };
+    let missing: Vec<String> = found.keys().filter(|id| !dns.contains_key(*id)).cloned().collect();
+    dns.extend(per_object(c, &missing, |c, id| async move { dns_attributes(&c, &id).await }).await?);
     Ok(ids.iter().zip(priors).map(|(id, prior)| found.get(id).map(|v| vpc_value(c, v, dns.get(id).copied().unwrap_or_default(), *prior))).collect())
 }
 
@@ -670,7 +677,7 @@ pub async fn read_many(c: &Clients, req: ReadManyRequest) -> ReadManyResponse {
     let ids: Vec<String> = req.objects.iter().map(id_of).collect();
     let priors: Vec<Option<&Value>> = req.objects.iter().map(Some).collect();
     let result = match req.type_name.as_str() {
-        "aws_vpc" => read_vpcs(c, &ids, &priors, Vec::new()).await,
+        "aws_vpc" => read_vpcs(c, &ids, &priors, Vec::new(), req.full).await,
         "aws_subnet" => describe_subnets(c, &ids, Vec::new())
             .await
             .map(|found| ids.iter().zip(&priors).map(|(id, p)| found.get(id).map(|s| subnet_value(s, *p, &c.default_tags))).collect()),
@@ -702,7 +709,7 @@ pub async fn read_many(c: &Clients, req: ReadManyRequest) -> ReadManyResponse {
 async fn read_one(c: &Clients, type_name: &str, id: &str, prior: Option<&Value>) -> Result<Option<Value>, Diagnostic> {
     let ids = [id.to_string()];
     match type_name {
-        "aws_vpc" => Ok(read_vpcs(c, &ids, &[prior], Vec::new()).await?.pop().flatten()),
+        "aws_vpc" => Ok(read_vpcs(c, &ids, &[prior], Vec::new(), true).await?.pop().flatten()),
         "aws_subnet" => Ok(describe_subnets(c, &ids, Vec::new()).await?.get(id).map(|s| subnet_value(s, prior, &c.default_tags))),
         "aws_internet_gateway" => Ok(describe_igws(c, &ids, Vec::new()).await?.get(id).map(|g| igw_value(c, g, prior))),
         "aws_route_table" => Ok(describe_route_tables(c, &ids, Vec::new()).await?.get(id).map(|rt| route_table_value(c, rt, prior))),
@@ -1770,4 +1777,53 @@ async fn describe_vpcs_matching(c: &Clients, cfg: &Value) -> Result<Vec<Value>, 
         ]));
     }
     Ok(out)
+}
+
+/// An IPv4 CIDR block as (network, prefix length), when it is one.
+fn parse_cidr(s: &str) -> Option<(u32, u8)> {
+    let (ip, len) = s.split_once('/')?;
+    let len: u8 = len.parse().ok().filter(|l| *l <= 32)?;
+    let ip: u32 = ip.parse::<std::net::Ipv4Addr>().ok()?.into();
+    let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+    Some((ip & mask, len))
+}
+
+fn cidrs_overlap(a: (u32, u8), b: (u32, u8)) -> bool {
+    let len = a.1.min(b.1);
+    let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+    a.0 & mask == b.0 & mask
+}
+
+/// Subnets of one VPC whose CIDR blocks overlap: AWS refuses the second with
+/// `InvalidSubnet.Conflict`; say so at plan time, for both.
+pub fn check_planned(req: &CheckPlannedRequest) -> Vec<(usize, Diagnostic)> {
+    if req.type_name != "aws_subnet" {
+        return Vec::new();
+    }
+    let known: Vec<(usize, String, String, (u32, u8))> = req
+        .objects
+        .iter()
+        .enumerate()
+        .filter_map(|(i, o)| {
+            let o = o.deep_unmark();
+            let cidr = attrs::string(&o, "cidr_block")?;
+            Some((i, attrs::string(&o, "vpc_id")?, cidr.clone(), parse_cidr(&cidr)?))
+        })
+        .collect();
+    let mut out = Vec::new();
+    for (n, (i, vpc, cidr, net)) in known.iter().enumerate() {
+        for (j, other_vpc, other, other_net) in &known[n + 1..] {
+            if vpc == other_vpc && cidrs_overlap(*net, *other_net) {
+                // Blame the subnet this plan creates or changes (the later one if both).
+                let changing = |k: usize| req.changing.get(k).copied().unwrap_or(true);
+                let (blamed, mine, theirs) = if changing(*j) || !changing(*i) { (*j, other, cidr) } else { (*i, cidr, other) };
+                out.push((
+                    blamed,
+                    err("Overlapping subnets", format!("This subnet's CIDR block {mine} overlaps {theirs}, another subnet of {vpc}; AWS would refuse it."))
+                        .with_path(vec![PathStep::Attr("cidr_block".into())]),
+                ));
+            }
+        }
+    }
+    out
 }

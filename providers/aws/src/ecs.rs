@@ -650,12 +650,31 @@ fn group_by_cluster(objects: &[Value]) -> BTreeMap<String, Vec<String>> {
     out
 }
 
-pub async fn read_many(c: &Clients, type_name: &str, objects: &[Value]) -> Result<Vec<Option<Value>>, Diagnostic> {
+pub async fn read_many(c: &Clients, type_name: &str, objects: &[Value], full: bool) -> Result<Vec<Option<Value>>, Diagnostic> {
     let ids: Vec<String> = objects.iter().map(id_of).collect();
     match type_name {
         "aws_ecs_cluster" => {
             let found = describe_clusters(c, &ids).await?;
             Ok(ids.iter().zip(objects).map(|(id, p)| found.get(id).map(|cl| cluster_value(c, cl, Some(p)))).collect())
+        }
+        "aws_ecs_task_definition" if !full => {
+            // A revision's content never changes: a routine refresh only checks that it is still
+            // ACTIVE, by listing (100 a page, stopping once all are seen), and keeps its tags.
+            let arns: Vec<String> = objects.iter().map(|o| attrs::string(o, "arn").unwrap_or_else(|| id_of(o))).collect();
+            let mut wanted: std::collections::BTreeSet<String> = arns.iter().cloned().collect();
+            let mut active = std::collections::BTreeSet::new();
+            let mut pages = c.ecs.list_task_definitions().status(aws_sdk_ecs::types::TaskDefinitionStatus::Active).max_results(100).into_paginator().send();
+            while let Some(page) = pages.next().await {
+                for arn in page.map_err(|e| api_error("ListTaskDefinitions", &e))?.task_definition_arns() {
+                    if wanted.remove(arn) {
+                        active.insert(arn.clone());
+                    }
+                }
+                if wanted.is_empty() {
+                    break;
+                }
+            }
+            Ok(arns.iter().zip(objects).map(|(arn, p)| active.contains(arn).then(|| p.clone())).collect())
         }
         "aws_ecs_task_definition" => {
             let arns: Vec<String> = objects.iter().map(|o| attrs::string(o, "arn").unwrap_or_else(|| id_of(o))).collect();
@@ -673,6 +692,7 @@ pub async fn read_many(c: &Clients, type_name: &str, objects: &[Value]) -> Resul
 pub async fn read_one(c: &Clients, type_name: &str, id: &str, prior: Option<&Value>) -> Result<Option<Value>, Diagnostic> {
     match type_name {
         "aws_ecs_cluster" => Ok(describe_clusters(c, &[id.to_string()]).await?.get(id).map(|cl| cluster_value(c, cl, prior))),
+        // Import and read-back are full reads.
         "aws_ecs_task_definition" => {
             // The recorded revision, not the family's newest.
             let target = prior.and_then(|p| attrs::string(p, "arn")).unwrap_or_else(|| id.to_string());

@@ -252,7 +252,7 @@ fn unique(objects: &[Value], key: &str) -> Vec<String> {
     v
 }
 
-pub async fn read_many(c: &Clients, type_name: &str, objects: &[Value]) -> Result<Vec<Option<Value>>, Diagnostic> {
+pub async fn read_many(c: &Clients, type_name: &str, objects: &[Value], full: bool) -> Result<Vec<Option<Value>>, Diagnostic> {
     let ids: Vec<String> = objects.iter().map(id_of).collect();
     match type_name {
         "aws_efs_file_system" => {
@@ -269,12 +269,22 @@ pub async fn read_many(c: &Clients, type_name: &str, objects: &[Value]) -> Resul
             // Mount targets being deleted are gone for our purposes.
             found.retain(|_, m| !matches!(m.life_cycle_state().as_str(), "deleting" | "deleted"));
             let present: Vec<String> = ids.iter().filter(|i| found.contains_key(*i)).cloned().collect();
-            let groups = per_object(c, &present, |c, id| async move { mount_target_groups(&c, &id).await }).await?;
+            // Security groups have no batch read: a routine refresh keeps the recorded ones.
+            let (mut groups, missing) = split_recorded(&present, full, |id| {
+                let o = objects.iter().find(|o| id_of(o) == id)?;
+                o.get_attr("security_groups")?.as_seq()?;
+                Some(strings(o.get_attr("security_groups")))
+            });
+            groups.extend(per_object(c, &missing, |c, id| async move { mount_target_groups(&c, &id).await }).await?);
             Ok(ids.iter().map(|id| found.get(id).map(|m| mount_target_value(c, m, groups.get(id).map(Vec::as_slice).unwrap_or(&[])))).collect())
         }
         "aws_efs_backup_policy" => {
             let filesystems = unique(objects, "file_system_id");
-            let status = per_object(c, &filesystems, |c, fs| async move { backup_status(&c, &fs).await }).await?;
+            let (mut status, missing) = split_recorded(&filesystems, full, |fs| {
+                let o = objects.iter().find(|o| attrs::string(o, "file_system_id").as_deref() == Some(fs))?;
+                Some(Some(single_block(o, "backup_policy").and_then(|b| attrs::string(&b, "status"))?))
+            });
+            status.extend(per_object(c, &missing, |c, fs| async move { backup_status(&c, &fs).await }).await?);
             Ok(objects
                 .iter()
                 .map(|o| {

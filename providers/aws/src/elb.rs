@@ -623,14 +623,37 @@ fn unique<'a>(items: impl Iterator<Item = &'a Value>, key: &str) -> Vec<String> 
 }
 
 /// Reads many objects of one type, batched as the module doc says.
-pub async fn read_many(c: &Clients, type_name: &str, objects: &[Value]) -> Result<Vec<Option<Value>>, Diagnostic> {
+pub async fn read_many(c: &Clients, type_name: &str, objects: &[Value], full: bool) -> Result<Vec<Option<Value>>, Diagnostic> {
     let ids: Vec<String> = objects.iter().map(id_of).collect();
+    let prior = |id: &str| objects.iter().find(|o| id_of(o) == id);
+    // Attributes have no batch read: a routine refresh keeps the recorded values.
+    let recorded = |id: &str, keys: &[(&str, &str)]| -> Option<BTreeMap<String, String>> {
+        let p = prior(id)?;
+        keys.iter()
+            .map(|(attr, key)| {
+                let v = p.get_attr(attr)?;
+                let text = match v {
+                    Value::Bool(b) => b.to_string(),
+                    other => other.as_i64()?.to_string(),
+                };
+                Some((key.to_string(), text))
+            })
+            .collect()
+    };
     match type_name {
         "aws_lb" => {
             let found = describe_lbs(c, &ids).await?;
             let present: Vec<String> = found.keys().cloned().collect();
             let tags = describe_tags(c, &present).await?;
-            let attributes = per_object(c, &present, |c, arn| async move { lb_attributes(&c, &arn).await }).await?;
+            let (mut attributes, missing) = split_recorded(&present, full, |id| {
+                let application = prior(id).and_then(|p| attrs::string(p, "load_balancer_type")).is_none_or(|t| t == "application");
+                let mut keys = vec![("enable_deletion_protection", "deletion_protection.enabled")];
+                if application {
+                    keys.extend([("idle_timeout", "idle_timeout.timeout_seconds"), ("enable_http2", "routing.http2.enabled")]);
+                }
+                recorded(id, &keys)
+            });
+            attributes.extend(per_object(c, &missing, |c, arn| async move { lb_attributes(&c, &arn).await }).await?);
             Ok(ids
                 .iter()
                 .zip(objects)
@@ -643,7 +666,9 @@ pub async fn read_many(c: &Clients, type_name: &str, objects: &[Value]) -> Resul
             let found = describe_target_groups(c, &ids).await?;
             let present: Vec<String> = found.keys().cloned().collect();
             let tags = describe_tags(c, &present).await?;
-            let attributes = per_object(c, &present, |c, arn| async move { tg_attributes(&c, &arn).await }).await?;
+            let (mut attributes, missing) =
+                split_recorded(&present, full, |id| recorded(id, &[("deregistration_delay", "deregistration_delay.timeout_seconds")]));
+            attributes.extend(per_object(c, &missing, |c, arn| async move { tg_attributes(&c, &arn).await }).await?);
             Ok(ids
                 .iter()
                 .zip(objects)
@@ -687,7 +712,7 @@ pub async fn read_one(c: &Clients, type_name: &str, id: &str, prior: Option<&Val
             m.insert("target_group_arn".into(), Value::string(id.split(',').next().unwrap_or_default()));
         }
     }
-    Ok(read_many(c, type_name, std::slice::from_ref(&obj)).await?.pop().flatten())
+    Ok(read_many(c, type_name, std::slice::from_ref(&obj), true).await?.pop().flatten())
 }
 
 /// `arn:…:listener/app/NAME/LBID/LISTENERID` → `arn:…:loadbalancer/app/NAME/LBID`.

@@ -219,6 +219,10 @@ impl Provider for AwsProvider {
         elb::check_delete(req)
     }
 
+    fn check_planned(&self, req: &CheckPlannedRequest) -> Vec<(usize, Diagnostic)> {
+        ec2::check_planned(req)
+    }
+
     async fn read_many(&self, req: ReadManyRequest) -> ReadManyResponse {
         let c = match self.clients() {
             Ok(c) => c,
@@ -227,9 +231,9 @@ impl Provider for AwsProvider {
         let objects: Vec<Value> = req.objects.iter().map(Value::deep_unmark).collect();
         let result = match service_of(&req.type_name) {
             Service::Ec2 => return ec2::read_many(c, req).await,
-            Service::Efs => efs::read_many(c, &req.type_name, &objects).await,
-            Service::Ecs => ecs::read_many(c, &req.type_name, &objects).await,
-            Service::Elb => elb::read_many(c, &req.type_name, &objects).await,
+            Service::Efs => efs::read_many(c, &req.type_name, &objects, req.full).await,
+            Service::Ecs => ecs::read_many(c, &req.type_name, &objects, req.full).await,
+            Service::Elb => elb::read_many(c, &req.type_name, &objects, req.full).await,
         };
         match result {
             Ok(objects) => ReadManyResponse { objects, diagnostics: Vec::new() },
