@@ -110,6 +110,25 @@ fn bdd_bot_applies_plans_empty_updates_in_place_replaces_in_order_and_destroys_e
     let subnets = moto.ec2(&[("Action", "DescribeSubnets")]);
     assert!(subnets.contains("10.0.13.0/24") && !subnets.contains("10.0.12.0/24"), "{subnets}");
 
+    // A changed container setting registers a new revision, shown as a line diff of the
+    // canonical JSON, and moves the service to it in place.
+    let ecs = std::fs::read_to_string(d.join("ecs.tf")).unwrap();
+    std::fs::write(d.join("ecs.tf"), ecs.replace("value = \"production\"", "value = \"staging\"")).unwrap();
+    let (code, out) = run(d, &["plan", "--detailed-exitcode"], &moved);
+    assert_eq!(code, 2, "{out}");
+    assert_eq!(planned(&out), ["aws_ecs_service.backend will be updated in-place", "aws_ecs_task_definition.backend must be replaced"], "{out}");
+    let diff: Vec<String> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|l| (l.starts_with("- ") || l.starts_with("+ ")) && l.contains("\"value\""))
+        .collect();
+    assert_eq!(diff, ["- \"value\": \"production\"", "+ \"value\": \"staging\""], "{out}");
+    let (code, out) = run(d, &["apply", "--auto-approve"], &moved);
+    assert_eq!(code, 0, "{out}");
+    let services = moto.ecs("DescribeServices", serde_json::json!({"cluster": "bdd-bot-prod", "services": ["bdd-bot-backend"]}));
+    assert!(services["services"][0]["taskDefinition"].as_str().unwrap().ends_with("bdd-bot-backend:2"), "{services}");
+    assert_eq!(run(d, &["plan", "--detailed-exitcode"], &moved).0, 0);
+
     // Destroy leaves nothing the stack made.
     let (code, out) = run(d, &["destroy", "--auto-approve"], &moved);
     assert_eq!(code, 0, "{out}");

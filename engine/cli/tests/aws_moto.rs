@@ -441,3 +441,46 @@ fn per_object_attributes_are_rechecked_by_drift_detection_and_refresh_full() {
     assert_eq!(code, 0, "{out}");
     assert!(moto.ec2(&[("Action", "DescribeVpcAttribute"), ("VpcId", &id), ("Attribute", "enableDnsHostnames")]).contains("<value>true</value>"));
 }
+
+#[test]
+fn data_sources_find_an_existing_vpc_its_subnets_and_the_caller() {
+    let moto = start_moto();
+    // A network made by hand, outside any stack.
+    let xml = moto.ec2(&[
+        ("Action", "CreateVpc"),
+        ("CidrBlock", "10.8.0.0/16"),
+        ("TagSpecification.1.ResourceType", "vpc"),
+        ("TagSpecification.1.Tag.1.Key", "Name"),
+        ("TagSpecification.1.Tag.1.Value", "shared"),
+    ]);
+    let vpc = xml.split("<vpcId>").nth(1).and_then(|s| s.split('<').next()).unwrap().to_string();
+    for (cidr, tier) in [("10.8.1.0/24", "private"), ("10.8.2.0/24", "private"), ("10.8.3.0/24", "public")] {
+        moto.ec2(&[
+            ("Action", "CreateSubnet"),
+            ("VpcId", &vpc),
+            ("CidrBlock", cidr),
+            ("TagSpecification.1.ResourceType", "subnet"),
+            ("TagSpecification.1.Tag.1.Key", "Tier"),
+            ("TagSpecification.1.Tag.1.Value", tier),
+        ]);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let stack = format!(
+        "{}\ndata \"aws_caller_identity\" \"me\" {{}}\n\ndata \"aws_vpc\" \"shared\" {{\n  tags = {{\n    Name = \"shared\"\n  }}\n}}\n\ndata \"aws_subnets\" \"private\" {{\n  filter {{\n    name   = \"vpc-id\"\n    values = [data.aws_vpc.shared.id]\n  }}\n  tags = {{\n    Tier = \"private\"\n  }}\n}}\n\noutput \"account\" {{\n  value = data.aws_caller_identity.me.account_id\n}}\n\noutput \"vpc\" {{\n  value = \"${{data.aws_vpc.shared.id}} ${{data.aws_vpc.shared.cidr_block}} ${{data.aws_vpc.shared.enable_dns_support}}\"\n}}\n\noutput \"private_subnets\" {{\n  value = length(data.aws_subnets.private.ids)\n}}\n",
+        // GetCallerIdentity goes to the sts endpoint.
+        provider_block(&moto).replace(&format!("    ec2 = \"{}\"\n", moto.url), &format!("    ec2 = \"{0}\"\n    sts = \"{0}\"\n", moto.url))
+    );
+    std::fs::write(d.join("main.tf"), stack).unwrap();
+    let (code, out) = infra(d, &["apply", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("account = \"123456789012\""), "{out}");
+    assert!(out.contains(&format!("vpc = \"{vpc} 10.8.0.0/16 true\"")), "{out}");
+    assert!(out.contains("private_subnets = 2"), "{out}");
+    // No match is an error naming the data source, as in terraform-provider-aws.
+    let missing = std::fs::read_to_string(d.join("main.tf")).unwrap().replace("Name = \"shared\"", "Name = \"nowhere\"");
+    std::fs::write(d.join("main.tf"), missing).unwrap();
+    let (code, out) = infra(d, &["plan"], &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("data.aws_vpc.shared") && out.contains("0 VPCs match"), "{out}");
+}

@@ -927,3 +927,33 @@ pub async fn drop_intent_tag(c: &Clients, type_name: &str, id: &str) -> Result<(
     let _ = type_name;
     c.ecs.untag_resource().resource_arn(id).tag_keys(INTENT_TAG).send().await.map(|_| ()).map_err(|e| api_error("UntagResource", &e))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_container_definitions as norm;
+
+    #[test]
+    fn what_aws_returns_normalizes_to_what_was_configured() {
+        let configured =
+            r#"[{"name":"app","image":"nginx:1.27","portMappings":[{"containerPort":80}],"environment":[{"name":"B","value":"2"},{"name":"A","value":"1"}]}]"#;
+        let returned = r#"[{"cpu":0,"environment":[{"name":"A","value":"1"},{"name":"B","value":"2"}],"essential":true,"image":"nginx:1.27","mountPoints":[],"name":"app","portMappings":[{"containerPort":80,"hostPort":80,"protocol":"tcp"}],"systemControls":[],"volumesFrom":[]}]"#;
+        assert_eq!(norm(configured, Some("awsvpc")), norm(returned, Some("awsvpc")));
+        // In bridge mode a host port equal to the container port is a choice, not a default.
+        assert_ne!(norm(configured, Some("bridge")), norm(returned, Some("bridge")));
+    }
+
+    #[test]
+    fn a_real_difference_survives_normalization() {
+        let a = r#"[{"name":"app","image":"nginx:1.27","essential":false}]"#;
+        let b = r#"[{"name":"app","image":"nginx:1.27"}]"#;
+        assert_ne!(norm(a, None), norm(b, None));
+    }
+
+    #[test]
+    fn invalid_definitions_say_why() {
+        assert!(norm("{", None).unwrap_err().starts_with("not valid JSON"));
+        assert_eq!(norm(r#"{"name":"x"}"#, None).unwrap_err(), "not a JSON array of container definitions");
+        assert_eq!(norm(r#"[{"image":"x"}]"#, None).unwrap_err(), "element 0 has no \"name\"");
+        assert_eq!(norm(r#"[{"name":"x"}]"#, None).unwrap_err(), "element 0 has no \"image\"");
+    }
+}
