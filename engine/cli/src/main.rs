@@ -175,6 +175,7 @@ fn registry() -> Registry {
     r.register("local", infra_provider_local::factory());
     r.register("random", infra_provider_random::factory());
     r.register("aws", infra_provider_aws::factory());
+    r.register("vps", infra_provider_vps::factory());
     r
 }
 

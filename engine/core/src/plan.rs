@@ -11,7 +11,10 @@ use infra_lang::diag::{Diagnostic, Diagnostics, PathStep};
 use infra_lang::refs::references;
 use infra_lang::schema::Schema;
 use infra_lang::value::Value;
-use infra_provider::{AdoptRequest, CheckDeleteRequest, CheckPlannedRequest, ImportRequest, PlanRequest, Provider, ReadDataRequest, ReadManyRequest};
+use infra_provider::{
+    AdoptRequest, CheckDeleteRequest, CheckPlannedRequest, ImportRequest, PlanRequest, PlannedObject, PrefetchRequest, Provider, ReadDataRequest,
+    ReadManyRequest,
+};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Instant;
@@ -274,6 +277,8 @@ pub struct Planner<'a> {
     pub working: Working,
     pub providers: BTreeMap<String, Arc<dyn Provider>>,
     refreshed: BTreeSet<(String, String)>,
+    /// Provider keys whose `prefetch` ran.
+    prefetched: BTreeSet<String>,
     visited: BTreeSet<InstanceAddr>,
     pub changes: Vec<ResourceChange>,
     pub drift: Vec<ResourceChange>,
@@ -323,6 +328,7 @@ pub async fn plan(ctx: &Ctx, state: &infra_state::StateFile, opts: &PlanOptions,
         working,
         providers: BTreeMap::new(),
         refreshed: BTreeSet::new(),
+        prefetched: BTreeSet::new(),
         visited: BTreeSet::new(),
         changes: Vec::new(),
         drift: Vec::new(),
@@ -539,6 +545,16 @@ impl Planner<'_> {
         }
         if !self.opts.refresh {
             return;
+        }
+        if self.prefetched.insert(provider_key.to_string()) {
+            let objects = self
+                .working
+                .instances
+                .iter()
+                .filter(|(a, i)| a.mode == Mode::Managed && i.provider == provider_key)
+                .map(|(a, i)| (a.type_name.clone(), i.value.deep_unmark()))
+                .collect();
+            provider.prefetch(PrefetchRequest { objects, full: self.opts.refresh_full || self.opts.mode == PlanMode::RefreshOnly }).await;
         }
         let addrs: Vec<InstanceAddr> = self
             .working
@@ -929,18 +945,18 @@ impl Planner<'_> {
     /// Lets each provider check the planned objects of a type together (conflicts between
     /// objects, such as overlapping subnets), before anything is applied.
     async fn check_planned(&mut self) {
-        let mut groups: BTreeMap<(String, String), Vec<(InstanceAddr, Value, bool)>> = BTreeMap::new();
+        let mut groups: BTreeMap<String, Vec<(InstanceAddr, PlannedObject)>> = BTreeMap::new();
         for c in &self.changes {
             if let (Some(after), Mode::Managed) = (&c.after, c.addr.mode) {
-                groups.entry((c.provider.clone(), c.addr.type_name.clone())).or_default().push((c.addr.clone(), after.clone(), c.action != Action::NoOp));
+                let object = PlannedObject { type_name: c.addr.type_name.clone(), value: after.clone(), changing: c.action != Action::NoOp };
+                groups.entry(c.provider.clone()).or_default().push((c.addr.clone(), object));
             }
         }
-        for ((key, type_name), members) in groups {
+        for (key, members) in groups {
             let Some(provider) = self.provider(&key).await else { continue };
-            let objects = members.iter().map(|(_, v, _)| v.clone()).collect();
-            let changing = members.iter().map(|(_, _, c)| *c).collect();
-            for (i, d) in provider.check_planned(&CheckPlannedRequest { type_name, objects, changing }) {
-                let Some((addr, _, _)) = members.get(i) else { continue };
+            let objects = members.iter().map(|(_, o)| o.clone()).collect();
+            for (i, d) in provider.check_planned(&CheckPlannedRequest { objects }) {
+                let Some((addr, _)) = members.get(i) else { continue };
                 let d = match self.ctx.module(&addr.module.static_path()).and_then(|m| m.resources.get(&addr.resource_key())) {
                     Some(r) => attach_span(d, r, &addr.to_string()),
                     None => d.with_address(addr.to_string()),

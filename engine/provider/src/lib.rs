@@ -124,11 +124,24 @@ pub struct CheckDeleteRequest {
 
 #[derive(Clone, Debug)]
 pub struct CheckPlannedRequest {
+    /// Every managed object of this provider instance as it will be after apply (unknown values
+    /// included), with its type.
+    pub objects: Vec<PlannedObject>,
+}
+
+#[derive(Clone, Debug)]
+pub struct PlannedObject {
     pub type_name: String,
-    /// Every object of the type as it will be after apply (unknown values included).
-    pub objects: Vec<Value>,
-    /// Per object: whether this plan creates or changes it (a conflict is blamed on those).
-    pub changing: Vec<bool>,
+    pub value: Value,
+    /// Whether this plan creates or changes it (a conflict is blamed on those).
+    pub changing: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct PrefetchRequest {
+    /// Every recorded object of this provider instance that the plan will refresh, with its type.
+    pub objects: Vec<(String, Value)>,
+    pub full: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -252,12 +265,18 @@ pub trait Provider: Send + Sync {
         Vec::new()
     }
 
-    /// Checks the planned objects of one type together, at plan time, for conflicts no single
-    /// object shows (two subnets of one VPC with overlapping CIDR blocks). Diagnostics name the
-    /// offending object by its index in `objects`.
+    /// Checks the planned objects of a provider instance together, at plan time, for conflicts
+    /// no single object shows (two subnets of one VPC with overlapping CIDR blocks, a firewall
+    /// that would lock out the SSH session). Diagnostics name the offending object by its index
+    /// in `objects`.
     fn check_planned(&self, _req: &CheckPlannedRequest) -> Vec<(usize, Diagnostic)> {
         Vec::new()
     }
+
+    /// Called once per provider instance before its first `read_many` of a plan, with every
+    /// object it will be asked about, of every type: a provider whose reads cost a round trip
+    /// each (SSH) reads them all at once here and answers `read_many` from that.
+    async fn prefetch(&self, _req: PrefetchRequest) {}
 
     /// Refreshes many objects of one type, in as few API calls as the API allows.
     async fn read_many(&self, req: ReadManyRequest) -> ReadManyResponse;

@@ -1797,15 +1797,13 @@ fn cidrs_overlap(a: (u32, u8), b: (u32, u8)) -> bool {
 /// Subnets of one VPC whose CIDR blocks overlap: AWS refuses the second with
 /// `InvalidSubnet.Conflict`; say so at plan time, for both.
 pub fn check_planned(req: &CheckPlannedRequest) -> Vec<(usize, Diagnostic)> {
-    if req.type_name != "aws_subnet" {
-        return Vec::new();
-    }
     let known: Vec<(usize, String, String, (u32, u8))> = req
         .objects
         .iter()
         .enumerate()
+        .filter(|(_, o)| o.type_name == "aws_subnet")
         .filter_map(|(i, o)| {
-            let o = o.deep_unmark();
+            let o = o.value.deep_unmark();
             let cidr = attrs::string(&o, "cidr_block")?;
             Some((i, attrs::string(&o, "vpc_id")?, cidr.clone(), parse_cidr(&cidr)?))
         })
@@ -1815,7 +1813,7 @@ pub fn check_planned(req: &CheckPlannedRequest) -> Vec<(usize, Diagnostic)> {
         for (j, other_vpc, other, other_net) in &known[n + 1..] {
             if vpc == other_vpc && cidrs_overlap(*net, *other_net) {
                 // Blame the subnet this plan creates or changes (the later one if both).
-                let changing = |k: usize| req.changing.get(k).copied().unwrap_or(true);
+                let changing = |k: usize| req.objects.get(k).is_none_or(|o| o.changing);
                 let (blamed, mine, theirs) = if changing(*j) || !changing(*i) { (*j, other, cidr) } else { (*i, cidr, other) };
                 out.push((
                     blamed,

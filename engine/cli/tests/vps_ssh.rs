@@ -1,0 +1,171 @@
+//! The vps provider against a real OpenSSH server in a network namespace (the machine itself):
+//! files, directories, commands, import, drift from hand edits, one round trip per refresh,
+//! refused keys, and names that would break a naively quoted shell.
+
+mod vps;
+
+use std::os::unix::fs::PermissionsExt;
+use vps::*;
+
+/// A directory and a file whose names hold spaces, quotes and a newline-free `$(…)`.
+fn hostile_dir(root: &std::path::Path) -> String {
+    root.join("app dir 'quoted' $(touch pwned)").display().to_string()
+}
+
+fn stack(sshd: &Sshd, dir: &str, marker: &str, content: &str) -> String {
+    format!(
+        r#"{}
+resource "vps_directory" "app" {{
+  path = {dir:?}
+  mode = "0750"
+}}
+
+resource "vps_file" "config" {{
+  path    = "${{vps_directory.app.path}}/it's \"config\".txt"
+  content = {content:?}
+  mode    = "640"
+}}
+
+resource "vps_file" "secret" {{
+  path              = "${{vps_directory.app.path}}/secret.env"
+  sensitive_content = "TOKEN=hunter2\n"
+  mode              = "0600"
+}}
+
+resource "vps_command" "hello" {{
+  create  = "printf 'hello from %s' \"$(hostname)\""
+  destroy = "touch {marker}"
+}}
+
+output "hello" {{
+  value = vps_command.hello.stdout
+}}
+"#,
+        sshd.provider_block("")
+    )
+}
+
+#[test]
+fn files_directories_and_commands_apply_read_back_in_one_round_trip_and_show_hand_edits() {
+    let sshd = start_sshd();
+    let work = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let dir = hostile_dir(root.path());
+    let content = "line one\nit's \"quoted\" $(not run) `nor this`\n\ttabbed\n";
+    std::fs::write(work.path().join("main.tf"), stack(&sshd, &dir, &root.path().join("destroyed").display().to_string(), content)).unwrap();
+    let (code, out) = infra(work.path(), &["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Resources: 4 added"), "{out}");
+    assert!(out.contains(&format!("hello = \"hello from {}\"", sh("hostname").trim())), "{out}");
+
+    // What landed on the host (the same machine) is exactly what was asked.
+    let file = format!("{dir}/it's \"config\".txt");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), content);
+    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o7777, 0o640);
+    assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o7777, 0o750);
+    assert_eq!(std::fs::metadata(format!("{dir}/secret.env")).unwrap().permissions().mode() & 0o7777, 0o600);
+    assert!(!root.path().join("pwned").exists() && !work.path().join("pwned").exists(), "no name was run as a command");
+    assert!(!out.contains("hunter2"), "secret content is never printed:\n{out}");
+
+    // A refresh of every object on the host is one round trip.
+    let before = sshd.sessions();
+    let (code, out) = infra(work.path(), &["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(sshd.sessions() - before, 1, "one SSH session for the whole refresh");
+
+    // Hand edits are drift: the plan names the file and shows the change; apply restores it.
+    std::fs::write(&file, "edited by hand\n").unwrap();
+    std::fs::write(format!("{dir}/secret.env"), "TOKEN=leaked\n").unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let (code, out) = infra(work.path(), &["plan", "--refresh-only", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("vps_file.config") && out.contains("edited by hand") && out.contains("vps_directory.app") && out.contains("\"0777\""), "{out}");
+    assert!(out.contains("vps_file.secret") && !out.contains("leaked"), "a sensitive file's drift shows without its content:\n{out}");
+    let (code, out) = infra(work.path(), &["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), content);
+    assert_eq!(std::fs::read_to_string(format!("{dir}/secret.env")).unwrap(), "TOKEN=hunter2\n");
+    assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o7777, 0o750);
+    assert_eq!(infra(work.path(), &["plan", "--detailed-exitcode"]).0, 0);
+
+    // Destroy removes what it wrote and runs the destroy command.
+    let (code, out) = infra(work.path(), &["destroy", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(!std::path::Path::new(&dir).exists(), "the directory is gone");
+    assert!(root.path().join("destroyed").exists(), "the destroy command ran");
+}
+
+#[test]
+fn an_existing_file_imports_by_path_with_an_empty_plan() {
+    let sshd = start_sshd();
+    let work = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let path = root.path().join("by hand.conf");
+    std::fs::write(&path, "made by hand\n").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let stack = format!(
+        "{}\nimport {{\n  to = vps_file.hand\n  id = {path:?}\n}}\n\nresource \"vps_file\" \"hand\" {{\n  path    = {path:?}\n  content = \"made by hand\\n\"\n  mode    = \"0600\"\n}}\n",
+        sshd.provider_block(""),
+        path = path.display().to_string()
+    );
+    std::fs::write(work.path().join("main.tf"), stack).unwrap();
+    let (code, out) = infra(work.path(), &["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("Plan: 1 to import, 0 to add, 0 to change, 0 to destroy."), "{out}");
+    let (code, out) = infra(work.path(), &["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(infra(work.path(), &["plan", "--detailed-exitcode"]).0, 0);
+}
+
+#[test]
+fn unknown_or_changed_host_keys_and_wrong_client_keys_are_refused() {
+    let sshd = start_sshd();
+    let work = tempfile::tempdir().unwrap();
+    let other = tempfile::tempdir().unwrap();
+    let (_, impostor) = keypair(other.path(), "impostor");
+    let (wrong_client, _) = keypair(other.path(), "wrong_client");
+    let real_fingerprint = sh(&format!("echo '{}' | ssh-keygen -lf - | cut -d' ' -f2", sshd.host_key)).trim().to_string();
+    let file = |block: String| format!("{block}\ndata \"vps_host\" \"this\" {{}}\n\noutput \"os\" {{\n  value = data.vps_host.this.os_id\n}}\n");
+
+    // The right keys work (and the data source reads the host).
+    std::fs::write(work.path().join("main.tf"), file(sshd.provider_block(""))).unwrap();
+    let (code, out) = infra(work.path(), &["plan"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("os = \"debian\""), "{out}");
+
+    // A pinned key that is not the server's: refused, naming the fingerprint it saw.
+    let pinned_wrong = sshd
+        .provider_block("")
+        .replace(&sshd.host_key.split_whitespace().take(2).collect::<Vec<_>>().join(" "), &impostor.split_whitespace().take(2).collect::<Vec<_>>().join(" "));
+    std::fs::write(work.path().join("main.tf"), file(pinned_wrong)).unwrap();
+    let (code, out) = infra(work.path(), &["plan"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("Host key not trusted") && out.contains(&real_fingerprint), "{out}");
+
+    // known_hosts: a changed key for this host, then no entry for it at all.
+    let known = other.path().join("known_hosts");
+    let with_known = |line: String| {
+        std::fs::write(&known, line).unwrap();
+        let block = sshd.provider_block("").replace(
+            &format!("  host_key         = \"{}\"\n", sshd.host_key.split_whitespace().take(2).collect::<Vec<_>>().join(" ")),
+            &format!("  known_hosts_file = \"{}\"\n", known.display()),
+        );
+        std::fs::write(work.path().join("main.tf"), file(block)).unwrap();
+        infra(work.path(), &["plan"])
+    };
+    let (code, out) = with_known(format!("{} {}\n", sshd.netns.ns_ip, impostor));
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("changed") && out.contains(&real_fingerprint), "{out}");
+    let (code, out) = with_known(format!("10.9.9.9 {}\n", sshd.host_key));
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("does not list") && out.contains(&real_fingerprint), "{out}");
+    let (code, out) = with_known(format!("{} {}\n", sshd.netns.ns_ip, sshd.host_key));
+    assert_eq!(code, 0, "{out}");
+
+    // A client key the server does not know.
+    let wrong = sshd.provider_block("").replace(&sshd.client_key.display().to_string(), &wrong_client.display().to_string());
+    std::fs::write(work.path().join("main.tf"), file(wrong)).unwrap();
+    let (code, out) = infra(work.path(), &["plan"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("SSH authentication failed"), "{out}");
+}
