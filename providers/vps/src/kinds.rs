@@ -184,8 +184,8 @@ pub fn validate(req: &ValidateRequest) -> Vec<Diagnostic> {
                     out.push(err("Invalid port", "A port range needs protocol tcp or udp (ufw's rule).".into()).with_path(at("protocol")));
                 }
             }
-            if let Some(cm) = attrs::string(&c, "comment").filter(|cm| cm.contains('\n')) {
-                out.push(err("Invalid comment", format!("{cm:?} must be one line.")).with_path(at("comment")));
+            if let Some(cm) = attrs::string(&c, "comment").filter(|cm| cm.contains('\n') || cm.contains('\'')) {
+                out.push(err("Invalid comment", format!("{cm:?}: ufw takes one-line comments without single quotes.")).with_path(at("comment")));
             }
         }
         "vps_ufw" => {
@@ -689,6 +689,10 @@ fn services(v: &Value, k: &str) -> Vec<String> {
 
 /// Creates or updates an object; returns it as recorded.
 pub async fn apply(conn: &Connection, type_name: &str, prior: Option<&Value>, planned: &Value) -> Result<Value, Diagnostic> {
+    let _exclusive = match type_name {
+        "vps_ufw" | "vps_ufw_rule" | "vps_apt_package" => Some(conn.exclusive.lock().await),
+        _ => None,
+    };
     let p = planned.deep_unmark();
     let g = |k: &str| attrs::string(&p, k).unwrap_or_default();
     let changed = |k: &str| prior.is_none_or(|o| !o.deep_unmark().get_attr(k).is_some_and(|v| v.equals(p.get_attr(k).unwrap_or(&Value::Null))));
@@ -769,7 +773,14 @@ pub async fn apply(conn: &Connection, type_name: &str, prior: Option<&Value>, pl
             }
         }
         "vps_ufw" => {
-            let enable = if attrs::bool(&p, "enabled") == Some(false) { "ufw disable".to_string() } else { "ufw --force enable".to_string() };
+            let mut enable = if attrs::bool(&p, "enabled") == Some(false) { "ufw disable".to_string() } else { "ufw --force enable".to_string() };
+            if attrs::bool(&p, "enabled") != Some(false) && g("default_incoming") != "allow" {
+                // The plan checked the configuration; check the host too, right before enabling.
+                enable = format!(
+                    "if ! grep -Eq '^### tuple ### (allow|limit) (tcp|any) ([0-9]+:)?{port}(:[0-9]+)? ' /etc/ufw/user.rules && ! grep -Eq '^### tuple ### (allow|limit) (tcp|any) [0-9]+:[0-9]+ ' /etc/ufw/user.rules; then echo 'no rule allows port {port}/tcp, the SSH session infra is using: not enabling the firewall' >&2; exit 4; fi\n{enable}",
+                    port = conn.port
+                );
+            }
             run(
                 conn,
                 "Configuring UFW",
@@ -863,6 +874,10 @@ async fn check_running(conn: &Connection, name: &str) -> Result<(), Diagnostic> 
 
 /// Removes what the object wrote and puts the service state back.
 pub async fn delete(conn: &Connection, type_name: &str, prior: &Value) -> Result<(), Diagnostic> {
+    let _exclusive = match type_name {
+        "vps_ufw" | "vps_ufw_rule" | "vps_apt_package" => Some(conn.exclusive.lock().await),
+        _ => None,
+    };
     let p = prior.deep_unmark();
     let g = |k: &str| attrs::string(&p, k).unwrap_or_default();
     let script = match type_name {

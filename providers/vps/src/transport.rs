@@ -121,6 +121,12 @@ pub fn parse_key_line(line: &str) -> Result<PublicKey, String> {
 pub struct Connection {
     handle: client::Handle<Checker>,
     sudo: bool,
+    /// The SSH port this session uses (a firewall must keep it open).
+    pub port: u16,
+    /// Held around steps whose tools are not safe to run concurrently on one host: `ufw`
+    /// rewrites its rules file without a lock (two parallel `ufw allow` lose one rule), and
+    /// dpkg refuses a second apt while one runs.
+    pub exclusive: tokio::sync::Mutex<()>,
 }
 
 fn fail(summary: &str, detail: String) -> Diagnostic {
@@ -174,7 +180,7 @@ impl Connection {
             }
         };
         match authenticated {
-            Ok(true) => Ok(Connection { handle, sudo: t.sudo }),
+            Ok(true) => Ok(Connection { handle, sudo: t.sudo, port: t.port, exclusive: tokio::sync::Mutex::new(()) }),
             Ok(false) => Err(fail("SSH authentication failed", format!("{}@{}:{} refused the key.", t.user, t.host, t.port))),
             Err(e) => Err(fail("SSH authentication failed", format!("{}@{}:{}: {e}.", t.user, t.host, t.port))),
         }

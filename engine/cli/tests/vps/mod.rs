@@ -141,3 +141,139 @@ pub fn infra(dir: &Path, args: &[&str]) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_infra")).args(args).current_dir(dir).env("NO_COLOR", "1").output().unwrap();
     (out.status.code().unwrap_or(-1), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
 }
+
+static ROOT_BUILD: Mutex<()> = Mutex::new(());
+
+/// The first Debian mirror this machine's apt uses.
+fn mirror() -> String {
+    let sources = std::fs::read_to_string("/etc/apt/sources.list.d/debian.sources").unwrap_or_default()
+        + &std::fs::read_to_string("/etc/apt/sources.list").unwrap_or_default();
+    sources
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("URIs: ")
+                .map(|u| u.split_whitespace().next().unwrap_or_default().to_string())
+                .or_else(|| l.strip_prefix("deb ").and_then(|r| r.split_whitespace().find(|w| w.starts_with("http")).map(str::to_string)))
+        })
+        .filter(|u| !u.contains("security"))
+        .unwrap_or_else(|| "http://deb.debian.org/debian".into())
+}
+
+/// A Debian bookworm root with systemd, sshd, ufw, cron and nginx, built once with debootstrap
+/// (about 2 minutes) under the target directory and reused; containers boot it with a
+/// volatile overlay, so each starts clean.
+pub fn debian_root() -> PathBuf {
+    ensure_package("/usr/sbin/debootstrap", "debootstrap");
+    ensure_package("/usr/bin/systemd-nspawn", "systemd-container");
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("debian-bookworm");
+    let _guard = ROOT_BUILD.lock().unwrap_or_else(|e| e.into_inner());
+    if root.join(".infra-complete").exists() {
+        return root;
+    }
+    let building = root.with_extension("building");
+    let _ = std::fs::remove_dir_all(&building);
+    sh(&format!(
+        "debootstrap --variant=minbase --include=systemd-sysv,openssh-server,ufw,cron,nginx-light,procps,iproute2 bookworm {} {} >{}/debootstrap.log 2>&1 || (tail -20 {}/debootstrap.log; exit 1)",
+        building.display(),
+        mirror(),
+        env!("CARGO_TARGET_TMPDIR"),
+        env!("CARGO_TARGET_TMPDIR")
+    ));
+    // No network waits at boot, a known machine name, root logins by key.
+    sh(&format!(
+        "cd {b} && ln -sf /dev/null etc/systemd/system/systemd-networkd-wait-online.service && rm -f etc/hostname && echo debian-test > etc/hostname && mkdir -p root/.ssh && chmod 700 root/.ssh && sed -i 's/^#\\?PermitRootLogin.*/PermitRootLogin prohibit-password/' etc/ssh/sshd_config",
+        b = building.display()
+    ));
+    std::fs::write(building.join(".infra-complete"), "").unwrap();
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::rename(&building, &root).unwrap();
+    root
+}
+
+/// A booted Debian (systemd as PID 1) in its own network namespace, reachable over SSH as root.
+pub struct Debian {
+    child: Child,
+    pub netns: Netns,
+    pub dir: tempfile::TempDir,
+    pub host_key: String,
+    pub client_key: PathBuf,
+    pub log: PathBuf,
+    name: String,
+}
+
+impl Drop for Debian {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn boot_debian() -> Debian {
+    let root = debian_root();
+    let netns = Netns::new();
+    let dir = tempfile::tempdir().unwrap();
+    let (client_key, client_pub) = keypair(dir.path(), "client_key");
+    // The overlay keeps the root clean: the key goes in through a bind mount.
+    std::fs::write(dir.path().join("authorized_keys"), format!("{client_pub}\n")).unwrap();
+    let host_key = std::fs::read_to_string(root.join("etc/ssh/ssh_host_ed25519_key.pub")).unwrap().trim().to_string();
+    let log = dir.path().join("console.log");
+    let name = format!("infra-{}", netns.name.trim_start_matches("infra-"));
+    let child = Command::new("systemd-nspawn")
+        .args(["-b", "-D"])
+        .arg(&root)
+        .args(["--register=no", "--keep-unit", "--volatile=overlay", "-M", &name])
+        .arg(format!("--network-namespace-path=/run/netns/{}", netns.name))
+        .arg("--capability=CAP_NET_ADMIN,CAP_NET_RAW")
+        .arg(format!("--bind-ro={}:/root/.ssh/authorized_keys", dir.path().join("authorized_keys").display()))
+        .arg("--console=pipe")
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::fs::File::create(dir.path().join("nspawn.err")).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect((netns.ns_ip.as_str(), 22)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the Debian container did not start sshd: {}{}",
+            std::fs::read_to_string(&log).unwrap_or_default(),
+            std::fs::read_to_string(dir.path().join("nspawn.err")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Debian { child, netns, dir, host_key, client_key, log, name }
+}
+
+impl Debian {
+    pub fn provider_block(&self, extra: &str) -> String {
+        let key: Vec<&str> = self.host_key.split_whitespace().take(2).collect();
+        format!(
+            "provider \"vps\" {{\n  host             = \"{}\"\n  user             = \"root\"\n  private_key_file = \"{}\"\n  host_key         = \"{}\"\n{extra}}}\n",
+            self.netns.ns_ip,
+            self.client_key.display(),
+            key.join(" ")
+        )
+    }
+
+    /// Runs a command in the container over SSH with the system client (a second, independent
+    /// client to check what infra did); returns stdout, whatever the exit status.
+    pub fn ssh(&self, cmd: &str) -> String {
+        let out = Command::new("ssh")
+            .args(["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "-i"])
+            .arg(&self.client_key)
+            .arg(format!("root@{}", self.netns.ns_ip))
+            .arg(cmd)
+            .output()
+            .unwrap();
+        assert_ne!(out.status.code(), Some(255), "ssh to the container failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}

@@ -1,0 +1,151 @@
+//! The vps provider against a real systemd Debian booted with systemd-nspawn: units enabled and
+//! running, an nginx site served and a broken one refused with the previous one still served,
+//! UFW rules active, cron files in place, hand edits seen as drift, and a destroy that leaves
+//! the host as it was. The root is built once per target directory with debootstrap.
+
+mod vps;
+
+use vps::*;
+
+fn curl(host: &str, name: &str) -> String {
+    let out = std::process::Command::new("curl").args(["-s", "-m", "5", "-H", &format!("Host: {name}"), &format!("http://{host}/")]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stack(debian: &Debian, site_body: &str, unit_description: &str) -> String {
+    format!(
+        r#"{}
+resource "vps_systemd_unit" "app" {{
+  name    = "infra-app.service"
+  content = <<-EOT
+    [Unit]
+    Description={unit_description}
+
+    [Service]
+    ExecStart=/usr/bin/sleep infinity
+    Restart=always
+
+    [Install]
+    WantedBy=multi-user.target
+  EOT
+}}
+
+resource "vps_nginx_site" "app" {{
+  name   = "app.conf"
+  config = <<-EOT
+    server {{
+      listen 80;
+      server_name app.test;
+      location / {{
+        {site_body}
+      }}
+    }}
+  EOT
+}}
+
+resource "vps_ufw_rule" "ssh" {{
+  port    = "22"
+  comment = "infra session"
+}}
+
+resource "vps_ufw_rule" "http" {{
+  port = "80"
+}}
+
+resource "vps_ufw" "main" {{
+  depends_on = [vps_ufw_rule.ssh, vps_ufw_rule.http]
+}}
+
+resource "vps_cron_job" "backup" {{
+  name     = "infra-backup"
+  schedule = "0 2 * * 0"
+  command  = "/usr/local/bin/backup.sh >> /var/log/backup.log 2>&1"
+}}
+"#,
+        debian.provider_block("")
+    )
+}
+
+#[test]
+fn units_sites_firewall_and_cron_on_a_systemd_debian() {
+    let debian = boot_debian();
+    let host = debian.netns.ns_ip.clone();
+    let work = tempfile::tempdir().unwrap();
+    let d = work.path();
+    std::fs::write(d.join("main.tf"), stack(&debian, "return 200 \"v1\\n\";", "infra test app")).unwrap();
+    let (code, out) = infra(d, &["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(debian.ssh("systemctl is-active infra-app.service; systemctl is-enabled infra-app.service"), "active\nenabled\n");
+    assert_eq!(curl(&host, "app.test"), "v1\n");
+    let ufw = debian.ssh("ufw status");
+    assert!(ufw.contains("Status: active") && ufw.contains("22/tcp") && ufw.contains("80/tcp") && ufw.contains("# infra session"), "{ufw}");
+    assert!(debian.ssh("cat /etc/cron.d/infra-backup").contains("0 2 * * 0 root /usr/local/bin/backup.sh >> /var/log/backup.log 2>&1"));
+    let (code, out) = infra(d, &["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "the plan after apply is empty:\n{out}");
+
+    // A broken site is refused by `nginx -t`; the previous one stays in place and served.
+    std::fs::write(d.join("main.tf"), stack(&debian, "return 200 \"v2\\n\" oops;", "infra test app")).unwrap();
+    let (code, out) = infra(d, &["apply", "--auto-approve"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("nginx rejected the site") && out.contains("vps_nginx_site.app"), "{out}");
+    assert_eq!(curl(&host, "app.test"), "v1\n", "the previous site is still served");
+    assert!(debian.ssh("cat /etc/nginx/sites-available/app.conf").contains("\"v1\\n\""));
+    // A good change is applied and reloaded; a unit change restarts the unit.
+    std::fs::write(d.join("main.tf"), stack(&debian, "return 200 \"v2\\n\";", "infra test app, second edition")).unwrap();
+    let pid = debian.ssh("systemctl show -p MainPID --value infra-app.service");
+    let (code, out) = infra(d, &["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(curl(&host, "app.test"), "v2\n");
+    assert_ne!(debian.ssh("systemctl show -p MainPID --value infra-app.service"), pid, "the unit was restarted");
+    assert_eq!(debian.ssh("systemctl is-active infra-app.service"), "active\n");
+
+    // Hand edits are drift, named by drift detection, and apply puts things back.
+    debian.ssh("sed -i 's/0 2/30 3/' /etc/cron.d/infra-backup && systemctl stop infra-app.service && ufw delete allow 80/tcp");
+    let (code, out) = infra(d, &["plan", "--refresh-only", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("vps_cron_job.backup") && out.contains("\"30 3 * * 0\""), "{out}");
+    assert!(out.contains("vps_systemd_unit.app") && out.contains("active") && out.contains("vps_ufw_rule.http"), "{out}");
+    let (code, out) = infra(d, &["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(debian.ssh("systemctl is-active infra-app.service"), "active\n");
+    assert!(debian.ssh("ufw status").contains("80/tcp"));
+    assert!(debian.ssh("cat /etc/cron.d/infra-backup").contains("0 2 * * 0 root"));
+    assert_eq!(infra(d, &["plan", "--detailed-exitcode"]).0, 0);
+
+    // Destroy leaves the host as it was: no unit, no site, firewall off, no cron file.
+    let (code, out) = infra(d, &["destroy", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(debian.ssh("test -e /etc/systemd/system/infra-app.service && echo left; systemctl is-active infra-app.service"), "inactive\n");
+    assert_eq!(debian.ssh("ls /etc/nginx/sites-enabled /etc/nginx/sites-available | grep -c app.conf"), "0\n");
+    assert!(debian.ssh("ufw status").contains("Status: inactive"));
+    assert_eq!(debian.ssh("test -e /etc/cron.d/infra-backup && echo left"), "");
+}
+
+#[test]
+fn a_unit_that_does_not_start_fails_the_apply_with_its_journal() {
+    let debian = boot_debian();
+    let work = tempfile::tempdir().unwrap();
+    let stack = format!(
+        "{}\nresource \"vps_systemd_unit\" \"broken\" {{\n  name    = \"infra-broken.service\"\n  content = \"[Service]\\nExecStart=/bin/sh -c 'echo starting the broken unit; exit 3'\\n\\n[Install]\\nWantedBy=multi-user.target\\n\"\n}}\n",
+        debian.provider_block("")
+    );
+    std::fs::write(work.path().join("main.tf"), stack).unwrap();
+    let (code, out) = infra(work.path(), &["apply", "--auto-approve"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("Unit failed to start") && out.contains("starting the broken unit"), "{out}");
+}
+
+#[test]
+fn a_firewall_that_would_cut_the_ssh_session_is_refused_at_plan_time() {
+    let debian = boot_debian();
+    let work = tempfile::tempdir().unwrap();
+    let stack = format!(
+        "{}\nresource \"vps_ufw_rule\" \"web\" {{\n  port = \"443\"\n}}\n\nresource \"vps_ufw\" \"main\" {{\n  default_incoming = \"deny\"\n}}\n",
+        debian.provider_block("")
+    );
+    std::fs::write(work.path().join("main.tf"), stack).unwrap();
+    let (code, out) = infra(work.path(), &["plan"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("Firewall would lock infra out") && out.contains("port 22/tcp") && out.contains("main.tf:"), "{out}");
+    assert!(debian.ssh("ufw status").contains("Status: inactive"), "nothing was applied");
+}
