@@ -149,3 +149,45 @@ fn a_firewall_that_would_cut_the_ssh_session_is_refused_at_plan_time() {
     assert!(out.contains("Firewall would lock infra out") && out.contains("port 22/tcp") && out.contains("main.tf:"), "{out}");
     assert!(debian.ssh("ufw status").contains("Status: inactive"), "nothing was applied");
 }
+
+#[test]
+fn an_apt_package_comes_from_a_local_repository_and_goes_on_destroy() {
+    // The container has no route out: a repository on this machine's side of the veth serves
+    // a real package, fetched here with apt-get download.
+    ensure_package("/usr/bin/dpkg-scanpackages", "dpkg-dev");
+    let debian = boot_debian();
+    let repo = tempfile::tempdir().unwrap();
+    sh(&format!("cd {} && apt-get download -q hello >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get download -q hello >/dev/null); dpkg-scanpackages -m . > Packages 2>/dev/null", repo.path().display()));
+    let port = std::net::TcpListener::bind((debian.netns.host_ip.as_str(), 0)).unwrap().local_addr().unwrap().port();
+    let mut server = std::process::Command::new("python3")
+        .args(["-m", "http.server", &port.to_string(), "--bind", &debian.netns.host_ip, "--directory"])
+        .arg(repo.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let stack = format!(
+        "{}\nresource \"vps_file\" \"sources\" {{\n  path    = \"/etc/apt/sources.list\"\n  content = \"deb [trusted=yes] http://{}:{port}/ ./\\n\"\n}}\n\nresource \"vps_apt_package\" \"hello\" {{\n  name       = \"hello\"\n  depends_on = [vps_file.sources]\n}}\n",
+        debian.provider_block(""),
+        debian.netns.host_ip
+    );
+    std::fs::write(work.path().join("main.tf"), stack).unwrap();
+    let (code, out) = infra(work.path(), &["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    let version = debian.ssh("dpkg-query -W -f='${Version}' hello");
+    assert!(!version.is_empty());
+    let (_, shown) = infra(work.path(), &["state", "show", "vps_apt_package.hello"]);
+    assert!(shown.contains(&format!("\"{version}\"")), "{shown}");
+    assert_eq!(infra(work.path(), &["plan", "--detailed-exitcode"]).0, 0);
+    // Removed by hand: drift; apply installs it again.
+    debian.ssh("apt-get remove -y -q hello >/dev/null 2>&1");
+    let (code, out) = infra(work.path(), &["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("vps_apt_package.hello will be created"), "{out}");
+    let (code, out) = infra(work.path(), &["destroy", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(debian.ssh("dpkg-query -W -f='${Status}' hello 2>/dev/null | grep -c ' installed'"), "0\n");
+    let _ = server.kill();
+    let _ = server.wait();
+}

@@ -169,3 +169,51 @@ fn unknown_or_changed_host_keys_and_wrong_client_keys_are_refused() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("SSH authentication failed"), "{out}");
 }
+
+fn compose_stack(sshd: &Sshd, dir: &str, image: &str, worker: bool) -> String {
+    let worker = if worker { format!("  worker:\n    image: {image}\n    command: [\"sleep\", \"3600\"]\n") } else { String::new() };
+    format!(
+        "{}\nresource \"vps_compose_stack\" \"app\" {{\n  directory    = {dir:?}\n  project_name = \"infratest\"\n  compose      = <<-EOT\n    services:\n      web:\n        image: {image}\n        command: [\"sleep\", \"3600\"]\n        environment:\n          GREETING: $${{GREETING}}\n          LITERAL: $${{LITERAL}}\n    {worker}  EOT\n  env = {{\n    GREETING = \"hello 'world'\"\n    LITERAL  = \"$HOME stays\"\n  }}\n}}\n",
+        sshd.provider_block(""),
+        worker = worker.replace("\n  ", "\n      ").replace("  worker:", "  worker:")
+    )
+}
+
+#[test]
+fn a_compose_stack_runs_updates_and_goes_down_on_the_local_engine() {
+    let image = busybox_image();
+    let sshd = start_sshd();
+    let work = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("stack").display().to_string();
+    std::fs::write(work.path().join("main.tf"), compose_stack(&sshd, &dir, image, false)).unwrap();
+    let (code, out) = infra(work.path(), &["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(compose_services("infratest"), ["web running"]);
+    assert!(!out.contains("hello 'world'"), "the env map is sensitive:\n{out}");
+    assert_eq!(std::fs::metadata(format!("{dir}/.env")).unwrap().permissions().mode() & 0o777, 0o600);
+    let container = sh("docker ps -q --filter label=com.docker.compose.project=infratest --filter label=com.docker.compose.service=web").trim().to_string();
+    assert_eq!(
+        sh(&format!("docker exec {container} /bin/busybox sh -c 'echo \"$GREETING|$LITERAL\"'")),
+        "hello 'world'|$HOME stays\n",
+        "values reach the service literally"
+    );
+    assert_eq!(infra(work.path(), &["plan", "--detailed-exitcode"]).0, 0);
+
+    // A changed stack is brought up to date; a stopped service is not the stack's business
+    // until the compose file or env changes, but a hand edit of the env file is drift.
+    std::fs::write(work.path().join("main.tf"), compose_stack(&sshd, &dir, image, true)).unwrap();
+    let (code, out) = infra(work.path(), &["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(compose_services("infratest"), ["web running", "worker running"]);
+    std::fs::write(format!("{dir}/.env"), "GREETING=tampered\n").unwrap();
+    let (code, out) = infra(work.path(), &["plan", "--refresh-only", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("vps_compose_stack.app") && out.contains("env_sha256") && !out.contains("tampered"), "{out}");
+
+    // Destroy brings the stack down and removes its files.
+    let (code, out) = infra(work.path(), &["destroy", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(compose_services("infratest"), Vec::<String>::new());
+    assert!(!std::path::Path::new(&dir).exists());
+}

@@ -14,6 +14,15 @@ const SITES_AVAILABLE: &str = "/etc/nginx/sites-available";
 const SITES_ENABLED: &str = "/etc/nginx/sites-enabled";
 const CRON_DIR: &str = "/etc/cron.d";
 
+/// `docker compose` (the plugin), else `docker-compose` (the standalone tool Debian packages).
+const COMPOSE: &str = "dc() { if docker compose version >/dev/null 2>&1; then docker compose \"$@\"; else docker-compose \"$@\"; fi; }\n";
+
+/// `service state` lines of a compose project's containers, by the label every compose
+/// version sets (works whichever compose tool made them).
+fn compose_ps(project: &str) -> String {
+    format!("docker ps -a --filter label=com.docker.compose.project={} --format '{{{{.Label \"com.docker.compose.service\"}}}} {{{{.State}}}}'", quote(project))
+}
+
 fn s(k: &str) -> Option<String> {
     Some(k.to_string())
 }
@@ -188,6 +197,19 @@ pub fn validate(req: &ValidateRequest) -> Vec<Diagnostic> {
                 out.push(err("Invalid comment", format!("{cm:?}: ufw takes one-line comments without single quotes.")).with_path(at("comment")));
             }
         }
+        "vps_compose_stack" => {
+            for (k, v) in string_map(c.get_attr("env")) {
+                if !k.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') || k.is_empty() {
+                    out.push(err("Invalid env", format!("{k:?} is not a variable name (letters, digits, _).")).with_path(at("env")));
+                }
+                if (v.contains('\'') || v.contains('\n')) && v.contains('$') {
+                    out.push(
+                        err("Invalid env", format!("The value of {k} holds a quote or newline and a $: compose would interpolate it. Drop one of them."))
+                            .with_path(at("env")),
+                    );
+                }
+            }
+        }
         "vps_ufw" => {
             for k in ["default_incoming", "default_outgoing"] {
                 if let Some(v) = attrs::string(&c, k).filter(|v| !["allow", "deny", "reject"].contains(&v.as_str())) {
@@ -228,13 +250,15 @@ fn cron_content(p: &Value) -> String {
     )
 }
 
-/// `.env` text for compose: single-quoted (literal) values, double-quoted when a value holds a
-/// single quote.
+/// `.env` text for compose: single-quoted values, which compose reads literally (except
+/// `${VAR}`, which the standalone docker-compose still expands, as in any `.env`); a value
+/// holding a single quote is double-quoted (`$` in it would be interpolated, so `validate`
+/// refuses that pair).
 fn env_content(env: &BTreeMap<String, String>) -> String {
     env.iter()
         .map(|(k, v)| {
-            if v.contains('\'') {
-                format!("{k}=\"{}\"\n", v.replace('\\', "\\\\").replace('"', "\\\"").replace('$', "$$").replace('\n', "\\n"))
+            if v.contains('\'') || v.contains('\n') {
+                format!("{k}=\"{}\"\n", v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n"))
             } else {
                 format!("{k}='{v}'\n")
             }
@@ -450,11 +474,11 @@ pub fn probe(type_name: &str, v: &Value, full: bool) -> String {
             let dir = g("directory").trim_end_matches('/').to_string();
             let sha = sha256_hex(g("compose").as_bytes());
             format!(
-                "file 'compose.' {} {} 1\nfile 'env.' {} '' 0\necho \"ps $(docker compose -p {} ps --all --format '{{{{.Service}}}} {{{{.State}}}}' 2>/dev/null | b64)\"",
+                "file 'compose.' {} {} 1\nfile 'env.' {} '' 0\necho \"ps $({} 2>/dev/null | b64)\"",
                 quote(&format!("{dir}/compose.yaml")),
                 quote(&sha),
                 quote(&format!("{dir}/.env")),
-                quote(&g("project_name"))
+                compose_ps(&g("project_name"))
             )
         }
         _ => String::new(),
@@ -826,13 +850,16 @@ pub async fn apply(conn: &Connection, type_name: &str, prior: Option<&Value>, pl
             let env = env_content(&string_map(planned.get_attr("env")));
             let mut script = write_file(&format!("{dir}/compose.yaml"), g("compose").as_bytes(), "0644", "root", "root");
             script.push_str(&write_file(&format!("{dir}/.env"), env.as_bytes(), "0600", "root", "root"));
+            script.push_str(COMPOSE);
             script.push_str(&format!(
-                "docker compose -p {} --project-directory {d} -f {d}/compose.yaml --env-file {d}/.env up -d --remove-orphans 2>&1 >/dev/null | tail -n 20 >&2\n",
+                "if ! out=$(dc -p {} --project-directory {d} -f {d}/compose.yaml --env-file {d}/.env up -d --remove-orphans 2>&1); then printf '%s\\n' \"$out\" | tail -n 20 >&2; exit 1; fi\n",
                 quote(&g("project_name")),
                 d = quote(&dir)
             ));
-            // The pipe hides compose's status: ask it whether every service runs.
-            script.push_str(&format!("test -z \"$(docker compose -p {} ps --all --format '{{{{.State}}}}' | grep -v '^running$')\" || {{ echo 'some services are not running' >&2; exit 1; }}\n", quote(&g("project_name"))));
+            script.push_str(&format!(
+                "sleep 1\nif {ps} | grep -v ' running$' | grep -q .; then echo 'these services are not running:' >&2; {ps} | grep -v ' running$' >&2; exit 1; fi\n",
+                ps = compose_ps(&g("project_name"))
+            ));
             run(conn, &format!("Starting compose stack {dir}"), &script).await?;
         }
         other => return Err(err("Unknown resource type", format!("The vps provider has no resource type {other}."))),
@@ -916,7 +943,7 @@ pub async fn delete(conn: &Connection, type_name: &str, prior: &Value) -> Result
         "vps_compose_stack" => {
             let dir = g("directory").trim_end_matches('/').to_string();
             format!(
-                "if [ -f {d}/compose.yaml ]; then docker compose -p {pn} -f {d}/compose.yaml --env-file {d}/.env down --remove-orphans >/dev/null 2>&1 || docker compose -p {pn} down --remove-orphans; fi\nrm -f -- {d}/compose.yaml {d}/.env\nrmdir --ignore-fail-on-non-empty -- {d} 2>/dev/null || true\n",
+                "{COMPOSE}if [ -f {d}/compose.yaml ]; then dc -p {pn} --project-directory {d} -f {d}/compose.yaml --env-file {d}/.env down --remove-orphans >/dev/null; fi\nrm -f -- {d}/compose.yaml {d}/.env\nrmdir --ignore-fail-on-non-empty -- {d} 2>/dev/null || true\n",
                 d = quote(&dir),
                 pn = quote(&g("project_name"))
             )
@@ -977,8 +1004,8 @@ mod tests {
 
     #[test]
     fn env_values_are_literal() {
-        let env = BTreeMap::from([("A".to_string(), "p@ss $HOME".to_string()), ("B".to_string(), "it's".to_string())]);
-        assert_eq!(env_content(&env), "A='p@ss $HOME'\nB=\"it's\"\n");
+        let env = BTreeMap::from([("A".to_string(), "p@ss $HOME".to_string()), ("B".to_string(), "it's \"x\"".to_string())]);
+        assert_eq!(env_content(&env), "A='p@ss $HOME'\nB=\"it's \\\"x\\\"\"\n");
     }
 
     #[test]

@@ -277,3 +277,31 @@ impl Debian {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 }
+
+static IMAGE: Mutex<()> = Mutex::new(());
+
+/// A tiny local image (no registry is reachable): a static busybox from Debian's
+/// busybox-static in an otherwise empty image.
+pub fn busybox_image() -> &'static str {
+    const TAG: &str = "infra-test-busybox:1";
+    let _guard = IMAGE.lock().unwrap_or_else(|e| e.into_inner());
+    if Command::new("docker").args(["image", "inspect", TAG]).output().is_ok_and(|o| o.status.success()) {
+        return TAG;
+    }
+    ensure_package("/bin/busybox", "busybox-static");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy("/bin/busybox", dir.path().join("busybox")).unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\nCOPY busybox /bin/busybox\nENTRYPOINT [\"/bin/busybox\"]\n").unwrap();
+    sh(&format!("DOCKER_BUILDKIT=0 docker build -q -t {TAG} {} >/dev/null", dir.path().display()));
+    TAG
+}
+
+/// `service state` of a compose project's containers, sorted.
+pub fn compose_services(project: &str) -> Vec<String> {
+    let out = sh(&format!(
+        "docker ps -a --filter label=com.docker.compose.project={project} --format '{{{{.Label \"com.docker.compose.service\"}}}} {{{{.State}}}}'"
+    ));
+    let mut v: Vec<String> = out.lines().map(str::to_string).collect();
+    v.sort();
+    v
+}
