@@ -191,3 +191,82 @@ fn an_apt_package_comes_from_a_local_repository_and_goes_on_destroy() {
     let _ = server.kill();
     let _ = server.wait();
 }
+
+/// Copies an example stack into a fresh directory.
+fn example(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name);
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let entry = entry.unwrap();
+        if entry.path().extension().is_some_and(|e| e == "tf") {
+            std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+        }
+    }
+    dir
+}
+
+/// The variables every VPS example takes, for this container.
+fn host_vars(debian: &Debian, extra: &[&str]) -> Vec<String> {
+    let key: Vec<&str> = debian.host_key.split_whitespace().take(2).collect();
+    let mut v =
+        vec![format!("host={}", debian.netns.ns_ip), format!("private_key_file={}", debian.client_key.display()), format!("host_key={}", key.join(" "))];
+    v.extend(extra.iter().map(|s| s.to_string()));
+    v.into_iter().flat_map(|x| ["--var".to_string(), x]).collect()
+}
+
+fn run(d: &std::path::Path, verb: &[&str], vars: &[String]) -> (i32, String) {
+    let mut args: Vec<&str> = verb.to_vec();
+    args.extend(vars.iter().map(String::as_str));
+    infra(d, &args)
+}
+
+#[test]
+fn the_gw2_example_serves_restores_hand_edits_and_leaves_the_host_as_it_was() {
+    let debian = boot_debian();
+    let dir = example("gw2-wvw-builder");
+    let d = dir.path();
+    let v = host_vars(
+        &debian,
+        &[
+            "backend_command=/usr/bin/sleep infinity",
+            "app_user=www-data",
+            "app_dir=/srv/gw2",
+            "ssl_certificate=/etc/ssl/certs/ssl-cert-snakeoil.pem",
+            "ssl_certificate_key=/etc/ssl/private/ssl-cert-snakeoil.key",
+        ],
+    );
+    let before = debian.ssh("ls /etc/systemd/system /etc/nginx/sites-enabled /etc/cron.d /etc/logrotate.d; ufw status");
+    let (code, out) = run(d, &["apply", "--auto-approve"], &v);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(run(d, &["plan", "--detailed-exitcode"], &v).0, 0, "the plan after apply is empty");
+    assert_eq!(debian.ssh("systemctl is-active gw2-backend.service; systemctl show -p MemoryMax --value gw2-backend.service"), "active\n1073741824\n");
+    let redirect = std::process::Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", "-H", "Host: gw2builder.example.com", &format!("http://{}/", debian.netns.ns_ip)])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&redirect.stdout), "301 https://gw2builder.example.com/");
+    let health = std::process::Command::new("curl")
+        .args(["-sk", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Host: gw2builder.example.com", &format!("https://{}/health", debian.netns.ns_ip)])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&health.stdout), "502", "/health is proxied to the backend port (the stand-in does not listen)");
+    assert!(debian.ssh("cat /etc/cron.d/gw2-backup").contains("0 2 * * 0 www-data /srv/gw2/scripts/backup_database.sh >> /srv/gw2/backups/cron.log 2>&1"));
+    let ufw = debian.ssh("ufw status");
+    assert!(["22/tcp", "80/tcp", "443/tcp"].iter().all(|p| ufw.contains(p)) && ufw.contains("Status: active"), "{ufw}");
+
+    // A hand edit of a managed file is drift, named; apply puts it back.
+    debian.ssh("echo 'rm -rf /' >> /srv/gw2/scripts/backup_database.sh");
+    let (code, out) = run(d, &["plan", "--refresh-only", "--detailed-exitcode"], &v);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("vps_file.backup_script") && out.contains("rm -rf /"), "{out}");
+    let (code, out) = run(d, &["apply", "--auto-approve"], &v);
+    assert_eq!(code, 0, "{out}");
+    assert!(!debian.ssh("cat /srv/gw2/scripts/backup_database.sh").contains("rm -rf"));
+    assert_eq!(run(d, &["plan", "--detailed-exitcode"], &v).0, 0);
+
+    // Destroy leaves the host as it was.
+    let (code, out) = run(d, &["destroy", "--auto-approve"], &v);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(debian.ssh("ls /etc/systemd/system /etc/nginx/sites-enabled /etc/cron.d /etc/logrotate.d; ufw status"), before);
+    assert_eq!(debian.ssh("test -e /srv/gw2 && echo left"), "");
+}

@@ -918,8 +918,12 @@ pub async fn delete(conn: &Connection, type_name: &str, prior: &Value) -> Result
             }
             s
         }
-        // Only an empty directory goes: what others put there is theirs.
-        "vps_directory" => format!("rmdir --ignore-fail-on-non-empty -- {} 2>/dev/null || true\n", quote(&g("path"))),
+        // Only an empty directory goes: what others put there is theirs. Managed children may
+        // be going away in parallel (sibling resources), so give them a few seconds.
+        "vps_directory" => {
+            let q = quote(&g("path"));
+            format!("i=0\nwhile [ -d {q} ] && ! rmdir -- {q} 2>/dev/null && [ $i -lt 10 ]; do i=$((i+1)); sleep 0.5; done\ntrue\n")
+        }
         "vps_systemd_unit" => {
             let q = quote(&g("name"));
             format!(

@@ -159,13 +159,15 @@ fn mirror() -> String {
         .unwrap_or_else(|| "http://deb.debian.org/debian".into())
 }
 
-/// A Debian bookworm root with systemd, sshd, ufw, cron and nginx, built once with debootstrap
+/// A Debian bookworm root with systemd, sshd, ufw, cron, nginx, fail2ban, logrotate and a
+/// snakeoil certificate, built once with debootstrap
 /// (about 2 minutes) under the target directory and reused; containers boot it with a
 /// volatile overlay, so each starts clean.
 pub fn debian_root() -> PathBuf {
     ensure_package("/usr/sbin/debootstrap", "debootstrap");
     ensure_package("/usr/bin/systemd-nspawn", "systemd-container");
-    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("debian-bookworm");
+    // The name carries the package list: a new list builds a new root.
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("debian-bookworm-2");
     let _guard = ROOT_BUILD.lock().unwrap_or_else(|e| e.into_inner());
     if root.join(".infra-complete").exists() {
         return root;
@@ -173,7 +175,7 @@ pub fn debian_root() -> PathBuf {
     let building = root.with_extension("building");
     let _ = std::fs::remove_dir_all(&building);
     sh(&format!(
-        "debootstrap --variant=minbase --include=systemd-sysv,openssh-server,ufw,cron,nginx-light,procps,iproute2 bookworm {} {} >{}/debootstrap.log 2>&1 || (tail -20 {}/debootstrap.log; exit 1)",
+        "debootstrap --variant=minbase --include=systemd-sysv,openssh-server,ufw,cron,nginx-light,procps,iproute2,fail2ban,ssl-cert,logrotate,curl bookworm {} {} >{}/debootstrap.log 2>&1 || (tail -20 {}/debootstrap.log; exit 1)",
         building.display(),
         mirror(),
         env!("CARGO_TARGET_TMPDIR"),
