@@ -270,3 +270,31 @@ fn the_gw2_example_serves_restores_hand_edits_and_leaves_the_host_as_it_was() {
     assert_eq!(debian.ssh("ls /etc/systemd/system /etc/nginx/sites-enabled /etc/cron.d /etc/logrotate.d; ufw status"), before);
     assert_eq!(debian.ssh("test -e /srv/gw2 && echo left"), "");
 }
+
+#[test]
+fn the_finaiflow_example_without_its_compose_stack_on_a_systemd_debian() {
+    // This container has no Docker: the stack's compose part is tested on the local engine by
+    // vps_ssh.rs (the_finaiflow_compose_stack_runs_on_the_local_engine).
+    let debian = boot_debian();
+    let dir = example("finaiflow");
+    let d = dir.path();
+    let v = host_vars(&debian, &["run_compose=false"]);
+    let before = debian.ssh("ls /etc/fail2ban/jail.d /etc/cron.d; ufw status");
+    let (code, out) = run(d, &["apply", "--auto-approve"], &v);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(run(d, &["plan", "--detailed-exitcode"], &v).0, 0);
+    assert!(debian.ssh("fail2ban-client status").contains("nginx-limit-req"), "the jail is loaded");
+    assert!(debian.ssh("cat /etc/cron.d/finaiflow-backup").contains("0 2 * * * root /opt/finaiflow/scripts/database_backup.sh"));
+    assert!(debian.ssh("cat /etc/cron.d/finaiflow-backup-cleanup").contains("0 3 * * * root find /opt/finaiflow/backups -name '*.sql' -mtime +30 -delete"));
+    debian.ssh("sed -i 's/maxretry = 10/maxretry = 1000/' /etc/fail2ban/jail.d/finaiflow.local");
+    let (code, out) = run(d, &["plan", "--refresh-only", "--detailed-exitcode"], &v);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("vps_file.fail2ban_jail") && out.contains("maxretry = 1000"), "{out}");
+    let (code, out) = run(d, &["apply", "--auto-approve"], &v);
+    assert_eq!(code, 0, "{out}");
+    assert!(debian.ssh("cat /etc/fail2ban/jail.d/finaiflow.local").contains("maxretry = 10\n"));
+    let (code, out) = run(d, &["destroy", "--auto-approve"], &v);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(debian.ssh("ls /etc/fail2ban/jail.d /etc/cron.d; ufw status"), before);
+    assert_eq!(debian.ssh("test -e /opt/finaiflow && echo left"), "");
+}

@@ -217,3 +217,58 @@ fn a_compose_stack_runs_updates_and_goes_down_on_the_local_engine() {
     assert_eq!(compose_services("infratest"), Vec::<String>::new());
     assert!(!std::path::Path::new(&dir).exists());
 }
+
+/// Copies an example stack into a fresh directory.
+fn example(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name);
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let entry = entry.unwrap();
+        if entry.path().extension().is_some_and(|e| e == "tf") {
+            std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+        }
+    }
+    dir
+}
+
+/// An example's compose stack (`target`) applied to this machine's engine, reached over SSH,
+/// with the local busybox image standing in for every service.
+fn example_compose_on_the_local_engine(example_name: &str, target: &str, project: &str, images: &str, extra: &[&str]) {
+    let image = busybox_image();
+    let sshd = start_sshd();
+    let dir = example(example_name);
+    let root = tempfile::tempdir().unwrap();
+    let key: Vec<&str> = sshd.host_key.split_whitespace().take(2).collect();
+    let mut vars = vec![
+        format!("host={}", sshd.netns.ns_ip),
+        format!("private_key_file={}", sshd.client_key.display()),
+        format!("host_key={}", key.join(" ")),
+        format!("app_dir={}", root.path().join("app").display()),
+        format!("images={}", images.replace("IMAGE", image)),
+        "stand_in_command=[\"sleep\",\"3600\"]".to_string(),
+    ];
+    vars.extend(extra.iter().map(|s| s.to_string()));
+    let mut args: Vec<String> = vec!["apply".into(), "--auto-approve".into(), "--target".into(), target.into()];
+    args.extend(vars.iter().flat_map(|v| ["--var".to_string(), v.clone()]));
+    let (code, out) = infra(dir.path(), &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 0, "{out}");
+    assert!(compose_services(project).iter().all(|s| s.ends_with(" running")) && !compose_services(project).is_empty(), "{:?}", compose_services(project));
+    let env = std::fs::read_to_string(root.path().join("app/.env")).unwrap();
+    assert_eq!(std::fs::metadata(root.path().join("app/.env")).unwrap().permissions().mode() & 0o777, 0o600);
+    assert!(!out.contains(env.lines().next().unwrap_or("none")), "secrets are not printed");
+    args[0] = "destroy".into();
+    let (code, out) = infra(dir.path(), &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 0, "{out}");
+    assert!(compose_services(project).is_empty());
+}
+
+#[test]
+fn the_finaiflow_compose_stack_runs_on_the_local_engine() {
+    example_compose_on_the_local_engine(
+        "finaiflow",
+        "vps_compose_stack.app",
+        "finaiflow",
+        "{api=\"IMAGE\",postgres=\"IMAGE\",redis=\"IMAGE\",nginx=\"IMAGE\"}",
+        &["http_port=18080", "https_port=18443"],
+    );
+}

@@ -726,8 +726,9 @@ pub async fn apply(conn: &Connection, type_name: &str, prior: Option<&Value>, pl
             let bytes = file_bytes(&p).unwrap_or(Ok(Vec::new()))?;
             let mut script = write_file(&g("path"), &bytes, &g("mode"), &g("owner"), &g("group"));
             if changed("content_sha256") {
+                // A stopped service is started: the new file may be what it was missing.
                 for s in services(&p, "reload_services") {
-                    script.push_str(&format!("systemctl reload -- {}\n", quote(&s)));
+                    script.push_str(&format!("systemctl reload-or-restart -- {}\n", quote(&s)));
                 }
                 for s in services(&p, "restart_services") {
                     script.push_str(&format!("systemctl restart -- {}\n", quote(&s)));
