@@ -298,3 +298,40 @@ fn the_finaiflow_example_without_its_compose_stack_on_a_systemd_debian() {
     assert_eq!(debian.ssh("ls /etc/fail2ban/jail.d /etc/cron.d; ufw status"), before);
     assert_eq!(debian.ssh("test -e /opt/finaiflow && echo left"), "");
 }
+
+#[test]
+fn the_attendee_example_without_its_compose_stack_on_a_systemd_debian() {
+    // No Docker in this container: the compose part runs on the local engine in vps_ssh.rs.
+    let debian = boot_debian();
+    let dir = example("attendee-ems-vps");
+    let d = dir.path();
+    let v = host_vars(
+        &debian,
+        &["run_compose=false", "ssl_certificate=/etc/ssl/certs/ssl-cert-snakeoil.pem", "ssl_certificate_key=/etc/ssl/private/ssl-cert-snakeoil.key"],
+    );
+    let before = debian.ssh("ls /etc/fail2ban/jail.d /etc/cron.d /etc/nginx/sites-enabled /usr/local/bin; ufw status");
+    let (code, out) = run(d, &["apply", "--auto-approve"], &v);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(run(d, &["plan", "--detailed-exitcode"], &v).0, 0);
+    let jails = debian.ssh("fail2ban-client status");
+    assert!(jails.contains("sshd") && jails.contains("nginx-http-auth"), "{jails}");
+    // The site proxies /api/ and /socket.io/ to the backend port (nothing listens: 502).
+    for path in ["/api/events", "/socket.io/?EIO=4"] {
+        let code = std::process::Command::new("curl")
+            .args(["-sk", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Host: attendee.example.com", &format!("https://{}{path}", debian.netns.ns_ip)])
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&code.stdout), "502", "{path}");
+    }
+    assert!(debian.ssh("cat /etc/cron.d/certbot-renew").contains("0 3 * * * root certbot renew --quiet --post-hook \"systemctl reload nginx\""));
+    debian.ssh("sed -i 's/attendee_backend/elsewhere/' /etc/nginx/sites-available/attendee.conf");
+    let (code, out) = run(d, &["plan", "--refresh-only", "--detailed-exitcode"], &v);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("vps_nginx_site.attendee") && out.contains("elsewhere"), "{out}");
+    let (code, out) = run(d, &["apply", "--auto-approve"], &v);
+    assert_eq!(code, 0, "{out}");
+    assert!(!debian.ssh("cat /etc/nginx/sites-available/attendee.conf").contains("elsewhere"));
+    let (code, out) = run(d, &["destroy", "--auto-approve"], &v);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(debian.ssh("ls /etc/fail2ban/jail.d /etc/cron.d /etc/nginx/sites-enabled /usr/local/bin; ufw status"), before);
+}

@@ -272,3 +272,17 @@ fn the_finaiflow_compose_stack_runs_on_the_local_engine() {
         &["http_port=18080", "https_port=18443"],
     );
 }
+
+#[test]
+fn the_attendee_compose_stack_runs_on_the_local_engine() {
+    let dirs = tempfile::tempdir().unwrap();
+    let backups = format!("backups_dir={}", dirs.path().join("backups").display());
+    let frontend = format!("frontend_dir={}", dirs.path().join("frontend").display());
+    example_compose_on_the_local_engine(
+        "attendee-ems-vps",
+        "vps_compose_stack.app",
+        "attendee",
+        "{backend=\"IMAGE\",postgres=\"IMAGE\"}",
+        &[&backups, &frontend],
+    );
+}

@@ -1,0 +1,82 @@
+variable "host" {
+  type = string
+}
+
+variable "port" {
+  type    = number
+  default = 22
+}
+
+variable "user" {
+  type    = string
+  default = "root"
+}
+
+variable "private_key_file" {
+  type = string
+}
+
+variable "host_key" {
+  description = "The server's public host key line, as ssh-keyscan prints it without the host name."
+  type        = string
+}
+
+variable "domain" {
+  type    = string
+  default = "attendee.example.com"
+}
+
+variable "app_dir" {
+  type    = string
+  default = "/opt/attendee-ems"
+}
+
+variable "backups_dir" {
+  type    = string
+  default = "/backups/postgres"
+}
+
+variable "frontend_dir" {
+  description = "Where the built frontend is deployed."
+  type        = string
+  default     = "/var/www/frontend"
+}
+
+variable "images" {
+  description = "Image of each service."
+  type        = map(string)
+  default = {
+    backend  = "ghcr.io/attendee-ems/backend:latest"
+    postgres = "postgres:16-alpine"
+  }
+}
+
+variable "r2" {
+  description = "Cloudflare R2 settings of the uploads bucket (account_id, access_key, secret_key, bucket, public_url)."
+  type        = map(string)
+  sensitive   = true
+  default     = {}
+}
+
+variable "ssl_certificate" {
+  description = "Defaults to certbot's path for the domain."
+  type        = string
+  default     = null
+}
+
+variable "ssl_certificate_key" {
+  type    = string
+  default = null
+}
+
+variable "stand_in_command" {
+  description = "Tests only: run every service with this command (a local image without the application)."
+  type        = list(string)
+  default     = null
+}
+
+variable "run_compose" {
+  description = "Tests only: false leaves out the compose stack (for a host without Docker)."
+  type        = bool
+  default     = true
+}
