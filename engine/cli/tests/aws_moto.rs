@@ -5,7 +5,6 @@
 mod moto;
 
 use moto::*;
-use std::path::Path;
 
 fn network_stack(moto: &Moto, name_tag: &str, second_cidr: &str) -> String {
     format!(

@@ -335,3 +335,26 @@ fn the_attendee_example_without_its_compose_stack_on_a_systemd_debian() {
     assert_eq!(code, 0, "{out}");
     assert_eq!(debian.ssh("ls /etc/fail2ban/jail.d /etc/cron.d /etc/nginx/sites-enabled /usr/local/bin; ufw status"), before);
 }
+
+#[test]
+fn a_non_root_user_works_through_sudo() {
+    let debian = boot_debian();
+    debian.ssh("useradd -m -s /bin/sh deploy && usermod -p '*' deploy && mkdir -p ~deploy/.ssh && cp /root/.ssh/authorized_keys ~deploy/.ssh/ && chown -R deploy: ~deploy/.ssh && echo 'deploy ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/deploy && chmod 0440 /etc/sudoers.d/deploy");
+    let work = tempfile::tempdir().unwrap();
+    let stack = |sudo: bool| {
+        format!(
+            "{}\nresource \"vps_file\" \"privileged\" {{\n  path    = \"/etc/infra-sudo-test.conf\"\n  content = \"written through sudo\\n\"\n  mode    = \"0600\"\n}}\n",
+            debian.provider_block(&format!("  sudo = {sudo}\n")).replace("user             = \"root\"", "user             = \"deploy\"")
+        )
+    };
+    // Without sudo the deploy user cannot write there: the host's refusal is the diagnostic.
+    std::fs::write(work.path().join("main.tf"), stack(false)).unwrap();
+    let (code, out) = infra(work.path(), &["apply", "--auto-approve"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("Permission denied"), "{out}");
+    std::fs::write(work.path().join("main.tf"), stack(true)).unwrap();
+    let (code, out) = infra(work.path(), &["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(debian.ssh("stat -c '%U %a' /etc/infra-sudo-test.conf; cat /etc/infra-sudo-test.conf"), "root 600\nwritten through sudo\n");
+    assert_eq!(infra(work.path(), &["plan", "--detailed-exitcode"]).0, 0);
+}

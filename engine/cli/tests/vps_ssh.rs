@@ -286,3 +286,46 @@ fn the_attendee_compose_stack_runs_on_the_local_engine() {
         &[&backups, &frontend],
     );
 }
+
+#[test]
+fn keys_come_from_content_or_an_agent_and_aliases_reach_two_hosts() {
+    let (one, two) = (start_sshd(), start_sshd());
+    let work = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    // host one: the key's content (sensitive), never a file infra writes; host two: the agent.
+    let agent_sock = root.path().join("agent.sock");
+    let mut agent = std::process::Command::new("ssh-agent").args(["-D", "-a"]).arg(&agent_sock).stdout(std::process::Stdio::null()).spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !agent_sock.exists() {
+        assert!(std::time::Instant::now() < deadline, "ssh-agent did not start");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    sh(&format!("SSH_AUTH_SOCK={} ssh-add -q {}", agent_sock.display(), two.client_key.display()));
+    let block_one = one.provider_block("").replace(
+        &format!("  private_key_file = \"{}\"\n", one.client_key.display()),
+        &format!("  private_key      = file({:?})\n", one.client_key.display().to_string()),
+    );
+    let block_two =
+        two.provider_block("  alias = \"two\"\n").replace(&format!("  private_key_file = \"{}\"\n", two.client_key.display()), "  agent            = true\n");
+    let stack = format!(
+        "{block_one}\n{block_two}\nresource \"vps_file\" \"one\" {{\n  path    = \"{r}/one.txt\"\n  content = \"one\\n\"\n}}\n\nresource \"vps_file\" \"two\" {{\n  provider = vps.two\n  path     = \"{r}/two.txt\"\n  content  = \"two\\n\"\n}}\n",
+        r = root.path().display()
+    );
+    std::fs::write(work.path().join("main.tf"), stack).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_infra"))
+        .args(["apply", "--auto-approve"])
+        .current_dir(work.path())
+        .env("NO_COLOR", "1")
+        .env("SSH_AUTH_SOCK", &agent_sock)
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(!text.contains("PRIVATE KEY"), "the key content is never printed:\n{text}");
+    assert_eq!(std::fs::read_to_string(root.path().join("one.txt")).unwrap(), "one\n");
+    assert_eq!(std::fs::read_to_string(root.path().join("two.txt")).unwrap(), "two\n");
+    assert_eq!(one.sessions(), 1, "each file went to its own host");
+    assert_eq!(two.sessions(), 1);
+    let _ = agent.kill();
+    let _ = agent.wait();
+}

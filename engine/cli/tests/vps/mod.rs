@@ -167,7 +167,7 @@ pub fn debian_root() -> PathBuf {
     ensure_package("/usr/sbin/debootstrap", "debootstrap");
     ensure_package("/usr/bin/systemd-nspawn", "systemd-container");
     // The name carries the package list: a new list builds a new root.
-    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("debian-bookworm-3");
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("debian-bookworm-4");
     let _guard = ROOT_BUILD.lock().unwrap_or_else(|e| e.into_inner());
     if root.join(".infra-complete").exists() {
         return root;
@@ -175,7 +175,7 @@ pub fn debian_root() -> PathBuf {
     let building = root.with_extension("building");
     let _ = std::fs::remove_dir_all(&building);
     sh(&format!(
-        "debootstrap --variant=minbase --include=systemd-sysv,openssh-server,ufw,cron,nginx-light,procps,iproute2,fail2ban,python3-systemd,ssl-cert,logrotate,curl bookworm {} {} >{}/debootstrap.log 2>&1 || (tail -20 {}/debootstrap.log; exit 1)",
+        "debootstrap --variant=minbase --include=systemd-sysv,openssh-server,ufw,cron,nginx-light,procps,iproute2,fail2ban,python3-systemd,ssl-cert,logrotate,curl,sudo bookworm {} {} >{}/debootstrap.log 2>&1 || (tail -20 {}/debootstrap.log; exit 1)",
         building.display(),
         mirror(),
         env!("CARGO_TARGET_TMPDIR"),
