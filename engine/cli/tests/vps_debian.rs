@@ -192,19 +192,6 @@ fn an_apt_package_comes_from_a_local_repository_and_goes_on_destroy() {
     let _ = server.wait();
 }
 
-/// Copies an example stack into a fresh directory.
-fn example(name: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name);
-    for entry in std::fs::read_dir(&src).unwrap() {
-        let entry = entry.unwrap();
-        if entry.path().extension().is_some_and(|e| e == "tf") {
-            std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
-        }
-    }
-    dir
-}
-
 /// The variables every VPS example takes, for this container.
 fn host_vars(debian: &Debian, extra: &[&str]) -> Vec<String> {
     let key: Vec<&str> = debian.host_key.split_whitespace().take(2).collect();

@@ -218,19 +218,6 @@ fn a_compose_stack_runs_updates_and_goes_down_on_the_local_engine() {
     assert!(!std::path::Path::new(&dir).exists());
 }
 
-/// Copies an example stack into a fresh directory.
-fn example(name: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name);
-    for entry in std::fs::read_dir(&src).unwrap() {
-        let entry = entry.unwrap();
-        if entry.path().extension().is_some_and(|e| e == "tf") {
-            std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
-        }
-    }
-    dir
-}
-
 /// An example's compose stack (`target`) applied to this machine's engine, reached over SSH,
 /// with the local busybox image standing in for every service.
 fn example_compose_on_the_local_engine(example_name: &str, target: &str, project: &str, images: &str, extra: &[&str]) {
@@ -328,4 +315,40 @@ fn keys_come_from_content_or_an_agent_and_aliases_reach_two_hosts() {
     assert_eq!(two.sessions(), 1);
     let _ = agent.kill();
     let _ = agent.wait();
+}
+
+#[test]
+fn the_host_can_come_from_another_resource_and_triggers_rerun_a_command() {
+    let sshd = start_sshd();
+    let work = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let log = root.path().join("runs.log");
+    // The address is only known once another resource exists (as an instance's IP would be).
+    let stack = |release: &str| {
+        let block = sshd.provider_block("").replace(&format!("host             = \"{}\"", sshd.netns.ns_ip), "host             = terraform_data.server.output");
+        format!(
+            "resource \"terraform_data\" \"server\" {{\n  input = \"{}\"\n}}\n\n{block}\nresource \"vps_command\" \"deploy\" {{\n  create   = \"echo {release} >> {log}; echo deployed {release}\"\n  triggers = {{ release = \"{release}\" }}\n}}\n\nresource \"vps_file\" \"from_source\" {{\n  path   = \"{r}/uploaded.txt\"\n  source = \"${{path.module}}/local.txt\"\n}}\n",
+            sshd.netns.ns_ip,
+            log = log.display(),
+            r = root.path().display()
+        )
+    };
+    std::fs::write(work.path().join("local.txt"), "uploaded as is\n").unwrap();
+    std::fs::write(work.path().join("main.tf"), stack("v1")).unwrap();
+    let (code, out) = infra(work.path(), &["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(std::fs::read_to_string(root.path().join("uploaded.txt")).unwrap(), "uploaded as is\n");
+    assert_eq!(infra(work.path(), &["plan", "--detailed-exitcode"]).0, 0);
+    // A changed trigger runs the command again; a changed source file uploads again.
+    std::fs::write(work.path().join("main.tf"), stack("v2")).unwrap();
+    std::fs::write(work.path().join("local.txt"), "second upload\n").unwrap();
+    let (code, out) = infra(work.path(), &["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("vps_command.deploy must be replaced") && out.contains("vps_file.from_source will be updated in-place"), "{out}");
+    let (code, out) = infra(work.path(), &["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "v1\nv2\n");
+    assert_eq!(std::fs::read_to_string(root.path().join("uploaded.txt")).unwrap(), "second upload\n");
+    let (_, shown) = infra(work.path(), &["state", "show", "vps_command.deploy"]);
+    assert!(shown.contains("deployed v2"), "{shown}");
 }

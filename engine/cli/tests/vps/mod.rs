@@ -127,13 +127,7 @@ impl Sshd {
 
     /// `provider "vps"` for this server, `extra` lines added inside the block.
     pub fn provider_block(&self, extra: &str) -> String {
-        let key_type_and_data: Vec<&str> = self.host_key.split_whitespace().take(2).collect();
-        format!(
-            "provider \"vps\" {{\n  host             = \"{}\"\n  user             = \"root\"\n  private_key_file = \"{}\"\n  host_key         = \"{}\"\n{extra}}}\n",
-            self.netns.ns_ip,
-            self.client_key.display(),
-            key_type_and_data.join(" ")
-        )
+        provider_block(&self.netns.ns_ip, &self.client_key, &self.host_key, extra)
     }
 }
 
@@ -256,13 +250,7 @@ pub fn boot_debian() -> Debian {
 
 impl Debian {
     pub fn provider_block(&self, extra: &str) -> String {
-        let key: Vec<&str> = self.host_key.split_whitespace().take(2).collect();
-        format!(
-            "provider \"vps\" {{\n  host             = \"{}\"\n  user             = \"root\"\n  private_key_file = \"{}\"\n  host_key         = \"{}\"\n{extra}}}\n",
-            self.netns.ns_ip,
-            self.client_key.display(),
-            key.join(" ")
-        )
+        provider_block(&self.netns.ns_ip, &self.client_key, &self.host_key, extra)
     }
 
     /// Runs a command in the container over SSH with the system client (a second, independent
@@ -306,4 +294,27 @@ pub fn compose_services(project: &str) -> Vec<String> {
     let mut v: Vec<String> = out.lines().map(str::to_string).collect();
     v.sort();
     v
+}
+
+/// Copies an example stack into a fresh directory, so tests never write into the repository.
+pub fn example(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name);
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let entry = entry.unwrap();
+        if entry.path().extension().is_some_and(|e| e == "tf") {
+            std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+        }
+    }
+    dir
+}
+
+/// `provider "vps"` for a host, `extra` lines added inside the block.
+fn provider_block(ip: &str, client_key: &Path, host_key: &str, extra: &str) -> String {
+    let key: Vec<&str> = host_key.split_whitespace().take(2).collect();
+    format!(
+        "provider \"vps\" {{\n  host             = \"{ip}\"\n  user             = \"root\"\n  private_key_file = \"{}\"\n  host_key         = \"{}\"\n{extra}}}\n",
+        client_key.display(),
+        key.join(" ")
+    )
 }
