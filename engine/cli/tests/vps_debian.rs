@@ -345,3 +345,65 @@ fn a_non_root_user_works_through_sudo() {
     assert_eq!(debian.ssh("stat -c '%U %a' /etc/infra-sudo-test.conf; cat /etc/infra-sudo-test.conf"), "root 600\nwritten through sudo\n");
     assert_eq!(infra(work.path(), &["plan", "--detailed-exitcode"]).0, 0);
 }
+
+#[test]
+fn objects_made_by_hand_import_by_name_with_an_empty_plan() {
+    let debian = boot_debian();
+    let unit = "[Unit]\nDescription=made by hand\n\n[Service]\nExecStart=/usr/bin/sleep infinity\n\n[Install]\nWantedBy=multi-user.target\n";
+    let site = "server {\n  listen 8081;\n  location / { return 200 \"hand\\n\"; }\n}\n";
+    debian.ssh(&format!(
+        "printf '%s' '{unit}' > /etc/systemd/system/hand.service && systemctl daemon-reload && systemctl enable --now hand.service && printf '%s' '{site}' > /etc/nginx/sites-available/hand.conf && ln -s /etc/nginx/sites-available/hand.conf /etc/nginx/sites-enabled/hand.conf && systemctl reload nginx && echo '15 4 * * * root /usr/bin/true' > /etc/cron.d/hand-job && ufw allow 8081/tcp >/dev/null"
+    ));
+    let work = tempfile::tempdir().unwrap();
+    let stack = format!(
+        r#"{}
+import {{
+  to = vps_systemd_unit.hand
+  id = "hand.service"
+}}
+
+import {{
+  to = vps_nginx_site.hand
+  id = "hand.conf"
+}}
+
+import {{
+  to = vps_cron_job.hand
+  id = "hand-job"
+}}
+
+import {{
+  to = vps_ufw_rule.hand
+  id = "allow tcp 8081 any"
+}}
+
+resource "vps_systemd_unit" "hand" {{
+  name    = "hand.service"
+  content = {unit:?}
+}}
+
+resource "vps_nginx_site" "hand" {{
+  name   = "hand.conf"
+  config = {site:?}
+}}
+
+resource "vps_cron_job" "hand" {{
+  name     = "hand-job"
+  schedule = "15 4 * * *"
+  command  = "/usr/bin/true"
+}}
+
+resource "vps_ufw_rule" "hand" {{
+  port = "8081"
+}}
+"#,
+        debian.provider_block("")
+    );
+    std::fs::write(work.path().join("main.tf"), stack).unwrap();
+    let (code, out) = infra(work.path(), &["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("Plan: 4 to import, 0 to add, 0 to change, 0 to destroy."), "{out}");
+    let (code, out) = infra(work.path(), &["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(infra(work.path(), &["plan", "--detailed-exitcode"]).0, 0);
+}
