@@ -161,6 +161,16 @@ fn unknown_or_changed_host_keys_and_wrong_client_keys_are_refused() {
     assert!(out.contains("does not list") && out.contains(&real_fingerprint), "{out}");
     let (code, out) = with_known(format!("{} {}\n", sshd.netns.ns_ip, sshd.host_key));
     assert_eq!(code, 0, "{out}");
+    // Hashed entries (ssh-keygen -H, HashKnownHosts) are read too.
+    sh(&format!("ssh-keygen -q -H -f {} && rm -f {}.old", known.display(), known.display()));
+    assert!(std::fs::read_to_string(&known).unwrap().starts_with("|1|"));
+    let block = sshd.provider_block("").replace(
+        &format!("  host_key         = \"{}\"\n", sshd.host_key.split_whitespace().take(2).collect::<Vec<_>>().join(" ")),
+        &format!("  known_hosts_file = \"{}\"\n", known.display()),
+    );
+    std::fs::write(work.path().join("main.tf"), file(block)).unwrap();
+    let (code, out) = infra(work.path(), &["plan"]);
+    assert_eq!(code, 0, "{out}");
 
     // A client key the server does not know.
     let wrong = sshd.provider_block("").replace(&sshd.client_key.display().to_string(), &wrong_client.display().to_string());
@@ -210,6 +220,17 @@ fn a_compose_stack_runs_updates_and_goes_down_on_the_local_engine() {
     let (code, out) = infra(work.path(), &["plan", "--refresh-only", "--detailed-exitcode"]);
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("vps_compose_stack.app") && out.contains("env_sha256") && !out.contains("tampered"), "{out}");
+
+    let (code, out) = infra(work.path(), &["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    // A service stopped by hand is drift too; apply starts it again.
+    sh("docker stop -t 1 $(docker ps -q --filter label=com.docker.compose.project=infratest --filter label=com.docker.compose.service=worker) >/dev/null");
+    let (code, out) = infra(work.path(), &["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("~ running") && out.contains("false -> true"), "{out}");
+    let (code, out) = infra(work.path(), &["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(compose_services("infratest"), ["web running", "worker running"]);
 
     // Destroy brings the stack down and removes its files.
     let (code, out) = infra(work.path(), &["destroy", "--auto-approve"]);
@@ -351,4 +372,20 @@ fn the_host_can_come_from_another_resource_and_triggers_rerun_a_command() {
     assert_eq!(std::fs::read_to_string(root.path().join("uploaded.txt")).unwrap(), "second upload\n");
     let (_, shown) = infra(work.path(), &["state", "show", "vps_command.deploy"]);
     assert!(shown.contains("deployed v2"), "{shown}");
+}
+
+#[test]
+fn rsa_and_ecdsa_keys_work_as_well_as_ed25519() {
+    for kind in ["rsa", "ecdsa"] {
+        let sshd = start_sshd_with(kind);
+        let work = tempfile::tempdir().unwrap();
+        std::fs::write(
+            work.path().join("main.tf"),
+            format!("{}\ndata \"vps_host\" \"this\" {{}}\n\noutput \"arch\" {{\n  value = data.vps_host.this.architecture\n}}\n", sshd.provider_block("")),
+        )
+        .unwrap();
+        let (code, out) = infra(work.path(), &["plan"]);
+        assert_eq!(code, 0, "{kind}: {out}");
+        assert!(out.contains(&format!("arch = \"{}\"", sh("uname -m").trim())), "{kind}: {out}");
+    }
 }

@@ -98,6 +98,7 @@ pub fn schemas() -> BTreeMap<String, Schema> {
         .attr("compose", AttrSchema::required(Type::String))
         .attr("env", AttrSchema::optional(Type::Map(Box::new(Type::String))).sensitive())
         .attr("env_sha256", AttrSchema::computed(Type::String))
+        .attr("running", AttrSchema::optional_computed(Type::Bool))
         .attr("project_name", AttrSchema::optional_computed(Type::String).force_new());
     BTreeMap::from([
         ("vps_file".to_string(), file),
@@ -360,6 +361,7 @@ pub fn plan(req: PlanRequest) -> PlanResponse {
                         set_default(m, "project_name", Value::string(base.to_lowercase()));
                     }
                 }
+                set_default(m, "running", Value::Bool(true));
                 let env = m.get("env").cloned().unwrap_or(Value::Null);
                 let sha = if env.is_wholly_known() { Value::string(sha256_hex(env_content(&string_map(Some(&env))).as_bytes())) } else { Value::Unknown };
                 m.insert("env_sha256".into(), sha);
@@ -674,6 +676,8 @@ pub fn from_probe(type_name: &str, prior: &Value, facts: &Facts) -> Option<Value
                     ("id", Value::string(g("directory").unwrap_or_default())),
                     ("compose", text_of(facts, "compose.", g("compose"), &recorded_sha)),
                     ("env_sha256", facts.get("env.sha256").map(|s| Value::string(s.clone())).unwrap_or(Value::string(""))),
+                    // Every service's container up: a stopped one is drift, and apply brings it back.
+                    ("running", Value::Bool(decoded(facts, "ps").is_some_and(|ps| !ps.trim().is_empty() && ps.lines().all(|l| l.ends_with(" running"))))),
                 ],
             ))
         }

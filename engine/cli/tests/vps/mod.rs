@@ -57,8 +57,13 @@ impl Drop for Netns {
 
 /// A key pair made by ssh-keygen: (private key path, public key line).
 pub fn keypair(dir: &Path, name: &str) -> (PathBuf, String) {
+    keypair_of(dir, name, "ed25519")
+}
+
+/// A key pair of the given type (`ed25519`, `rsa`, `ecdsa`).
+pub fn keypair_of(dir: &Path, name: &str, kind: &str) -> (PathBuf, String) {
     let path = dir.join(name);
-    sh(&format!("ssh-keygen -q -t ed25519 -N '' -C {name} -f {}", path.display()));
+    sh(&format!("ssh-keygen -q -t {kind} -N '' -C {name} -f {}", path.display()));
     let public = std::fs::read_to_string(path.with_extension("pub")).unwrap();
     (path, public.trim().to_string())
 }
@@ -81,13 +86,18 @@ impl Drop for Sshd {
 }
 
 pub fn start_sshd() -> Sshd {
+    start_sshd_with("ed25519")
+}
+
+/// An sshd whose host key and client key are of type `kind`.
+pub fn start_sshd_with(kind: &str) -> Sshd {
     ensure_package("/usr/sbin/sshd", "openssh-server");
     std::fs::create_dir_all("/run/sshd").unwrap();
     let netns = Netns::new();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let (host_key_path, host_key) = keypair(d, "host_key");
-    let (client_key, client_pub) = keypair(d, "client_key");
+    let (host_key_path, host_key) = keypair_of(d, "host_key", kind);
+    let (client_key, client_pub) = keypair_of(d, "client_key", kind);
     std::fs::write(d.join("authorized_keys"), format!("{client_pub}\n")).unwrap();
     let log = d.join("sshd.log");
     let config = d.join("sshd_config");
