@@ -261,6 +261,14 @@ fn crashes_after_efs_ecs_and_elb_creates_are_adopted_never_duplicated() {
 #[test]
 fn with_a_certificate_bdd_bot_serves_https_and_redirects_http() {
     let moto = start_moto();
+    // A certificate that does not exist: AWS's code and message, the operation and the address.
+    let missing = example("bdd-bot");
+    let v = vars(&moto, &["deletion_protection=false", "backup_policy=false", "certificate_arn=arn:aws:acm:us-east-1:123456789012:certificate/none"]);
+    let (code, out) = run(missing.path(), &["apply", "--auto-approve"], &v);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("in aws_lb_listener.https[0]") && out.contains("CreateListener failed: CertificateNotFound: "), "{out}");
+    let (code, out) = run(missing.path(), &["destroy", "--auto-approve"], &v);
+    assert_eq!(code, 0, "everything the failed apply made is recorded and goes: {out}");
     // An ACM certificate for the listener (moto checks that it exists).
     let cert = moto.call(
         "acm",
