@@ -4,6 +4,11 @@
 //! to look at what a stack made, or to make objects by hand for import tests.
 #![allow(dead_code)]
 
+#[path = "../common/mod.rs"]
+mod common;
+#[allow(unused_imports)]
+pub use common::example;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -173,19 +178,6 @@ fn encode(s: &str) -> String {
             other => format!("%{other:02X}"),
         })
         .collect()
-}
-
-/// Copies an example stack into a fresh directory, so tests never write into the repository.
-pub fn example(name: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name);
-    for entry in std::fs::read_dir(&src).unwrap() {
-        let entry = entry.unwrap();
-        if entry.path().extension().is_some_and(|e| e == "tf") {
-            std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
-        }
-    }
-    dir
 }
 
 /// Credentials and retries for stacks that configure their provider from the environment.

@@ -3,6 +3,11 @@
 //! generated per server; sshd logs at VERBOSE, so its log counts the sessions (round trips).
 #![allow(dead_code)]
 
+#[path = "../common/mod.rs"]
+mod common;
+#[allow(unused_imports)]
+pub use common::example;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -304,19 +309,6 @@ pub fn compose_services(project: &str) -> Vec<String> {
     let mut v: Vec<String> = out.lines().map(str::to_string).collect();
     v.sort();
     v
-}
-
-/// Copies an example stack into a fresh directory, so tests never write into the repository.
-pub fn example(name: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name);
-    for entry in std::fs::read_dir(&src).unwrap() {
-        let entry = entry.unwrap();
-        if entry.path().extension().is_some_and(|e| e == "tf") {
-            std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
-        }
-    }
-    dir
 }
 
 /// `provider "vps"` for a host, `extra` lines added inside the block.
