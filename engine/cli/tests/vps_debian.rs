@@ -407,3 +407,24 @@ resource "vps_ufw_rule" "hand" {{
     assert_eq!(code, 0, "{out}");
     assert_eq!(infra(work.path(), &["plan", "--detailed-exitcode"]).0, 0);
 }
+
+#[test]
+fn a_changed_file_restarts_the_services_it_names() {
+    let debian = boot_debian();
+    let work = tempfile::tempdir().unwrap();
+    let stack = |value: &str| {
+        format!(
+            "{}\nresource \"vps_file\" \"env\" {{\n  path             = \"/etc/infra-app.env\"\n  content          = \"MODE={value}\\n\"\n  restart_services = [\"infra-app.service\"]\n}}\n\nresource \"vps_systemd_unit\" \"app\" {{\n  name    = \"infra-app.service\"\n  content = \"[Service]\\nEnvironmentFile=/etc/infra-app.env\\nExecStart=/usr/bin/sleep infinity\\n\\n[Install]\\nWantedBy=multi-user.target\\n\"\n  depends_on = [vps_file.env]\n}}\n",
+            debian.provider_block("")
+        )
+    };
+    std::fs::write(work.path().join("main.tf"), stack("one")).unwrap();
+    let (code, out) = infra(work.path(), &["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    let pid = debian.ssh("systemctl show -p MainPID --value infra-app.service");
+    std::fs::write(work.path().join("main.tf"), stack("two")).unwrap();
+    let (code, out) = infra(work.path(), &["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    assert_ne!(debian.ssh("systemctl show -p MainPID --value infra-app.service"), pid, "the unit was restarted");
+    assert_eq!(debian.ssh("cat /proc/$(systemctl show -p MainPID --value infra-app.service)/environ | tr '\\0' '\\n' | grep MODE"), "MODE=two\n");
+}

@@ -730,12 +730,14 @@ pub async fn apply(conn: &Connection, type_name: &str, prior: Option<&Value>, pl
             let bytes = file_bytes(&p).unwrap_or(Ok(Vec::new()))?;
             let mut script = write_file(&g("path"), &bytes, &g("mode"), &g("owner"), &g("group"));
             if changed("content_sha256") {
-                // A stopped service is started: the new file may be what it was missing.
+                // Only units that exist (a unit made later in the same apply starts with the new
+                // file anyway). A stopped service being reloaded is started: the new file may be
+                // what it was missing; a stopped one being restarted stays stopped.
                 for s in services(&p, "reload_services") {
-                    script.push_str(&format!("systemctl reload-or-restart -- {}\n", quote(&s)));
+                    script.push_str(&format!("if systemctl cat -- {q} >/dev/null 2>&1; then systemctl reload-or-restart -- {q}; fi\n", q = quote(&s)));
                 }
                 for s in services(&p, "restart_services") {
-                    script.push_str(&format!("systemctl restart -- {}\n", quote(&s)));
+                    script.push_str(&format!("if systemctl cat -- {q} >/dev/null 2>&1; then systemctl try-restart -- {q}; fi\n", q = quote(&s)));
                 }
             }
             run(conn, &format!("Writing {}", g("path")), &script).await?;
