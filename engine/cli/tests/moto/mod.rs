@@ -54,24 +54,37 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// Starts a moto server on a free port. A port found free can be taken by another test's
+/// moto before ours binds it (ours then exits, and a bare connect check would reach theirs):
+/// so ours counts as up only once its own log says it is listening, and a lost race retries
+/// on another port.
 pub fn start_moto() -> Moto {
     let bin = moto_server();
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("moto.log");
-    let port = free_port();
-    let child = Command::new(bin)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let url = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "moto did not start: {}", std::fs::read_to_string(&log).unwrap_or_default());
-        std::thread::sleep(Duration::from_millis(100));
+    for _attempt in 0..10 {
+        let port = free_port();
+        let mut child = Command::new(&bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let listening = format!("Running on http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(_)) = child.try_wait() {
+                break; // lost the port: try another
+            }
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if text.contains(&listening) && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Moto { child, url: format!("http://127.0.0.1:{port}"), log, _dir: dir };
+            }
+            assert!(Instant::now() < deadline, "moto did not start: {text}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
-    Moto { child, url, log, _dir: dir }
+    panic!("moto could not bind a port in 10 attempts: {}", std::fs::read_to_string(&log).unwrap_or_default());
 }
 
 impl Moto {
