@@ -76,6 +76,24 @@ pub fn opt_int<N: Into<i64>>(n: Option<N>) -> Value {
     n.map(|n| Value::int(n.into())).unwrap_or(Value::Null)
 }
 
+/// The distinct values of `key` among `objects`, sorted: the parents to read children by
+/// (file systems of mount targets, load balancers of listeners).
+pub fn unique(objects: &[Value], key: &str) -> Vec<String> {
+    let mut v: Vec<String> = objects.iter().filter_map(|o| attrs::string(o, key)).collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// `v`, or `other` when `v` is null.
+pub fn or_if_null(v: Value, other: Value) -> Value {
+    if v.is_null() {
+        other
+    } else {
+        v
+    }
+}
+
 pub fn id_of(v: &Value) -> String {
     attrs::string(v, "id").unwrap_or_default()
 }

@@ -374,10 +374,7 @@ fn tag_spec(kind: ResourceType, tags: &BTreeMap<String, String>, token: &str) ->
 }
 
 fn tags_of(tags: &[Tag]) -> BTreeMap<String, String> {
-    tags.iter()
-        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
-        .filter(|(k, _)| k != INTENT_TAG && !k.starts_with("aws:"))
-        .collect()
+    user_tags(tags.iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string()))))
 }
 
 fn vpc_value(c: &Clients, v: &aws_sdk_ec2::types::Vpc, dns: (Option<bool>, Option<bool>), prior: Option<&Value>) -> Value {
@@ -1050,10 +1047,7 @@ pub async fn delete(c: &Clients, req: DeleteRequest) -> DeleteResponse {
         match result {
             Ok(()) => return DeleteResponse::default(),
             Err((Some(code), _)) if code.ends_with(".NotFound") => return DeleteResponse::default(),
-            Err((Some(code), d)) if code == "DependencyViolation" && attempt < 39 => {
-                let _ = d;
-                tokio::time::sleep(Duration::from_secs(3)).await;
-            }
+            Err((Some(code), _)) if code == "DependencyViolation" && attempt < 39 => tokio::time::sleep(Duration::from_secs(3)).await,
             Err((_, d)) => return DeleteResponse { diagnostics: vec![d] },
         }
     }
@@ -1621,20 +1615,20 @@ fn instance_value(c: &Clients, i: &aws_sdk_ec2::types::Instance, prior: Option<&
 
 /// Polls until the instance reaches `want` (or disappears, for "terminated"), up to 10 min.
 async fn wait_instance(c: &Clients, id: &str, want: &str) -> Result<(), Diagnostic> {
-    for _ in 0..300 {
+    wait_for(&format!("instance {id} reaching state {want}"), Duration::from_secs(600), Duration::from_secs(2), || async {
         let out = c.ec2.describe_instances().instance_ids(id).send().await;
         let state = match &out {
             Ok(o) => o.reservations().iter().flat_map(|r| r.instances()).find_map(|i| i.state().and_then(|s| s.name()).map(|n| n.as_str().to_string())),
             Err(e) if e.code().is_some_and(|c| c.ends_with(".NotFound")) => None,
             Err(e) => return Err(api_error("DescribeInstances", e)),
         };
-        match state.as_deref() {
-            Some(s) if s == want => return Ok(()),
-            None if want == "terminated" => return Ok(()),
-            _ => tokio::time::sleep(Duration::from_secs(2)).await,
-        }
-    }
-    Err(err("Timed out", format!("{id} did not reach state {want} within 10 minutes.")))
+        Ok(match state.as_deref() {
+            Some(s) if s == want => Some(()),
+            None if want == "terminated" => Some(()),
+            _ => None,
+        })
+    })
+    .await
 }
 
 async fn run_instance(c: &Clients, p: &Value, tags_all: &BTreeMap<String, String>, token: &str) -> Result<String, Diagnostic> {

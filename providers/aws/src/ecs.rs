@@ -566,7 +566,7 @@ fn service_value(c: &Clients, s: &aws_sdk_ecs::types::Service, prior: Option<&Va
         ("task_definition", keep_reference(prior, "task_definition", s.task_definition())),
         ("desired_count", Value::int(s.desired_count().into())),
         ("launch_type", opt_string(s.launch_type().map(|l| l.as_str()))),
-        ("platform_version", opt_string(s.platform_version()).or_prior(keep("platform_version"))),
+        ("platform_version", or_if_null(opt_string(s.platform_version()), keep("platform_version"))),
         ("deployment_minimum_healthy_percent", min),
         ("deployment_maximum_percent", max),
         ("deployment_circuit_breaker", breaker),
@@ -575,27 +575,13 @@ fn service_value(c: &Clients, s: &aws_sdk_ecs::types::Service, prior: Option<&Va
         ("enable_ecs_managed_tags", Value::Bool(s.enable_ecs_managed_tags())),
         ("propagate_tags", Value::string(s.propagate_tags().map(|p| p.as_str()).unwrap_or("NONE"))),
         // Not AWS settings: how infra applies, carried over.
-        ("wait_for_steady_state", keep("wait_for_steady_state").or_prior(Value::Bool(false))),
+        ("wait_for_steady_state", or_if_null(keep("wait_for_steady_state"), Value::Bool(false))),
         ("force_new_deployment", keep("force_new_deployment")),
         ("network_configuration", network.unwrap_or(Value::Null)),
         ("load_balancer", Value::set(lbs)),
         tags,
         tags_all,
     ])
-}
-
-trait OrPrior {
-    fn or_prior(self, other: Value) -> Value;
-}
-
-impl OrPrior for Value {
-    fn or_prior(self, other: Value) -> Value {
-        if self.is_null() {
-            other
-        } else {
-            self
-        }
-    }
 }
 
 fn network_of(p: &Value) -> Result<Option<NetworkConfiguration>, Diagnostic> {
@@ -923,8 +909,8 @@ pub async fn adopt(c: &Clients, type_name: &str, token: &str, planned: &Value) -
     }
 }
 
-pub async fn drop_intent_tag(c: &Clients, type_name: &str, id: &str) -> Result<(), Diagnostic> {
-    let _ = type_name;
+/// Every ECS type is tagged by ARN the same way.
+pub async fn drop_intent_tag(c: &Clients, _type_name: &str, id: &str) -> Result<(), Diagnostic> {
     c.ecs.untag_resource().resource_arn(id).tag_keys(INTENT_TAG).send().await.map(|_| ()).map_err(|e| api_error("UntagResource", &e))
 }
 

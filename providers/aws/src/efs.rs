@@ -245,13 +245,6 @@ fn backup_value(fs: &str, status: &str) -> Value {
     Value::object([("id", Value::string(fs)), ("file_system_id", Value::string(fs)), ("backup_policy", Value::object([("status", Value::string(status))]))])
 }
 
-fn unique(objects: &[Value], key: &str) -> Vec<String> {
-    let mut v: Vec<String> = objects.iter().filter_map(|o| attrs::string(o, key)).collect();
-    v.sort();
-    v.dedup();
-    v
-}
-
 pub async fn read_many(c: &Clients, type_name: &str, objects: &[Value], full: bool) -> Result<Vec<Option<Value>>, Diagnostic> {
     let ids: Vec<String> = objects.iter().map(id_of).collect();
     match type_name {
@@ -271,9 +264,9 @@ pub async fn read_many(c: &Clients, type_name: &str, objects: &[Value], full: bo
             let present: Vec<String> = ids.iter().filter(|i| found.contains_key(*i)).cloned().collect();
             // Security groups have no batch read: a routine refresh keeps the recorded ones.
             let (mut groups, missing) = split_recorded(&present, full, |id| {
-                let o = objects.iter().find(|o| id_of(o) == id)?;
-                o.get_attr("security_groups")?.as_seq()?;
-                Some(strings(o.get_attr("security_groups")))
+                let recorded = objects.iter().find(|o| id_of(o) == id)?.get_attr("security_groups")?;
+                recorded.as_seq()?;
+                Some(strings(Some(recorded)))
             });
             groups.extend(per_object(c, &missing, |c, id| async move { mount_target_groups(&c, &id).await }).await?);
             Ok(ids.iter().map(|id| found.get(id).map(|m| mount_target_value(c, m, groups.get(id).map(Vec::as_slice).unwrap_or(&[])))).collect())
@@ -297,9 +290,9 @@ pub async fn read_many(c: &Clients, type_name: &str, objects: &[Value], full: bo
     }
 }
 
-pub async fn read_one(c: &Clients, type_name: &str, id: &str, _prior: Option<&Value>) -> Result<Option<Value>, Diagnostic> {
+pub async fn read_one(c: &Clients, type_name: &str, id: &str, prior: Option<&Value>) -> Result<Option<Value>, Diagnostic> {
     match type_name {
-        "aws_efs_file_system" => Ok(describe_file_systems(c, &[id.to_string()]).await?.get(id).map(|f| fs_value(c, f, _prior))),
+        "aws_efs_file_system" => Ok(describe_file_systems(c, &[id.to_string()]).await?.get(id).map(|f| fs_value(c, f, prior))),
         "aws_efs_mount_target" => match describe_mount_targets(c, None, Some(id)).await?.first() {
             Some(m) if !matches!(m.life_cycle_state().as_str(), "deleting" | "deleted") => {
                 Ok(Some(mount_target_value(c, m, &mount_target_groups(c, id).await?)))

@@ -615,13 +615,6 @@ fn attachment_value(tg: &str, target: &str, port: Option<i32>, az: Option<&str>)
     ])
 }
 
-fn unique<'a>(items: impl Iterator<Item = &'a Value>, key: &str) -> Vec<String> {
-    let mut v: Vec<String> = items.filter_map(|o| attrs::string(o, key)).collect();
-    v.sort();
-    v.dedup();
-    v
-}
-
 /// Reads many objects of one type, batched as the module doc says.
 pub async fn read_many(c: &Clients, type_name: &str, objects: &[Value], full: bool) -> Result<Vec<Option<Value>>, Diagnostic> {
     let ids: Vec<String> = objects.iter().map(id_of).collect();
@@ -678,19 +671,19 @@ pub async fn read_many(c: &Clients, type_name: &str, objects: &[Value], full: bo
                 .collect())
         }
         "aws_lb_listener" => {
-            let found = describe_listeners(c, &unique(objects.iter(), "load_balancer_arn")).await?;
+            let found = describe_listeners(c, &unique(objects, "load_balancer_arn")).await?;
             let present: Vec<String> = ids.iter().filter(|id| found.contains_key(*id)).cloned().collect();
             let tags = describe_tags(c, &present).await?;
             Ok(ids.iter().zip(objects).map(|(id, p)| found.get(id).map(|l| listener_value(c, l, tags.get(id).unwrap_or(&BTreeMap::new()), Some(p)))).collect())
         }
         "aws_lb_listener_rule" => {
-            let found = describe_rules(c, &unique(objects.iter(), "listener_arn")).await?;
+            let found = describe_rules(c, &unique(objects, "listener_arn")).await?;
             let present: Vec<String> = ids.iter().filter(|id| found.contains_key(*id)).cloned().collect();
             let tags = describe_tags(c, &present).await?;
             Ok(ids.iter().zip(objects).map(|(id, p)| found.get(id).map(|r| rule_value(c, r, tags.get(id).unwrap_or(&BTreeMap::new()), Some(p)))).collect())
         }
         "aws_lb_target_group_attachment" => {
-            let found = describe_attachments(c, &unique(objects.iter(), "target_group_arn")).await?;
+            let found = describe_attachments(c, &unique(objects, "target_group_arn")).await?;
             Ok(ids.iter().map(|id| found.get(id).cloned()).collect())
         }
         other => Err(unknown_type(other)),
