@@ -23,18 +23,14 @@ fn compose_ps(project: &str) -> String {
     format!("docker ps -a --filter label=com.docker.compose.project={} --format '{{{{.Label \"com.docker.compose.service\"}}}} {{{{.State}}}}'", quote(project))
 }
 
-fn s(k: &str) -> Option<String> {
-    Some(k.to_string())
-}
-
 fn list_of_strings() -> Type {
     Type::List(Box::new(Type::String))
 }
 
 pub fn schemas() -> BTreeMap<String, Schema> {
     let id = || AttrSchema::computed(Type::String);
-    let ownership = |schema: Schema, mode: &str| {
-        let _ = mode;
+    // Defaults (0644 files, 0755 directories, root) are filled in by `plan`.
+    let ownership = |schema: Schema| {
         schema
             .attr("mode", AttrSchema::optional_computed(Type::String))
             .attr("owner", AttrSchema::optional_computed(Type::String))
@@ -50,9 +46,8 @@ pub fn schemas() -> BTreeMap<String, Schema> {
             .attr("content_sha256", AttrSchema::computed(Type::String))
             .attr("reload_services", AttrSchema::optional(list_of_strings()))
             .attr("restart_services", AttrSchema::optional(list_of_strings())),
-        "0644",
     );
-    let directory = ownership(Schema::new().attr("id", id()).attr("path", AttrSchema::required(Type::String).force_new()), "0755");
+    let directory = ownership(Schema::new().attr("id", id()).attr("path", AttrSchema::required(Type::String).force_new()));
     let unit = Schema::new()
         .attr("id", id())
         .attr("name", AttrSchema::required(Type::String).force_new())
@@ -273,6 +268,13 @@ fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
+/// A compose project's name when none is given: the directory's last part, as compose itself
+/// would name it (lowercase letters, digits, - and _).
+fn default_project_name(dir: &str) -> String {
+    let base = dir.trim_end_matches('/').rsplit('/').next().unwrap_or("stack");
+    base.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect::<String>().to_lowercase()
+}
+
 fn rule_spec(p: &Value) -> (String, String, String, String) {
     let g = |k: &str, d: &str| attrs::string(p, k).unwrap_or_else(|| d.to_string());
     (g("action", "allow"), g("protocol", "tcp"), g("port", ""), g("from", "any"))
@@ -350,15 +352,7 @@ pub fn plan(req: PlanRequest) -> PlanResponse {
                 if let Some(d) = m.get("directory").cloned() {
                     m.insert("id".into(), d.clone());
                     if let Some(dir) = d.as_str() {
-                        let base: String = dir
-                            .trim_end_matches('/')
-                            .rsplit('/')
-                            .next()
-                            .unwrap_or("stack")
-                            .chars()
-                            .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-                            .collect();
-                        set_default(m, "project_name", Value::string(base.to_lowercase()));
+                        set_default(m, "project_name", Value::string(default_project_name(dir)));
                     }
                 }
                 set_default(m, "running", Value::Bool(true));
@@ -440,8 +434,7 @@ fn cron_path(name: &str) -> String {
 }
 
 /// The shell lines that print an object's facts.
-pub fn probe(type_name: &str, v: &Value, full: bool) -> String {
-    let _ = full;
+pub fn probe(type_name: &str, v: &Value) -> String {
     let g = |k: &str| attrs::string(v, k).unwrap_or_default();
     let expected = g("content_sha256");
     match type_name {
@@ -988,10 +981,8 @@ pub fn import_seed(type_name: &str, id: &str) -> Option<Value> {
     };
     let mut fields = vec![("id", Value::string(id)), (key, Value::string(id))];
     if type_name == "vps_compose_stack" {
-        let base: String = id.trim_end_matches('/').rsplit('/').next().unwrap_or_default().to_lowercase();
-        fields.push(("project_name", Value::string(base)));
+        fields.push(("project_name", Value::string(default_project_name(id))));
     }
-    let _ = s("");
     Some(Value::object(fields))
 }
 

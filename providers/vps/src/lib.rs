@@ -105,12 +105,14 @@ impl VpsProvider {
     }
 
     /// Reads objects (of any types) in one round trip.
-    async fn read_objects(&self, objects: &[(String, Value)], full: bool) -> Result<Vec<Option<Value>>, Diagnostic> {
+    /// Every read is full: one round trip costs the same whatever it asks, so `full` (a hint for
+    /// APIs that charge per object) changes nothing here.
+    async fn read_objects(&self, objects: &[(String, Value)]) -> Result<Vec<Option<Value>>, Diagnostic> {
         if objects.is_empty() {
             return Ok(Vec::new());
         }
         let conn = self.connection().await?;
-        let script = probe::script(objects.iter().map(|(t, v)| kinds::probe(t, v, full)));
+        let script = probe::script(objects.iter().map(|(t, v)| kinds::probe(t, v)));
         let out = conn.run(&script).await?;
         if out.status != 0 {
             return Err(Diagnostic::error("Reading the host failed", format!("The inventory script exited with {}: {}", out.status, out.stderr_text())));
@@ -208,7 +210,7 @@ impl Provider for VpsProvider {
 
     async fn prefetch(&self, req: PrefetchRequest) {
         let objects: Vec<(String, Value)> = req.objects.into_iter().filter(|(t, _)| kinds::is_probed(t)).collect();
-        if let Ok(found) = self.read_objects(&objects, req.full).await {
+        if let Ok(found) = self.read_objects(&objects).await {
             if let Ok(mut cache) = self.prefetched.lock() {
                 for ((t, v), f) in objects.into_iter().zip(found) {
                     cache.insert((t, attrs::string(&v, "id").unwrap_or_default()), f);
@@ -233,7 +235,7 @@ impl Provider for VpsProvider {
             return ReadManyResponse { objects: req.objects.into_iter().map(Some).collect(), diagnostics: Vec::new() };
         }
         let objects: Vec<(String, Value)> = req.objects.iter().map(|o| (req.type_name.clone(), o.deep_unmark())).collect();
-        match self.read_objects(&objects, req.full).await {
+        match self.read_objects(&objects).await {
             Ok(found) => ReadManyResponse { objects: found, diagnostics: Vec::new() },
             Err(d) => ReadManyResponse { objects: Vec::new(), diagnostics: vec![d] },
         }
@@ -253,7 +255,7 @@ impl Provider for VpsProvider {
                 diagnostics: vec![Diagnostic::error("Import not supported", format!("{} cannot be imported.", req.type_name))],
             };
         };
-        match self.read_objects(&[(req.type_name.clone(), seed)], true).await {
+        match self.read_objects(&[(req.type_name.clone(), seed)]).await {
             Ok(mut found) => match found.pop().flatten() {
                 Some(v) => ImportResponse { state: Some(v), diagnostics: Vec::new() },
                 None => ImportResponse {
