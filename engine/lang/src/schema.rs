@@ -2,6 +2,7 @@
 //! required / optional / computed, force-new, sensitive, and nested blocks with item limits.
 
 use crate::types::Type;
+use crate::value::Value;
 use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, Default)]
@@ -21,6 +22,9 @@ pub struct AttrSchema {
     pub force_new: bool,
     pub sensitive: bool,
     pub description: String,
+    /// The value planned when the configuration leaves the attribute null (an optional
+    /// argument with a default, as terraform-provider-aws documents it).
+    pub default: Option<Value>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,7 +45,7 @@ pub struct BlockSchema {
 
 impl AttrSchema {
     fn base(ty: Type) -> AttrSchema {
-        AttrSchema { ty, required: false, optional: false, computed: false, force_new: false, sensitive: false, description: String::new() }
+        AttrSchema { ty, required: false, optional: false, computed: false, force_new: false, sensitive: false, description: String::new(), default: None }
     }
     pub fn required(ty: Type) -> AttrSchema {
         AttrSchema { required: true, ..AttrSchema::base(ty) }
@@ -62,6 +66,12 @@ impl AttrSchema {
     }
     pub fn sensitive(mut self) -> AttrSchema {
         self.sensitive = true;
+        self
+    }
+    /// Optional, planned as `v` when not set. Not computed: the default is known at plan time.
+    pub fn default(mut self, v: Value) -> AttrSchema {
+        self.optional = true;
+        self.default = Some(v);
         self
     }
     pub fn describe(mut self, d: &str) -> AttrSchema {

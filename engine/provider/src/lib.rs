@@ -11,7 +11,11 @@ pub use infra_lang::value::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+pub mod hcl;
 pub mod plan_helpers;
+pub mod resource;
+
+pub use resource::{DataSource, Errors, Family, Outcome, ResourceType, Typed};
 
 #[derive(Clone, Debug, Default)]
 pub struct ProviderSchema {
@@ -327,9 +331,11 @@ impl Registry {
     }
 }
 
-/// Helpers for provider implementations reading decoded objects.
+/// Typed reads of decoded objects for provider implementations. A required value that is
+/// missing is a diagnostic naming the attribute, never an empty string sent to an API.
 pub mod attrs {
-    use super::Value;
+    use super::{Diagnostic, PathStep, Value};
+    use std::collections::BTreeMap;
 
     pub fn string(obj: &Value, name: &str) -> Option<String> {
         obj.get_attr(name).and_then(|v| v.as_str().map(str::to_string))
@@ -341,5 +347,50 @@ pub mod attrs {
 
     pub fn int(obj: &Value, name: &str) -> Option<i64> {
         obj.get_attr(name).and_then(Value::as_i64)
+    }
+
+    fn missing(name: &str) -> Diagnostic {
+        Diagnostic::error("Missing required argument", format!("The argument \"{name}\" has no value; set it in the configuration."))
+            .with_path(vec![PathStep::Attr(name.to_string())])
+    }
+
+    /// A string the API call needs: an error naming the attribute when it is null.
+    pub fn req_string(obj: &Value, name: &str) -> Result<String, Diagnostic> {
+        string(obj, name).ok_or_else(|| missing(name))
+    }
+
+    pub fn req_int(obj: &Value, name: &str) -> Result<i64, Diagnostic> {
+        int(obj, name).ok_or_else(|| missing(name))
+    }
+
+    pub fn req_bool(obj: &Value, name: &str) -> Result<bool, Diagnostic> {
+        bool(obj, name).ok_or_else(|| missing(name))
+    }
+
+    /// The strings of a list or set attribute (empty when null).
+    pub fn strings(obj: &Value, name: &str) -> Vec<String> {
+        obj.get_attr(name).and_then(Value::as_seq).map(|l| l.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()).unwrap_or_default()
+    }
+
+    /// A map(string) attribute (empty when null).
+    pub fn string_map(obj: &Value, name: &str) -> BTreeMap<String, String> {
+        map_of(obj.get_attr(name))
+    }
+
+    /// A map(string) value (empty when null or not a map).
+    pub fn map_of(v: Option<&Value>) -> BTreeMap<String, String> {
+        v.and_then(Value::as_map).map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect()).unwrap_or_default()
+    }
+
+    /// Sets `k` to `v` when it is missing or null: a default the API applies.
+    pub fn set_default(m: &mut BTreeMap<String, Value>, k: &str, v: Value) {
+        if m.get(k).is_none_or(Value::is_null) {
+            m.insert(k.to_string(), v);
+        }
+    }
+
+    /// A path to a top-level attribute, for diagnostics.
+    pub fn at(name: &str) -> Vec<PathStep> {
+        vec![PathStep::Attr(name.to_string())]
     }
 }

@@ -4,7 +4,8 @@ use crate::{PlanResponse, Schema, Value};
 use infra_lang::schema::Nesting;
 use std::collections::BTreeMap;
 
-/// Planned object = configuration, with each computed attribute the configuration leaves null
+/// Planned object = configuration, with schema defaults in place of null optional arguments,
+/// each computed attribute the configuration leaves null
 /// taken from the prior object (or unknown on create). Force-new attributes that differ from
 /// the prior object are reported as requiring replacement.
 pub fn default_plan(schema: &Schema, prior: Option<&Value>, config: &Value) -> PlanResponse {
@@ -12,7 +13,12 @@ pub fn default_plan(schema: &Schema, prior: Option<&Value>, config: &Value) -> P
     let mut requires_replace = Vec::new();
     let replacing = |prior: Option<&Value>, requires_replace: &[String]| prior.is_none() || !requires_replace.is_empty();
     for (name, a) in &schema.attributes {
-        let cfg = config.get_attr(name).cloned().unwrap_or(Value::Null);
+        let mut cfg = config.get_attr(name).cloned().unwrap_or(Value::Null);
+        if cfg.is_null() {
+            if let Some(d) = &a.default {
+                cfg = d.clone();
+            }
+        }
         let old = prior.and_then(|p| p.get_attr(name));
         if a.force_new {
             if let Some(old) = old {

@@ -1,0 +1,380 @@
+//! One resource type, one file. A provider family implements [`Family`] once (its provider
+//! block, how it connects, what it checks across objects) and [`ResourceType`] /
+//! [`DataSource`] once per type, each in its own file, and lists them in one table.
+//! [`Typed`] turns a family into a [`Provider`]: it routes every call by type name (an unknown
+//! type is an error, never a default), and holds the create → converge → read back sequence
+//! that every type shares, so it is written once.
+//!
+//! Adding a type: write its file, add one line to the family's table. See
+//! `docs/provider-contract.md` for a worked example.
+
+use crate::*;
+use std::collections::BTreeMap;
+
+/// The diagnostics of a failed step. `?` turns a single [`Diagnostic`] into one.
+#[derive(Clone, Debug, Default)]
+pub struct Errors(pub Vec<Diagnostic>);
+
+impl From<Diagnostic> for Errors {
+    fn from(d: Diagnostic) -> Errors {
+        Errors(vec![d])
+    }
+}
+
+impl From<Vec<Diagnostic>> for Errors {
+    fn from(d: Vec<Diagnostic>) -> Errors {
+        Errors(d)
+    }
+}
+
+impl Errors {
+    /// `Ok(())` when there is nothing to report.
+    pub fn check(diags: Vec<Diagnostic>) -> Result<(), Errors> {
+        if diags.is_empty() {
+            Ok(())
+        } else {
+            Err(Errors(diags))
+        }
+    }
+}
+
+pub type Outcome<T> = Result<T, Errors>;
+
+/// Everything a provider knows about one managed resource type. `C` is the family's
+/// configured provider (its clients or connection, its default tags), passed to every call.
+#[async_trait]
+pub trait ResourceType<C: Sync + ?Sized>: Send + Sync {
+    /// The type name users write (`aws_vpc`).
+    fn name(&self) -> &'static str;
+
+    /// Arguments and attributes, with defaults (`AttrSchema::default`) and force-new marks.
+    fn schema(&self) -> Schema;
+
+    /// Checks the schema cannot express (exclusive arguments, formats), with attribute paths.
+    fn validate(&self, _config: &Value) -> Vec<Diagnostic> {
+        Vec::new()
+    }
+
+    /// Plans a create (`prior` is `None`) or an update: the planned object, normalized so
+    /// that a second plan after apply is empty. The default rule fills schema defaults and
+    /// keeps computed attributes.
+    fn plan(&self, _c: &C, prior: Option<&Value>, config: &Value) -> PlanResponse {
+        plan_helpers::default_plan(&self.schema(), prior, config)
+    }
+
+    /// Refuses, at plan time, a delete the API would refuse (deletion protection).
+    fn check_delete(&self, _prior: &Value) -> Vec<Diagnostic> {
+        Vec::new()
+    }
+
+    /// The create call itself. Returns the object as far as the create knows it, with at least
+    /// its `id`; [`Typed`] then calls [`ResourceType::converge`] and reads the object back.
+    /// `token` is stable across retries of one intent: pass it to the API's idempotency
+    /// mechanism or an intent tag, so [`ResourceType::adopt`] can find the object again.
+    async fn create(&self, c: &C, planned: &Value, token: &str) -> Outcome<Value>;
+
+    /// Everything the create call cannot take (attributes set by later calls, attachments,
+    /// waits). Also runs on an adopted object, so it must read what exists and do only what
+    /// is missing.
+    async fn converge(&self, _c: &C, _created: &Value, _planned: &Value) -> Outcome<()> {
+        Ok(())
+    }
+
+    /// Refreshes many objects in as few API calls as the API allows: one answer per object,
+    /// in order, `None` for an object that no longer exists. When `full` is false the type may
+    /// keep recorded values of attributes that cost one call per object.
+    async fn read_many(&self, c: &C, objects: &[Value], full: bool) -> Outcome<Vec<Option<Value>>>;
+
+    /// Reads one object after a create, an update or for an import. `known` is what is known
+    /// of it (the created or planned object, or just `{id}` for an import).
+    async fn read_one(&self, c: &C, known: &Value) -> Outcome<Option<Value>> {
+        let mut found = self.read_many(c, std::slice::from_ref(known), true).await?;
+        Ok(found.pop().flatten())
+    }
+
+    /// Updates in place; [`Typed`] reads the object back afterwards, failed or not.
+    async fn update(&self, c: &C, prior: &Value, planned: &Value) -> Outcome<()>;
+
+    /// Deletes and waits until the API no longer tracks dependents; a missing object is success.
+    async fn delete(&self, c: &C, prior: &Value) -> Outcome<()>;
+
+    /// The object to read for an import by id: `{id}` unless the type's ids carry more
+    /// (`cluster/service`).
+    fn import_seed(&self, id: &str) -> Outcome<Value> {
+        Ok(Value::object([("id", Value::string(id))]))
+    }
+
+    /// Finds the object an interrupted create made under `token`, if any.
+    async fn adopt(&self, _c: &C, _token: &str, _planned: &Value) -> Outcome<Option<Value>> {
+        Ok(None)
+    }
+
+    /// Drops whatever marked the create intent once the object is durably recorded.
+    async fn confirm_create(&self, _c: &C, _state: &Value, _token: &str) -> Outcome<()> {
+        Ok(())
+    }
+
+    /// Lists what exists of this type within `filter` (drift reports, bulk import).
+    async fn discover(&self, _c: &C, _filter: &BTreeMap<String, String>) -> Outcome<Vec<Value>> {
+        Err(unsupported("discovery", self.name()).into())
+    }
+
+    /// The body of the resource block a person would write for `state`.
+    fn to_hcl(&self, state: &Value) -> String {
+        hcl::body(&self.schema(), state)
+    }
+}
+
+/// A data source: read-only, one call per configuration.
+#[async_trait]
+pub trait DataSource<C: Sync + ?Sized>: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn schema(&self) -> Schema;
+    fn validate(&self, _config: &Value) -> Vec<Diagnostic> {
+        Vec::new()
+    }
+    async fn read(&self, c: &C, config: &Value) -> Outcome<Value>;
+}
+
+/// What a provider family implements once, beside its types.
+#[async_trait]
+pub trait Family: Send + Sync + Sized + 'static {
+    /// The family's name, as in `provider "aws"`.
+    fn name(&self) -> &'static str;
+    fn provider_schema(&self) -> Schema;
+    /// The family's resource types: its one table.
+    fn resources(&self) -> &'static [&'static dyn ResourceType<Self>];
+    fn data_sources(&self) -> &'static [&'static dyn DataSource<Self>];
+    async fn configure(&self, config: &Value) -> Outcome<()>;
+
+    /// See [`Provider::journals_creates`].
+    fn journals_creates(&self) -> bool {
+        true
+    }
+    /// See [`Provider::check_planned`].
+    fn check_planned(&self, _req: &CheckPlannedRequest) -> Vec<(usize, Diagnostic)> {
+        Vec::new()
+    }
+    /// See [`Provider::prefetch`].
+    async fn prefetch(&self, _req: PrefetchRequest) {}
+}
+
+/// A [`Family`] as a [`Provider`].
+pub struct Typed<F: Family>(pub F);
+
+fn unknown_type(family: &str, type_name: &str, kind: &str) -> Diagnostic {
+    Diagnostic::error(format!("Unsupported {kind}"), format!("The {family} provider has no {kind} {type_name:?}."))
+}
+
+/// `v` with its `id` set.
+pub fn with_id(v: &Value, id: &str) -> Value {
+    let mut v = v.clone();
+    if let Value::Object(m) = &mut v {
+        m.insert("id".into(), Value::string(id));
+    } else {
+        v = Value::object([("id", Value::string(id))]);
+    }
+    v
+}
+
+impl<F: Family> Typed<F> {
+    pub fn resource(&self, type_name: &str) -> Result<&'static dyn ResourceType<F>, Diagnostic> {
+        self.0.resources().iter().copied().find(|t| t.name() == type_name).ok_or_else(|| unknown_type(self.0.name(), type_name, "resource type"))
+    }
+
+    pub fn data_source(&self, type_name: &str) -> Result<&'static dyn DataSource<F>, Diagnostic> {
+        self.0.data_sources().iter().copied().find(|t| t.name() == type_name).ok_or_else(|| unknown_type(self.0.name(), type_name, "data source"))
+    }
+
+    /// Converges a created (or adopted) object and reads it back. Once the object exists it is
+    /// always returned (read back, or as created), errors or not, so it is never orphaned.
+    async fn converge_and_read(&self, t: &dyn ResourceType<F>, created: Value, planned: &Value) -> (Option<Value>, Vec<Diagnostic>) {
+        let mut diagnostics = Vec::new();
+        if let Err(Errors(d)) = t.converge(&self.0, &created, planned).await {
+            diagnostics.extend(d);
+        }
+        match t.read_one(&self.0, &created).await {
+            Ok(Some(v)) => (Some(v), diagnostics),
+            other => {
+                match other {
+                    Err(Errors(d)) => diagnostics.extend(d),
+                    _ => diagnostics.push(Diagnostic::error(
+                        "Object vanished",
+                        format!("{} {} was created but cannot be read back.", t.name(), attrs::string(&created, "id").unwrap_or_default()),
+                    )),
+                }
+                (Some(created), diagnostics)
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl<F: Family> Provider for Typed<F> {
+    fn schema(&self) -> ProviderSchema {
+        ProviderSchema {
+            provider: self.0.provider_schema(),
+            resources: self.0.resources().iter().map(|t| (t.name().to_string(), t.schema())).collect(),
+            data_sources: self.0.data_sources().iter().map(|t| (t.name().to_string(), t.schema())).collect(),
+        }
+    }
+
+    async fn configure(&self, req: ConfigureRequest) -> ConfigureResponse {
+        ConfigureResponse { diagnostics: self.0.configure(&req.config).await.err().map(|e| e.0).unwrap_or_default() }
+    }
+
+    fn validate(&self, req: &ValidateRequest) -> Vec<Diagnostic> {
+        let config = req.config.deep_unmark();
+        if req.data_source {
+            self.data_source(&req.type_name).map_or_else(|d| vec![d], |t| t.validate(&config))
+        } else {
+            self.resource(&req.type_name).map_or_else(|d| vec![d], |t| t.validate(&config))
+        }
+    }
+
+    async fn plan(&self, req: PlanRequest) -> PlanResponse {
+        match self.resource(&req.type_name) {
+            Ok(t) => t.plan(&self.0, req.prior.as_ref(), &req.config),
+            Err(d) => PlanResponse { planned: req.config, diagnostics: vec![d], ..Default::default() },
+        }
+    }
+
+    fn journals_creates(&self) -> bool {
+        self.0.journals_creates()
+    }
+
+    async fn create(&self, req: CreateRequest) -> CreateResponse {
+        let t = match self.resource(&req.type_name) {
+            Ok(t) => t,
+            Err(d) => return CreateResponse { state: None, diagnostics: vec![d] },
+        };
+        let planned = req.planned.deep_unmark();
+        match t.create(&self.0, &planned, &req.idempotency_token).await {
+            Ok(created) => {
+                let (state, diagnostics) = self.converge_and_read(t, created, &planned).await;
+                CreateResponse { state, diagnostics }
+            }
+            Err(Errors(diagnostics)) => CreateResponse { state: None, diagnostics },
+        }
+    }
+
+    async fn confirm_create(&self, req: ConfirmCreateRequest) -> ConfirmCreateResponse {
+        let diagnostics = match self.resource(&req.type_name) {
+            Ok(t) => t.confirm_create(&self.0, &req.state.deep_unmark(), &req.idempotency_token).await.err().map(|e| e.0).unwrap_or_default(),
+            Err(d) => vec![d],
+        };
+        ConfirmCreateResponse { diagnostics }
+    }
+
+    async fn update(&self, req: UpdateRequest) -> UpdateResponse {
+        let t = match self.resource(&req.type_name) {
+            Ok(t) => t,
+            Err(d) => return UpdateResponse { state: None, diagnostics: vec![d] },
+        };
+        let (prior, planned) = (req.prior.deep_unmark(), req.planned.deep_unmark());
+        let mut diagnostics = t.update(&self.0, &prior, &planned).await.err().map(|e| e.0).unwrap_or_default();
+        // The id survives an in-place update; read back with what the plan knew.
+        let known = with_id(&planned, &attrs::string(&prior, "id").unwrap_or_default());
+        match t.read_one(&self.0, &known).await {
+            Ok(state) => UpdateResponse { state: state.or(Some(req.prior)), diagnostics },
+            Err(Errors(d)) => {
+                diagnostics.extend(d);
+                UpdateResponse { state: Some(req.prior), diagnostics }
+            }
+        }
+    }
+
+    async fn delete(&self, req: DeleteRequest) -> DeleteResponse {
+        let diagnostics = match self.resource(&req.type_name) {
+            Ok(t) => t.delete(&self.0, &req.prior.deep_unmark()).await.err().map(|e| e.0).unwrap_or_default(),
+            Err(d) => vec![d],
+        };
+        DeleteResponse { diagnostics }
+    }
+
+    fn check_delete(&self, req: &CheckDeleteRequest) -> Vec<Diagnostic> {
+        self.resource(&req.type_name).map_or_else(|d| vec![d], |t| t.check_delete(&req.prior.deep_unmark()))
+    }
+
+    fn check_planned(&self, req: &CheckPlannedRequest) -> Vec<(usize, Diagnostic)> {
+        self.0.check_planned(req)
+    }
+
+    async fn prefetch(&self, req: PrefetchRequest) {
+        self.0.prefetch(req).await
+    }
+
+    async fn read_many(&self, req: ReadManyRequest) -> ReadManyResponse {
+        let t = match self.resource(&req.type_name) {
+            Ok(t) => t,
+            Err(d) => return ReadManyResponse { objects: Vec::new(), diagnostics: vec![d] },
+        };
+        let objects: Vec<Value> = req.objects.iter().map(Value::deep_unmark).collect();
+        match t.read_many(&self.0, &objects, req.full).await {
+            Ok(found) if found.len() == objects.len() => ReadManyResponse { objects: found, diagnostics: Vec::new() },
+            Ok(found) => ReadManyResponse {
+                objects: Vec::new(),
+                diagnostics: vec![Diagnostic::error(
+                    "Provider bug",
+                    format!("{} answered {} objects for {} asked; this is a bug in infra.", req.type_name, found.len(), objects.len()),
+                )],
+            },
+            Err(Errors(diagnostics)) => ReadManyResponse { objects: Vec::new(), diagnostics },
+        }
+    }
+
+    async fn read_data(&self, req: ReadDataRequest) -> ReadDataResponse {
+        match self.data_source(&req.type_name) {
+            Ok(t) => match t.read(&self.0, &req.config.deep_unmark()).await {
+                Ok(state) => ReadDataResponse { state, diagnostics: Vec::new() },
+                Err(Errors(diagnostics)) => ReadDataResponse { state: Value::Null, diagnostics },
+            },
+            Err(d) => ReadDataResponse { state: Value::Null, diagnostics: vec![d] },
+        }
+    }
+
+    async fn import(&self, req: ImportRequest) -> ImportResponse {
+        let t = match self.resource(&req.type_name) {
+            Ok(t) => t,
+            Err(d) => return ImportResponse { state: None, diagnostics: vec![d] },
+        };
+        let seed = match t.import_seed(&req.id) {
+            Ok(s) => s,
+            Err(Errors(diagnostics)) => return ImportResponse { state: None, diagnostics },
+        };
+        match t.read_one(&self.0, &seed).await {
+            Ok(Some(v)) => ImportResponse { state: Some(v), diagnostics: Vec::new() },
+            Ok(None) => ImportResponse {
+                state: None,
+                diagnostics: vec![Diagnostic::error("Cannot import non-existent remote object", format!("No {} with id {} exists.", req.type_name, req.id))],
+            },
+            Err(Errors(diagnostics)) => ImportResponse { state: None, diagnostics },
+        }
+    }
+
+    async fn discover(&self, req: DiscoverRequest) -> DiscoverResponse {
+        match self.resource(&req.type_name) {
+            Ok(t) => match t.discover(&self.0, &req.filter).await {
+                Ok(objects) => DiscoverResponse { objects, diagnostics: Vec::new() },
+                Err(Errors(diagnostics)) => DiscoverResponse { objects: Vec::new(), diagnostics },
+            },
+            Err(d) => DiscoverResponse { objects: Vec::new(), diagnostics: vec![d] },
+        }
+    }
+
+    async fn adopt(&self, req: AdoptRequest) -> AdoptResponse {
+        let t = match self.resource(&req.type_name) {
+            Ok(t) => t,
+            Err(d) => return AdoptResponse { state: None, diagnostics: vec![d] },
+        };
+        let planned = req.planned.deep_unmark();
+        match t.adopt(&self.0, &req.idempotency_token, &planned).await {
+            Ok(Some(found)) => {
+                let (state, diagnostics) = self.converge_and_read(t, found, &planned).await;
+                AdoptResponse { state, diagnostics }
+            }
+            Ok(None) => AdoptResponse::default(),
+            Err(Errors(diagnostics)) => AdoptResponse { state: None, diagnostics },
+        }
+    }
+}
