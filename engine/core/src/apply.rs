@@ -9,7 +9,7 @@ use crate::hooks::Hook;
 use crate::plan::{attach_span, mark_sensitive, resource_deps, Action, ExecNode, Plan, PlanMode};
 use crate::state_io::{self, Instance, Working};
 use crate::walk::{self, decode_resource, eval_local, eval_module_call, eval_output, eval_var, expand, scope, with_instance, Ctx, Store};
-use infra_lang::config::{Mode, Module};
+use infra_lang::config::{Mode, Module, ProviderRef};
 use infra_lang::diag::{Diagnostic, Diagnostics};
 use infra_lang::value::Value;
 use infra_provider::{CreateRequest, DeleteRequest, PlanRequest, Provider, ReadDataRequest, UpdateRequest};
@@ -55,7 +55,7 @@ struct Run {
     version: AtomicU64,
     written: AtomicU64,
     write_lock: tokio::sync::Mutex<()>,
-    providers: tokio::sync::Mutex<BTreeMap<String, Arc<dyn Provider>>>,
+    providers: tokio::sync::Mutex<BTreeMap<ProviderRef, Arc<dyn Provider>>>,
     sem: tokio::sync::Semaphore,
     hook: Arc<dyn Hook>,
     opts: ApplyOptions,
@@ -138,7 +138,7 @@ impl Run {
         self.version.fetch_add(1, Ordering::SeqCst);
     }
 
-    async fn provider(&self, key: &str) -> Option<Arc<dyn Provider>> {
+    async fn provider(&self, key: &ProviderRef) -> Option<Arc<dyn Provider>> {
         let mut map = self.providers.lock().await;
         if let Some(p) = map.get(key) {
             return Some(p.clone());
@@ -146,7 +146,7 @@ impl Run {
         let snapshot = lock(&self.store).clone();
         match walk::configure_provider(&self.ctx, &snapshot, key).await {
             Ok(p) => {
-                map.insert(key.to_string(), p.clone());
+                map.insert(key.clone(), p.clone());
                 Some(p)
             }
             Err(d) => {
@@ -226,11 +226,12 @@ impl Run {
     }
 
     async fn resource(&self, node: usize, mi: &ModuleInstance, config: &Module, r: &infra_lang::config::Resource) -> bool {
-        let provider_key = crate::graph::resolve_provider(&self.ctx.config, &mi.static_path(), r);
-        let family = provider_key.split('.').next().unwrap_or(&provider_key).to_string();
+        let key_ref = crate::graph::resolve_provider(&self.ctx.config, &mi.static_path(), r);
+        let provider_key = key_ref.to_string();
+        let family = key_ref.name.clone();
         let schema =
             self.ctx.schemas.get(&family).and_then(|s| if r.mode == Mode::Managed { s.resources.get(&r.ty) } else { s.data_sources.get(&r.ty) }).cloned();
-        let Some(provider) = self.provider(&provider_key).await else {
+        let Some(provider) = self.provider(&key_ref).await else {
             return false;
         };
         let what = if mi.is_root() { r.key() } else { format!("{mi}.{}", r.key()) };
@@ -438,7 +439,7 @@ impl Run {
     async fn delete(&self, addr: &InstanceAddr, change: crate::plan::ResourceChange) -> bool {
         let deposed = change.action == Action::CreateThenDelete || change.reason == crate::plan::Reason::DeleteBecauseDeposed;
         let name = if deposed { format!("{addr} (deposed object)") } else { addr.to_string() };
-        let Some(provider) = self.provider(&change.provider).await else {
+        let Some(provider) = self.provider(&ProviderRef::parse(&change.provider)).await else {
             return false;
         };
         let prior = change.before.clone().unwrap_or_default();

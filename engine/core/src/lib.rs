@@ -7,6 +7,7 @@ pub mod apply;
 pub mod graph;
 pub mod hooks;
 pub mod plan;
+pub mod plan_types;
 pub mod state_io;
 pub mod walk;
 
@@ -194,7 +195,7 @@ fn check_schemas(
     }
     for r in m.resources.values() {
         let key = graph::resolve_provider(root, path, r);
-        let family = key.split('.').next().unwrap_or(&key);
+        let family = key.name.as_str();
         let Some(ps) = schemas.get(family) else {
             let known: Vec<&String> = schemas.keys().collect();
             diags.push(

@@ -4,9 +4,11 @@
 use crate::addr::{InstanceAddr, InstanceKey, ModuleInstance, Target};
 use crate::graph::{resolve_provider, NodeKind};
 use crate::hooks::Hook;
+/// The plan's types keep their old paths: callers name them `plan::Action`, `plan::Plan`.
+pub use crate::plan_types::{Action, ExecGraph, ExecNode, OutputChange, Plan, PlanMode, Reason, ResourceChange};
 use crate::state_io::{Instance, Working};
 use crate::walk::{self, decode_resource, eval_local, eval_module_call, eval_output, eval_var, expand, scope, with_instance, Ctx, Expansion, Store};
-use infra_lang::config::{IgnoreChanges, Mode, Module, Resource};
+use infra_lang::config::{IgnoreChanges, Mode, Module, ProviderRef, Resource};
 use infra_lang::diag::{Diagnostic, Diagnostics, PathStep};
 use infra_lang::refs::references;
 use infra_lang::schema::Schema;
@@ -18,86 +20,6 @@ use infra_provider::{
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Instant;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Action {
-    NoOp,
-    Create,
-    Read,
-    Update,
-    DeleteThenCreate,
-    CreateThenDelete,
-    Delete,
-}
-
-impl Action {
-    pub fn symbol(self) -> &'static str {
-        match self {
-            Action::NoOp => " ",
-            Action::Create => "+",
-            Action::Read => "<=",
-            Action::Update => "~",
-            Action::DeleteThenCreate => "-/+",
-            Action::CreateThenDelete => "+/-",
-            Action::Delete => "-",
-        }
-    }
-
-    pub fn is_replace(self) -> bool {
-        matches!(self, Action::DeleteThenCreate | Action::CreateThenDelete)
-    }
-
-    pub fn verb(self) -> &'static str {
-        match self {
-            Action::NoOp => "no-op",
-            Action::Create => "create",
-            Action::Read => "read",
-            Action::Update => "update",
-            Action::DeleteThenCreate | Action::CreateThenDelete => "replace",
-            Action::Delete => "delete",
-        }
-    }
-}
-
-/// Why an action was chosen: only the UI reads it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Reason {
-    None,
-    ReplaceBecauseCannotUpdate,
-    ReplaceByRequest,
-    ReplaceByTriggers,
-    DeleteBecauseNoResourceConfig,
-    DeleteBecauseCountIndex,
-    DeleteBecauseEachKey,
-    DeleteBecauseNoModule,
-    DeleteBecauseDestroyMode,
-    /// A superseded object left by an interrupted create-before-destroy replacement.
-    DeleteBecauseDeposed,
-    ReadBecauseConfigUnknown,
-    ReadBecauseDependencyPending,
-}
-
-#[derive(Clone, Debug)]
-pub struct ResourceChange {
-    pub addr: InstanceAddr,
-    pub provider: String,
-    pub action: Action,
-    pub reason: Reason,
-    pub before: Option<Value>,
-    pub after: Option<Value>,
-    /// Attributes whose change forced the replacement.
-    pub replace_paths: Vec<String>,
-    pub importing: Option<String>,
-    pub moved_from: Option<String>,
-    pub dependencies: Vec<String>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PlanMode {
-    Normal,
-    Destroy,
-    RefreshOnly,
-}
 
 #[derive(Clone, Debug)]
 pub struct PlanOptions {
@@ -112,101 +34,6 @@ pub struct PlanOptions {
 impl Default for PlanOptions {
     fn default() -> Self {
         PlanOptions { mode: PlanMode::Normal, refresh: true, refresh_full: false, targets: Vec::new(), replace: Vec::new() }
-    }
-}
-
-#[derive(Clone, Debug)]
-pub enum ExecNode {
-    /// Evaluate one configuration graph node (applying its resource changes).
-    Config(usize),
-    /// Delete one instance (an orphan or the old half of a replacement).
-    Delete(InstanceAddr),
-    /// Delete the deposed object `Plan::deposed[i]`.
-    DeleteDeposed(usize),
-}
-
-/// The execution graph apply runs: nodes and, per node, the nodes it waits for.
-#[derive(Clone, Debug, Default)]
-pub struct ExecGraph {
-    pub nodes: Vec<ExecNode>,
-    pub deps: Vec<Vec<usize>>,
-}
-
-impl ExecGraph {
-    /// Names the nodes of a loop, if there is one.
-    pub fn check_acyclic(&self) -> Result<(), String> {
-        let mut g: petgraph::graph::DiGraph<usize, ()> = petgraph::graph::DiGraph::new();
-        let ids: Vec<_> = (0..self.nodes.len()).map(|i| g.add_node(i)).collect();
-        for (i, ds) in self.deps.iter().enumerate() {
-            for &d in ds {
-                g.add_edge(ids[d], ids[i], ());
-            }
-        }
-        match petgraph::algo::toposort(&g, None) {
-            Ok(_) => Ok(()),
-            Err(c) => Err(format!("{:?} is part of it", self.nodes[g[c.node_id()]])),
-        }
-    }
-}
-
-#[derive(Clone, Debug)]
-pub struct OutputChange {
-    pub before: Option<Value>,
-    pub after: Value,
-    pub sensitive: bool,
-}
-
-#[derive(Clone, Debug)]
-pub struct Plan {
-    pub mode: PlanMode,
-    /// Every planned instance change, no-ops included (renderers skip them).
-    pub changes: Vec<ResourceChange>,
-    /// Objects that changed outside infra, found by refresh.
-    pub drift: Vec<ResourceChange>,
-    pub outputs: BTreeMap<String, OutputChange>,
-    /// The state apply starts from: refreshed, with moves, imports and adoptions applied.
-    pub prior: Working,
-    /// Lineage and serial of the state file the plan was made from.
-    pub lineage: String,
-    pub serial: u64,
-    pub variables: BTreeMap<String, Value>,
-    pub targets: Vec<Target>,
-    pub exec: ExecGraph,
-    pub warnings: Diagnostics,
-    /// Position of each instance's change in `changes`.
-    pub index: BTreeMap<InstanceAddr, usize>,
-    /// Deletions of deposed objects (several may share an instance address).
-    pub deposed: Vec<ResourceChange>,
-    /// Objects an interrupted run created, found again by their create intent; applying the
-    /// plan records them.
-    pub adopted: Vec<InstanceAddr>,
-    /// Create intents with nothing behind them; applying the plan drops them.
-    pub dropped_intents: usize,
-}
-
-impl Plan {
-    pub fn has_changes(&self) -> bool {
-        match self.mode {
-            PlanMode::RefreshOnly => !self.drift.is_empty() || self.outputs_changed(),
-            _ => {
-                self.changes.iter().any(|c| c.action != Action::NoOp || c.moved_from.is_some() || c.importing.is_some())
-                    || !self.deposed.is_empty()
-                    || !self.adopted.is_empty()
-                    || self.dropped_intents > 0
-                    || self.outputs_changed()
-            }
-        }
-    }
-
-    pub fn outputs_changed(&self) -> bool {
-        self.outputs.values().any(|o| match &o.before {
-            Some(b) => !b.deep_unmark().equals(&o.after.deep_unmark()) || !o.after.is_wholly_known(),
-            None => true,
-        })
-    }
-
-    pub fn change(&self, addr: &InstanceAddr) -> Option<&ResourceChange> {
-        self.index.get(addr).and_then(|&i| self.changes.get(i))
     }
 }
 
@@ -275,7 +102,7 @@ pub struct Planner<'a> {
     pub hook: &'a dyn Hook,
     pub store: Store,
     pub working: Working,
-    pub providers: BTreeMap<String, Arc<dyn Provider>>,
+    pub providers: BTreeMap<ProviderRef, Arc<dyn Provider>>,
     refreshed: BTreeSet<(String, String)>,
     /// Provider keys whose `prefetch` ran.
     prefetched: BTreeSet<String>,
@@ -472,13 +299,13 @@ impl Planner<'_> {
         }
     }
 
-    async fn provider(&mut self, key: &str) -> Option<Arc<dyn Provider>> {
+    async fn provider(&mut self, key: &ProviderRef) -> Option<Arc<dyn Provider>> {
         if let Some(p) = self.providers.get(key) {
             return Some(p.clone());
         }
         match walk::configure_provider(self.ctx, &self.store, key).await {
             Ok(p) => {
-                self.providers.insert(key.to_string(), p.clone());
+                self.providers.insert(key.clone(), p.clone());
                 Some(p)
             }
             Err(d) => {
@@ -494,14 +321,16 @@ impl Planner<'_> {
 
     /// Resolves interrupted creates, then refreshes every stored object of one provider and
     /// type in one batched call.
-    async fn ensure_refreshed(&mut self, provider_key: &str, ty: &str) {
+    async fn ensure_refreshed(&mut self, key: &ProviderRef, ty: &str) {
+        let provider_key = key.to_string();
+        let provider_key = provider_key.as_str();
         if !self.refreshed.insert((provider_key.to_string(), ty.to_string())) {
             return;
         }
-        let Some(provider) = self.provider(provider_key).await else {
+        let Some(provider) = self.provider(key).await else {
             return;
         };
-        let family = provider_key.split('.').next().unwrap_or(provider_key).to_string();
+        let family = key.name.clone();
         let schema = self.schema_of(&family, ty, Mode::Managed).cloned();
         // Adopt objects whose create was interrupted before it was recorded.
         let pending: Vec<_> = self.working.pending.iter().filter(|p| p.provider == provider_key && p.type_name == ty).cloned().collect();
@@ -643,13 +472,14 @@ impl Planner<'_> {
     }
 
     async fn plan_resource(&mut self, node: usize, mi: &ModuleInstance, config: &Module, r: &Resource) {
-        let provider_key = resolve_provider(&self.ctx.config, &mi.static_path(), r);
-        let family = provider_key.split('.').next().unwrap_or(&provider_key).to_string();
+        let key_ref = resolve_provider(&self.ctx.config, &mi.static_path(), r);
+        let provider_key = key_ref.to_string();
+        let family = key_ref.name.clone();
         let what = if mi.is_root() { r.key() } else { format!("{mi}.{}", r.key()) };
         if r.mode == Mode::Managed {
-            self.ensure_refreshed(&provider_key, &r.ty).await;
+            self.ensure_refreshed(&key_ref, &r.ty).await;
         }
-        let Some(provider) = self.provider(&provider_key).await else {
+        let Some(provider) = self.provider(&key_ref).await else {
             return;
         };
         let exp = match expand(&scope(self.ctx, &self.store, mi, config), r.count.as_ref(), r.for_each.as_ref(), &what) {
@@ -892,7 +722,7 @@ impl Planner<'_> {
                 self.working.instances.remove(&addr);
                 continue;
             }
-            self.ensure_refreshed(&inst.provider.clone(), &addr.type_name.clone()).await;
+            self.ensure_refreshed(&ProviderRef::parse(&inst.provider), &addr.type_name.clone()).await;
             let Some(inst) = self.working.instances.get(&addr).cloned() else {
                 continue;
             };
@@ -931,7 +761,7 @@ impl Planner<'_> {
             .filter_map(|c| Some((c.addr.clone(), c.provider.clone(), c.before.clone()?)))
             .collect();
         for (addr, key, prior) in deleting {
-            let Some(provider) = self.provider(&key).await else { continue };
+            let Some(provider) = self.provider(&ProviderRef::parse(&key)).await else { continue };
             for d in provider.check_delete(&CheckDeleteRequest { type_name: addr.type_name.clone(), prior }) {
                 let d = match self.ctx.module(&addr.module.static_path()).and_then(|m| m.resources.get(&addr.resource_key())) {
                     Some(r) => attach_span(d, r, &addr.to_string()),
@@ -953,7 +783,7 @@ impl Planner<'_> {
             }
         }
         for (key, members) in groups {
-            let Some(provider) = self.provider(&key).await else { continue };
+            let Some(provider) = self.provider(&ProviderRef::parse(&key)).await else { continue };
             let objects = members.iter().map(|(_, o)| o.clone()).collect();
             for (i, d) in provider.check_planned(&CheckPlannedRequest { objects }) {
                 let Some((addr, _)) = members.get(i) else { continue };
@@ -992,7 +822,7 @@ fn add_deposed_deletes(ctx: &Ctx, g: &mut ExecGraph, deposed: &[ResourceChange])
         for (e, n) in g.nodes.iter().enumerate() {
             if let ExecNode::Config(ci) = n {
                 let id = &ctx.graph.nodes[*ci];
-                let is_provider = id.kind == NodeKind::Provider(c.provider.clone());
+                let is_provider = id.kind == NodeKind::Provider(ProviderRef::parse(&c.provider));
                 let is_resource = id.module == c.addr.module.static_path() && id.kind == NodeKind::Resource(c.addr.resource_key());
                 if is_provider || is_resource {
                     deps.push(e);
@@ -1099,7 +929,7 @@ pub fn build_exec(ctx: &Ctx, changes: &[ResourceChange], working: &Working, allo
         g.nodes.push(ExecNode::Delete(c.addr.clone()));
         g.deps.push(Vec::new());
         // Providers (and what they read) must be ready before a delete.
-        let provider_node = ctx.graph.index.get(&crate::graph::NodeId { module: Vec::new(), kind: NodeKind::Provider(c.provider.clone()) });
+        let provider_node = ctx.graph.index.get(&crate::graph::NodeId { module: Vec::new(), kind: NodeKind::Provider(ProviderRef::parse(&c.provider)) });
         if let Some(pe) = provider_node.and_then(|p| config_exec.get(p)) {
             g.deps[e].push(*pe);
         }

@@ -4,7 +4,7 @@
 
 use crate::addr::{InstanceKey, ModuleInstance};
 use crate::graph::{module_at, ConfigGraph};
-use infra_lang::config::{Module, Resource};
+use infra_lang::config::{Module, ProviderRef, Resource};
 use infra_lang::decode::decode_body;
 use infra_lang::diag::{suggestion, Diagnostic, Diagnostics};
 use infra_lang::eval::{eval, Phase, Scope};
@@ -489,11 +489,8 @@ pub fn eval_module_call(ctx: &Ctx, store: &mut Store, mi: &ModuleInstance, confi
 }
 
 /// Evaluates a provider block and configures a fresh provider instance from it.
-pub async fn configure_provider(ctx: &Ctx, store: &Store, key: &str) -> Result<Arc<dyn Provider>, Diagnostics> {
-    let (family, alias) = match key.split_once('.') {
-        Some((f, a)) => (f.to_string(), Some(a.to_string())),
-        None => (key.to_string(), None),
-    };
+pub async fn configure_provider(ctx: &Ctx, store: &Store, key: &ProviderRef) -> Result<Arc<dyn Provider>, Diagnostics> {
+    let (family, alias) = (key.name.clone(), key.alias.clone());
     let Some(factory) = ctx.registry.get(&family) else {
         let known: Vec<String> = ctx.registry.names().cloned().collect();
         return Err(Diagnostic::error(
@@ -575,6 +572,5 @@ pub fn decode_resource(ctx: &Ctx, s: &NodeScope, r: &Resource, addr: &str) -> Re
 
 /// The provider family of a resource (after `provider =` and module provider mapping).
 pub fn resolve_family(ctx: &Ctx, mi: &ModuleInstance, r: &Resource) -> String {
-    let key = crate::graph::resolve_provider(&ctx.config, &mi.static_path(), r);
-    key.split('.').next().unwrap_or(&key).to_string()
+    crate::graph::resolve_provider(&ctx.config, &mi.static_path(), r).name
 }
