@@ -720,7 +720,7 @@ fn run_apply(rt: &tokio::runtime::Runtime, ctx: infra_core::walk::Ctx, p: Plan, 
         Arc::new(ctx),
         p,
         backend,
-        ApplyOptions { parallelism: args.parallelism, cancel, ..Default::default() },
+        ApplyOptions { parallelism: args.parallelism, cancel, fault_hook: crash_test_hook(), ..Default::default() },
         Arc::new(CliHook { style: Style::from_env() }),
     ));
     out.diags(&res.diagnostics);
@@ -749,6 +749,29 @@ fn run_apply(rt: &tokio::runtime::Runtime, ctx: infra_core::walk::Ctx, p: Plan, 
         }
     }
     Ok(0)
+}
+
+/// The crash tests kill the process at a step of an apply: `INFRA_TEST_ABORT_AFTER_CREATE`
+/// (between a provider's create and the state write) or `INFRA_TEST_ABORT_BEFORE_DELETE`
+/// (between a create-before-destroy create and its delete), each naming an instance address.
+fn crash_test_hook() -> Option<infra_core::apply::FaultHook> {
+    let after_create = std::env::var("INFRA_TEST_ABORT_AFTER_CREATE").ok();
+    let before_delete = std::env::var("INFRA_TEST_ABORT_BEFORE_DELETE").ok();
+    if after_create.is_none() && before_delete.is_none() {
+        return None;
+    }
+    Some(Arc::new(move |point| {
+        use infra_core::apply::FaultPoint;
+        let (wanted, addr) = match point {
+            FaultPoint::AfterCreate { addr } => (&after_create, addr),
+            FaultPoint::BeforeDelete { addr } => (&before_delete, addr),
+            _ => return infra_core::apply::FaultAction::Continue,
+        };
+        if wanted.as_deref() == Some(addr) {
+            std::process::abort();
+        }
+        infra_core::apply::FaultAction::Continue
+    }))
 }
 
 fn actions_json(p: &Plan) -> serde_json::Value {

@@ -25,12 +25,41 @@ pub struct ApplyOptions {
     pub cancel: Arc<AtomicBool>,
     /// How often a slow operation reports progress.
     pub progress_every: Duration,
+    /// Tests only: called at every step boundary, so a test can stop the run there (or kill
+    /// the process) and check what a crash at that step leaves behind.
+    pub fault_hook: Option<FaultHook>,
 }
 
 impl Default for ApplyOptions {
     fn default() -> Self {
-        ApplyOptions { parallelism: 10, cancel: Arc::new(AtomicBool::new(false)), progress_every: Duration::from_secs(10) }
+        ApplyOptions { parallelism: 10, cancel: Arc::new(AtomicBool::new(false)), progress_every: Duration::from_secs(10), fault_hook: None }
     }
+}
+
+/// See [`ApplyOptions::fault_hook`].
+pub type FaultHook = Arc<dyn Fn(FaultPoint<'_>) -> FaultAction + Send + Sync>;
+
+/// A step boundary of an apply, named by the instance address (`aws_vpc.main[0]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultPoint<'a> {
+    /// The create intent is durable; the provider's create has not been called.
+    BeforeCreate { addr: &'a str },
+    /// The provider's create returned; nothing about it is in state yet.
+    AfterCreate { addr: &'a str },
+    /// The provider's delete is about to be called (for the old half of a replacement too).
+    BeforeDelete { addr: &'a str },
+    /// A journal record about this instance was appended (not yet synced).
+    AfterJournalWrite { addr: &'a str },
+}
+
+/// What the run does at a fault point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultAction {
+    Continue,
+    /// Stop as a crash at this point would: the step's remaining work (the provider call,
+    /// the state record) is not done, nothing new is scheduled, and the run reports an error.
+    /// After a journal write the record stays; only scheduling stops.
+    Stop,
 }
 
 #[derive(Debug, Default)]
@@ -79,6 +108,19 @@ impl Run {
         lock(&self.diags).push(d);
     }
 
+    /// Asks the test hook whether to go on past `point`; on a stop, cancels the run.
+    fn fault(&self, point: FaultPoint<'_>) -> bool {
+        let Some(hook) = &self.opts.fault_hook else {
+            return true;
+        };
+        if hook(point) == FaultAction::Continue {
+            return true;
+        }
+        self.opts.cancel.store(true, Ordering::SeqCst);
+        self.error(Diagnostic::error("Apply stopped by a test hook", format!("The run was stopped at {point:?}.")));
+        false
+    }
+
     /// Makes every change made so far durable; concurrent callers share one fsync.
     async fn persist(&self) -> bool {
         let wanted = self.version.load(Ordering::SeqCst);
@@ -108,6 +150,13 @@ impl Run {
 
     /// Changes the working state and appends the matching journal record.
     fn record(&self, change: Change) {
+        let addr = match &change {
+            Change::Upsert(a, _) | Change::Remove(a) => a.to_string(),
+            Change::PendingAdd(p) => p.address.clone(),
+            Change::PendingRemove(token) => {
+                lock(&self.working).pending.iter().find(|p| &p.idempotency_token == token).map(|p| p.address.clone()).unwrap_or_default()
+            }
+        };
         let rec = {
             let mut w = lock(&self.working);
             match change {
@@ -130,12 +179,20 @@ impl Run {
                 }
             }
         };
-        if let Some(j) = lock(&self.journal).as_mut() {
-            if let Err(e) = j.append(&rec) {
-                self.error(Diagnostic::error("Failed to persist state", format!("Appending to the state journal failed: {e}.")));
-            }
-        }
+        let appended = match lock(&self.journal).as_mut() {
+            Some(j) => match j.append(&rec) {
+                Ok(()) => true,
+                Err(e) => {
+                    self.error(Diagnostic::error("Failed to persist state", format!("Appending to the state journal failed: {e}.")));
+                    false
+                }
+            },
+            None => false,
+        };
         self.version.fetch_add(1, Ordering::SeqCst);
+        if appended {
+            self.fault(FaultPoint::AfterJournalWrite { addr: &addr });
+        }
     }
 
     async fn provider(&self, key: &ProviderRef) -> Option<Arc<dyn Provider>> {
@@ -361,6 +418,9 @@ impl Run {
                     return None;
                 }
             }
+            if !self.fault(FaultPoint::BeforeCreate { addr: &name }) {
+                return None;
+            }
             let resp = self
                 .timed(
                     &name,
@@ -368,9 +428,8 @@ impl Run {
                     provider.create(CreateRequest { type_name: addr.type_name.clone(), planned: planned_value, idempotency_token: token.clone() }),
                 )
                 .await;
-            if std::env::var("INFRA_TEST_ABORT_AFTER_CREATE").is_ok_and(|a| a == name) {
-                // Test hook: simulate a crash between the cloud call and the state write.
-                std::process::abort();
+            if !self.fault(FaultPoint::AfterCreate { addr: &name }) {
+                return None;
             }
             if provider.journals_creates() {
                 self.record(Change::PendingRemove(token.clone()));
@@ -443,9 +502,8 @@ impl Run {
             return false;
         };
         let prior = change.before.clone().unwrap_or_default();
-        if std::env::var("INFRA_TEST_ABORT_BEFORE_DELETE").is_ok_and(|a| a == addr.to_string()) {
-            // Test hook: simulate a crash between a create-before-destroy create and its delete.
-            std::process::abort();
+        if !self.fault(FaultPoint::BeforeDelete { addr: &addr.to_string() }) {
+            return false;
         }
         let started = Instant::now();
         self.hook.apply_start(&name, Action::Delete);
