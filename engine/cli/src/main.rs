@@ -959,30 +959,21 @@ fn state_cmd(cmd: StateCmd, dir: &Path, out: &Out) -> Result<i32, Exit> {
             let _lock = backend.lock("state mv", Duration::ZERO).map_err(|e| out.fail(Diagnostic::error("Error acquiring the state lock", format!("{e}."))))?;
             let s = read_state(&backend, out)?;
             let mut w = Working::from_state(&s).map_err(|e| out.fail(Diagnostic::error("Invalid state", e)))?;
-            let src = find(&w, &from)?;
-            let from_instance = parse_target(&from).map(|t| t.key.is_some()).unwrap_or(false);
+            let src = parse_target(&from).map_err(|e| out.fail(Diagnostic::error("Invalid address", format!("{e}."))))?;
             let dst = parse_target(&to).map_err(|e| out.fail(Diagnostic::error("Invalid address", format!("{e}."))))?;
-            let Some((mode, ty, name)) = dst.resource.clone() else {
-                return Err(out.fail(Diagnostic::error("Invalid address", "The destination must be a resource address.")));
-            };
-            if src.is_empty() {
+            let moves = w.move_instances(&src, &dst, infra_core::state_io::OnExisting::Fail).map_err(|e| {
+                out.fail(match e {
+                    infra_core::state_io::MoveError::NotAResource => Diagnostic::error("Invalid address", "The destination must be a resource address."),
+                    infra_core::state_io::MoveError::DestinationExists(new) => {
+                        Diagnostic::error("Destination exists", format!("{new} is already in the state. Nothing was moved."))
+                    }
+                })
+            })?;
+            if moves.is_empty() {
                 return Err(out.fail(Diagnostic::error("Invalid source address", format!("No matching objects found for {from}."))));
             }
-            for a in src {
-                let new = infra_core::addr::InstanceAddr {
-                    module: dst.module.clone(),
-                    mode,
-                    type_name: ty.clone(),
-                    name: name.clone(),
-                    key: if dst.key.is_some() || from_instance { dst.key.clone() } else { a.key.clone() },
-                };
-                if w.instances.contains_key(&new) {
-                    return Err(out.fail(Diagnostic::error("Destination exists", format!("{new} is already in the state. Nothing was moved."))));
-                }
-                if let Some(i) = w.instances.remove(&a) {
-                    w.instances.insert(new.clone(), i);
-                    println!("Move \"{a}\" to \"{new}\"");
-                }
+            for (a, new) in moves {
+                println!("Move \"{a}\" to \"{new}\"");
             }
             w.serial += 1;
             backend.write(&w.to_state()).map_err(|e| out.fail(Diagnostic::error("Failed to persist state", e.to_string())))?;

@@ -6,7 +6,7 @@ use crate::graph::{resolve_provider, NodeKind};
 use crate::hooks::Hook;
 /// The plan's types keep their old paths: callers name them `plan::Action`, `plan::Plan`.
 pub use crate::plan_types::{Action, ExecGraph, ExecNode, OutputChange, Plan, PlanMode, Reason, ResourceChange};
-use crate::state_io::{Instance, Working};
+use crate::state_io::{Instance, OnExisting, Working};
 use crate::walk::{self, decode_resource, eval_local, eval_module_call, eval_output, eval_var, expand, scope, with_instance, Ctx, Expansion, Store};
 use infra_lang::config::{IgnoreChanges, Mode, Module, ProviderRef, Resource};
 use infra_lang::diag::{Diagnostic, Diagnostics, PathStep};
@@ -266,25 +266,12 @@ impl Planner<'_> {
                 );
                 continue;
             };
-            let Some((tmode, tty, tname)) = to.resource.clone() else {
+            // A destination that is not a resource moves nothing.
+            let Ok(moves) = self.working.move_instances(&from, &to, OnExisting::Skip) else {
                 continue;
             };
-            let moving: Vec<InstanceAddr> = self.working.instances.keys().filter(|a| from.matches(a)).cloned().collect();
-            for old in moving {
-                let new = InstanceAddr {
-                    module: to.module.clone(),
-                    mode: tmode,
-                    type_name: tty.clone(),
-                    name: tname.clone(),
-                    key: if from.key.is_some() { to.key.clone() } else { old.key.clone() },
-                };
-                if self.working.instances.contains_key(&new) {
-                    continue;
-                }
-                if let Some(inst) = self.working.instances.remove(&old) {
-                    self.working.instances.insert(new.clone(), inst);
-                    self.moved.insert(new, old.to_string());
-                }
+            for (old, new) in moves {
+                self.moved.insert(new, old.to_string());
             }
         }
         for imp in &self.ctx.config.imports {
