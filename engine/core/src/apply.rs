@@ -4,11 +4,10 @@
 //! nothing new and lets in-flight work finish.
 
 use crate::addr::{InstanceAddr, ModuleInstance};
-use crate::graph::NodeKind;
 use crate::hooks::Hook;
 use crate::plan::{attach_span, mark_sensitive, resource_deps, Action, ExecNode, Plan, PlanMode};
 use crate::state_io::{self, Instance, Working};
-use crate::walk::{self, decode_resource, eval_local, eval_module_call, eval_output, eval_var, expand, scope, with_instance, Ctx, Store};
+use crate::walk::{self, decode_resource, scope, with_instance, Ctx, Expansion, Store};
 use infra_lang::config::{Mode, Module, ProviderRef};
 use infra_lang::diag::{Diagnostic, Diagnostics};
 use infra_lang::value::Value;
@@ -243,46 +242,11 @@ impl Run {
     }
 
     async fn config_node(&self, n: usize) -> bool {
-        let id = self.ctx.graph.nodes[n].clone();
-        let Some(config) = self.ctx.module(&id.module) else {
-            return true;
-        };
-        let config: &Module = config;
-        let instances = lock(&self.store).instances_of(&id.module);
-        match &id.kind {
-            NodeKind::Provider(key) => self.provider(key).await.is_some(),
-            NodeKind::Resource(key) => {
-                let Some(r) = config.resources.get(key) else {
-                    return true;
-                };
-                let mut ok = true;
-                for mi in instances {
-                    ok &= self.resource(n, &mi, config, r).await;
-                }
-                ok
-            }
-            kind => {
-                let mut diags = Diagnostics::new();
-                {
-                    let mut store = lock(&self.store);
-                    for mi in instances {
-                        diags.extend(match kind {
-                            NodeKind::Var(name) => eval_var(&self.ctx, &mut store, &mi, config, name),
-                            NodeKind::Local(name) => eval_local(&self.ctx, &mut store, &mi, config, name),
-                            NodeKind::Output(name) => eval_output(&self.ctx, &mut store, &mi, config, name),
-                            NodeKind::ModuleCall(name) => eval_module_call(&self.ctx, &mut store, &mi, config, name),
-                            _ => Diagnostics::new(),
-                        });
-                    }
-                }
-                let ok = !diags.has_errors();
-                lock(&self.diags).extend(diags);
-                ok
-            }
-        }
+        walk::visit_node(&self.ctx, n, &mut Applying(self)).await
     }
 
-    async fn resource(&self, node: usize, mi: &ModuleInstance, config: &Module, r: &infra_lang::config::Resource) -> bool {
+    /// Applies every instance of a resource in one module instance (the walk has expanded them).
+    async fn resource(&self, node: usize, mi: &ModuleInstance, config: &Module, r: &infra_lang::config::Resource, exp: &Expansion) -> bool {
         let key_ref = crate::graph::resolve_provider(&self.ctx.config, &mi.static_path(), r);
         let provider_key = key_ref.to_string();
         let family = key_ref.name.clone();
@@ -291,19 +255,6 @@ impl Run {
         let Some(provider) = self.provider(&key_ref).await else {
             return false;
         };
-        let what = if mi.is_root() { r.key() } else { format!("{mi}.{}", r.key()) };
-        let exp = {
-            let store = lock(&self.store);
-            expand(&scope(&self.ctx, &store, mi, config), r.count.as_ref(), r.for_each.as_ref(), &what)
-        };
-        let exp = match exp {
-            Ok(e) => e,
-            Err(d) => {
-                self.error(d);
-                return false;
-            }
-        };
-        lock(&self.store).module_mut(mi).resources.insert(r.key(), (exp.clone(), BTreeMap::new()));
         let deps = resource_deps(&self.ctx, node);
         let mut tasks = Vec::new();
         for key in exp.keys() {
@@ -317,7 +268,7 @@ impl Run {
             }
             let cfg = {
                 let store = lock(&self.store);
-                let s = with_instance(scope(&self.ctx, &store, mi, config), &exp, &key);
+                let s = with_instance(scope(&self.ctx, &store, mi, config), exp, &key);
                 decode_resource(&self.ctx, &s, r, &addr.to_string())
             };
             let cfg = match cfg {
@@ -533,6 +484,34 @@ impl Run {
             lock(&self.counts).2 += 1;
         }
         first_error.is_none() && persisted
+    }
+}
+
+/// Apply's part of the walk: the walker evaluates and expands, the run applies resources.
+struct Applying<'a>(&'a Run);
+
+impl walk::Visitor for Applying<'_> {
+    fn with_store<R>(&mut self, f: impl FnOnce(&mut Store) -> R) -> R {
+        f(&mut lock(&self.0.store))
+    }
+
+    fn report(&mut self, diags: Diagnostics) {
+        lock(&self.0.diags).extend(diags);
+    }
+
+    async fn provider(&mut self, key: &ProviderRef) -> bool {
+        self.0.provider(key).await.is_some()
+    }
+
+    async fn before_resource(&mut self, _node: usize, mi: &ModuleInstance, r: &infra_lang::config::Resource) -> bool {
+        self.0.provider(&crate::graph::resolve_provider(&self.0.ctx.config, &mi.static_path(), r)).await.is_some()
+    }
+
+    async fn resource(&mut self, node: usize, mi: &ModuleInstance, config: &Module, r: &infra_lang::config::Resource, expansion: Option<&Expansion>) -> bool {
+        match expansion {
+            Some(exp) => self.0.resource(node, mi, config, r, exp).await,
+            None => true,
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use crate::hooks::Hook;
 /// The plan's types keep their old paths: callers name them `plan::Action`, `plan::Plan`.
 pub use crate::plan_types::{Action, ExecGraph, ExecNode, OutputChange, Plan, PlanMode, Reason, ResourceChange};
 use crate::state_io::{Instance, OnExisting, Working};
-use crate::walk::{self, decode_resource, eval_local, eval_module_call, eval_output, eval_var, expand, scope, with_instance, Ctx, Expansion, Store};
+use crate::walk::{self, decode_resource, scope, with_instance, Ctx, Expansion, Store};
 use infra_lang::config::{IgnoreChanges, Mode, Module, ProviderRef, Resource};
 use infra_lang::diag::{Diagnostic, Diagnostics, PathStep};
 use infra_lang::refs::references;
@@ -167,12 +167,7 @@ pub async fn plan(ctx: &Ctx, state: &infra_state::StateFile, opts: &PlanOptions,
     };
     p.apply_moves();
     let allowed = allowed_nodes(ctx, opts);
-    for &n in &ctx.graph.order {
-        if !allowed.contains(&n) {
-            continue;
-        }
-        p.visit(n).await;
-    }
+    walk::walk(ctx, |n| allowed.contains(&n), &mut p).await;
     p.orphans().await;
     p.check_deletes().await;
     p.check_planned().await;
@@ -423,60 +418,14 @@ impl Planner<'_> {
         }
     }
 
-    async fn visit(&mut self, n: usize) {
-        let id = self.ctx.graph.nodes[n].clone();
-        let Some(config) = self.ctx.module(&id.module) else {
-            return;
-        };
-        let config: &Module = config;
-        let instances = self.store.instances_of(&id.module);
-        match &id.kind {
-            NodeKind::Provider(key) => {
-                // Configured lazily by the first resource that needs it; here only checked.
-                let _ = self.provider(key).await;
-            }
-            NodeKind::Resource(key) => {
-                let Some(r) = config.resources.get(key) else {
-                    return;
-                };
-                for mi in instances {
-                    self.plan_resource(n, &mi, config, r).await;
-                }
-            }
-            kind => {
-                for mi in instances {
-                    let d = match kind {
-                        NodeKind::Var(name) => eval_var(self.ctx, &mut self.store, &mi, config, name),
-                        NodeKind::Local(name) => eval_local(self.ctx, &mut self.store, &mi, config, name),
-                        NodeKind::Output(name) => eval_output(self.ctx, &mut self.store, &mi, config, name),
-                        NodeKind::ModuleCall(name) => eval_module_call(self.ctx, &mut self.store, &mi, config, name),
-                        _ => Diagnostics::new(),
-                    };
-                    self.diags.extend(d);
-                }
-            }
-        }
-    }
-
-    async fn plan_resource(&mut self, node: usize, mi: &ModuleInstance, config: &Module, r: &Resource) {
+    /// Plans every instance of a resource in one module instance (the walk has expanded them).
+    async fn plan_resource(&mut self, node: usize, mi: &ModuleInstance, config: &Module, r: &Resource, exp: &Expansion) {
         let key_ref = resolve_provider(&self.ctx.config, &mi.static_path(), r);
         let provider_key = key_ref.to_string();
         let family = key_ref.name.clone();
-        let what = if mi.is_root() { r.key() } else { format!("{mi}.{}", r.key()) };
-        if r.mode == Mode::Managed {
-            self.ensure_refreshed(&key_ref, &r.ty).await;
-        }
         let Some(provider) = self.provider(&key_ref).await else {
             return;
         };
-        let exp = match expand(&scope(self.ctx, &self.store, mi, config), r.count.as_ref(), r.for_each.as_ref(), &what) {
-            Ok(e) => e,
-            Err(d) => {
-                self.diags.push(d);
-                return;
-            }
-        };
-        self.store.module_mut(mi).resources.insert(r.key(), (exp.clone(), BTreeMap::new()));
         let deps = resource_deps(self.ctx, node);
         let schema = self.schema_of(&family, &r.ty, r.mode).cloned();
         for key in exp.keys() {
@@ -487,7 +436,7 @@ impl Planner<'_> {
                 self.store.set_instance(mi, &r.key(), key.clone(), prior_value.unwrap_or(Value::Unknown));
                 continue;
             }
-            let s = with_instance(scope(self.ctx, &self.store, mi, config), &exp, &key);
+            let s = with_instance(scope(self.ctx, &self.store, mi, config), exp, &key);
             let cfg = match decode_resource(self.ctx, &s, r, &addr.to_string()) {
                 Ok(v) => v,
                 Err(d) => {
@@ -542,7 +491,7 @@ impl Planner<'_> {
             }
             let mut planned = mark_sensitive(resp.planned, schema.as_ref());
             let replace_requested = self.opts.replace.iter().any(|t| t.matches(&addr));
-            let triggered = prior_value.is_some() && self.replace_triggered(mi, config, r, &exp, &key);
+            let triggered = prior_value.is_some() && self.replace_triggered(mi, config, r, exp, &key);
             let (action, reason) = match &prior_value {
                 None => (Action::Create, Reason::None),
                 Some(_) if replace_requested => (replace_action(r), Reason::ReplaceByRequest),
@@ -554,7 +503,7 @@ impl Planner<'_> {
             // A replacement the provider did not ask for is planned as a fresh create, so its
             // computed values show as known after apply.
             if matches!(reason, Reason::ReplaceByRequest | Reason::ReplaceByTriggers) {
-                let cfg = match decode_resource(self.ctx, &with_instance(scope(self.ctx, &self.store, mi, config), &exp, &key), r, &addr.to_string()) {
+                let cfg = match decode_resource(self.ctx, &with_instance(scope(self.ctx, &self.store, mi, config), exp, &key), r, &addr.to_string()) {
                     Ok(v) => v,
                     Err(d) => {
                         self.diags.extend(d);
@@ -798,6 +747,37 @@ impl Planner<'_> {
                 None => Reason::DeleteBecauseNoResourceConfig,
             },
         }
+    }
+}
+
+impl walk::Visitor for Planner<'_> {
+    fn with_store<R>(&mut self, f: impl FnOnce(&mut Store) -> R) -> R {
+        f(&mut self.store)
+    }
+
+    fn report(&mut self, diags: Diagnostics) {
+        self.diags.extend(diags);
+    }
+
+    async fn provider(&mut self, key: &ProviderRef) -> bool {
+        // Configured lazily by the first resource that needs it; here only checked.
+        let _ = Planner::provider(self, key).await;
+        true
+    }
+
+    async fn before_resource(&mut self, _node: usize, mi: &ModuleInstance, r: &Resource) -> bool {
+        let key = resolve_provider(&self.ctx.config, &mi.static_path(), r);
+        if r.mode == Mode::Managed {
+            self.ensure_refreshed(&key, &r.ty).await;
+        }
+        Planner::provider(self, &key).await.is_some()
+    }
+
+    async fn resource(&mut self, node: usize, mi: &ModuleInstance, config: &Module, r: &Resource, expansion: Option<&Expansion>) -> bool {
+        if let Some(exp) = expansion {
+            self.plan_resource(node, mi, config, r, exp).await;
+        }
+        true
     }
 }
 
