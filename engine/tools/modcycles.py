@@ -122,8 +122,14 @@ def main(args: list[str]) -> int:
     root = pathlib.Path(__file__).resolve().parent.parent
     dirs = [pathlib.Path(a) for a in args] or sorted(root.glob("*/src"))
     bad = 0
+    if not dirs:
+        print(f"no crate sources found under {root}")
+        return 2
     for src in dirs:
         graph = edges(src)
+        if not graph:
+            print(f"{src}: no modules found")
+            return 2
         for comp in cycles(graph):
             bad += 1
             print(f"{src}: circular imports between {', '.join(comp)}")
