@@ -1038,7 +1038,7 @@ fn console(dir: &Path, vars: &VarArgs, out: &Out) -> Result<i32, Exit> {
                 match console.eval(&expr) {
                     Ok(v) => println!("{}", render::console_value(&v, 0)),
                     Err(d) => {
-                        out.diags(&d.into());
+                        out.diags(&d);
                         code = 1;
                     }
                 }

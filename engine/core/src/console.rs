@@ -51,9 +51,9 @@ impl<'a> Console<'a> {
     }
 
     /// Evaluates an expression in the root module.
-    pub fn eval(&self, expr: &Expr) -> Result<Value, Diagnostic> {
+    pub fn eval(&self, expr: &Expr) -> Result<Value, Diagnostics> {
         let root = ModuleInstance::root();
-        eval(expr, &walk::scope(self.ctx, &self.store, &root, &self.ctx.config))
+        eval(expr, &walk::scope(self.ctx, &self.store, &root, &self.ctx.config)).map_err(Diagnostics::from)
     }
 }
 

@@ -663,10 +663,10 @@ async fn visit_resource<V: Visitor>(ctx: &Ctx, n: usize, mi: &ModuleInstance, co
         return v.resource(n, mi, config, r, None).await;
     }
     let what = if mi.is_root() { r.key() } else { format!("{mi}.{}", r.key()) };
-    let exp = match v.with_store(|s| expand(&scope(ctx, s, mi, config), r.count.as_ref(), r.for_each.as_ref(), &what)) {
+    let exp = match v.with_store(|s| expand(&scope(ctx, s, mi, config), r.count.as_ref(), r.for_each.as_ref(), &what).map_err(Diagnostics::from)) {
         Ok(e) => e,
         Err(d) => {
-            v.report(d.into());
+            v.report(d);
             return false;
         }
     };

@@ -144,7 +144,7 @@ async fn interrupted_create_before_destroy_leaves_a_deposed_object() {
     let ctx = Arc::new(load(&case_dir(case)));
     let p = plan_of(&ctx, &state).await;
     let hook: infra_core::apply::FaultHook = Arc::new(|point| match point {
-        FaultPoint::BeforeDelete { addr } if addr == "terraform_data.db" => FaultAction::Stop,
+        FaultPoint::BeforeDelete { addr: "terraform_data.db" } => FaultAction::Stop,
         _ => FaultAction::Continue,
     });
     let res = apply(ctx.clone(), p, backend.clone(), ApplyOptions { fault_hook: Some(hook), ..Default::default() }, Arc::new(infra_core::hooks::NoHook)).await;
