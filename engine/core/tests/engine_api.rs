@@ -1,5 +1,6 @@
 //! The engine through its public API, as the CLI uses it but with a recording hook: progress
-//! reports for slow operations, and the plan as data (actions, reasons, execution order).
+//! reports for slow operations, the plan as data (actions, reasons, execution order), and the
+//! test hook at apply's step boundaries.
 
 use infra_core::apply::{apply, ApplyOptions};
 use infra_core::hooks::Hook;
@@ -108,4 +109,43 @@ async fn create_before_destroy_orders_the_execution_graph() {
     let pos = |e: &str| events.iter().position(|x| x == e).unwrap_or_else(|| panic!("{e} missing from {events:?}"));
     assert!(pos("done terraform_data.db create ok") < pos("start terraform_data.app update"));
     assert!(pos("done terraform_data.app update ok") < pos("start terraform_data.db (deposed object) delete"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fault_hook_sees_every_step_boundary_and_a_stop_before_create_creates_nothing() {
+    use infra_core::apply::{FaultAction, FaultPoint};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("main.tf"), "resource \"terraform_data\" \"a\" {\n  input = \"x\"\n}\n").unwrap();
+    let backend = LocalBackend::new(dir.path().join("infra.tfstate"));
+    let run = |stop_before_create: bool| {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let seen2 = seen.clone();
+        let hook: infra_core::apply::FaultHook = Arc::new(move |point| {
+            seen2.lock().unwrap().push(format!("{point:?}"));
+            if stop_before_create && matches!(point, FaultPoint::BeforeCreate { .. }) {
+                FaultAction::Stop
+            } else {
+                FaultAction::Continue
+            }
+        });
+        (seen, ApplyOptions { fault_hook: Some(hook), ..Default::default() })
+    };
+
+    let ctx = load(dir.path(), Phase::Plan);
+    let p = plan(&ctx, &StateFile::new(), &PlanOptions::default(), &infra_core::hooks::NoHook).await.unwrap();
+    let (seen, opts) = run(true);
+    let res = apply(Arc::new(ctx), p, backend.clone(), opts, Arc::new(Recorder::default())).await;
+    assert!(res.diagnostics.has_errors(), "a stop is reported as an error");
+    assert_eq!(seen.lock().unwrap().clone(), vec!["BeforeCreate { addr: \"terraform_data.a\" }"]);
+    assert!(backend.read().unwrap().unwrap().resources.is_empty(), "nothing was created");
+
+    let ctx = load(dir.path(), Phase::Plan);
+    let p = plan(&ctx, &backend.read().unwrap().unwrap(), &PlanOptions::default(), &infra_core::hooks::NoHook).await.unwrap();
+    let (seen, opts) = run(false);
+    let res = apply(Arc::new(ctx), p, backend.clone(), opts, Arc::new(Recorder::default())).await;
+    assert!(!res.diagnostics.has_errors(), "{:?}", res.diagnostics);
+    assert_eq!(
+        seen.lock().unwrap().clone(),
+        vec!["BeforeCreate { addr: \"terraform_data.a\" }", "AfterCreate { addr: \"terraform_data.a\" }", "AfterJournalWrite { addr: \"terraform_data.a\" }",]
+    );
 }
