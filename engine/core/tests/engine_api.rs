@@ -149,3 +149,30 @@ async fn the_fault_hook_sees_every_step_boundary_and_a_stop_before_create_create
         vec!["BeforeCreate { addr: \"terraform_data.a\" }", "AfterCreate { addr: \"terraform_data.a\" }", "AfterJournalWrite { addr: \"terraform_data.a\" }",]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_sees_stored_resources_and_evaluates_the_rest_over_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = "variable \"v\" {\n  default = \"x\"\n}\n\nlocals {\n  l = \"${var.v}-1\"\n}\n\nresource \"terraform_data\" \"a\" {\n  count = 2\n  input = \"${local.l}-${count.index}\"\n}\n\nmodule \"m\" {\n  source = \"./m\"\n  in     = terraform_data.a[1].output\n}\n";
+    std::fs::write(dir.path().join("main.tf"), stack).unwrap();
+    std::fs::create_dir(dir.path().join("m")).unwrap();
+    std::fs::write(dir.path().join("m/main.tf"), "variable \"in\" {}\n\noutput \"out\" {\n  value = upper(var.in)\n}\n").unwrap();
+    let backend = LocalBackend::new(dir.path().join("infra.tfstate"));
+    let ctx = load(dir.path(), Phase::Plan);
+    let p = plan(&ctx, &StateFile::new(), &PlanOptions::default(), &infra_core::hooks::NoHook).await.unwrap();
+    let res = apply(Arc::new(ctx), p, backend.clone(), ApplyOptions::default(), Arc::new(Recorder::default())).await;
+    assert!(!res.diagnostics.has_errors(), "{:?}", res.diagnostics);
+
+    let sources = SourceMap::new();
+    let ctx = infra_core::load(dir.path(), &registry(), BTreeMap::new(), Phase::Console, &sources).unwrap_or_else(|d| panic!("{d:?}"));
+    let console = infra_core::console::Console::new(&ctx, &backend.read().unwrap().unwrap()).unwrap();
+    let eval = |text: &str| {
+        let (file, e) = infra_lang::parse::parse_expr_source(&sources, "<test>", text);
+        let expr = infra_lang::config::Expr { file, expr: Arc::new(e.unwrap()) };
+        console.eval(&expr).unwrap_or_else(|d| panic!("{text}: {d:?}"))
+    };
+    assert_eq!(eval("local.l"), infra_lang::Value::string("x-1"));
+    assert_eq!(eval("length(terraform_data.a)"), infra_lang::Value::int(2));
+    assert_eq!(eval("terraform_data.a[1].output"), infra_lang::Value::string("x-1-1"));
+    assert_eq!(eval("module.m.out"), infra_lang::Value::string("X-1-1"));
+}
