@@ -720,7 +720,7 @@ fn run_apply(rt: &tokio::runtime::Runtime, ctx: infra_core::walk::Ctx, p: Plan, 
         Arc::new(ctx),
         p,
         backend,
-        ApplyOptions { parallelism: args.parallelism, cancel, ..Default::default() },
+        ApplyOptions { parallelism: args.parallelism, cancel, fault_hook: crash_test_hook(), ..Default::default() },
         Arc::new(CliHook { style: Style::from_env() }),
     ));
     out.diags(&res.diagnostics);
@@ -749,6 +749,29 @@ fn run_apply(rt: &tokio::runtime::Runtime, ctx: infra_core::walk::Ctx, p: Plan, 
         }
     }
     Ok(0)
+}
+
+/// The crash tests kill the process at a step of an apply: `INFRA_TEST_ABORT_AFTER_CREATE`
+/// (between a provider's create and the state write) or `INFRA_TEST_ABORT_BEFORE_DELETE`
+/// (between a create-before-destroy create and its delete), each naming an instance address.
+fn crash_test_hook() -> Option<infra_core::apply::FaultHook> {
+    let after_create = std::env::var("INFRA_TEST_ABORT_AFTER_CREATE").ok();
+    let before_delete = std::env::var("INFRA_TEST_ABORT_BEFORE_DELETE").ok();
+    if after_create.is_none() && before_delete.is_none() {
+        return None;
+    }
+    Some(Arc::new(move |point| {
+        use infra_core::apply::FaultPoint;
+        let (wanted, addr) = match point {
+            FaultPoint::AfterCreate { addr } => (&after_create, addr),
+            FaultPoint::BeforeDelete { addr } => (&before_delete, addr),
+            _ => return infra_core::apply::FaultAction::Continue,
+        };
+        if wanted.as_deref() == Some(addr) {
+            std::process::abort();
+        }
+        infra_core::apply::FaultAction::Continue
+    }))
 }
 
 fn actions_json(p: &Plan) -> serde_json::Value {
@@ -936,30 +959,21 @@ fn state_cmd(cmd: StateCmd, dir: &Path, out: &Out) -> Result<i32, Exit> {
             let _lock = backend.lock("state mv", Duration::ZERO).map_err(|e| out.fail(Diagnostic::error("Error acquiring the state lock", format!("{e}."))))?;
             let s = read_state(&backend, out)?;
             let mut w = Working::from_state(&s).map_err(|e| out.fail(Diagnostic::error("Invalid state", e)))?;
-            let src = find(&w, &from)?;
-            let from_instance = parse_target(&from).map(|t| t.key.is_some()).unwrap_or(false);
+            let src = parse_target(&from).map_err(|e| out.fail(Diagnostic::error("Invalid address", format!("{e}."))))?;
             let dst = parse_target(&to).map_err(|e| out.fail(Diagnostic::error("Invalid address", format!("{e}."))))?;
-            let Some((mode, ty, name)) = dst.resource.clone() else {
-                return Err(out.fail(Diagnostic::error("Invalid address", "The destination must be a resource address.")));
-            };
-            if src.is_empty() {
+            let moves = w.move_instances(&src, &dst, infra_core::state_io::OnExisting::Fail).map_err(|e| {
+                out.fail(match e {
+                    infra_core::state_io::MoveError::NotAResource => Diagnostic::error("Invalid address", "The destination must be a resource address."),
+                    infra_core::state_io::MoveError::DestinationExists(new) => {
+                        Diagnostic::error("Destination exists", format!("{new} is already in the state. Nothing was moved."))
+                    }
+                })
+            })?;
+            if moves.is_empty() {
                 return Err(out.fail(Diagnostic::error("Invalid source address", format!("No matching objects found for {from}."))));
             }
-            for a in src {
-                let new = infra_core::addr::InstanceAddr {
-                    module: dst.module.clone(),
-                    mode,
-                    type_name: ty.clone(),
-                    name: name.clone(),
-                    key: if dst.key.is_some() || from_instance { dst.key.clone() } else { a.key.clone() },
-                };
-                if w.instances.contains_key(&new) {
-                    return Err(out.fail(Diagnostic::error("Destination exists", format!("{new} is already in the state. Nothing was moved."))));
-                }
-                if let Some(i) = w.instances.remove(&a) {
-                    w.instances.insert(new.clone(), i);
-                    println!("Move \"{a}\" to \"{new}\"");
-                }
+            for (a, new) in moves {
+                println!("Move \"{a}\" to \"{new}\"");
             }
             w.serial += 1;
             backend.write(&w.to_state()).map_err(|e| out.fail(Diagnostic::error("Failed to persist state", e.to_string())))?;
@@ -1010,43 +1024,7 @@ fn console(dir: &Path, vars: &VarArgs, out: &Out) -> Result<i32, Exit> {
     ctx.phase = Phase::Console;
     let backend = backend(dir, out)?;
     let state = read_state(&backend, out)?;
-    let w = Working::from_state(&state).map_err(|e| out.fail(Diagnostic::error("Invalid state", e)))?;
-    let mut store = infra_core::walk::Store::default();
-    // Resources are their stored values; variables and locals are evaluated.
-    for (a, inst) in &w.instances {
-        store.set_instance(&a.module, &a.resource_key(), a.key.clone(), inst.value.clone());
-    }
-    for res in store.modules.values_mut() {
-        for (exp, insts) in res.resources.values_mut() {
-            *exp = if insts.keys().all(Option::is_none) {
-                infra_core::walk::Expansion::Single
-            } else if insts.keys().all(|k| matches!(k, Some(infra_core::addr::InstanceKey::Int(_)))) {
-                infra_core::walk::Expansion::Count(insts.len())
-            } else {
-                infra_core::walk::Expansion::ForEach(
-                    insts
-                        .keys()
-                        .filter_map(|k| match k {
-                            Some(infra_core::addr::InstanceKey::Str(s)) => Some((s.clone(), Value::Null)),
-                            _ => None,
-                        })
-                        .collect(),
-                )
-            };
-        }
-    }
-    let root = infra_core::addr::ModuleInstance::root();
-    for &n in &ctx.graph.order {
-        let id = &ctx.graph.nodes[n];
-        if !id.module.is_empty() {
-            continue;
-        }
-        match &id.kind {
-            infra_core::graph::NodeKind::Var(v) => drop(infra_core::walk::eval_var(&ctx, &mut store, &root, &ctx.config, v)),
-            infra_core::graph::NodeKind::Local(l) => drop(infra_core::walk::eval_local(&ctx, &mut store, &root, &ctx.config, l)),
-            _ => {}
-        }
-    }
+    let console = infra_core::console::Console::new(&ctx, &state).map_err(|d| out.fail(d))?;
     let mut code = 0;
     for line in std::io::stdin().lines() {
         let Ok(line) = line else { break };
@@ -1057,11 +1035,10 @@ fn console(dir: &Path, vars: &VarArgs, out: &Out) -> Result<i32, Exit> {
         match parsed {
             Ok(e) => {
                 let expr = infra_lang::config::Expr { file: id, expr: Arc::new(e) };
-                let s = infra_core::walk::scope(&ctx, &store, &root, &ctx.config);
-                match infra_lang::eval::eval(&expr, &s) {
+                match console.eval(&expr) {
                     Ok(v) => println!("{}", render::console_value(&v, 0)),
                     Err(d) => {
-                        out.diags(&d.into());
+                        out.diags(&d);
                         code = 1;
                     }
                 }

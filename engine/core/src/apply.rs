@@ -4,12 +4,11 @@
 //! nothing new and lets in-flight work finish.
 
 use crate::addr::{InstanceAddr, ModuleInstance};
-use crate::graph::NodeKind;
 use crate::hooks::Hook;
 use crate::plan::{attach_span, mark_sensitive, resource_deps, Action, ExecNode, Plan, PlanMode};
 use crate::state_io::{self, Instance, Working};
-use crate::walk::{self, decode_resource, eval_local, eval_module_call, eval_output, eval_var, expand, scope, with_instance, Ctx, Store};
-use infra_lang::config::{Mode, Module};
+use crate::walk::{self, decode_resource, scope, with_instance, Ctx, Expansion, Store};
+use infra_lang::config::{Mode, Module, ProviderRef};
 use infra_lang::diag::{Diagnostic, Diagnostics};
 use infra_lang::value::Value;
 use infra_provider::{CreateRequest, DeleteRequest, PlanRequest, Provider, ReadDataRequest, UpdateRequest};
@@ -25,12 +24,41 @@ pub struct ApplyOptions {
     pub cancel: Arc<AtomicBool>,
     /// How often a slow operation reports progress.
     pub progress_every: Duration,
+    /// Tests only: called at every step boundary, so a test can stop the run there (or kill
+    /// the process) and check what a crash at that step leaves behind.
+    pub fault_hook: Option<FaultHook>,
 }
 
 impl Default for ApplyOptions {
     fn default() -> Self {
-        ApplyOptions { parallelism: 10, cancel: Arc::new(AtomicBool::new(false)), progress_every: Duration::from_secs(10) }
+        ApplyOptions { parallelism: 10, cancel: Arc::new(AtomicBool::new(false)), progress_every: Duration::from_secs(10), fault_hook: None }
     }
+}
+
+/// See [`ApplyOptions::fault_hook`].
+pub type FaultHook = Arc<dyn Fn(FaultPoint<'_>) -> FaultAction + Send + Sync>;
+
+/// A step boundary of an apply, named by the instance address (`aws_vpc.main[0]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultPoint<'a> {
+    /// The create intent is durable; the provider's create has not been called.
+    BeforeCreate { addr: &'a str },
+    /// The provider's create returned; nothing about it is in state yet.
+    AfterCreate { addr: &'a str },
+    /// The provider's delete is about to be called (for the old half of a replacement too).
+    BeforeDelete { addr: &'a str },
+    /// A journal record about this instance was appended (not yet synced).
+    AfterJournalWrite { addr: &'a str },
+}
+
+/// What the run does at a fault point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultAction {
+    Continue,
+    /// Stop as a crash at this point would: the step's remaining work (the provider call,
+    /// the state record) is not done, nothing new is scheduled, and the run reports an error.
+    /// After a journal write the record stays; only scheduling stops.
+    Stop,
 }
 
 #[derive(Debug, Default)]
@@ -55,7 +83,7 @@ struct Run {
     version: AtomicU64,
     written: AtomicU64,
     write_lock: tokio::sync::Mutex<()>,
-    providers: tokio::sync::Mutex<BTreeMap<String, Arc<dyn Provider>>>,
+    providers: tokio::sync::Mutex<BTreeMap<ProviderRef, Arc<dyn Provider>>>,
     sem: tokio::sync::Semaphore,
     hook: Arc<dyn Hook>,
     opts: ApplyOptions,
@@ -77,6 +105,19 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Run {
     fn error(&self, d: Diagnostic) {
         lock(&self.diags).push(d);
+    }
+
+    /// Asks the test hook whether to go on past `point`; on a stop, cancels the run.
+    fn fault(&self, point: FaultPoint<'_>) -> bool {
+        let Some(hook) = &self.opts.fault_hook else {
+            return true;
+        };
+        if hook(point) == FaultAction::Continue {
+            return true;
+        }
+        self.opts.cancel.store(true, Ordering::SeqCst);
+        self.error(Diagnostic::error("Apply stopped by a test hook", format!("The run was stopped at {point:?}.")));
+        false
     }
 
     /// Makes every change made so far durable; concurrent callers share one fsync.
@@ -108,6 +149,13 @@ impl Run {
 
     /// Changes the working state and appends the matching journal record.
     fn record(&self, change: Change) {
+        let addr = match &change {
+            Change::Upsert(a, _) | Change::Remove(a) => a.to_string(),
+            Change::PendingAdd(p) => p.address.clone(),
+            Change::PendingRemove(token) => {
+                lock(&self.working).pending.iter().find(|p| &p.idempotency_token == token).map(|p| p.address.clone()).unwrap_or_default()
+            }
+        };
         let rec = {
             let mut w = lock(&self.working);
             match change {
@@ -130,15 +178,23 @@ impl Run {
                 }
             }
         };
-        if let Some(j) = lock(&self.journal).as_mut() {
-            if let Err(e) = j.append(&rec) {
-                self.error(Diagnostic::error("Failed to persist state", format!("Appending to the state journal failed: {e}.")));
-            }
-        }
+        let appended = match lock(&self.journal).as_mut() {
+            Some(j) => match j.append(&rec) {
+                Ok(()) => true,
+                Err(e) => {
+                    self.error(Diagnostic::error("Failed to persist state", format!("Appending to the state journal failed: {e}.")));
+                    false
+                }
+            },
+            None => false,
+        };
         self.version.fetch_add(1, Ordering::SeqCst);
+        if appended {
+            self.fault(FaultPoint::AfterJournalWrite { addr: &addr });
+        }
     }
 
-    async fn provider(&self, key: &str) -> Option<Arc<dyn Provider>> {
+    async fn provider(&self, key: &ProviderRef) -> Option<Arc<dyn Provider>> {
         let mut map = self.providers.lock().await;
         if let Some(p) = map.get(key) {
             return Some(p.clone());
@@ -146,7 +202,7 @@ impl Run {
         let snapshot = lock(&self.store).clone();
         match walk::configure_provider(&self.ctx, &snapshot, key).await {
             Ok(p) => {
-                map.insert(key.to_string(), p.clone());
+                map.insert(key.clone(), p.clone());
                 Some(p)
             }
             Err(d) => {
@@ -186,66 +242,19 @@ impl Run {
     }
 
     async fn config_node(&self, n: usize) -> bool {
-        let id = self.ctx.graph.nodes[n].clone();
-        let Some(config) = self.ctx.module(&id.module) else {
-            return true;
-        };
-        let config: &Module = config;
-        let instances = lock(&self.store).instances_of(&id.module);
-        match &id.kind {
-            NodeKind::Provider(key) => self.provider(key).await.is_some(),
-            NodeKind::Resource(key) => {
-                let Some(r) = config.resources.get(key) else {
-                    return true;
-                };
-                let mut ok = true;
-                for mi in instances {
-                    ok &= self.resource(n, &mi, config, r).await;
-                }
-                ok
-            }
-            kind => {
-                let mut diags = Diagnostics::new();
-                {
-                    let mut store = lock(&self.store);
-                    for mi in instances {
-                        diags.extend(match kind {
-                            NodeKind::Var(name) => eval_var(&self.ctx, &mut store, &mi, config, name),
-                            NodeKind::Local(name) => eval_local(&self.ctx, &mut store, &mi, config, name),
-                            NodeKind::Output(name) => eval_output(&self.ctx, &mut store, &mi, config, name),
-                            NodeKind::ModuleCall(name) => eval_module_call(&self.ctx, &mut store, &mi, config, name),
-                            _ => Diagnostics::new(),
-                        });
-                    }
-                }
-                let ok = !diags.has_errors();
-                lock(&self.diags).extend(diags);
-                ok
-            }
-        }
+        walk::visit_node(&self.ctx, n, &mut Applying(self)).await
     }
 
-    async fn resource(&self, node: usize, mi: &ModuleInstance, config: &Module, r: &infra_lang::config::Resource) -> bool {
-        let provider_key = crate::graph::resolve_provider(&self.ctx.config, &mi.static_path(), r);
-        let family = provider_key.split('.').next().unwrap_or(&provider_key).to_string();
+    /// Applies every instance of a resource in one module instance (the walk has expanded them).
+    async fn resource(&self, node: usize, mi: &ModuleInstance, config: &Module, r: &infra_lang::config::Resource, exp: &Expansion) -> bool {
+        let key_ref = crate::graph::resolve_provider(&self.ctx.config, &mi.static_path(), r);
+        let provider_key = key_ref.to_string();
+        let family = key_ref.name.clone();
         let schema =
             self.ctx.schemas.get(&family).and_then(|s| if r.mode == Mode::Managed { s.resources.get(&r.ty) } else { s.data_sources.get(&r.ty) }).cloned();
-        let Some(provider) = self.provider(&provider_key).await else {
+        let Some(provider) = self.provider(&key_ref).await else {
             return false;
         };
-        let what = if mi.is_root() { r.key() } else { format!("{mi}.{}", r.key()) };
-        let exp = {
-            let store = lock(&self.store);
-            expand(&scope(&self.ctx, &store, mi, config), r.count.as_ref(), r.for_each.as_ref(), &what)
-        };
-        let exp = match exp {
-            Ok(e) => e,
-            Err(d) => {
-                self.error(d);
-                return false;
-            }
-        };
-        lock(&self.store).module_mut(mi).resources.insert(r.key(), (exp.clone(), BTreeMap::new()));
         let deps = resource_deps(&self.ctx, node);
         let mut tasks = Vec::new();
         for key in exp.keys() {
@@ -259,7 +268,7 @@ impl Run {
             }
             let cfg = {
                 let store = lock(&self.store);
-                let s = with_instance(scope(&self.ctx, &store, mi, config), &exp, &key);
+                let s = with_instance(scope(&self.ctx, &store, mi, config), exp, &key);
                 decode_resource(&self.ctx, &s, r, &addr.to_string())
             };
             let cfg = match cfg {
@@ -360,6 +369,9 @@ impl Run {
                     return None;
                 }
             }
+            if !self.fault(FaultPoint::BeforeCreate { addr: &name }) {
+                return None;
+            }
             let resp = self
                 .timed(
                     &name,
@@ -367,9 +379,8 @@ impl Run {
                     provider.create(CreateRequest { type_name: addr.type_name.clone(), planned: planned_value, idempotency_token: token.clone() }),
                 )
                 .await;
-            if std::env::var("INFRA_TEST_ABORT_AFTER_CREATE").is_ok_and(|a| a == name) {
-                // Test hook: simulate a crash between the cloud call and the state write.
-                std::process::abort();
+            if !self.fault(FaultPoint::AfterCreate { addr: &name }) {
+                return None;
             }
             if provider.journals_creates() {
                 self.record(Change::PendingRemove(token.clone()));
@@ -438,13 +449,12 @@ impl Run {
     async fn delete(&self, addr: &InstanceAddr, change: crate::plan::ResourceChange) -> bool {
         let deposed = change.action == Action::CreateThenDelete || change.reason == crate::plan::Reason::DeleteBecauseDeposed;
         let name = if deposed { format!("{addr} (deposed object)") } else { addr.to_string() };
-        let Some(provider) = self.provider(&change.provider).await else {
+        let Some(provider) = self.provider(&ProviderRef::parse(&change.provider)).await else {
             return false;
         };
         let prior = change.before.clone().unwrap_or_default();
-        if std::env::var("INFRA_TEST_ABORT_BEFORE_DELETE").is_ok_and(|a| a == addr.to_string()) {
-            // Test hook: simulate a crash between a create-before-destroy create and its delete.
-            std::process::abort();
+        if !self.fault(FaultPoint::BeforeDelete { addr: &addr.to_string() }) {
+            return false;
         }
         let started = Instant::now();
         self.hook.apply_start(&name, Action::Delete);
@@ -474,6 +484,34 @@ impl Run {
             lock(&self.counts).2 += 1;
         }
         first_error.is_none() && persisted
+    }
+}
+
+/// Apply's part of the walk: the walker evaluates and expands, the run applies resources.
+struct Applying<'a>(&'a Run);
+
+impl walk::Visitor for Applying<'_> {
+    fn with_store<R>(&mut self, f: impl FnOnce(&mut Store) -> R) -> R {
+        f(&mut lock(&self.0.store))
+    }
+
+    fn report(&mut self, diags: Diagnostics) {
+        lock(&self.0.diags).extend(diags);
+    }
+
+    async fn provider(&mut self, key: &ProviderRef) -> bool {
+        self.0.provider(key).await.is_some()
+    }
+
+    async fn before_resource(&mut self, _node: usize, mi: &ModuleInstance, r: &infra_lang::config::Resource) -> bool {
+        self.0.provider(&crate::graph::resolve_provider(&self.0.ctx.config, &mi.static_path(), r)).await.is_some()
+    }
+
+    async fn resource(&mut self, node: usize, mi: &ModuleInstance, config: &Module, r: &infra_lang::config::Resource, expansion: Option<&Expansion>) -> bool {
+        match expansion {
+            Some(exp) => self.0.resource(node, mi, config, r, exp).await,
+            None => true,
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 //! provider configuration of every module, with edges from the references collected out of
 //! the syntax tree plus `depends_on`. Cycles are reported as one error naming every member.
 
-use infra_lang::config::{Expr, Module, Resource};
+use infra_lang::config::{Expr, Module, ProviderRef, Resource};
 use infra_lang::diag::{Diagnostic, Diagnostics};
 use infra_lang::refs::{body_references, references, Reference};
 use infra_lang::source::{SourceMap, Span};
@@ -18,7 +18,7 @@ pub enum NodeKind {
     Resource(String),
     ModuleCall(String),
     /// `aws` or `aws.west`; always declared at the root.
-    Provider(String),
+    Provider(ProviderRef),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -63,15 +63,15 @@ pub fn module_at<'a>(root: &'a Module, path: &[String]) -> Option<&'a Module> {
 }
 
 /// The root provider configuration a resource in module `path` uses.
-pub fn resolve_provider(root: &Module, path: &[String], r: &Resource) -> String {
-    let mut key = r.provider_ref().to_string();
+pub fn resolve_provider(root: &Module, path: &[String], r: &Resource) -> ProviderRef {
+    let mut key = r.provider_ref();
     for depth in (0..path.len()).rev() {
         let Some(parent) = module_at(root, &path[..depth]) else {
             break;
         };
         if let Some(call) = parent.module_calls.get(&path[depth]) {
-            if let Some(target) = call.providers.get(&key) {
-                key = target.to_string();
+            if let Some(target) = call.providers.get(&key.to_string()) {
+                key = target.clone();
             }
         }
     }
@@ -123,10 +123,7 @@ impl Builder<'_> {
         }
         if path.is_empty() {
             for p in &m.providers {
-                let key = match &p.alias {
-                    Some(a) => format!("{}.{a}", p.name),
-                    None => p.name.clone(),
-                };
+                let key = ProviderRef { name: p.name.clone(), alias: p.alias.clone() };
                 let i = self.add(NodeId { module: Vec::new(), kind: NodeKind::Provider(key) }, p.span.clone());
                 self.spans[i] = p.span.clone();
             }
@@ -220,10 +217,7 @@ impl Builder<'_> {
         }
         if path.is_empty() {
             for p in &m.providers {
-                let key = match &p.alias {
-                    Some(a) => format!("{}.{a}", p.name),
-                    None => p.name.clone(),
-                };
+                let key = ProviderRef { name: p.name.clone(), alias: p.alias.clone() };
                 let i = self.index[&NodeId { module: Vec::new(), kind: NodeKind::Provider(key) }];
                 let refs = body_references(&p.body);
                 self.link_refs(i, path, m, refs);

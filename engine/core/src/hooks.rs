@@ -1,7 +1,7 @@
 //! The hook trait: how the engine reports progress. The engine never prints; the CLI's
 //! printers and the tests' recorders implement this.
 
-use crate::plan::Action;
+use crate::plan_types::Action;
 use infra_lang::Diagnostic;
 use std::time::Duration;
 

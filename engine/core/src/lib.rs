@@ -4,9 +4,11 @@
 
 pub mod addr;
 pub mod apply;
+pub mod console;
 pub mod graph;
 pub mod hooks;
 pub mod plan;
+pub mod plan_types;
 pub mod state_io;
 pub mod walk;
 
@@ -76,47 +78,58 @@ pub fn from_module(
 
 /// Evaluates every node without calling providers beyond their schemas: `infra validate`.
 pub fn validate(ctx: &walk::Ctx) -> Diagnostics {
-    use graph::NodeKind;
-    let mut diags = ctx.preflight.clone();
-    let mut store = walk::Store::default();
-    for &n in &ctx.graph.order {
-        let id = &ctx.graph.nodes[n];
-        let Some(config) = ctx.module(&id.module) else {
-            continue;
-        };
-        for mi in store.instances_of(&id.module) {
-            match &id.kind {
-                NodeKind::Var(name) => diags.extend(walk::eval_var(ctx, &mut store, &mi, config, name)),
-                NodeKind::Local(name) => diags.extend(walk::eval_local(ctx, &mut store, &mi, config, name)),
-                NodeKind::Output(name) => diags.extend(walk::eval_output(ctx, &mut store, &mi, config, name)),
-                NodeKind::ModuleCall(name) => diags.extend(walk::eval_module_call(ctx, &mut store, &mi, config, name)),
-                NodeKind::Provider(_) => {}
-                NodeKind::Resource(key) => {
-                    let Some(r) = config.resources.get(key) else {
-                        continue;
-                    };
-                    // Validation does not know count/for_each values: check one instance shape.
-                    let s = walk::scope(ctx, &store, &mi, config);
-                    let s = walk::NodeScope {
-                        each: r.for_each.as_ref().map(|_| (Value::Unknown, Value::Unknown)),
-                        count: r.count.as_ref().map(|_| 0),
-                        ctx: s.ctx,
-                        store: s.store,
-                        module: s.module,
-                        config: s.config,
-                    };
-                    let addr = if mi.is_root() { r.key() } else { format!("{mi}.{}", r.key()) };
-                    if let Err(d) = walk::decode_resource(ctx, &s, r, &addr) {
-                        diags.extend(d);
-                    }
-                    // Instances are not known without evaluating count/for_each; references to the
-                    // resource see an unknown value.
-                    store.module_mut(&mi).resources.insert(r.key(), (walk::Expansion::Single, BTreeMap::from([(None, Value::Unknown)])));
-                }
-            }
-        }
+    let mut v = Validation { ctx, store: walk::Store::default(), diags: ctx.preflight.clone() };
+    walk::run_to_end(walk::walk(ctx, |_| true, &mut v));
+    v.diags
+}
+
+struct Validation<'a> {
+    ctx: &'a walk::Ctx,
+    store: walk::Store,
+    diags: Diagnostics,
+}
+
+impl walk::Visitor for Validation<'_> {
+    fn with_store<R>(&mut self, f: impl FnOnce(&mut walk::Store) -> R) -> R {
+        f(&mut self.store)
     }
-    diags
+
+    fn report(&mut self, diags: Diagnostics) {
+        self.diags.extend(diags);
+    }
+
+    fn expands_resources(&self) -> bool {
+        false
+    }
+
+    async fn resource(
+        &mut self,
+        _node: usize,
+        mi: &addr::ModuleInstance,
+        config: &infra_lang::config::Module,
+        r: &infra_lang::config::Resource,
+        _expansion: Option<&walk::Expansion>,
+    ) -> bool {
+        let ctx = self.ctx;
+        // Validation does not know count/for_each values: check one instance shape.
+        let s = walk::scope(ctx, &self.store, mi, config);
+        let s = walk::NodeScope {
+            each: r.for_each.as_ref().map(|_| (Value::Unknown, Value::Unknown)),
+            count: r.count.as_ref().map(|_| 0),
+            ctx: s.ctx,
+            store: s.store,
+            module: s.module,
+            config: s.config,
+        };
+        let addr = if mi.is_root() { r.key() } else { format!("{mi}.{}", r.key()) };
+        if let Err(d) = walk::decode_resource(ctx, &s, r, &addr) {
+            self.diags.extend(d);
+        }
+        // Instances are not known without evaluating count/for_each; references to the
+        // resource see an unknown value.
+        self.store.module_mut(mi).resources.insert(r.key(), (walk::Expansion::Single, BTreeMap::from([(None, Value::Unknown)])));
+        true
+    }
 }
 
 /// Checks argument and block names of every resource against its schema before anything is
@@ -194,7 +207,7 @@ fn check_schemas(
     }
     for r in m.resources.values() {
         let key = graph::resolve_provider(root, path, r);
-        let family = key.split('.').next().unwrap_or(&key);
+        let family = key.name.as_str();
         let Some(ps) = schemas.get(family) else {
             let known: Vec<&String> = schemas.keys().collect();
             diags.push(

@@ -4,9 +4,11 @@
 use crate::addr::{InstanceAddr, InstanceKey, ModuleInstance, Target};
 use crate::graph::{resolve_provider, NodeKind};
 use crate::hooks::Hook;
-use crate::state_io::{Instance, Working};
-use crate::walk::{self, decode_resource, eval_local, eval_module_call, eval_output, eval_var, expand, scope, with_instance, Ctx, Expansion, Store};
-use infra_lang::config::{IgnoreChanges, Mode, Module, Resource};
+/// The plan's types keep their old paths: callers name them `plan::Action`, `plan::Plan`.
+pub use crate::plan_types::{Action, ExecGraph, ExecNode, OutputChange, Plan, PlanMode, Reason, ResourceChange};
+use crate::state_io::{Instance, OnExisting, Working};
+use crate::walk::{self, decode_resource, scope, with_instance, Ctx, Expansion, Store};
+use infra_lang::config::{IgnoreChanges, Mode, Module, ProviderRef, Resource};
 use infra_lang::diag::{Diagnostic, Diagnostics, PathStep};
 use infra_lang::refs::references;
 use infra_lang::schema::Schema;
@@ -18,86 +20,6 @@ use infra_provider::{
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Instant;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Action {
-    NoOp,
-    Create,
-    Read,
-    Update,
-    DeleteThenCreate,
-    CreateThenDelete,
-    Delete,
-}
-
-impl Action {
-    pub fn symbol(self) -> &'static str {
-        match self {
-            Action::NoOp => " ",
-            Action::Create => "+",
-            Action::Read => "<=",
-            Action::Update => "~",
-            Action::DeleteThenCreate => "-/+",
-            Action::CreateThenDelete => "+/-",
-            Action::Delete => "-",
-        }
-    }
-
-    pub fn is_replace(self) -> bool {
-        matches!(self, Action::DeleteThenCreate | Action::CreateThenDelete)
-    }
-
-    pub fn verb(self) -> &'static str {
-        match self {
-            Action::NoOp => "no-op",
-            Action::Create => "create",
-            Action::Read => "read",
-            Action::Update => "update",
-            Action::DeleteThenCreate | Action::CreateThenDelete => "replace",
-            Action::Delete => "delete",
-        }
-    }
-}
-
-/// Why an action was chosen: only the UI reads it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Reason {
-    None,
-    ReplaceBecauseCannotUpdate,
-    ReplaceByRequest,
-    ReplaceByTriggers,
-    DeleteBecauseNoResourceConfig,
-    DeleteBecauseCountIndex,
-    DeleteBecauseEachKey,
-    DeleteBecauseNoModule,
-    DeleteBecauseDestroyMode,
-    /// A superseded object left by an interrupted create-before-destroy replacement.
-    DeleteBecauseDeposed,
-    ReadBecauseConfigUnknown,
-    ReadBecauseDependencyPending,
-}
-
-#[derive(Clone, Debug)]
-pub struct ResourceChange {
-    pub addr: InstanceAddr,
-    pub provider: String,
-    pub action: Action,
-    pub reason: Reason,
-    pub before: Option<Value>,
-    pub after: Option<Value>,
-    /// Attributes whose change forced the replacement.
-    pub replace_paths: Vec<String>,
-    pub importing: Option<String>,
-    pub moved_from: Option<String>,
-    pub dependencies: Vec<String>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PlanMode {
-    Normal,
-    Destroy,
-    RefreshOnly,
-}
 
 #[derive(Clone, Debug)]
 pub struct PlanOptions {
@@ -112,101 +34,6 @@ pub struct PlanOptions {
 impl Default for PlanOptions {
     fn default() -> Self {
         PlanOptions { mode: PlanMode::Normal, refresh: true, refresh_full: false, targets: Vec::new(), replace: Vec::new() }
-    }
-}
-
-#[derive(Clone, Debug)]
-pub enum ExecNode {
-    /// Evaluate one configuration graph node (applying its resource changes).
-    Config(usize),
-    /// Delete one instance (an orphan or the old half of a replacement).
-    Delete(InstanceAddr),
-    /// Delete the deposed object `Plan::deposed[i]`.
-    DeleteDeposed(usize),
-}
-
-/// The execution graph apply runs: nodes and, per node, the nodes it waits for.
-#[derive(Clone, Debug, Default)]
-pub struct ExecGraph {
-    pub nodes: Vec<ExecNode>,
-    pub deps: Vec<Vec<usize>>,
-}
-
-impl ExecGraph {
-    /// Names the nodes of a loop, if there is one.
-    pub fn check_acyclic(&self) -> Result<(), String> {
-        let mut g: petgraph::graph::DiGraph<usize, ()> = petgraph::graph::DiGraph::new();
-        let ids: Vec<_> = (0..self.nodes.len()).map(|i| g.add_node(i)).collect();
-        for (i, ds) in self.deps.iter().enumerate() {
-            for &d in ds {
-                g.add_edge(ids[d], ids[i], ());
-            }
-        }
-        match petgraph::algo::toposort(&g, None) {
-            Ok(_) => Ok(()),
-            Err(c) => Err(format!("{:?} is part of it", self.nodes[g[c.node_id()]])),
-        }
-    }
-}
-
-#[derive(Clone, Debug)]
-pub struct OutputChange {
-    pub before: Option<Value>,
-    pub after: Value,
-    pub sensitive: bool,
-}
-
-#[derive(Clone, Debug)]
-pub struct Plan {
-    pub mode: PlanMode,
-    /// Every planned instance change, no-ops included (renderers skip them).
-    pub changes: Vec<ResourceChange>,
-    /// Objects that changed outside infra, found by refresh.
-    pub drift: Vec<ResourceChange>,
-    pub outputs: BTreeMap<String, OutputChange>,
-    /// The state apply starts from: refreshed, with moves, imports and adoptions applied.
-    pub prior: Working,
-    /// Lineage and serial of the state file the plan was made from.
-    pub lineage: String,
-    pub serial: u64,
-    pub variables: BTreeMap<String, Value>,
-    pub targets: Vec<Target>,
-    pub exec: ExecGraph,
-    pub warnings: Diagnostics,
-    /// Position of each instance's change in `changes`.
-    pub index: BTreeMap<InstanceAddr, usize>,
-    /// Deletions of deposed objects (several may share an instance address).
-    pub deposed: Vec<ResourceChange>,
-    /// Objects an interrupted run created, found again by their create intent; applying the
-    /// plan records them.
-    pub adopted: Vec<InstanceAddr>,
-    /// Create intents with nothing behind them; applying the plan drops them.
-    pub dropped_intents: usize,
-}
-
-impl Plan {
-    pub fn has_changes(&self) -> bool {
-        match self.mode {
-            PlanMode::RefreshOnly => !self.drift.is_empty() || self.outputs_changed(),
-            _ => {
-                self.changes.iter().any(|c| c.action != Action::NoOp || c.moved_from.is_some() || c.importing.is_some())
-                    || !self.deposed.is_empty()
-                    || !self.adopted.is_empty()
-                    || self.dropped_intents > 0
-                    || self.outputs_changed()
-            }
-        }
-    }
-
-    pub fn outputs_changed(&self) -> bool {
-        self.outputs.values().any(|o| match &o.before {
-            Some(b) => !b.deep_unmark().equals(&o.after.deep_unmark()) || !o.after.is_wholly_known(),
-            None => true,
-        })
-    }
-
-    pub fn change(&self, addr: &InstanceAddr) -> Option<&ResourceChange> {
-        self.index.get(addr).and_then(|&i| self.changes.get(i))
     }
 }
 
@@ -275,7 +102,7 @@ pub struct Planner<'a> {
     pub hook: &'a dyn Hook,
     pub store: Store,
     pub working: Working,
-    pub providers: BTreeMap<String, Arc<dyn Provider>>,
+    pub providers: BTreeMap<ProviderRef, Arc<dyn Provider>>,
     refreshed: BTreeSet<(String, String)>,
     /// Provider keys whose `prefetch` ran.
     prefetched: BTreeSet<String>,
@@ -340,12 +167,7 @@ pub async fn plan(ctx: &Ctx, state: &infra_state::StateFile, opts: &PlanOptions,
     };
     p.apply_moves();
     let allowed = allowed_nodes(ctx, opts);
-    for &n in &ctx.graph.order {
-        if !allowed.contains(&n) {
-            continue;
-        }
-        p.visit(n).await;
-    }
+    walk::walk(ctx, |n| allowed.contains(&n), &mut p).await;
     p.orphans().await;
     p.check_deletes().await;
     p.check_planned().await;
@@ -439,25 +261,12 @@ impl Planner<'_> {
                 );
                 continue;
             };
-            let Some((tmode, tty, tname)) = to.resource.clone() else {
+            // A destination that is not a resource moves nothing.
+            let Ok(moves) = self.working.move_instances(&from, &to, OnExisting::Skip) else {
                 continue;
             };
-            let moving: Vec<InstanceAddr> = self.working.instances.keys().filter(|a| from.matches(a)).cloned().collect();
-            for old in moving {
-                let new = InstanceAddr {
-                    module: to.module.clone(),
-                    mode: tmode,
-                    type_name: tty.clone(),
-                    name: tname.clone(),
-                    key: if from.key.is_some() { to.key.clone() } else { old.key.clone() },
-                };
-                if self.working.instances.contains_key(&new) {
-                    continue;
-                }
-                if let Some(inst) = self.working.instances.remove(&old) {
-                    self.working.instances.insert(new.clone(), inst);
-                    self.moved.insert(new, old.to_string());
-                }
+            for (old, new) in moves {
+                self.moved.insert(new, old.to_string());
             }
         }
         for imp in &self.ctx.config.imports {
@@ -472,13 +281,13 @@ impl Planner<'_> {
         }
     }
 
-    async fn provider(&mut self, key: &str) -> Option<Arc<dyn Provider>> {
+    async fn provider(&mut self, key: &ProviderRef) -> Option<Arc<dyn Provider>> {
         if let Some(p) = self.providers.get(key) {
             return Some(p.clone());
         }
         match walk::configure_provider(self.ctx, &self.store, key).await {
             Ok(p) => {
-                self.providers.insert(key.to_string(), p.clone());
+                self.providers.insert(key.clone(), p.clone());
                 Some(p)
             }
             Err(d) => {
@@ -494,14 +303,16 @@ impl Planner<'_> {
 
     /// Resolves interrupted creates, then refreshes every stored object of one provider and
     /// type in one batched call.
-    async fn ensure_refreshed(&mut self, provider_key: &str, ty: &str) {
+    async fn ensure_refreshed(&mut self, key: &ProviderRef, ty: &str) {
+        let provider_key = key.to_string();
+        let provider_key = provider_key.as_str();
         if !self.refreshed.insert((provider_key.to_string(), ty.to_string())) {
             return;
         }
-        let Some(provider) = self.provider(provider_key).await else {
+        let Some(provider) = self.provider(key).await else {
             return;
         };
-        let family = provider_key.split('.').next().unwrap_or(provider_key).to_string();
+        let family = key.name.clone();
         let schema = self.schema_of(&family, ty, Mode::Managed).cloned();
         // Adopt objects whose create was interrupted before it was recorded.
         let pending: Vec<_> = self.working.pending.iter().filter(|p| p.provider == provider_key && p.type_name == ty).cloned().collect();
@@ -607,59 +418,14 @@ impl Planner<'_> {
         }
     }
 
-    async fn visit(&mut self, n: usize) {
-        let id = self.ctx.graph.nodes[n].clone();
-        let Some(config) = self.ctx.module(&id.module) else {
+    /// Plans every instance of a resource in one module instance (the walk has expanded them).
+    async fn plan_resource(&mut self, node: usize, mi: &ModuleInstance, config: &Module, r: &Resource, exp: &Expansion) {
+        let key_ref = resolve_provider(&self.ctx.config, &mi.static_path(), r);
+        let provider_key = key_ref.to_string();
+        let family = key_ref.name.clone();
+        let Some(provider) = self.provider(&key_ref).await else {
             return;
         };
-        let config: &Module = config;
-        let instances = self.store.instances_of(&id.module);
-        match &id.kind {
-            NodeKind::Provider(key) => {
-                // Configured lazily by the first resource that needs it; here only checked.
-                let _ = self.provider(key).await;
-            }
-            NodeKind::Resource(key) => {
-                let Some(r) = config.resources.get(key) else {
-                    return;
-                };
-                for mi in instances {
-                    self.plan_resource(n, &mi, config, r).await;
-                }
-            }
-            kind => {
-                for mi in instances {
-                    let d = match kind {
-                        NodeKind::Var(name) => eval_var(self.ctx, &mut self.store, &mi, config, name),
-                        NodeKind::Local(name) => eval_local(self.ctx, &mut self.store, &mi, config, name),
-                        NodeKind::Output(name) => eval_output(self.ctx, &mut self.store, &mi, config, name),
-                        NodeKind::ModuleCall(name) => eval_module_call(self.ctx, &mut self.store, &mi, config, name),
-                        _ => Diagnostics::new(),
-                    };
-                    self.diags.extend(d);
-                }
-            }
-        }
-    }
-
-    async fn plan_resource(&mut self, node: usize, mi: &ModuleInstance, config: &Module, r: &Resource) {
-        let provider_key = resolve_provider(&self.ctx.config, &mi.static_path(), r);
-        let family = provider_key.split('.').next().unwrap_or(&provider_key).to_string();
-        let what = if mi.is_root() { r.key() } else { format!("{mi}.{}", r.key()) };
-        if r.mode == Mode::Managed {
-            self.ensure_refreshed(&provider_key, &r.ty).await;
-        }
-        let Some(provider) = self.provider(&provider_key).await else {
-            return;
-        };
-        let exp = match expand(&scope(self.ctx, &self.store, mi, config), r.count.as_ref(), r.for_each.as_ref(), &what) {
-            Ok(e) => e,
-            Err(d) => {
-                self.diags.push(d);
-                return;
-            }
-        };
-        self.store.module_mut(mi).resources.insert(r.key(), (exp.clone(), BTreeMap::new()));
         let deps = resource_deps(self.ctx, node);
         let schema = self.schema_of(&family, &r.ty, r.mode).cloned();
         for key in exp.keys() {
@@ -670,7 +436,7 @@ impl Planner<'_> {
                 self.store.set_instance(mi, &r.key(), key.clone(), prior_value.unwrap_or(Value::Unknown));
                 continue;
             }
-            let s = with_instance(scope(self.ctx, &self.store, mi, config), &exp, &key);
+            let s = with_instance(scope(self.ctx, &self.store, mi, config), exp, &key);
             let cfg = match decode_resource(self.ctx, &s, r, &addr.to_string()) {
                 Ok(v) => v,
                 Err(d) => {
@@ -725,7 +491,7 @@ impl Planner<'_> {
             }
             let mut planned = mark_sensitive(resp.planned, schema.as_ref());
             let replace_requested = self.opts.replace.iter().any(|t| t.matches(&addr));
-            let triggered = prior_value.is_some() && self.replace_triggered(mi, config, r, &exp, &key);
+            let triggered = prior_value.is_some() && self.replace_triggered(mi, config, r, exp, &key);
             let (action, reason) = match &prior_value {
                 None => (Action::Create, Reason::None),
                 Some(_) if replace_requested => (replace_action(r), Reason::ReplaceByRequest),
@@ -737,7 +503,7 @@ impl Planner<'_> {
             // A replacement the provider did not ask for is planned as a fresh create, so its
             // computed values show as known after apply.
             if matches!(reason, Reason::ReplaceByRequest | Reason::ReplaceByTriggers) {
-                let cfg = match decode_resource(self.ctx, &with_instance(scope(self.ctx, &self.store, mi, config), &exp, &key), r, &addr.to_string()) {
+                let cfg = match decode_resource(self.ctx, &with_instance(scope(self.ctx, &self.store, mi, config), exp, &key), r, &addr.to_string()) {
                     Ok(v) => v,
                     Err(d) => {
                         self.diags.extend(d);
@@ -892,7 +658,7 @@ impl Planner<'_> {
                 self.working.instances.remove(&addr);
                 continue;
             }
-            self.ensure_refreshed(&inst.provider.clone(), &addr.type_name.clone()).await;
+            self.ensure_refreshed(&ProviderRef::parse(&inst.provider), &addr.type_name.clone()).await;
             let Some(inst) = self.working.instances.get(&addr).cloned() else {
                 continue;
             };
@@ -931,7 +697,7 @@ impl Planner<'_> {
             .filter_map(|c| Some((c.addr.clone(), c.provider.clone(), c.before.clone()?)))
             .collect();
         for (addr, key, prior) in deleting {
-            let Some(provider) = self.provider(&key).await else { continue };
+            let Some(provider) = self.provider(&ProviderRef::parse(&key)).await else { continue };
             for d in provider.check_delete(&CheckDeleteRequest { type_name: addr.type_name.clone(), prior }) {
                 let d = match self.ctx.module(&addr.module.static_path()).and_then(|m| m.resources.get(&addr.resource_key())) {
                     Some(r) => attach_span(d, r, &addr.to_string()),
@@ -953,7 +719,7 @@ impl Planner<'_> {
             }
         }
         for (key, members) in groups {
-            let Some(provider) = self.provider(&key).await else { continue };
+            let Some(provider) = self.provider(&ProviderRef::parse(&key)).await else { continue };
             let objects = members.iter().map(|(_, o)| o.clone()).collect();
             for (i, d) in provider.check_planned(&CheckPlannedRequest { objects }) {
                 let Some((addr, _)) = members.get(i) else { continue };
@@ -984,6 +750,37 @@ impl Planner<'_> {
     }
 }
 
+impl walk::Visitor for Planner<'_> {
+    fn with_store<R>(&mut self, f: impl FnOnce(&mut Store) -> R) -> R {
+        f(&mut self.store)
+    }
+
+    fn report(&mut self, diags: Diagnostics) {
+        self.diags.extend(diags);
+    }
+
+    async fn provider(&mut self, key: &ProviderRef) -> bool {
+        // Configured lazily by the first resource that needs it; here only checked.
+        let _ = Planner::provider(self, key).await;
+        true
+    }
+
+    async fn before_resource(&mut self, _node: usize, mi: &ModuleInstance, r: &Resource) -> bool {
+        let key = resolve_provider(&self.ctx.config, &mi.static_path(), r);
+        if r.mode == Mode::Managed {
+            self.ensure_refreshed(&key, &r.ty).await;
+        }
+        Planner::provider(self, &key).await.is_some()
+    }
+
+    async fn resource(&mut self, node: usize, mi: &ModuleInstance, config: &Module, r: &Resource, expansion: Option<&Expansion>) -> bool {
+        if let Some(exp) = expansion {
+            self.plan_resource(node, mi, config, r, exp).await;
+        }
+        true
+    }
+}
+
 /// Deposed objects are deleted once their provider is configured and, when the resource is
 /// still configured, after its node has run.
 fn add_deposed_deletes(ctx: &Ctx, g: &mut ExecGraph, deposed: &[ResourceChange]) {
@@ -992,7 +789,7 @@ fn add_deposed_deletes(ctx: &Ctx, g: &mut ExecGraph, deposed: &[ResourceChange])
         for (e, n) in g.nodes.iter().enumerate() {
             if let ExecNode::Config(ci) = n {
                 let id = &ctx.graph.nodes[*ci];
-                let is_provider = id.kind == NodeKind::Provider(c.provider.clone());
+                let is_provider = id.kind == NodeKind::Provider(ProviderRef::parse(&c.provider));
                 let is_resource = id.module == c.addr.module.static_path() && id.kind == NodeKind::Resource(c.addr.resource_key());
                 if is_provider || is_resource {
                     deps.push(e);
@@ -1099,7 +896,7 @@ pub fn build_exec(ctx: &Ctx, changes: &[ResourceChange], working: &Working, allo
         g.nodes.push(ExecNode::Delete(c.addr.clone()));
         g.deps.push(Vec::new());
         // Providers (and what they read) must be ready before a delete.
-        let provider_node = ctx.graph.index.get(&crate::graph::NodeId { module: Vec::new(), kind: NodeKind::Provider(c.provider.clone()) });
+        let provider_node = ctx.graph.index.get(&crate::graph::NodeId { module: Vec::new(), kind: NodeKind::Provider(ProviderRef::parse(&c.provider)) });
         if let Some(pe) = provider_node.and_then(|p| config_exec.get(p)) {
             g.deps[e].push(*pe);
         }

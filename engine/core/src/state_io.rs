@@ -1,7 +1,7 @@
 //! Between the on-disk state schema and the engine's working view of it: instances keyed by
 //! address, values with their sensitive marks restored.
 
-use crate::addr::{parse_target, InstanceAddr, InstanceKey};
+use crate::addr::{parse_target, InstanceAddr, InstanceKey, Target};
 use infra_lang::config::Mode;
 use infra_lang::value::{apply_sensitive_paths, from_json, sensitive_paths, to_json, Value};
 use infra_state::{DeposedObject, InstanceState, JournalRecord, OutputState, PendingCreate, ResourceState, StateFile};
@@ -30,7 +30,59 @@ pub struct Working {
     pub pending: Vec<PendingCreate>,
 }
 
+/// What a move does with an instance that already exists at its destination.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnExisting {
+    /// Leave both where they are (`moved` blocks: the move already happened).
+    Skip,
+    /// Move nothing at all (`state mv`).
+    Fail,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MoveError {
+    /// The destination names a module, not a resource.
+    NotAResource,
+    DestinationExists(InstanceAddr),
+}
+
 impl Working {
+    /// Moves every stored instance `from` matches to `to`, the one rule `moved` blocks and
+    /// `state mv` share: an instance key given on either side is the new key, else each
+    /// instance keeps its own. Answers the moves made, in address order (none when nothing
+    /// matched).
+    pub fn move_instances(&mut self, from: &Target, to: &Target, existing: OnExisting) -> Result<Vec<(InstanceAddr, InstanceAddr)>, MoveError> {
+        let Some((mode, ty, name)) = to.resource.clone() else {
+            return Err(MoveError::NotAResource);
+        };
+        let moving: Vec<(InstanceAddr, InstanceAddr)> = self
+            .instances
+            .keys()
+            .filter(|a| from.matches(a))
+            .map(|old| {
+                let key = if from.key.is_some() || to.key.is_some() { to.key.clone() } else { old.key.clone() };
+                let new = InstanceAddr { module: to.module.clone(), mode, type_name: ty.clone(), name: name.clone(), key };
+                (old.clone(), new)
+            })
+            .collect();
+        if existing == OnExisting::Fail {
+            if let Some((_, new)) = moving.iter().find(|(_, new)| self.instances.contains_key(new)) {
+                return Err(MoveError::DestinationExists(new.clone()));
+            }
+        }
+        let mut done = Vec::new();
+        for (old, new) in moving {
+            if self.instances.contains_key(&new) {
+                continue;
+            }
+            if let Some(inst) = self.instances.remove(&old) {
+                self.instances.insert(new.clone(), inst);
+                done.push((old, new));
+            }
+        }
+        Ok(done)
+    }
+
     pub fn from_state(s: &StateFile) -> Result<Working, String> {
         let mut w = Working { lineage: s.lineage.clone(), serial: s.serial, pending: s.pending.clone(), ..Default::default() };
         for r in &s.resources {

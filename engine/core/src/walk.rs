@@ -1,10 +1,12 @@
-//! What plan and apply share while walking the configuration graph: the store of values
-//! computed so far (per module instance), the evaluation scope over it, and the evaluation of
-//! variables, locals, outputs, module calls, provider configurations and resource expansion.
+//! The one walk over the configuration graph, shared by validate, plan, apply and the console:
+//! [`walk`] and [`visit_node`] expand module instances and count/for_each and evaluate
+//! variables, locals, outputs and module calls; a [`Visitor`] does the rest per node. Also
+//! the store of values computed so far (per module instance), the evaluation scope over it,
+//! and provider configuration.
 
 use crate::addr::{InstanceKey, ModuleInstance};
-use crate::graph::{module_at, ConfigGraph};
-use infra_lang::config::{Module, Resource};
+use crate::graph::{module_at, ConfigGraph, NodeKind};
+use infra_lang::config::{Module, ProviderRef, Resource};
 use infra_lang::decode::decode_body;
 use infra_lang::diag::{suggestion, Diagnostic, Diagnostics};
 use infra_lang::eval::{eval, Phase, Scope};
@@ -489,11 +491,8 @@ pub fn eval_module_call(ctx: &Ctx, store: &mut Store, mi: &ModuleInstance, confi
 }
 
 /// Evaluates a provider block and configures a fresh provider instance from it.
-pub async fn configure_provider(ctx: &Ctx, store: &Store, key: &str) -> Result<Arc<dyn Provider>, Diagnostics> {
-    let (family, alias) = match key.split_once('.') {
-        Some((f, a)) => (f.to_string(), Some(a.to_string())),
-        None => (key.to_string(), None),
-    };
+pub async fn configure_provider(ctx: &Ctx, store: &Store, key: &ProviderRef) -> Result<Arc<dyn Provider>, Diagnostics> {
+    let (family, alias) = (key.name.clone(), key.alias.clone());
     let Some(factory) = ctx.registry.get(&family) else {
         let known: Vec<String> = ctx.registry.names().cloned().collect();
         return Err(Diagnostic::error(
@@ -575,6 +574,119 @@ pub fn decode_resource(ctx: &Ctx, s: &NodeScope, r: &Resource, addr: &str) -> Re
 
 /// The provider family of a resource (after `provider =` and module provider mapping).
 pub fn resolve_family(ctx: &Ctx, mi: &ModuleInstance, r: &Resource) -> String {
-    let key = crate::graph::resolve_provider(&ctx.config, &mi.static_path(), r);
-    key.split('.').next().unwrap_or(&key).to_string()
+    crate::graph::resolve_provider(&ctx.config, &mi.static_path(), r).name
+}
+
+/// What one walk does at the nodes only it knows how to handle: providers and resources. The
+/// walker evaluates everything else the same way for every walk.
+// The walk is generic, never `dyn`: whether its future is `Send` (apply spawns it) is checked
+// where the concrete visitor is known, so the trait needs no `Send` bounds.
+#[allow(async_fn_in_trait)]
+pub trait Visitor {
+    /// Runs `f` on the store of values computed so far.
+    fn with_store<R>(&mut self, f: impl FnOnce(&mut Store) -> R) -> R;
+    /// Takes the diagnostics of the walker's own evaluations.
+    fn report(&mut self, diags: Diagnostics);
+    /// Whether resources' count/for_each are evaluated; validation cannot know them.
+    fn expands_resources(&self) -> bool {
+        true
+    }
+    /// A provider configuration node. False blocks what depends on it.
+    async fn provider(&mut self, _key: &ProviderRef) -> bool {
+        true
+    }
+    /// Before a resource's instances are expanded in one module instance (refresh, provider
+    /// configuration). False skips the resource there.
+    async fn before_resource(&mut self, _node: usize, _mi: &ModuleInstance, _r: &Resource) -> bool {
+        true
+    }
+    /// A resource in one module instance, with its instances (`None` when
+    /// [`Visitor::expands_resources`] is false). False blocks what depends on it.
+    async fn resource(&mut self, node: usize, mi: &ModuleInstance, config: &Module, r: &Resource, expansion: Option<&Expansion>) -> bool;
+}
+
+/// Walks the configuration graph in topological order, visiting the nodes `include` accepts.
+pub async fn walk<V: Visitor>(ctx: &Ctx, include: impl Fn(usize) -> bool, v: &mut V) {
+    for &n in &ctx.graph.order {
+        if include(n) {
+            visit_node(ctx, n, v).await;
+        }
+    }
+}
+
+/// Visits one configuration node for every instance of its module (apply runs nodes in the
+/// order of its execution graph, so it calls this directly). False when something failed.
+pub async fn visit_node<V: Visitor>(ctx: &Ctx, n: usize, v: &mut V) -> bool {
+    let id = &ctx.graph.nodes[n];
+    let Some(config) = ctx.module(&id.module) else {
+        return true;
+    };
+    let instances = v.with_store(|s| s.instances_of(&id.module));
+    match &id.kind {
+        NodeKind::Provider(key) => v.provider(key).await,
+        NodeKind::Resource(key) => {
+            let Some(r) = config.resources.get(key) else {
+                return true;
+            };
+            let mut ok = true;
+            for mi in instances {
+                ok &= visit_resource(ctx, n, &mi, config, r, v).await;
+            }
+            ok
+        }
+        kind => {
+            let diags = v.with_store(|store| {
+                let mut diags = Diagnostics::new();
+                for mi in &instances {
+                    diags.extend(match kind {
+                        NodeKind::Var(name) => eval_var(ctx, store, mi, config, name),
+                        NodeKind::Local(name) => eval_local(ctx, store, mi, config, name),
+                        NodeKind::Output(name) => eval_output(ctx, store, mi, config, name),
+                        NodeKind::ModuleCall(name) => eval_module_call(ctx, store, mi, config, name),
+                        NodeKind::Provider(_) | NodeKind::Resource(_) => Diagnostics::new(),
+                    });
+                }
+                diags
+            });
+            let ok = !diags.has_errors();
+            v.report(diags);
+            ok
+        }
+    }
+}
+
+async fn visit_resource<V: Visitor>(ctx: &Ctx, n: usize, mi: &ModuleInstance, config: &Module, r: &Resource, v: &mut V) -> bool {
+    if !v.before_resource(n, mi, r).await {
+        return false;
+    }
+    if !v.expands_resources() {
+        return v.resource(n, mi, config, r, None).await;
+    }
+    let what = if mi.is_root() { r.key() } else { format!("{mi}.{}", r.key()) };
+    let exp = match v.with_store(|s| expand(&scope(ctx, s, mi, config), r.count.as_ref(), r.for_each.as_ref(), &what).map_err(Diagnostics::from)) {
+        Ok(e) => e,
+        Err(d) => {
+            v.report(d);
+            return false;
+        }
+    };
+    v.with_store(|s| s.module_mut(mi).resources.insert(r.key(), (exp.clone(), BTreeMap::new())));
+    v.resource(n, mi, config, r, Some(&exp)).await
+}
+
+/// Runs a walk whose visitor never waits (validate, console) to its end.
+pub fn run_to_end<F: std::future::Future>(fut: F) -> F::Output {
+    struct Noop;
+    impl std::task::Wake for Noop {
+        fn wake(self: Arc<Self>) {}
+    }
+    let waker = std::task::Waker::from(Arc::new(Noop));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        if let std::task::Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
+            return out;
+        }
+        std::thread::yield_now();
+    }
 }

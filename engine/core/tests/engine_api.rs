@@ -1,5 +1,6 @@
 //! The engine through its public API, as the CLI uses it but with a recording hook: progress
-//! reports for slow operations, and the plan as data (actions, reasons, execution order).
+//! reports for slow operations, the plan as data (actions, reasons, execution order), and the
+//! test hook at apply's step boundaries.
 
 use infra_core::apply::{apply, ApplyOptions};
 use infra_core::hooks::Hook;
@@ -108,4 +109,70 @@ async fn create_before_destroy_orders_the_execution_graph() {
     let pos = |e: &str| events.iter().position(|x| x == e).unwrap_or_else(|| panic!("{e} missing from {events:?}"));
     assert!(pos("done terraform_data.db create ok") < pos("start terraform_data.app update"));
     assert!(pos("done terraform_data.app update ok") < pos("start terraform_data.db (deposed object) delete"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fault_hook_sees_every_step_boundary_and_a_stop_before_create_creates_nothing() {
+    use infra_core::apply::{FaultAction, FaultPoint};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("main.tf"), "resource \"terraform_data\" \"a\" {\n  input = \"x\"\n}\n").unwrap();
+    let backend = LocalBackend::new(dir.path().join("infra.tfstate"));
+    let run = |stop_before_create: bool| {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let seen2 = seen.clone();
+        let hook: infra_core::apply::FaultHook = Arc::new(move |point| {
+            seen2.lock().unwrap().push(format!("{point:?}"));
+            if stop_before_create && matches!(point, FaultPoint::BeforeCreate { .. }) {
+                FaultAction::Stop
+            } else {
+                FaultAction::Continue
+            }
+        });
+        (seen, ApplyOptions { fault_hook: Some(hook), ..Default::default() })
+    };
+
+    let ctx = load(dir.path(), Phase::Plan);
+    let p = plan(&ctx, &StateFile::new(), &PlanOptions::default(), &infra_core::hooks::NoHook).await.unwrap();
+    let (seen, opts) = run(true);
+    let res = apply(Arc::new(ctx), p, backend.clone(), opts, Arc::new(Recorder::default())).await;
+    assert!(res.diagnostics.has_errors(), "a stop is reported as an error");
+    assert_eq!(seen.lock().unwrap().clone(), vec!["BeforeCreate { addr: \"terraform_data.a\" }"]);
+    assert!(backend.read().unwrap().unwrap().resources.is_empty(), "nothing was created");
+
+    let ctx = load(dir.path(), Phase::Plan);
+    let p = plan(&ctx, &backend.read().unwrap().unwrap(), &PlanOptions::default(), &infra_core::hooks::NoHook).await.unwrap();
+    let (seen, opts) = run(false);
+    let res = apply(Arc::new(ctx), p, backend.clone(), opts, Arc::new(Recorder::default())).await;
+    assert!(!res.diagnostics.has_errors(), "{:?}", res.diagnostics);
+    assert_eq!(
+        seen.lock().unwrap().clone(),
+        vec!["BeforeCreate { addr: \"terraform_data.a\" }", "AfterCreate { addr: \"terraform_data.a\" }", "AfterJournalWrite { addr: \"terraform_data.a\" }",]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_sees_stored_resources_and_evaluates_the_rest_over_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = "variable \"v\" {\n  default = \"x\"\n}\n\nlocals {\n  l = \"${var.v}-1\"\n}\n\nresource \"terraform_data\" \"a\" {\n  count = 2\n  input = \"${local.l}-${count.index}\"\n}\n\nmodule \"m\" {\n  source = \"./m\"\n  in     = terraform_data.a[1].output\n}\n";
+    std::fs::write(dir.path().join("main.tf"), stack).unwrap();
+    std::fs::create_dir(dir.path().join("m")).unwrap();
+    std::fs::write(dir.path().join("m/main.tf"), "variable \"in\" {}\n\noutput \"out\" {\n  value = upper(var.in)\n}\n").unwrap();
+    let backend = LocalBackend::new(dir.path().join("infra.tfstate"));
+    let ctx = load(dir.path(), Phase::Plan);
+    let p = plan(&ctx, &StateFile::new(), &PlanOptions::default(), &infra_core::hooks::NoHook).await.unwrap();
+    let res = apply(Arc::new(ctx), p, backend.clone(), ApplyOptions::default(), Arc::new(Recorder::default())).await;
+    assert!(!res.diagnostics.has_errors(), "{:?}", res.diagnostics);
+
+    let sources = SourceMap::new();
+    let ctx = infra_core::load(dir.path(), &registry(), BTreeMap::new(), Phase::Console, &sources).unwrap_or_else(|d| panic!("{d:?}"));
+    let console = infra_core::console::Console::new(&ctx, &backend.read().unwrap().unwrap()).unwrap();
+    let eval = |text: &str| {
+        let (file, e) = infra_lang::parse::parse_expr_source(&sources, "<test>", text);
+        let expr = infra_lang::config::Expr { file, expr: Arc::new(e.unwrap()) };
+        console.eval(&expr).unwrap_or_else(|d| panic!("{text}: {d:?}"))
+    };
+    assert_eq!(eval("local.l"), infra_lang::Value::string("x-1"));
+    assert_eq!(eval("length(terraform_data.a)"), infra_lang::Value::int(2));
+    assert_eq!(eval("terraform_data.a[1].output"), infra_lang::Value::string("x-1-1"));
+    assert_eq!(eval("module.m.out"), infra_lang::Value::string("X-1-1"));
 }

@@ -3,9 +3,12 @@
 //! and `import` blocks. Expressions stay unevaluated, with their spans.
 
 use crate::diag::{suggestion, Diagnostic, Diagnostics};
+/// Kept at its old path: `config::Expr` is how the other crates name it.
+pub use crate::expr::Expr;
 use crate::parse::parse_dir;
 use crate::source::{FileId, SourceMap, Span};
-use crate::types::{parse_type, Type};
+use crate::typeexpr::parse_type;
+use crate::types::Type;
 use crate::value::Value;
 use hcl_edit::expr::{Expression, TraversalOperator};
 use hcl_edit::structure::{self as hs, Structure};
@@ -13,19 +16,6 @@ use hcl_edit::Span as _;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-/// An unevaluated expression and the file it came from.
-#[derive(Clone, Debug)]
-pub struct Expr {
-    pub file: FileId,
-    pub expr: Arc<Expression>,
-}
-
-impl Expr {
-    pub fn span(&self) -> Option<Span> {
-        self.expr.span().map(|r| Span::new(self.file, r))
-    }
-}
 
 #[derive(Clone, Debug)]
 pub struct Attr {
@@ -137,11 +127,23 @@ pub struct Lifecycle {
     pub replace_triggered_by: Vec<Expr>,
 }
 
-/// `provider = aws.west` on a resource or in a module's `providers` map.
+/// `provider = aws.west` on a resource or in a module's `providers` map, and the key of a
+/// provider configuration everywhere else (graph nodes, state, plans): the one place the text
+/// `aws.west` is split and joined.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ProviderRef {
     pub name: String,
     pub alias: Option<String>,
+}
+
+impl ProviderRef {
+    /// Reads `aws` or `aws.west`.
+    pub fn parse(key: &str) -> ProviderRef {
+        match key.split_once('.') {
+            Some((name, alias)) => ProviderRef { name: name.to_string(), alias: Some(alias.to_string()) },
+            None => ProviderRef { name: key.to_string(), alias: None },
+        }
+    }
 }
 
 impl std::fmt::Display for ProviderRef {
@@ -762,10 +764,7 @@ fn decode_module_call(sources: &SourceMap, m: &mut Module, block: &Block, depth:
 
 /// `aws` or `aws.west` as a provider reference.
 pub fn provider_ref(expr: &Expr) -> Option<ProviderRef> {
-    let text = traversal_text(expr)?;
-    let mut parts = text.splitn(2, '.');
-    let name = parts.next()?.to_string();
-    Some(ProviderRef { name, alias: parts.next().map(str::to_string) })
+    traversal_text(expr).map(|text| ProviderRef::parse(&text))
 }
 
 /// The text of a static traversal like `aws_vpc.main[0]`, or `None` for anything dynamic.

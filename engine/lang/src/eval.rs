@@ -3,8 +3,10 @@
 //! computed from a sensitive value is sensitive), `try` and `can` are lazy, and every error
 //! carries the span of the expression that caused it.
 
-use crate::config::Expr;
 use crate::diag::{suggestion, Diagnostic};
+use crate::expr::Expr;
+/// Kept at its old path: callers name it `eval::Phase`.
+pub use crate::funcs::Phase;
 use crate::funcs::{self, FuncCtx};
 use crate::source::{FileId, Span};
 use crate::types::{convert, unify_elements, unify_pair, Type};
@@ -16,16 +18,6 @@ use hcl_edit::Span as _;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::str::FromStr;
-
-/// When an evaluation happens. Impure functions (`timestamp`, `uuid`, `bcrypt`) give unknown
-/// values while planning, as in Terraform, so that plans stay stable.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Phase {
-    Validate,
-    Plan,
-    Apply,
-    Console,
-}
 
 /// Where references are looked up. `resolve` receives a root name and the attribute names that
 /// statically follow it (`aws_vpc`, `["main", "id"]`) and answers the value together with how

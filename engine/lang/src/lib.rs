@@ -7,6 +7,7 @@ pub mod config;
 pub mod decode;
 pub mod diag;
 pub mod eval;
+pub mod expr;
 pub mod format;
 pub mod funcs;
 pub mod parse;
@@ -14,6 +15,7 @@ pub mod refs;
 pub mod robustness;
 pub mod schema;
 pub mod source;
+pub mod typeexpr;
 pub mod types;
 pub mod value;
 

@@ -1,7 +1,7 @@
 //! References collected from the syntax tree, with their spans: the edges of the resource
 //! graph. Names bound by `for` expressions and template `for` directives are not references.
 
-use crate::config::Expr;
+use crate::expr::Expr;
 use crate::source::{FileId, Span};
 use hcl_edit::expr::{Expression, TraversalOperator};
 use hcl_edit::template::{Directive, Element, Template};

@@ -11,12 +11,22 @@ mod numeric;
 mod string;
 mod time;
 
-use crate::eval::Phase;
 use crate::value::Value;
 use bigdecimal::BigDecimal;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+/// When an evaluation happens. Impure functions (`timestamp`, `uuid`, `bcrypt`) give unknown
+/// values while planning, as in Terraform, so that plans stay stable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    Validate,
+    Plan,
+    Apply,
+    Console,
+}
+
+/// What a function call may see besides its arguments.
 pub struct FuncCtx {
     pub base_dir: PathBuf,
     pub phase: Phase,

@@ -1,0 +1,14 @@
+variable "trigger" {
+  default = "two"
+}
+
+resource "terraform_data" "db" {
+  triggers_replace = var.trigger
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "terraform_data" "app" {
+  input = terraform_data.db.id
+}
