@@ -298,7 +298,9 @@ pub trait Provider: Send + Sync {
     }
 
     /// Finds an object created under `idempotency_token` by a run that stopped before it could
-    /// record it. The default finds nothing: right for providers whose creates cannot leak.
+    /// record it, and returns it as it is (read-only: this runs while planning; the plan then
+    /// shows the update that completes it). The default finds nothing: right for providers
+    /// whose creates cannot leak.
     async fn adopt(&self, _req: AdoptRequest) -> AdoptResponse {
         AdoptResponse::default()
     }

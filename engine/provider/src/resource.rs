@@ -74,8 +74,9 @@ pub trait ResourceType<C: Sync + ?Sized>: Send + Sync {
     async fn create(&self, c: &C, planned: &Value, token: &str) -> Outcome<Value>;
 
     /// Everything the create call cannot take (attributes set by later calls, attachments,
-    /// waits). Also runs on an adopted object, so it must read what exists and do only what
-    /// is missing.
+    /// waits), right after the create call. An adopted object is not converged here: adoption
+    /// runs while planning and only reads, so the plan shows what completing the object takes
+    /// (an update from what exists to the planned object) and apply does it through `update`.
     async fn converge(&self, _c: &C, _created: &Value, _planned: &Value) -> Outcome<()> {
         Ok(())
     }
@@ -104,7 +105,8 @@ pub trait ResourceType<C: Sync + ?Sized>: Send + Sync {
         Ok(Value::object([("id", Value::string(id))]))
     }
 
-    /// Finds the object an interrupted create made under `token`, if any.
+    /// Finds the object an interrupted create made under `token`, if any. Read-only: it runs
+    /// while planning, which never changes anything.
     async fn adopt(&self, _c: &C, _token: &str, _planned: &Value) -> Outcome<Option<Value>> {
         Ok(None)
     }
@@ -186,7 +188,7 @@ impl<F: Family> Typed<F> {
         self.0.data_sources().iter().copied().find(|t| t.name() == type_name).ok_or_else(|| unknown_type(self.0.name(), type_name, "data source"))
     }
 
-    /// Converges a created (or adopted) object and reads it back. Once the object exists it is
+    /// Converges a created object and reads it back. Once the object exists it is
     /// always returned (read back, or as created), errors or not, so it is never orphaned.
     async fn converge_and_read(&self, t: &dyn ResourceType<F>, created: Value, planned: &Value) -> (Option<Value>, Vec<Diagnostic>) {
         let mut diagnostics = Vec::new();
@@ -368,11 +370,14 @@ impl<F: Family> Provider for Typed<F> {
             Err(d) => return AdoptResponse { state: None, diagnostics: vec![d] },
         };
         let planned = req.planned.deep_unmark();
+        // Read, never converge: this runs while planning. The plan then compares what exists
+        // with the configuration, and apply's update completes the object.
         match t.adopt(&self.0, &req.idempotency_token, &planned).await {
-            Ok(Some(found)) => {
-                let (state, diagnostics) = self.converge_and_read(t, found, &planned).await;
-                AdoptResponse { state, diagnostics }
-            }
+            Ok(Some(found)) => match t.read_one(&self.0, &found).await {
+                Ok(Some(state)) => AdoptResponse { state: Some(state), diagnostics: Vec::new() },
+                Ok(None) => AdoptResponse { state: Some(found), diagnostics: Vec::new() },
+                Err(Errors(diagnostics)) => AdoptResponse { state: Some(found), diagnostics },
+            },
             Ok(None) => AdoptResponse::default(),
             Err(Errors(diagnostics)) => AdoptResponse { state: None, diagnostics },
         }
