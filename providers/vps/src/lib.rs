@@ -27,7 +27,8 @@ use transport::{Auth, Connection, Target, Trust};
 pub struct VpsProvider {
     target: Mutex<Option<Target>>,
     connection: OnceCell<Result<Connection, Diagnostic>>,
-    /// Objects read by `prefetch`, by type and id: `None` when the object is gone.
+    /// Objects read by `prefetch` or recorded by a write, by type and id, each answered once:
+    /// `None` when the object is gone.
     prefetched: Mutex<BTreeMap<(String, String), Option<Value>>>,
 }
 
@@ -117,8 +118,19 @@ impl VpsProvider {
         self.connection().await
     }
 
-    /// Reads objects of one kind: from what `prefetch` read when it has them all, else in one
-    /// round trip.
+    /// Records what a successful write made of an object, for the read back that follows it
+    /// (see [`ResourceType::read_one`]): the write's script succeeded, so the object is what was
+    /// planned, and a write keeps costing its one round trip. A failed write records nothing,
+    /// so its read back asks the host what is there now.
+    fn wrote(&self, type_name: &str, object: Value) -> Value {
+        if let Ok(mut cache) = self.prefetched.lock() {
+            cache.insert((type_name.to_string(), attrs::string(&object, "id").unwrap_or_default()), Some(object.clone()));
+        }
+        object
+    }
+
+    /// Reads objects of one kind: from what `prefetch` read (or a write recorded) when it has
+    /// them all, else in one round trip.
     async fn read(&self, kind: &dyn Kind, objects: &[Value]) -> Outcome<Vec<Option<Value>>> {
         let mut answers: Vec<Option<Option<Value>>> = Vec::new();
         if let Ok(mut cache) = self.prefetched.lock() {
@@ -234,6 +246,23 @@ mod tests {
         let d = p.validate(&ValidateRequest { type_name: "vps_nope".into(), config: Value::Null, data_source: false });
         assert_eq!(d.len(), 1, "{d:?}");
         assert!(d[0].is_error());
+    }
+
+    /// The read back after a write costs no second round trip (a test counts sshd sessions);
+    /// a write that fails leaves nothing behind, so its read back goes to the host.
+    #[tokio::test]
+    async fn a_successful_write_answers_its_read_back_once() {
+        let p = provider();
+        let kind = p.resource("vps_file").unwrap_or_else(|d| panic!("{d:?}"));
+        let file = Value::object([("id", Value::string("/etc/motd")), ("path", Value::string("/etc/motd"))]);
+        p.0.wrote("vps_file", file.clone());
+        let read = kind.read_one(&p.0, &file).await.map_err(|e| e.0);
+        assert!(matches!(&read, Ok(Some(v)) if v.equals(&file)), "{read:?}");
+        let again = kind.read_one(&p.0, &file).await.map_err(|e| e.0);
+        assert!(again.is_err_and(|d| d[0].summary == "Provider not configured"), "answered once, then the host is asked");
+        p.0.wrote("vps_file", file.clone());
+        let _ = p.0.writing("vps_file", &file).await;
+        assert!(kind.read_one(&p.0, &file).await.is_err(), "a new write drops what the last one recorded");
     }
 
     #[test]

@@ -51,7 +51,7 @@ impl ResourceType<VpsProvider> for AptPackage {
     }
 
     async fn create(&self, c: &VpsProvider, planned: &Value, _token: &str) -> Outcome<Value> {
-        self.install(c, planned).await
+        Ok(c.wrote(self.name(), self.install(c, planned).await?))
     }
 
     async fn read_many(&self, c: &VpsProvider, objects: &[Value], _full: bool) -> Outcome<Vec<Option<Value>>> {
@@ -59,7 +59,8 @@ impl ResourceType<VpsProvider> for AptPackage {
     }
 
     async fn update(&self, c: &VpsProvider, _prior: &Value, planned: &Value) -> Outcome<()> {
-        self.install(c, planned).await.map(|_| ())
+        c.wrote(self.name(), self.install(c, planned).await?);
+        Ok(())
     }
 
     async fn delete(&self, c: &VpsProvider, prior: &Value) -> Outcome<()> {

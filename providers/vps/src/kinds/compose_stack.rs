@@ -124,7 +124,7 @@ impl ResourceType<VpsProvider> for ComposeStack {
 
     async fn create(&self, c: &VpsProvider, planned: &Value, _token: &str) -> Outcome<Value> {
         self.up(c, planned).await?;
-        Ok(planned.clone())
+        Ok(c.wrote(self.name(), planned.clone()))
     }
 
     async fn read_many(&self, c: &VpsProvider, objects: &[Value], _full: bool) -> Outcome<Vec<Option<Value>>> {
@@ -132,7 +132,9 @@ impl ResourceType<VpsProvider> for ComposeStack {
     }
 
     async fn update(&self, c: &VpsProvider, _prior: &Value, planned: &Value) -> Outcome<()> {
-        self.up(c, planned).await
+        self.up(c, planned).await?;
+        c.wrote(self.name(), planned.clone());
+        Ok(())
     }
 
     async fn delete(&self, c: &VpsProvider, prior: &Value) -> Outcome<()> {

@@ -59,7 +59,7 @@ impl ResourceType<VpsProvider> for Directory {
 
     async fn create(&self, c: &VpsProvider, planned: &Value, _token: &str) -> Outcome<Value> {
         self.write(c, planned).await?;
-        Ok(planned.clone())
+        Ok(c.wrote(self.name(), planned.clone()))
     }
 
     async fn read_many(&self, c: &VpsProvider, objects: &[Value], _full: bool) -> Outcome<Vec<Option<Value>>> {
@@ -67,7 +67,9 @@ impl ResourceType<VpsProvider> for Directory {
     }
 
     async fn update(&self, c: &VpsProvider, _prior: &Value, planned: &Value) -> Outcome<()> {
-        self.write(c, planned).await
+        self.write(c, planned).await?;
+        c.wrote(self.name(), planned.clone());
+        Ok(())
     }
 
     /// Managed children may be going away in parallel (sibling resources), so give them a few

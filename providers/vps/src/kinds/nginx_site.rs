@@ -68,7 +68,7 @@ impl ResourceType<VpsProvider> for NginxSite {
 
     async fn create(&self, c: &VpsProvider, planned: &Value, _token: &str) -> Outcome<Value> {
         self.write(c, planned).await?;
-        Ok(planned.clone())
+        Ok(c.wrote(self.name(), planned.clone()))
     }
 
     async fn read_many(&self, c: &VpsProvider, objects: &[Value], _full: bool) -> Outcome<Vec<Option<Value>>> {
@@ -78,7 +78,9 @@ impl ResourceType<VpsProvider> for NginxSite {
     /// A refused site leaves the previous one on the host; the read back after the failed
     /// update then records that one.
     async fn update(&self, c: &VpsProvider, _prior: &Value, planned: &Value) -> Outcome<()> {
-        self.write(c, planned).await
+        self.write(c, planned).await?;
+        c.wrote(self.name(), planned.clone());
+        Ok(())
     }
 
     async fn delete(&self, c: &VpsProvider, prior: &Value) -> Outcome<()> {

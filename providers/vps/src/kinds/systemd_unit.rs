@@ -94,7 +94,7 @@ impl ResourceType<VpsProvider> for SystemdUnit {
 
     async fn create(&self, c: &VpsProvider, planned: &Value, _token: &str) -> Outcome<Value> {
         self.write(c, None, planned).await?;
-        Ok(planned.clone())
+        Ok(c.wrote(self.name(), planned.clone()))
     }
 
     async fn read_many(&self, c: &VpsProvider, objects: &[Value], _full: bool) -> Outcome<Vec<Option<Value>>> {
@@ -102,7 +102,9 @@ impl ResourceType<VpsProvider> for SystemdUnit {
     }
 
     async fn update(&self, c: &VpsProvider, prior: &Value, planned: &Value) -> Outcome<()> {
-        self.write(c, Some(prior), planned).await
+        self.write(c, Some(prior), planned).await?;
+        c.wrote(self.name(), planned.clone());
+        Ok(())
     }
 
     async fn delete(&self, c: &VpsProvider, prior: &Value) -> Outcome<()> {

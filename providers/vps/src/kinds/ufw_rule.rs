@@ -100,7 +100,7 @@ impl ResourceType<VpsProvider> for UfwRule {
         let conn = c.writing(self.name(), planned).await?;
         let _exclusive = conn.exclusive.lock().await;
         run(conn, &format!("Adding UFW rule {}", rule_id(planned)), &format!("{command}\n")).await?;
-        Ok(with(planned, vec![("id", Value::string(rule_id(planned)))]))
+        Ok(c.wrote(self.name(), with(planned, vec![("id", Value::string(rule_id(planned)))])))
     }
 
     async fn read_many(&self, c: &VpsProvider, objects: &[Value], _full: bool) -> Outcome<Vec<Option<Value>>> {
