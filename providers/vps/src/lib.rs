@@ -33,9 +33,7 @@ pub struct VpsProvider {
 }
 
 pub fn factory() -> ProviderFactory {
-    std::sync::Arc::new(|| {
-        Box::new(Typed(VpsProvider { target: Mutex::new(None), connection: OnceCell::new(), prefetched: Mutex::new(BTreeMap::new()) })) as Box<dyn Provider>
-    })
+    std::sync::Arc::new(|| Box::new(Typed(VpsProvider::unconfigured())) as Box<dyn Provider>)
 }
 
 fn provider_schema() -> Schema {
@@ -95,6 +93,11 @@ fn target_of(cfg: &Value) -> Result<Target, Diagnostic> {
 }
 
 impl VpsProvider {
+    /// A provider instance before `configure` names its host.
+    fn unconfigured() -> VpsProvider {
+        VpsProvider { target: Mutex::new(None), connection: OnceCell::new(), prefetched: Mutex::new(BTreeMap::new()) }
+    }
+
     async fn connection(&self) -> Result<&Connection, Diagnostic> {
         let target = self.target.lock().ok().and_then(|t| t.clone());
         let conn = self
@@ -235,7 +238,7 @@ mod tests {
     use super::*;
 
     fn provider() -> Typed<VpsProvider> {
-        Typed(VpsProvider { target: Mutex::new(None), connection: OnceCell::new(), prefetched: Mutex::new(BTreeMap::new()) })
+        Typed(VpsProvider::unconfigured())
     }
 
     #[test]

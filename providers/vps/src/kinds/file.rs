@@ -168,3 +168,23 @@ impl Kind for File {
         Some(with(known, fields))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_is_planned_with_root_0644_its_path_as_id_and_the_content_hash() {
+        let planned =
+            File.plan(&VpsProvider::unconfigured(), None, &Value::object([("path", Value::string("/etc/motd")), ("content", Value::string("hi\n"))])).planned;
+        let g = |k: &str| attrs::string(&planned, k);
+        assert_eq!((g("id"), g("mode"), g("owner"), g("group")), (Some("/etc/motd".into()), Some("0644".into()), Some("root".into()), Some("root".into())));
+        assert_eq!(g("content_sha256"), Some(sha256_hex(b"hi\n")));
+        let given = File.plan(
+            &VpsProvider::unconfigured(),
+            None,
+            &Value::object([("path", Value::string("/x")), ("content", Value::string("")), ("mode", Value::string("600"))]),
+        );
+        assert_eq!(attrs::string(&given.planned, "mode").as_deref(), Some("0600"), "a given mode is shown as four digits");
+    }
+}

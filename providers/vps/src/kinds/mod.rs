@@ -1,5 +1,5 @@
-//! The resource types of the vps provider, one file each, listed in [`table!`]'s one line, and
-//! what several of them share: the atomic file-writing script, running a script with its
+//! The resource types of the vps provider, one file each, listed in one table (`table!` below),
+//! and what several of them share: the atomic file-writing script, running a script with its
 //! failure named, and reading a section of the inventory back into an object. Every path and
 //! name reaches the shell through `quote`, every content through base64.
 

@@ -195,6 +195,17 @@ mod tests {
     }
 
     #[test]
+    fn a_rule_is_planned_with_ufws_defaults_in_its_id() {
+        let c = VpsProvider::unconfigured();
+        let planned = UfwRule.plan(&c, None, &Value::object([("port", Value::string("22"))])).planned;
+        assert_eq!(attrs::string(&planned, "id").as_deref(), Some("allow tcp 22 any"));
+        assert_eq!(attrs::string(&planned, "protocol").as_deref(), Some("tcp"));
+        let deny =
+            UfwRule.plan(&c, None, &Value::object([("port", Value::string("53")), ("action", Value::string("deny")), ("protocol", Value::string("udp"))]));
+        assert_eq!(attrs::string(&deny.planned, "id").as_deref(), Some("deny udp 53 any"));
+    }
+
+    #[test]
     fn an_import_id_is_four_words() {
         assert_eq!(attrs::string(&UfwRule.import_seed("deny udp 53 10.0.0.0/8").unwrap(), "from").as_deref(), Some("10.0.0.0/8"));
         assert!(UfwRule.import_seed("allow 22").is_err());
