@@ -112,8 +112,9 @@ impl VpsProvider {
         conn.as_ref().map_err(Clone::clone)
     }
 
-    /// The connection, for a write to the object `known` of type `type_name`: what the refresh
-    /// read of it is stale from now on, so its read back goes to the host.
+    /// The connection, for a write to the object `known` of type `type_name`. What the refresh
+    /// read of the object is stale from now on: dropped, so a failed write's read back asks
+    /// the host.
     async fn writing(&self, type_name: &str, known: &Value) -> Result<&Connection, Diagnostic> {
         if let Ok(mut cache) = self.prefetched.lock() {
             cache.remove(&(type_name.to_string(), attrs::string(known, "id").unwrap_or_default()));
