@@ -6,6 +6,9 @@
 //! call. Refresh costs one round trip per host: `prefetch` sends one script that stats and
 //! hashes every managed path and queries every unit, rule and package, and `read_many` answers
 //! from it. Writes go through a temp file and a rename on the host, never half-written.
+//!
+//! This file is the family (provider block, connection, the refresh cache, the firewall
+//! lock-out check); each resource type is one file under `kinds/`, listed in `kinds/mod.rs`.
 
 mod host;
 mod kinds;
@@ -14,6 +17,7 @@ mod transport;
 
 use async_trait::async_trait;
 use infra_provider::*;
+use kinds::Kind;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -23,14 +27,13 @@ use transport::{Auth, Connection, Target, Trust};
 pub struct VpsProvider {
     target: Mutex<Option<Target>>,
     connection: OnceCell<Result<Connection, Diagnostic>>,
-    /// Objects read by `prefetch`, by type and id: `None` when the object is gone.
+    /// Objects read by `prefetch` or recorded by a write, by type and id, each answered once:
+    /// `None` when the object is gone.
     prefetched: Mutex<BTreeMap<(String, String), Option<Value>>>,
 }
 
 pub fn factory() -> ProviderFactory {
-    std::sync::Arc::new(|| {
-        Box::new(VpsProvider { target: Mutex::new(None), connection: OnceCell::new(), prefetched: Mutex::new(BTreeMap::new()) }) as Box<dyn Provider>
-    })
+    std::sync::Arc::new(|| Box::new(Typed(VpsProvider::unconfigured())) as Box<dyn Provider>)
 }
 
 fn provider_schema() -> Schema {
@@ -90,6 +93,11 @@ fn target_of(cfg: &Value) -> Result<Target, Diagnostic> {
 }
 
 impl VpsProvider {
+    /// A provider instance before `configure` names its host.
+    fn unconfigured() -> VpsProvider {
+        VpsProvider { target: Mutex::new(None), connection: OnceCell::new(), prefetched: Mutex::new(BTreeMap::new()) }
+    }
+
     async fn connection(&self) -> Result<&Connection, Diagnostic> {
         let target = self.target.lock().ok().and_then(|t| t.clone());
         let conn = self
@@ -104,67 +112,103 @@ impl VpsProvider {
         conn.as_ref().map_err(Clone::clone)
     }
 
-    /// Reads objects (of any types) in one round trip.
+    /// The connection, for a write to the object `known` of type `type_name`. What the refresh
+    /// read of the object is stale from now on: dropped, so a failed write's read back asks
+    /// the host.
+    async fn writing(&self, type_name: &str, known: &Value) -> Result<&Connection, Diagnostic> {
+        if let Ok(mut cache) = self.prefetched.lock() {
+            cache.remove(&(type_name.to_string(), attrs::string(known, "id").unwrap_or_default()));
+        }
+        self.connection().await
+    }
+
+    /// Records what a successful write made of an object, for the read back that follows it
+    /// (see [`ResourceType::read_one`]): the write's script succeeded, so the object is what was
+    /// planned, and a write keeps costing its one round trip. A failed write records nothing,
+    /// so its read back asks the host what is there now.
+    fn wrote(&self, type_name: &str, object: Value) -> Value {
+        if let Ok(mut cache) = self.prefetched.lock() {
+            cache.insert((type_name.to_string(), attrs::string(&object, "id").unwrap_or_default()), Some(object.clone()));
+        }
+        object
+    }
+
+    /// Reads objects of one kind: from what `prefetch` read (or a write recorded) when it has
+    /// them all, else in one round trip.
+    async fn read(&self, kind: &dyn Kind, objects: &[Value]) -> Outcome<Vec<Option<Value>>> {
+        let mut answers: Vec<Option<Option<Value>>> = Vec::new();
+        if let Ok(mut cache) = self.prefetched.lock() {
+            for o in objects {
+                answers.push(cache.remove(&(kind.name().to_string(), attrs::string(o, "id").unwrap_or_default())));
+            }
+        }
+        if answers.len() == objects.len() && answers.iter().all(Option::is_some) {
+            return Ok(answers.into_iter().flatten().collect());
+        }
+        let objects: Vec<(&dyn Kind, Value)> = objects.iter().map(|o| (kind, o.clone())).collect();
+        Ok(self.read_objects(&objects).await?)
+    }
+
+    /// Reads objects (of any kinds) in one round trip.
     /// Every read is full: one round trip costs the same whatever it asks, so `full` (a hint for
     /// APIs that charge per object) changes nothing here.
-    async fn read_objects(&self, objects: &[(String, Value)]) -> Result<Vec<Option<Value>>, Diagnostic> {
+    async fn read_objects(&self, objects: &[(&dyn Kind, Value)]) -> Result<Vec<Option<Value>>, Diagnostic> {
         if objects.is_empty() {
             return Ok(Vec::new());
         }
         let conn = self.connection().await?;
-        let script = probe::script(objects.iter().map(|(t, v)| kinds::probe(t, v)));
+        let script = probe::script(objects.iter().map(|(k, v)| k.probe(v)));
         let out = conn.run(&script).await?;
         if out.status != 0 {
             return Err(Diagnostic::error("Reading the host failed", format!("The inventory script exited with {}: {}", out.status, out.stderr_text())));
         }
         let sections = probe::parse(&out.stdout_text(), objects.len());
-        let schemas = kinds::schemas();
-        Ok(objects.iter().zip(sections).map(|((t, v), facts)| kinds::from_probe(t, v, &facts).map(|found| complete(found, schemas.get(t)))).collect())
+        Ok(objects.iter().zip(sections).map(|((k, v), facts)| k.read(v, &facts).map(|found| complete(found, &k.schema()))).collect())
     }
 }
 
 /// Every attribute of the schema present (null when unset), as a decoded configuration has
 /// them: an imported object then compares equal to its configuration.
-fn complete(v: Value, schema: Option<&Schema>) -> Value {
-    match (v, schema) {
-        (Value::Object(mut m), Some(s)) => {
-            for k in s.attributes.keys() {
+fn complete(v: Value, schema: &Schema) -> Value {
+    match v {
+        Value::Object(mut m) => {
+            for k in schema.attributes.keys() {
                 m.entry(k.clone()).or_insert(Value::Null);
             }
             Value::Object(m)
         }
-        (v, _) => v,
+        v => v,
     }
 }
 
 #[async_trait]
-impl Provider for VpsProvider {
-    fn schema(&self) -> ProviderSchema {
-        ProviderSchema { provider: provider_schema(), resources: kinds::schemas(), data_sources: host::schemas() }
+impl Family for VpsProvider {
+    fn name(&self) -> &'static str {
+        "vps"
     }
 
-    async fn configure(&self, req: ConfigureRequest) -> ConfigureResponse {
+    fn provider_schema(&self) -> Schema {
+        provider_schema()
+    }
+
+    fn resources(&self) -> &'static [&'static dyn ResourceType<Self>] {
+        kinds::RESOURCES
+    }
+
+    fn data_sources(&self) -> &'static [&'static dyn DataSource<Self>] {
+        host::DATA_SOURCES
+    }
+
+    async fn configure(&self, config: &Value) -> Outcome<()> {
         // A host address may only be known after apply (an instance's IP): connect lazily.
-        if !req.config.is_wholly_known() {
-            return ConfigureResponse::default();
+        if !config.is_wholly_known() {
+            return Ok(());
         }
-        match target_of(&req.config) {
-            Ok(t) => {
-                if let Ok(mut slot) = self.target.lock() {
-                    *slot = Some(t);
-                }
-                ConfigureResponse::default()
-            }
-            Err(d) => ConfigureResponse { diagnostics: vec![d] },
+        let t = target_of(config)?;
+        if let Ok(mut slot) = self.target.lock() {
+            *slot = Some(t);
         }
-    }
-
-    fn validate(&self, req: &ValidateRequest) -> Vec<Diagnostic> {
-        kinds::validate(req)
-    }
-
-    async fn plan(&self, req: PlanRequest) -> PlanResponse {
-        kinds::plan(req)
+        Ok(())
     }
 
     /// Objects on a host cannot leak: each is found again by its path or name.
@@ -177,96 +221,59 @@ impl Provider for VpsProvider {
         kinds::check_planned(req, ssh_port)
     }
 
-    async fn create(&self, req: CreateRequest) -> CreateResponse {
-        let conn = match self.connection().await {
-            Ok(c) => c,
-            Err(d) => return CreateResponse { state: None, diagnostics: vec![d] },
-        };
-        match kinds::apply(conn, &req.type_name, None, &req.planned).await {
-            Ok(v) => CreateResponse { state: Some(v), diagnostics: Vec::new() },
-            Err(d) => CreateResponse { state: None, diagnostics: vec![d] },
-        }
-    }
-
-    async fn update(&self, req: UpdateRequest) -> UpdateResponse {
-        let conn = match self.connection().await {
-            Ok(c) => c,
-            Err(d) => return UpdateResponse { state: None, diagnostics: vec![d] },
-        };
-        match kinds::apply(conn, &req.type_name, Some(&req.prior), &req.planned).await {
-            Ok(v) => UpdateResponse { state: Some(v), diagnostics: Vec::new() },
-            // What failed was put back where the kind can (nginx): the prior object stands.
-            Err(d) => UpdateResponse { state: Some(req.prior), diagnostics: vec![d] },
-        }
-    }
-
-    async fn delete(&self, req: DeleteRequest) -> DeleteResponse {
-        let conn = match self.connection().await {
-            Ok(c) => c,
-            Err(d) => return DeleteResponse { diagnostics: vec![d] },
-        };
-        DeleteResponse { diagnostics: kinds::delete(conn, &req.type_name, &req.prior).await.err().into_iter().collect() }
-    }
-
     async fn prefetch(&self, req: PrefetchRequest) {
-        let objects: Vec<(String, Value)> = req.objects.into_iter().filter(|(t, _)| kinds::is_probed(t)).collect();
+        let objects: Vec<(&'static dyn Kind, Value)> = req.objects.into_iter().filter_map(|(t, v)| kinds::probed(&t).map(|k| (k, v))).collect();
         if let Ok(found) = self.read_objects(&objects).await {
             if let Ok(mut cache) = self.prefetched.lock() {
-                for ((t, v), f) in objects.into_iter().zip(found) {
-                    cache.insert((t, attrs::string(&v, "id").unwrap_or_default()), f);
+                for ((k, v), f) in objects.into_iter().zip(found) {
+                    cache.insert((k.name().to_string(), attrs::string(&v, "id").unwrap_or_default()), f);
                 }
             }
         }
         // On failure read_many asks again and reports the error where it belongs.
     }
+}
 
-    async fn read_many(&self, req: ReadManyRequest) -> ReadManyResponse {
-        let mut answers: Vec<Option<Option<Value>>> = Vec::new();
-        if let Ok(mut cache) = self.prefetched.lock() {
-            for o in &req.objects {
-                answers.push(cache.remove(&(req.type_name.clone(), attrs::string(&o.deep_unmark(), "id").unwrap_or_default())));
-            }
-        }
-        if answers.len() == req.objects.len() && answers.iter().all(Option::is_some) {
-            return ReadManyResponse { objects: answers.into_iter().flatten().collect(), diagnostics: Vec::new() };
-        }
-        if !kinds::is_probed(&req.type_name) {
-            // Commands have nothing to read on the host: the recorded run stands.
-            return ReadManyResponse { objects: req.objects.into_iter().map(Some).collect(), diagnostics: Vec::new() };
-        }
-        let objects: Vec<(String, Value)> = req.objects.iter().map(|o| (req.type_name.clone(), o.deep_unmark())).collect();
-        match self.read_objects(&objects).await {
-            Ok(found) => ReadManyResponse { objects: found, diagnostics: Vec::new() },
-            Err(d) => ReadManyResponse { objects: Vec::new(), diagnostics: vec![d] },
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn provider() -> Typed<VpsProvider> {
+        Typed(VpsProvider::unconfigured())
     }
 
-    async fn read_data(&self, req: ReadDataRequest) -> ReadDataResponse {
-        match self.connection().await {
-            Ok(conn) => host::read(conn, &req).await,
-            Err(d) => ReadDataResponse { state: Value::Null, diagnostics: vec![d] },
-        }
+    #[test]
+    fn an_unknown_type_is_an_error() {
+        let p = provider();
+        assert!(p.resource("vps_nope").is_err());
+        assert!(p.data_source("vps_nope").is_err());
+        let d = p.validate(&ValidateRequest { type_name: "vps_nope".into(), config: Value::Null, data_source: false });
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].is_error());
     }
 
-    async fn import(&self, req: ImportRequest) -> ImportResponse {
-        let Some(seed) = kinds::import_seed(&req.type_name, &req.id) else {
-            return ImportResponse {
-                state: None,
-                diagnostics: vec![Diagnostic::error("Import not supported", format!("{} cannot be imported.", req.type_name))],
-            };
-        };
-        match self.read_objects(&[(req.type_name.clone(), seed)]).await {
-            Ok(mut found) => match found.pop().flatten() {
-                Some(v) => ImportResponse { state: Some(v), diagnostics: Vec::new() },
-                None => ImportResponse {
-                    state: None,
-                    diagnostics: vec![Diagnostic::error(
-                        "Cannot import non-existent remote object",
-                        format!("No {} {} exists on the host.", req.type_name, req.id),
-                    )],
-                },
-            },
-            Err(d) => ImportResponse { state: None, diagnostics: vec![d] },
-        }
+    /// The read back after a write costs no second round trip (a test counts sshd sessions);
+    /// a write that fails leaves nothing behind, so its read back goes to the host.
+    #[tokio::test]
+    async fn a_successful_write_answers_its_read_back_once() {
+        let p = provider();
+        let kind = p.resource("vps_file").unwrap_or_else(|d| panic!("{d:?}"));
+        let file = Value::object([("id", Value::string("/etc/motd")), ("path", Value::string("/etc/motd"))]);
+        p.0.wrote("vps_file", file.clone());
+        let read = kind.read_one(&p.0, &file).await.map_err(|e| e.0);
+        assert!(matches!(&read, Ok(Some(v)) if v.equals(&file)), "{read:?}");
+        let again = kind.read_one(&p.0, &file).await.map_err(|e| e.0);
+        assert!(again.is_err_and(|d| d[0].summary == "Provider not configured"), "answered once, then the host is asked");
+        p.0.wrote("vps_file", file.clone());
+        let _ = p.0.writing("vps_file", &file).await;
+        assert!(kind.read_one(&p.0, &file).await.is_err(), "a new write drops what the last one recorded");
+    }
+
+    #[test]
+    fn the_schema_lists_every_kind_and_the_host() {
+        let s = provider().schema();
+        assert_eq!(s.resources.len(), 10);
+        assert!(s.resources.contains_key("vps_compose_stack") && s.resources.contains_key("vps_ufw_rule"));
+        assert_eq!(s.data_sources.keys().collect::<Vec<_>>(), ["vps_host"]);
     }
 }
