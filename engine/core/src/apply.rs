@@ -5,7 +5,7 @@
 
 use crate::addr::{InstanceAddr, ModuleInstance};
 use crate::hooks::Hook;
-use crate::plan::{attach_span, mark_sensitive, resource_deps, Action, ExecNode, Plan, PlanMode};
+use crate::plan::{attach_span, carry_marks, mark_sensitive, resource_deps, Action, ExecNode, Plan, PlanMode};
 use crate::state_io::{self, Instance, Working};
 use crate::walk::{self, decode_resource, scope, with_instance, Ctx, Expansion, Store};
 use infra_lang::config::{Mode, Module, ProviderRef};
@@ -349,6 +349,12 @@ impl Run {
             return None;
         }
         let planned_value = planned.planned;
+        // Providers answer unmarked values: what was sensitive in the plan stays so in state.
+        let marks = planned_value.contains_sensitive().then(|| planned_value.clone());
+        let remark = |v: Value| match &marks {
+            Some(m) => carry_marks(m, mark_sensitive(v, schema)),
+            None => mark_sensitive(v, schema),
+        };
         let started = Instant::now();
         let shown_action = if creating { Action::Create } else { Action::Update };
         self.hook.apply_start(&name, shown_action);
@@ -404,7 +410,7 @@ impl Run {
             self.error(attach_span(d, r, &name));
         }
         if let Some(new) = &state {
-            let new = mark_sensitive(new.clone(), schema);
+            let new = remark(new.clone());
             let cbd = r.lifecycle.create_before_destroy;
             // The object a create-before-destroy replacement supersedes is recorded as deposed
             // in the same record, so it is never lost if the run stops before deleting it.
@@ -441,7 +447,7 @@ impl Run {
         } else {
             counts.1 += 1;
         }
-        state.map(|s| mark_sensitive(s, schema))
+        state.map(remark)
     }
 
     /// Deletes the object a change names: the current instance, or (create-before-destroy and

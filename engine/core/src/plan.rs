@@ -37,6 +37,54 @@ impl Default for PlanOptions {
     }
 }
 
+/// Marks in `to` every path that is sensitive in `from` (the planned value), so that a value
+/// that came from a sensitive variable stays hidden after a provider returns it unmarked.
+/// Lists and tuples follow element by element; a set with a sensitive element is marked whole
+/// (its order is the provider's).
+pub fn carry_marks(from: &Value, to: Value) -> Value {
+    let (f, marked) = from.unmark();
+    let (t, already) = to.into_unmarked();
+    let out = match (f, t) {
+        (Value::Object(fm) | Value::Map(fm), Value::Object(mut tm)) => {
+            carry_into(fm, &mut tm);
+            Value::Object(tm)
+        }
+        (Value::Object(fm) | Value::Map(fm), Value::Map(mut tm)) => {
+            carry_into(fm, &mut tm);
+            Value::Map(tm)
+        }
+        (Value::List(fl) | Value::Tuple(fl), Value::List(tl)) => Value::List(carry_seq(fl, tl)),
+        (Value::List(fl) | Value::Tuple(fl), Value::Tuple(tl)) => Value::Tuple(carry_seq(fl, tl)),
+        (f, t @ Value::Set(_)) if f.contains_sensitive() => t.sensitive(),
+        (_, t) => t,
+    };
+    if (marked || already) && !out.is_null() {
+        out.sensitive()
+    } else {
+        out
+    }
+}
+
+fn carry_into(from: &std::collections::BTreeMap<String, Value>, to: &mut std::collections::BTreeMap<String, Value>) {
+    for (k, fv) in from {
+        if fv.contains_sensitive() {
+            if let Some(tv) = to.remove(k) {
+                to.insert(k.clone(), carry_marks(fv, tv));
+            }
+        }
+    }
+}
+
+fn carry_seq(from: &[Value], to: Vec<Value>) -> Vec<Value> {
+    to.into_iter()
+        .enumerate()
+        .map(|(i, t)| match from.get(i) {
+            Some(f) if f.contains_sensitive() => carry_marks(f, t),
+            _ => t,
+        })
+        .collect()
+}
+
 /// Marks the attributes the schema declares sensitive, on a value a provider returned,
 /// including those inside nested blocks.
 pub fn mark_sensitive(v: Value, schema: Option<&Schema>) -> Value {
@@ -978,5 +1026,37 @@ mod tests {
         let top = attach_span(Diagnostic::error("Bad", "no").with_path(vec![PathStep::Attr("name".into())]), r, "x_sg.a").subject.unwrap();
         assert_eq!(sources.pos(top.file, top.range.start).line, 2);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[cfg(test)]
+mod carry_marks_tests {
+    use super::carry_marks;
+    use infra_lang::value::Value;
+
+    #[test]
+    fn sensitive_paths_of_the_plan_survive_an_unmarked_provider_answer() {
+        let planned = Value::object([
+            ("id", Value::Unknown),
+            ("content", Value::string("hunter2").sensitive()),
+            ("tags", Value::Map([("a".to_string(), Value::string("x")), ("k".to_string(), Value::string("s").sensitive())].into())),
+            ("list", Value::List(vec![Value::string("p"), Value::string("q").sensitive()])),
+            ("plain", Value::string("v")),
+        ]);
+        let answered = Value::object([
+            ("id", Value::string("f-1")),
+            ("content", Value::string("hunter2")),
+            ("tags", Value::Map([("a".to_string(), Value::string("x")), ("k".to_string(), Value::string("s"))].into())),
+            ("list", Value::List(vec![Value::string("p"), Value::string("q")])),
+            ("plain", Value::string("v")),
+        ]);
+        let out = carry_marks(&planned, answered);
+        assert!(out.get_attr("content").is_some_and(Value::is_sensitive));
+        assert!(!out.get_attr("id").is_some_and(Value::is_sensitive));
+        assert!(!out.get_attr("plain").is_some_and(Value::is_sensitive));
+        let tags = out.get_attr("tags").and_then(Value::as_map).cloned().unwrap_or_default();
+        assert!(tags.get("k").is_some_and(Value::is_sensitive) && !tags.get("a").is_some_and(Value::is_sensitive));
+        let list = out.get_attr("list").and_then(Value::as_seq).map(<[Value]>::to_vec).unwrap_or_default();
+        assert_eq!(list.iter().map(Value::is_sensitive).collect::<Vec<_>>(), vec![false, true]);
     }
 }
