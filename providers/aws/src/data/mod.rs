@@ -11,7 +11,7 @@ pub mod subnets;
 pub mod vpc;
 
 /// `filter { name values }` blocks as EC2 filters.
-fn config_filters(cfg: &Value) -> Result<Vec<Filter>, Diagnostic> {
+fn config_filters(cfg: &Value) -> Outcome<Vec<Filter>> {
     let mut out = Vec::new();
     for f in cfg.get_attr("filter").and_then(Value::as_seq).unwrap_or(&[]) {
         out.push(Filter::builder().name(attrs::req_string(f, "name")?).set_values(Some(attrs::strings(f, "values"))).build());

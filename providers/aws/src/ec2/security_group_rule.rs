@@ -19,7 +19,7 @@ describe_by_ids!(
 );
 
 /// The one rule a rule resource describes, in the form the inline rules use.
-fn rule_of_resource(p: &Value) -> Result<Rule, Diagnostic> {
+fn rule_of_resource(p: &Value) -> Outcome<Rule> {
     let one = |k: &str| attrs::string(p, k).into_iter().collect::<Vec<_>>();
     let protocol = normalize_protocol(&attrs::req_string(p, "ip_protocol")?);
     let all = protocol == "-1";

@@ -55,7 +55,7 @@ fn cluster_value(c: &Clients, cl: &aws_sdk_ecs::types::Cluster, prior: Option<&V
     ])
 }
 
-fn settings_of(p: &Value) -> Result<Vec<ClusterSetting>, Diagnostic> {
+fn settings_of(p: &Value) -> Outcome<Vec<ClusterSetting>> {
     let mut out = Vec::new();
     for s in p.get_attr("setting").and_then(Value::as_seq).unwrap_or(&[]) {
         out.push(ClusterSetting::builder().name(ClusterSettingName::from(attrs::req_string(s, "name")?.as_str())).set_value(attrs::string(s, "value")).build());

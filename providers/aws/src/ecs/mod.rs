@@ -34,12 +34,15 @@ fn has_intent(tags: &[Tag], token: &str) -> bool {
 }
 
 /// The ARN an object's tags hang on: `arn`, else its id (an ARN for clusters and services).
-fn arn_of(v: &Value) -> Result<String, Diagnostic> {
-    attrs::req_string(v, "arn").or_else(|_| attrs::req_string(v, "id"))
+fn arn_of(v: &Value) -> Outcome<String> {
+    match attrs::string(v, "arn") {
+        Some(arn) => Ok(arn),
+        None => Ok(attrs::req_string(v, "id")?),
+    }
 }
 
 /// Brings the tags from `prior`'s `tags_all` to `planned`'s; stops at the first error.
-async fn update_tags(c: &Clients, prior: &Value, planned: &Value) -> Result<(), Diagnostic> {
+async fn update_tags(c: &Clients, prior: &Value, planned: &Value) -> Outcome<()> {
     let arn = arn_of(prior)?;
     let (removed, set) = tag_changes(prior, planned);
     if !removed.is_empty() {
