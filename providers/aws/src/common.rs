@@ -1,6 +1,6 @@
-//! What every AWS service module shares: diagnostics for API errors, the create-intent tag,
-//! tag maps (`tags` as configured versus `tags_all` with `default_tags`), planning defaults,
-//! and polling for a state with a deadline.
+//! What every AWS service shares: diagnostics for API errors, the create-intent tag, tag maps
+//! (`tags` as configured versus `tags_all` with `default_tags`), polling for a state with a
+//! deadline, and concurrent per-object reads.
 
 use crate::config::Clients;
 use infra_provider::*;
@@ -14,16 +14,12 @@ pub use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 /// without an idempotency token; `adopt` finds an interrupted create by it.
 pub const INTENT_TAG: &str = "infra:create-intent";
 
-pub fn err(summary: &str, detail: String) -> Diagnostic {
-    Diagnostic::error(summary, detail)
-}
-
 /// An API error as a diagnostic naming the operation and AWS's code and message.
 /// Errors that never reached AWS (no endpoint, no credentials, a refused connection) have no
 /// code: their cause chain is the message.
 pub fn api_error<E: ProvideErrorMetadata + std::error::Error>(op: &str, e: &E) -> Diagnostic {
     match e.code() {
-        Some(code) => err("AWS API error", format!("{op} failed: {code}: {}.", e.message().unwrap_or("no message").trim_end_matches('.'))),
+        Some(code) => Diagnostic::error("AWS API error", format!("{op} failed: {code}: {}.", e.message().unwrap_or("no message").trim_end_matches('.'))),
         None => {
             let mut text = e.to_string();
             let mut cause = e.source();
@@ -32,7 +28,7 @@ pub fn api_error<E: ProvideErrorMetadata + std::error::Error>(op: &str, e: &E) -
                 text.push_str(&c.to_string());
                 cause = c.source();
             }
-            err("AWS API call failed", format!("{op} failed: {}.", text.trim_end_matches('.')))
+            Diagnostic::error("AWS API call failed", format!("{op} failed: {}.", text.trim_end_matches('.')))
         }
     }
 }
@@ -42,26 +38,8 @@ pub fn code_of<E: ProvideErrorMetadata>(e: &E) -> Option<String> {
     e.code().map(str::to_string)
 }
 
-pub fn unknown_type(type_name: &str) -> Diagnostic {
-    err("Unknown resource type", format!("The aws provider has no resource type {type_name}."))
-}
-
-pub fn set_default(m: &mut BTreeMap<String, Value>, k: &str, v: Value) {
-    if m.get(k).is_none_or(Value::is_null) {
-        m.insert(k.to_string(), v);
-    }
-}
-
-pub fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
-    v.and_then(Value::as_map).map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect()).unwrap_or_default()
-}
-
 pub fn map_value(m: &BTreeMap<String, String>) -> Value {
     Value::Map(m.iter().map(|(k, v)| (k.clone(), Value::string(v.clone()))).collect())
-}
-
-pub fn strings(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_seq).map(|s| s.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).unwrap_or_default()
 }
 
 pub fn string_set<I: IntoIterator<Item = S>, S: Into<String>>(items: I) -> Value {
@@ -94,6 +72,7 @@ pub fn or_if_null(v: Value, other: Value) -> Value {
     }
 }
 
+/// The recorded id of an object to look up; an object without one is simply not found.
 pub fn id_of(v: &Value) -> String {
     attrs::string(v, "id").unwrap_or_default()
 }
@@ -105,7 +84,7 @@ pub fn user_tags<I: IntoIterator<Item = (String, String)>>(tags: I) -> BTreeMap<
 
 /// `tags` as configured: the object's tags without those only `default_tags` sets.
 pub fn own_tags(all: &BTreeMap<String, String>, prior_tags: Option<&Value>, defaults: &BTreeMap<String, String>) -> Value {
-    let prior = string_map(prior_tags);
+    let prior = attrs::map_of(prior_tags);
     let own: BTreeMap<String, String> =
         all.iter().filter(|(k, v)| prior.contains_key(*k) || defaults.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
     if own.is_empty() && prior_tags.is_none_or(Value::is_null) {
@@ -131,7 +110,7 @@ pub fn plan_tags_all(planned: &mut Value, default_tags: &BTreeMap<String, String
             Value::Unknown
         } else {
             let mut all = default_tags.clone();
-            all.extend(string_map(Some(&tags)));
+            all.extend(attrs::map_of(Some(&tags)));
             map_value(&all)
         };
         m.insert("tags_all".into(), all);
@@ -140,7 +119,7 @@ pub fn plan_tags_all(planned: &mut Value, default_tags: &BTreeMap<String, String
 
 /// Tag keys to remove and tags to set, going from `old` to `new`.
 pub fn tag_changes(prior: &Value, planned: &Value) -> (Vec<String>, BTreeMap<String, String>) {
-    let (old, new) = (string_map(prior.get_attr("tags_all")), string_map(planned.get_attr("tags_all")));
+    let (old, new) = (attrs::string_map(prior, "tags_all"), attrs::string_map(planned, "tags_all"));
     let removed = old.keys().filter(|k| !new.contains_key(*k)).cloned().collect();
     let changed = new.iter().filter(|(k, v)| old.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
     (removed, changed)
@@ -169,7 +148,7 @@ where
             return Ok(v);
         }
         if tokio::time::Instant::now() + every > deadline {
-            return Err(err("Timed out", format!("{what} did not happen within {} seconds.", limit.as_secs())));
+            return Err(Diagnostic::error("Timed out", format!("{what} did not happen within {} seconds.", limit.as_secs())));
         }
         tokio::time::sleep(every).await;
     }
@@ -211,7 +190,7 @@ where
             Some(Ok((id, r))) => {
                 out.insert(id, r?);
             }
-            Some(Err(e)) => return Err(err("Internal error", format!("a read task failed: {e}."))),
+            Some(Err(e)) => return Err(Diagnostic::error("Internal error", format!("a read task failed: {e}."))),
             None => return Ok(out),
         }
     }

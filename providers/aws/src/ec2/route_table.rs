@@ -1,0 +1,158 @@
+//! `aws_route_table` with inline `route` blocks: one `DescribeRouteTables` per 200 ids and
+//! page. A table with no inline `route` blocks leaves its routes to `aws_route` resources, as
+//! in terraform-provider-aws.
+
+use super::*;
+
+pub struct RouteTable;
+
+/// Routes as configured objects: the implicit `local` route (origin CreateRouteTable) is not
+/// part of the configuration, as in terraform-provider-aws.
+fn routes_value(rt: &aws_sdk_ec2::types::RouteTable) -> Value {
+    let routes = rt
+        .routes()
+        .iter()
+        .filter(|r| r.origin().map(|o| o.as_str()) != Some("CreateRouteTable") && r.gateway_id() != Some("local"))
+        .map(|r| {
+            Value::object([
+                ("cidr_block", opt_string(r.destination_cidr_block())),
+                ("gateway_id", opt_string(r.gateway_id())),
+                ("nat_gateway_id", opt_string(r.nat_gateway_id())),
+                ("network_interface_id", opt_string(r.network_interface_id())),
+                ("vpc_peering_connection_id", opt_string(r.vpc_peering_connection_id())),
+            ])
+        })
+        .collect();
+    Value::set(routes)
+}
+
+fn route_table_value(c: &Clients, rt: &aws_sdk_ec2::types::RouteTable, prior: Option<&Value>) -> Value {
+    let id = rt.route_table_id().unwrap_or_default().to_string();
+    let owner = rt.owner_id().unwrap_or_default().to_string();
+    let all = tags_of(rt.tags());
+    Value::object([
+        ("arn", Value::string(format!("arn:aws:ec2:{}:{owner}:route-table/{id}", c.region))),
+        ("id", Value::string(id)),
+        ("owner_id", Value::string(owner)),
+        ("route", routes_value(rt)),
+        ("tags", own_tags(&all, prior.and_then(|p| p.get_attr("tags")), &c.default_tags)),
+        ("tags_all", map_value(&all)),
+        ("vpc_id", Value::string(rt.vpc_id().unwrap_or_default())),
+    ])
+}
+
+fn routes_of(v: &Value) -> Vec<Value> {
+    v.get_attr("route").and_then(Value::as_seq).map(<[Value]>::to_vec).unwrap_or_default()
+}
+
+/// Brings a table's routes from `old` to `new`, keyed by destination.
+async fn sync_routes(c: &Clients, table: &str, old: &[Value], new: &[Value]) -> Vec<Diagnostic> {
+    let old: BTreeMap<String, &Value> = old.iter().map(|r| (route_key(r).0, r)).collect();
+    let new: BTreeMap<String, &Value> = new.iter().map(|r| (route_key(r).0, r)).collect();
+    let mut diags = Vec::new();
+    for (dest, r) in &new {
+        let result = match old.get(dest) {
+            None => put_route(c, table, r, false).await,
+            Some(o) if route_key(o) != route_key(r) => put_route(c, table, r, true).await,
+            Some(_) => Ok(()),
+        };
+        if let Err(d) = result {
+            diags.push(d);
+        }
+    }
+    for dest in old.keys().filter(|d| !new.contains_key(*d)) {
+        if let Err(e) = c.ec2.delete_route().route_table_id(table).destination_cidr_block(dest).send().await {
+            diags.push(api_error("DeleteRoute", &e));
+        }
+    }
+    diags
+}
+
+#[async_trait::async_trait]
+impl ResourceType<AwsProvider> for RouteTable {
+    fn name(&self) -> &'static str {
+        "aws_route_table"
+    }
+
+    fn schema(&self) -> Schema {
+        let route = Schema::new()
+            .attr("cidr_block", AttrSchema::optional(Type::String))
+            .attr("gateway_id", AttrSchema::optional(Type::String))
+            .attr("nat_gateway_id", AttrSchema::optional(Type::String))
+            .attr("network_interface_id", AttrSchema::optional(Type::String))
+            .attr("vpc_peering_connection_id", AttrSchema::optional(Type::String));
+        Schema::new()
+            .attr("id", AttrSchema::computed(Type::String))
+            .attr("arn", AttrSchema::computed(Type::String))
+            .attr("owner_id", AttrSchema::computed(Type::String))
+            .attr("vpc_id", AttrSchema::required(Type::String).force_new())
+            .attr("tags", AttrSchema::optional(Type::Map(Box::new(Type::String))))
+            .attr("tags_all", AttrSchema::computed(Type::Map(Box::new(Type::String))))
+            .block("route", BlockSchema { nesting: Nesting::Set, min_items: 0, max_items: usize::MAX, force_new: false, schema: route })
+    }
+
+    fn plan(&self, c: &AwsProvider, prior: Option<&Value>, config: &Value) -> PlanResponse {
+        let mut resp = plan_helpers::default_plan(&self.schema(), prior, config);
+        if let Value::Object(m) = &mut resp.planned {
+            if m.get("route").and_then(Value::as_seq).is_some_and(<[Value]>::is_empty) {
+                m.insert("route".into(), prior.and_then(|p| p.get_attr("route")).cloned().unwrap_or(Value::Unknown));
+            }
+        }
+        plan_tags_all(&mut resp.planned, &c.default_tags());
+        resp
+    }
+
+    async fn create(&self, c: &AwsProvider, p: &Value, token: &str) -> Outcome<Value> {
+        let out = c
+            .clients()?
+            .ec2
+            .create_route_table()
+            .vpc_id(attrs::req_string(p, "vpc_id")?)
+            .tag_specifications(tag_spec(aws_sdk_ec2::types::ResourceType::RouteTable, &attrs::string_map(p, "tags_all"), token))
+            .send()
+            .await
+            .map_err(|e| api_error("CreateRouteTable", &e))?;
+        Ok(with_id(p, out.route_table().and_then(|r| r.route_table_id()).unwrap_or_default()))
+    }
+
+    /// The inline routes (CreateRouteTable takes none).
+    async fn converge(&self, c: &AwsProvider, created: &Value, planned: &Value) -> Outcome<()> {
+        match sync_routes(c.clients()?, &attrs::req_string(created, "id")?, &[], &routes_of(planned)).await.into_iter().next() {
+            Some(d) => Err(d.into()),
+            None => Ok(()),
+        }
+    }
+
+    async fn read_many(&self, c: &AwsProvider, objects: &[Value], _full: bool) -> Outcome<Vec<Option<Value>>> {
+        let c = c.clients()?;
+        let ids: Vec<String> = objects.iter().map(id_of).collect();
+        let found = describe_route_tables(c, &ids, Vec::new()).await?;
+        Ok(ids.iter().zip(objects).map(|(id, p)| found.get(id).map(|rt| route_table_value(c, rt, Some(p)))).collect())
+    }
+
+    async fn update(&self, c: &AwsProvider, prior: &Value, planned: &Value) -> Outcome<()> {
+        let c = c.clients()?;
+        let id = attrs::req_string(prior, "id")?;
+        let mut diagnostics = update_tags(c, &id, prior, planned).await;
+        diagnostics.extend(sync_routes(c, &id, &routes_of(prior), &routes_of(planned)).await.into_iter().next());
+        Errors::check(diagnostics)
+    }
+
+    async fn delete(&self, c: &AwsProvider, prior: &Value) -> Outcome<()> {
+        let c = c.clients()?;
+        let id = attrs::req_string(prior, "id")?;
+        delete_retrying(&id, || async {
+            c.ec2.delete_route_table().route_table_id(&id).send().await.map(|_| ()).map_err(|e| delete_error("DeleteRouteTable", &e))
+        })
+        .await
+    }
+
+    async fn adopt(&self, c: &AwsProvider, token: &str, planned: &Value) -> Outcome<Option<Value>> {
+        let found = describe_route_tables(c.clients()?, &[], intent_filter(token)).await?;
+        Ok(found.keys().next().map(|id| with_id(planned, id)))
+    }
+
+    async fn confirm_create(&self, c: &AwsProvider, state: &Value, _token: &str) -> Outcome<()> {
+        Ok(drop_intent_tag(c.clients()?, state).await?)
+    }
+}

@@ -1,0 +1,147 @@
+//! `aws_ecs_cluster`: one `DescribeClusters` per 100 clusters (tags and settings included).
+//! Its id is its ARN.
+
+use super::*;
+use crate::AwsProvider;
+use aws_sdk_ecs::types::{ClusterField, ClusterSetting, ClusterSettingName};
+use infra_provider::resource::with_id;
+use std::time::Duration;
+
+pub struct Cluster;
+
+/// Clusters among `ids` (ARNs or names), keyed by what was asked; INACTIVE ones are gone.
+async fn describe_clusters(c: &Clients, ids: &[String]) -> Result<BTreeMap<String, aws_sdk_ecs::types::Cluster>, Diagnostic> {
+    let mut out = BTreeMap::new();
+    for chunk in ids.chunks(100) {
+        let resp = c
+            .ecs
+            .describe_clusters()
+            .set_clusters(Some(chunk.to_vec()))
+            .include(ClusterField::Tags)
+            .include(ClusterField::Settings)
+            .send()
+            .await
+            .map_err(|e| api_error("DescribeClusters", &e))?;
+        for cl in resp.clusters().iter().filter(|cl| cl.status() != Some("INACTIVE")) {
+            if let Some(key) = chunk.iter().find(|k| Some(k.as_str()) == cl.cluster_arn() || Some(k.as_str()) == cl.cluster_name()) {
+                out.insert(key.clone(), cl.clone());
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn cluster_value(c: &Clients, cl: &aws_sdk_ecs::types::Cluster, prior: Option<&Value>) -> Value {
+    let arn = cl.cluster_arn().unwrap_or_default();
+    let all = tag_map(cl.tags());
+    let [tags, tags_all] = tag_attrs(&all, prior, &c.default_tags);
+    // AWS lists containerInsights even when nobody set it; "disabled" is its default.
+    let configured: Vec<String> =
+        prior.and_then(|p| p.get_attr("setting")).and_then(Value::as_seq).unwrap_or(&[]).iter().filter_map(|s| attrs::string(s, "name")).collect();
+    let settings = cl
+        .settings()
+        .iter()
+        .filter_map(|s| Some((s.name()?.as_str().to_string(), s.value()?.to_string())))
+        .filter(|(n, v)| v != "disabled" || configured.contains(n))
+        .map(|(n, v)| Value::object([("name", Value::string(n)), ("value", Value::string(v))]))
+        .collect();
+    Value::object([
+        ("id", Value::string(arn)),
+        ("arn", Value::string(arn)),
+        ("name", opt_string(cl.cluster_name())),
+        ("setting", Value::set(settings)),
+        tags,
+        tags_all,
+    ])
+}
+
+fn settings_of(p: &Value) -> Outcome<Vec<ClusterSetting>> {
+    let mut out = Vec::new();
+    for s in p.get_attr("setting").and_then(Value::as_seq).unwrap_or(&[]) {
+        out.push(ClusterSetting::builder().name(ClusterSettingName::from(attrs::req_string(s, "name")?.as_str())).set_value(attrs::string(s, "value")).build());
+    }
+    Ok(out)
+}
+
+#[async_trait::async_trait]
+impl ResourceType<AwsProvider> for Cluster {
+    fn name(&self) -> &'static str {
+        "aws_ecs_cluster"
+    }
+
+    fn schema(&self) -> Schema {
+        let setting = Schema::new().attr("name", AttrSchema::required(Type::String)).attr("value", AttrSchema::required(Type::String));
+        Schema::new()
+            .attr("id", AttrSchema::computed(Type::String))
+            .attr("arn", AttrSchema::computed(Type::String))
+            .attr("name", AttrSchema::required(Type::String).force_new())
+            .attr("tags", AttrSchema::optional(Type::Map(Box::new(Type::String))))
+            .attr("tags_all", AttrSchema::computed(Type::Map(Box::new(Type::String))))
+            .block("setting", set_of(setting, false))
+    }
+
+    fn plan(&self, c: &AwsProvider, prior: Option<&Value>, config: &Value) -> PlanResponse {
+        let mut resp = plan_helpers::default_plan(&self.schema(), prior, config);
+        plan_tags_all(&mut resp.planned, &c.default_tags());
+        resp
+    }
+
+    async fn create(&self, c: &AwsProvider, p: &Value, token: &str) -> Outcome<Value> {
+        let out = c
+            .clients()?
+            .ecs
+            .create_cluster()
+            .set_cluster_name(attrs::string(p, "name"))
+            .set_settings(Some(settings_of(p)?).filter(|s| !s.is_empty()))
+            .set_tags(Some(ecs_tags(&attrs::string_map(p, "tags_all"), Some(token))))
+            .send()
+            .await
+            .map_err(|e| api_error("CreateCluster", &e))?;
+        Ok(with_id(p, out.cluster().and_then(|c| c.cluster_arn()).unwrap_or_default()))
+    }
+
+    async fn read_many(&self, c: &AwsProvider, objects: &[Value], _full: bool) -> Outcome<Vec<Option<Value>>> {
+        let c = c.clients()?;
+        let ids: Vec<String> = objects.iter().map(id_of).collect();
+        let found = describe_clusters(c, &ids).await?;
+        Ok(ids.iter().zip(objects).map(|(id, p)| found.get(id).map(|cl| cluster_value(c, cl, Some(p)))).collect())
+    }
+
+    async fn update(&self, c: &AwsProvider, prior: &Value, p: &Value) -> Outcome<()> {
+        let c = c.clients()?;
+        update_tags(c, prior, p).await?;
+        let changed = p.get_attr("setting").is_some_and(|v| !v.is_unknown() && prior.get_attr("setting").is_none_or(|o| !o.equals(v)));
+        if changed {
+            let id = attrs::req_string(prior, "id")?;
+            c.ecs.update_cluster().cluster(&id).set_settings(Some(settings_of(p)?)).send().await.map_err(|e| api_error("UpdateCluster", &e))?;
+        }
+        Ok(())
+    }
+
+    /// Waits for what AWS must finish first: its services drained.
+    async fn delete(&self, c: &AwsProvider, prior: &Value) -> Outcome<()> {
+        let (c, id) = (c.clients()?, attrs::req_string(prior, "id")?);
+        wait_for(&format!("cluster {id} being deletable (its services drained)"), Duration::from_secs(1200), Duration::from_secs(5), || async {
+            match c.ecs.delete_cluster().cluster(&id).send().await {
+                Ok(_) => Ok(Some(())),
+                Err(e) if gone(&e) => Ok(Some(())),
+                Err(e) if matches!(e.code(), Some("ClusterContainsServicesException" | "ClusterContainsTasksException" | "UpdateInProgressException")) => {
+                    Ok(None)
+                }
+                Err(e) => Err(api_error("DeleteCluster", &e)),
+            }
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn adopt(&self, c: &AwsProvider, token: &str, planned: &Value) -> Outcome<Option<Value>> {
+        let name = attrs::req_string(planned, "name")?;
+        let found = describe_clusters(c.clients()?, std::slice::from_ref(&name)).await?;
+        Ok(found.get(&name).filter(|cl| has_intent(cl.tags(), token)).and_then(|cl| cl.cluster_arn()).map(|arn| with_id(planned, arn)))
+    }
+
+    async fn confirm_create(&self, c: &AwsProvider, state: &Value, _token: &str) -> Outcome<()> {
+        Ok(drop_intent_tag(c.clients()?, &attrs::req_string(state, "id")?).await?)
+    }
+}
