@@ -35,7 +35,11 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
     };
     let request = saved.as_ref().map(ops::planfile::request).unwrap_or_else(|| args.request());
     let _lock = ops::stack::lock(&backend, "apply", &args.lock_timeout).map_err(|d| cx.fail(d))?;
-    let state = ops::stack::read_state(&backend).map_err(|d| cx.fail(d))?;
+    let state = match (ops::stack::read_state_if_any(&backend).map_err(|d| cx.fail(d))?, &saved) {
+        (Some(state), _) => state,
+        (None, Some(doc)) => ops::planfile::fresh_state(doc),
+        (None, None) => infra_state::StateFile::new(),
+    };
     if let Some(doc) = &saved {
         ops::planfile::check_state(doc, &state).map_err(|d| cx.fail(d))?;
     }

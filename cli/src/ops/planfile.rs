@@ -81,6 +81,18 @@ pub fn read(file: &Path) -> Result<PlanFile> {
     parse(file, &bytes)
 }
 
+/// The state a saved plan applies to when no state exists yet. A plan made before the first
+/// apply is bound to the lineage of a state nobody wrote (a new random one each run, so such a
+/// plan was always refused as stale): while there is still no state, the apply starts the
+/// plan's lineage instead.
+pub fn fresh_state(doc: &PlanFile) -> StateFile {
+    let mut state = StateFile::new();
+    if doc.serial == state.serial {
+        state.lineage = doc.lineage.clone();
+    }
+    state
+}
+
 /// A saved plan applies only to the state version it was made on.
 pub fn check_state(doc: &PlanFile, state: &StateFile) -> Result<()> {
     if doc.lineage != state.lineage || doc.serial != state.serial {
@@ -140,6 +152,25 @@ mod tests {
         assert!(check_state(&doc, &state).is_ok());
         state.serial = 5;
         assert_eq!(check_state(&doc, &state).err().map(|d| d.0[0].summary.clone()).as_deref(), Some("Saved plan is stale"));
+    }
+
+    #[test]
+    fn a_plan_made_before_any_state_applies_to_the_first_one() {
+        let doc = PlanFile {
+            actions: vec![],
+            format_version: PLAN_FORMAT_VERSION,
+            lineage: "made-on-nothing".into(),
+            mode: PlanFileMode::Normal,
+            refresh: true,
+            refresh_full: false,
+            replace: vec![],
+            serial: StateFile::new().serial,
+            targets: vec![],
+            variables: BTreeMap::new(),
+        };
+        assert!(check_state(&doc, &fresh_state(&doc)).is_ok());
+        let later = PlanFile { serial: doc.serial + 1, ..doc };
+        assert!(check_state(&later, &fresh_state(&later)).is_err());
     }
 
     #[test]

@@ -63,11 +63,12 @@ pub fn lock(backend: &LocalBackend, op: &str, lock_timeout: &str) -> Result<Lock
 
 /// The state, or a new empty one when there is none yet.
 pub fn read_state(backend: &LocalBackend) -> Result<StateFile> {
-    match backend.read() {
-        Ok(Some(s)) => Ok(s),
-        Ok(None) => Ok(StateFile::new()),
-        Err(e) => Err(Diagnostic::error("Failed to load state", format!("{e}.")).into()),
-    }
+    Ok(read_state_if_any(backend)?.unwrap_or_else(StateFile::new))
+}
+
+/// The state, or `None` when nothing was ever written.
+pub fn read_state_if_any(backend: &LocalBackend) -> Result<Option<StateFile>> {
+    backend.read().map_err(|e| Diagnostic::error("Failed to load state", format!("{e}.")).into())
 }
 
 #[cfg(test)]
