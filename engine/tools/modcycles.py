@@ -7,7 +7,7 @@ grouped `use crate::{a, b::c}` included). An edge the language needs on purpose 
 of the check by a comment on the line above it that contains `modcycles: allowed`, which
 must also say why. Exit status 1 and the cycles on stdout when there is one, else 0.
 
-Usage: modcycles.py [CRATE_SRC_DIR ...] (default: engine/*/src)
+Usage: modcycles.py [CRATE_SRC_DIR ...] (default: every crate of the workspace)
 """
 
 import pathlib
@@ -119,8 +119,9 @@ def cycles(graph: dict[str, dict[str, str]]) -> list[list[str]]:
 
 
 def main(args: list[str]) -> int:
-    root = pathlib.Path(__file__).resolve().parent.parent
-    dirs = [pathlib.Path(a) for a in args] or sorted(root.glob("*/src"))
+    repo = pathlib.Path(__file__).resolve().parent.parent.parent
+    default = [d for pattern in ("engine/*/src", "cli/src", "state/src", "providers/*/src", "testing/*/src") for d in sorted(repo.glob(pattern))]
+    dirs = [pathlib.Path(a) for a in args] or default
     bad = 0
     if not dirs:
         print(f"no crate sources found under {root}")
@@ -128,8 +129,10 @@ def main(args: list[str]) -> int:
     for src in dirs:
         graph = edges(src)
         if not graph:
-            print(f"{src}: no modules found")
-            return 2
+            if args:
+                print(f"{src}: no modules found")
+                return 2
+            continue  # a one-file crate has no modules to loop
         for comp in cycles(graph):
             bad += 1
             print(f"{src}: circular imports between {', '.join(comp)}")

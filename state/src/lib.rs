@@ -5,6 +5,7 @@
 
 pub mod journal;
 pub mod local;
+pub mod planfile;
 pub mod schema;
 
 pub use journal::{Journal, JournalRecord};

@@ -1,4 +1,4 @@
-//! No circular imports between the modules of the engine's crates: runs
+//! No circular imports between the modules of any crate of the workspace: runs
 //! `engine/tools/modcycles.py` over their sources.
 
 #[test]

@@ -2,9 +2,7 @@
 //! moto on a free loopback port, installed once into the target directory if missing, and
 //! drives the real `infra` binary. moto's own request log counts the API calls.
 
-mod moto;
-
-use moto::*;
+use infra_test_harness::moto::*;
 
 fn network_stack(moto: &Moto, name_tag: &str, second_cidr: &str) -> String {
     format!(

@@ -2,12 +2,8 @@
 //! `INFRA_MOTO_SERVER` does not name one, starts one server per test on a free loopback port,
 //! counts requests from its log, and calls its APIs directly (moto does not check signatures)
 //! to look at what a stack made, or to make objects by hand for import tests.
-#![allow(dead_code)]
 
-#[path = "../common/mod.rs"]
-mod common;
-#[allow(unused_imports)]
-pub use common::example;
+pub use crate::example;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -22,7 +18,7 @@ pub fn moto_server() -> PathBuf {
     if let Some(p) = std::env::var_os("INFRA_MOTO_SERVER") {
         return PathBuf::from(p);
     }
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("moto-venv");
+    let venv = crate::target_dir().join("moto-venv");
     let bin = venv.join("bin/moto_server");
     let _guard = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
     if !bin.exists() {
@@ -206,7 +202,7 @@ pub fn provider_block(moto: &Moto) -> String {
 }
 
 pub fn infra(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_infra"));
+    let mut c = Command::new(crate::infra_bin());
     c.args(args).current_dir(dir).env("NO_COLOR", "1").env_remove("AWS_PROFILE");
     for (k, v) in env {
         c.env(k, v);

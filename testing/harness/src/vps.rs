@@ -1,12 +1,8 @@
 //! Real SSH hosts for the vps provider's tests: an OpenSSH server in its own network namespace
 //! (the machine itself, reached at its own address), installed with apt if missing. Keys are
 //! generated per server; sshd logs at VERBOSE, so its log counts the sessions (round trips).
-#![allow(dead_code)]
 
-#[path = "../common/mod.rs"]
-mod common;
-#[allow(unused_imports)]
-pub use common::example;
+pub use crate::example;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -39,6 +35,8 @@ pub struct Netns {
     veth: String,
 }
 
+// No `Default`: creating one makes a kernel network namespace, which a default value should not.
+#[allow(clippy::new_without_default)]
 impl Netns {
     pub fn new() -> Netns {
         let n = (std::process::id() as usize * 7 + NEXT.fetch_add(1, Ordering::SeqCst)) % 250 + 1;
@@ -147,7 +145,7 @@ impl Sshd {
 }
 
 pub fn infra(dir: &Path, args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_infra")).args(args).current_dir(dir).env("NO_COLOR", "1").output().unwrap();
+    let out = Command::new(crate::infra_bin()).args(args).current_dir(dir).env("NO_COLOR", "1").output().unwrap();
     (out.status.code().unwrap_or(-1), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
 }
 
@@ -176,7 +174,7 @@ pub fn debian_root() -> PathBuf {
     ensure_package("/usr/sbin/debootstrap", "debootstrap");
     ensure_package("/usr/bin/systemd-nspawn", "systemd-container");
     // The name carries the package list: a new list builds a new root.
-    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("debian-bookworm-4");
+    let root = crate::target_tmp().join("debian-bookworm-4");
     let _guard = ROOT_BUILD.lock().unwrap_or_else(|e| e.into_inner());
     if root.join(".infra-complete").exists() {
         return root;
@@ -187,8 +185,8 @@ pub fn debian_root() -> PathBuf {
         "debootstrap --variant=minbase --include=systemd-sysv,openssh-server,ufw,cron,nginx-light,procps,iproute2,fail2ban,python3-systemd,ssl-cert,logrotate,curl,sudo bookworm {} {} >{}/debootstrap.log 2>&1 || (tail -20 {}/debootstrap.log; exit 1)",
         building.display(),
         mirror(),
-        env!("CARGO_TARGET_TMPDIR"),
-        env!("CARGO_TARGET_TMPDIR")
+        crate::target_tmp().display(),
+        crate::target_tmp().display()
     ));
     // No network waits at boot, a known machine name, root logins by key.
     sh(&format!(
@@ -209,6 +207,8 @@ pub struct Debian {
     pub host_key: String,
     pub client_key: PathBuf,
     pub log: PathBuf,
+    /// The nspawn machine name, for whoever inspects a hung test (`machinectl`).
+    #[allow(dead_code)]
     name: String,
 }
 

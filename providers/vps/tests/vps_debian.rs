@@ -3,9 +3,7 @@
 //! UFW rules active, cron files in place, hand edits seen as drift, and a destroy that leaves
 //! the host as it was. The root is built once per target directory with debootstrap.
 
-mod vps;
-
-use vps::*;
+use infra_test_harness::vps::*;
 
 fn curl(host: &str, name: &str) -> String {
     let out = std::process::Command::new("curl").args(["-s", "-m", "5", "-H", &format!("Host: {name}"), &format!("http://{host}/")]).output().unwrap();

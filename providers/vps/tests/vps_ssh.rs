@@ -2,10 +2,8 @@
 //! files, directories, commands, import, drift from hand edits, one round trip per refresh,
 //! refused keys, and names that would break a naively quoted shell.
 
-mod vps;
-
+use infra_test_harness::vps::*;
 use std::os::unix::fs::PermissionsExt;
-use vps::*;
 
 /// A directory and a file whose names hold spaces, quotes and a newline-free `$(…)`.
 fn hostile_dir(root: &std::path::Path) -> String {
@@ -320,7 +318,7 @@ fn keys_come_from_content_or_an_agent_and_aliases_reach_two_hosts() {
         r = root.path().display()
     );
     std::fs::write(work.path().join("main.tf"), stack).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_infra"))
+    let out = std::process::Command::new(infra_test_harness::infra_bin())
         .args(["apply", "--auto-approve"])
         .current_dir(work.path())
         .env("NO_COLOR", "1")

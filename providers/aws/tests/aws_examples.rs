@@ -2,9 +2,7 @@
 //! apply, an empty plan, an in-place change, a force-new change with its dependents replaced in
 //! order, import of every object by id, crash adoption, and a destroy that leaves nothing.
 
-mod moto;
-
-use moto::*;
+use infra_test_harness::moto::*;
 use std::path::Path;
 
 fn vars(moto: &Moto, extra: &[&str]) -> Vec<String> {

@@ -2,7 +2,7 @@
 //! on its own line.
 
 fn main() {
-    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data");
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data");
     println!("cargo:rerun-if-changed={}", data.display());
     let mut names: Vec<String> = std::fs::read_dir(&data)
         .map(|r| r.filter_map(|e| e.ok()).filter(|e| e.path().join("commands").exists()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())

@@ -1,0 +1,162 @@
+//! `infra apply [PLANFILE]`: makes the changes a plan describes, a fresh one (after
+//! confirmation) or one saved by `plan --out`; also the apply run `destroy` shares.
+
+use super::{Cx, PlanArgs};
+use crate::out::Exit;
+use crate::{ops, progress, render};
+use infra_core::apply::{apply, ApplyOptions};
+use infra_core::plan::{Plan, PlanMode};
+use infra_lang::diag::Diagnostic;
+use infra_lang::eval::Phase;
+use infra_state::LocalBackend;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub args: PlanArgs,
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// A plan file saved with `plan --out`.
+    pub plan_file: Option<PathBuf>,
+}
+
+pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
+    let Args { args, auto_approve, plan_file } = a;
+    let out = &cx.out;
+    let stack = ops::stack::read_stack(&cx.dir, &out.sources);
+    let backend = ops::stack::backend_for(&stack.0, &cx.dir).map_err(|d| cx.fail(d))?;
+    let saved = match &plan_file {
+        Some(f) => Some(ops::planfile::read(f).map_err(|d| cx.fail(d))?),
+        None => None,
+    };
+    let request = saved.as_ref().map(ops::planfile::request).unwrap_or_else(|| args.request());
+    let _lock = ops::stack::lock(&backend, "apply", &args.lock_timeout).map_err(|d| cx.fail(d))?;
+    let state = match (ops::stack::read_state_if_any(&backend).map_err(|d| cx.fail(d))?, &saved) {
+        (Some(state), _) => state,
+        (None, Some(doc)) => ops::planfile::fresh_state(doc),
+        (None, None) => infra_state::StateFile::new(),
+    };
+    if let Some(doc) = &saved {
+        ops::planfile::check_state(doc, &state).map_err(|d| cx.fail(d))?;
+    }
+    let mut ctx = ops::vars::load_stack(stack, &cx.dir, &args.vars.load_options(Phase::Plan), &out.sources).map_err(|d| cx.fail(d))?;
+    if let Some(doc) = &saved {
+        ctx.input_vars = ops::planfile::variables(doc);
+    }
+    let p = ops::plan::plan(&cx.rt, &ctx, &state, &request).map_err(|d| cx.fail(d))?;
+    out.diags(&p.warnings);
+    if let Some(doc) = &saved {
+        ops::planfile::check_actions(doc, &p).map_err(|d| cx.fail(d))?;
+    } else {
+        print!("{}", render::plan(&p, &out.style));
+    }
+    if !p.has_changes() && p.mode != PlanMode::RefreshOnly {
+        return Ok(0);
+    }
+    if saved.is_none() && !auto_approve && !confirm("apply", cx)? {
+        return Ok(1);
+    }
+    ctx.phase = Phase::Apply;
+    run_apply(cx, ctx, p, backend, &args)
+}
+
+/// Asks on the terminal; without one, the user must have said `--auto-approve`.
+pub(super) fn confirm(verb: &str, cx: &Cx) -> Result<bool, Exit> {
+    if !std::io::stdin().is_terminal() {
+        return Err(cx.fail(Diagnostic::error(
+            "No confirmation",
+            format!("infra {verb} needs confirmation, but standard input is not a terminal. Use --auto-approve."),
+        )));
+    }
+    print!("\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
+    if line.trim() != "yes" {
+        println!("\n{} cancelled.", if verb == "destroy" { "Destroy" } else { "Apply" });
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+/// Runs the plan with progress on stderr; the first interrupt lets in-flight operations finish,
+/// the second exits at once.
+pub(super) fn run_apply(cx: &Cx, ctx: infra_core::walk::Ctx, p: Plan, backend: LocalBackend, args: &PlanArgs) -> Result<i32, Exit> {
+    let out = &cx.out;
+    let cancel = Arc::new(AtomicBool::new(false));
+    let c2 = cancel.clone();
+    cx.rt.spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            c2.store(true, Ordering::SeqCst);
+            eprintln!("Interrupt received. Waiting for in-flight operations to finish; nothing new will start. Interrupt again to stop at once.");
+            if tokio::signal::ctrl_c().await.is_ok() {
+                // Second interrupt: stop now. State writes are atomic renames, so the file on
+                // disk is the last complete version.
+                eprintln!("Two interrupts received. Exiting immediately.");
+                std::process::exit(130);
+            }
+        }
+    });
+    let destroy = p.mode == PlanMode::Destroy;
+    let res = cx.rt.block_on(apply(
+        Arc::new(ctx),
+        p,
+        backend,
+        ApplyOptions { parallelism: args.parallelism, cancel, fault_hook: crash_test_hook(), ..Default::default() },
+        Arc::new(progress::CliHook { style: render::Style::from_env() }),
+    ));
+    out.diags(&res.diagnostics);
+    if res.cancelled {
+        eprintln!("{}", out.style.red("Apply interrupted: the state records everything that finished."));
+        return Err(Exit(1));
+    }
+    if res.diagnostics.has_errors() {
+        return Err(Exit(1));
+    }
+    if destroy {
+        println!("\n{} Resources: {} destroyed.", out.style.green(&out.style.bold("Destroy complete!")), res.destroyed);
+    } else {
+        println!(
+            "\n{} Resources: {} added, {} changed, {} destroyed.",
+            out.style.green(&out.style.bold("Apply complete!")),
+            res.added,
+            res.changed,
+            res.destroyed
+        );
+        if !res.outputs.is_empty() {
+            println!("\nOutputs:\n");
+            for (k, (v, sens)) in &res.outputs {
+                println!("{k} = {}", if *sens { "<sensitive>".to_string() } else { render::value(v, 0) });
+            }
+        }
+    }
+    Ok(0)
+}
+
+/// The crash tests kill the process at a step of an apply: `INFRA_TEST_ABORT_AFTER_CREATE`
+/// (between a provider's create and the state write) or `INFRA_TEST_ABORT_BEFORE_DELETE`
+/// (between a create-before-destroy create and its delete), each naming an instance address.
+/// Only the CLI reads these; the engine takes the hook.
+fn crash_test_hook() -> Option<infra_core::apply::FaultHook> {
+    let after_create = std::env::var("INFRA_TEST_ABORT_AFTER_CREATE").ok();
+    let before_delete = std::env::var("INFRA_TEST_ABORT_BEFORE_DELETE").ok();
+    if after_create.is_none() && before_delete.is_none() {
+        return None;
+    }
+    Some(Arc::new(move |point| {
+        use infra_core::apply::FaultPoint;
+        let (wanted, addr) = match point {
+            FaultPoint::AfterCreate { addr } => (&after_create, addr),
+            FaultPoint::BeforeDelete { addr } => (&before_delete, addr),
+            _ => return infra_core::apply::FaultAction::Continue,
+        };
+        if wanted.as_deref() == Some(addr) {
+            std::process::abort();
+        }
+        infra_core::apply::FaultAction::Continue
+    }))
+}

@@ -1,0 +1,59 @@
+//! `infra output [NAME] [--json|--raw]`: the root module's outputs from the state.
+
+use super::Cx;
+use crate::out::Exit;
+use crate::{json, ops, render};
+use infra_lang::diag::Diagnostic;
+use infra_lang::value::from_json;
+
+#[derive(clap::Args)]
+pub struct Args {
+    name: Option<String>,
+    #[arg(long)]
+    json: bool,
+    #[arg(long)]
+    raw: bool,
+}
+
+pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
+    let Args { name, json, raw } = a;
+    let backend = ops::stack::backend(&cx.dir, &cx.out.sources).map_err(|d| cx.fail(d))?;
+    let state = ops::stack::read_state(&backend).map_err(|d| cx.fail(d))?;
+    match name {
+        Some(n) => {
+            let Some(o) = state.outputs.get(&n) else {
+                return Err(
+                    cx.fail(Diagnostic::error("Output not found", format!("The output \"{n}\" is not in the state. Apply the stack, or check the name.")))
+                );
+            };
+            if json {
+                println!("{}", serde_json::to_string(&o.value).unwrap_or_default());
+            } else if raw {
+                match &o.value {
+                    serde_json::Value::String(s) => print!("{s}"),
+                    v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_)) => print!("{v}"),
+                    _ => {
+                        return Err(cx.fail(Diagnostic::error(
+                            "Unsupported value for raw output",
+                            format!("The output \"{n}\" is not a string, number or bool, so it cannot be printed raw. Use --json instead."),
+                        )))
+                    }
+                }
+            } else if o.sensitive {
+                println!("(sensitive value)");
+            } else {
+                println!("{}", render::value(&from_json(&o.value), 0));
+            }
+        }
+        None if json => {
+            println!("{}", serde_json::to_string_pretty(&json::outputs(&state.outputs)).unwrap_or_default());
+        }
+        None => {
+            for (k, o) in &state.outputs {
+                let shown = if o.sensitive { "<sensitive>".to_string() } else { render::value(&from_json(&o.value), 0) };
+                println!("{k} = {shown}");
+            }
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,44 @@
+//! `infra plan`: what apply would change, optionally saved for `infra apply FILE`.
+
+use super::{Cx, PlanArgs};
+use crate::out::Exit;
+use crate::{json, ops, render};
+use infra_lang::eval::Phase;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub args: PlanArgs,
+    /// Save the plan to this file for `infra apply FILE`.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
+    let Args { args, out: plan_out, detailed_exitcode } = a;
+    let out = &cx.out;
+    let stack = ops::stack::read_stack(&cx.dir, &out.sources);
+    let backend = ops::stack::backend_for(&stack.0, &cx.dir).map_err(|d| cx.fail(d))?;
+    let _lock = ops::stack::lock(&backend, "plan", &args.lock_timeout).map_err(|d| cx.fail(d))?;
+    let state = ops::stack::read_state(&backend).map_err(|d| cx.fail(d))?;
+    let ctx = ops::vars::load_stack(stack, &cx.dir, &args.vars.load_options(Phase::Plan), &out.sources).map_err(|d| cx.fail(d))?;
+    let request = args.request();
+    let p = ops::plan::plan(&cx.rt, &ctx, &state, &request).map_err(|d| cx.fail(d))?;
+    out.diags(&p.warnings);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&json::plan(&p)).unwrap_or_default());
+    } else {
+        print!("{}", render::plan(&p, &out.style));
+    }
+    if let Some(file) = plan_out {
+        ops::planfile::save(&file, &ops::planfile::from_plan(&p, &request)).map_err(|d| cx.fail(d))?;
+        if !args.json {
+            println!("\nSaved the plan to: {}\nTo perform exactly these actions, run: infra apply {}", file.display(), file.display());
+        }
+    }
+    Ok(if detailed_exitcode && p.has_changes() { 2 } else { 0 })
+}

@@ -1,0 +1,29 @@
+//! `infra validate [--json]`: the configuration checked without contacting providers.
+
+use super::{Cx, VarArgs};
+use crate::out::Exit;
+use crate::{json, ops};
+use infra_lang::eval::Phase;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
+    let ctx = ops::vars::load(&cx.dir, &VarArgs::default().load_options(Phase::Validate), &cx.out.sources).map_err(|d| cx.fail(d))?;
+    let d = infra_core::validate(&ctx);
+    if a.json {
+        println!("{}", serde_json::to_string(&json::validate(&d, &cx.out.sources, &cx.out.base)).unwrap_or_default());
+    } else {
+        cx.out.diags(&d);
+    }
+    if d.has_errors() {
+        return Err(Exit(1));
+    }
+    if !a.json {
+        println!("Success! The configuration is valid.");
+    }
+    Ok(0)
+}

@@ -1,0 +1,55 @@
+//! The `infra` command: `main` → `run() -> Result` → exit code. `commands` parse arguments
+//! and call `ops` or the engine; `render` and `json` shape what is printed.
+
+mod commands;
+mod json;
+mod ops;
+mod out;
+mod progress;
+mod render;
+
+use infra_lang::diag::Diagnostic;
+use infra_lang::source::SourceMap;
+use out::{Exit, Out};
+use render::Style;
+use std::path::PathBuf;
+
+/// Reserved (not committed) stack for the main work: enough for the deepest expression the
+/// parser's input limits allow.
+const STACK_BYTES: usize = 1 << 30;
+
+fn main() {
+    // Like other Unix tools, stop quietly when the reader of our output goes away
+    // (`infra plan | head`) instead of failing on a broken pipe.
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    // Parsing and evaluation recurse along nested expressions; the input limits in
+    // `infra_lang::parse` bound the depth, and this stack is sized for those bounds.
+    let worker = std::thread::Builder::new().name("infra".into()).stack_size(STACK_BYTES).spawn(|| match run() {
+        Ok(c) => c,
+        Err(Exit(c)) => c,
+    });
+    let code = match worker.map(|w| w.join()) {
+        Ok(Ok(code)) => code,
+        Ok(Err(_)) => 101,
+        Err(e) => {
+            eprintln!("infra: cannot start: {e}");
+            1
+        }
+    };
+    std::process::exit(code);
+}
+
+fn run() -> Result<i32, Exit> {
+    let cli = commands::parse();
+    // Like terraform -chdir: relative paths in the stack resolve against the stack directory.
+    let early = Out { sources: SourceMap::new(), base: PathBuf::from("."), style: Style::from_env() };
+    std::env::set_current_dir(&cli.chdir)
+        .map_err(|e| early.fail(Diagnostic::error("Cannot change directory", format!("--chdir {} failed: {e}.", cli.chdir.display()))))?;
+    let dir = std::env::current_dir().map_err(|e| early.fail(Diagnostic::error("Cannot read the working directory", e.to_string())))?;
+    let out = Out { sources: SourceMap::new(), base: dir.clone(), style: Style::from_env() };
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| out.fail(Diagnostic::error("Cannot start", e.to_string())))?;
+    commands::run(cli.command, &commands::Cx { dir, out, rt })
+}

@@ -1,0 +1,98 @@
+//! The stack directory's configuration, its backend, the state lock and the state itself.
+
+use super::Result;
+use infra_lang::config::Module;
+use infra_lang::diag::{Diagnostic, Diagnostics};
+use infra_lang::source::SourceMap;
+use infra_provider::Registry;
+use infra_state::{LocalBackend, LockGuard, StateFile};
+use std::path::Path;
+use std::time::Duration;
+
+/// Every provider built into the binary.
+pub fn registry() -> Registry {
+    let mut r = Registry::new();
+    r.register("terraform", infra_provider_terraform::factory());
+    r.register("local", infra_provider_local::factory());
+    r.register("random", infra_provider_random::factory());
+    r.register("aws", infra_provider_aws::factory());
+    r.register("vps", infra_provider_vps::factory());
+    r
+}
+
+/// The stack's configuration, read once per command (with the diagnostics of reading it).
+pub fn read_stack(dir: &Path, sources: &SourceMap) -> (Module, Diagnostics) {
+    infra_lang::config::load_module(sources, dir)
+}
+
+pub fn backend(dir: &Path, sources: &SourceMap) -> Result<LocalBackend> {
+    backend_for(&read_stack(dir, sources).0, dir)
+}
+
+pub fn backend_for(module: &Module, dir: &Path) -> Result<LocalBackend> {
+    let mut path = dir.join(infra_state::DEFAULT_STATE_FILE);
+    if let Some(b) = &module.backend {
+        if let Some(a) = b.body.attr("path") {
+            match a.expr.expr.as_str() {
+                Some(p) => path = dir.join(p),
+                None => return Err(Diagnostic::error("Invalid backend path", "The local backend's path must be a literal string.").into()),
+            }
+        }
+    }
+    Ok(LocalBackend::new(path))
+}
+
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num.parse().ok()?;
+    Some(match unit {
+        "" | "s" => Duration::from_secs(n),
+        "ms" => Duration::from_millis(n),
+        "m" => Duration::from_secs(n * 60),
+        _ => return None,
+    })
+}
+
+/// Takes the state lock for `op`, waiting up to `lock_timeout` (as the user spelled it).
+pub fn lock(backend: &LocalBackend, op: &str, lock_timeout: &str) -> Result<LockGuard> {
+    let timeout = parse_duration(lock_timeout)
+        .ok_or_else(|| Diagnostic::error("Invalid --lock-timeout", format!("{lock_timeout:?} is not a duration like 30s or 2m.")))?;
+    backend.lock(op, timeout).map_err(|e| Diagnostic::error("Error acquiring the state lock", format!("{e}.")).into())
+}
+
+/// The state, or a new empty one when there is none yet.
+pub fn read_state(backend: &LocalBackend) -> Result<StateFile> {
+    Ok(read_state_if_any(backend)?.unwrap_or_else(StateFile::new))
+}
+
+/// The state, or `None` when nothing was ever written.
+pub fn read_state_if_any(backend: &LocalBackend) -> Result<Option<StateFile>> {
+    backend.read().map_err(|e| Diagnostic::error("Failed to load state", format!("{e}.")).into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_timeouts_read_as_documented() {
+        assert_eq!(parse_duration("30s"), Some(Duration::from_secs(30)));
+        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("5"), Some(Duration::from_secs(5)));
+        assert_eq!(parse_duration("1h"), None);
+        assert_eq!(parse_duration("soon"), None);
+    }
+
+    #[test]
+    fn backend_path_comes_from_the_stack() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.path().join("main.tf"), "terraform {\n  backend \"local\" {\n    path = \"other.tfstate\"\n  }\n}\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let sources = SourceMap::new();
+        let b = backend(dir.path(), &sources).map_err(|d| d.0[0].summary.clone());
+        assert_eq!(b.map(|b| b.path), Ok(dir.path().join("other.tfstate")));
+        assert_eq!(read_state(&LocalBackend::new(dir.path().join("none.tfstate"))).map(|s| s.serial).ok(), Some(StateFile::new().serial));
+    }
+}
