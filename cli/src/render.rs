@@ -320,7 +320,10 @@ pub fn plan(p: &Plan, st: &Style) -> String {
         return out;
     }
     for a in &p.adopted {
-        out.push_str(&format!("\n  {} was created by an interrupted run and will be recorded in state\n", st.bold(&format!("# {a}"))));
+        // Adoption only reads: what the interrupted run did not finish is an ordinary update.
+        let completes = visible.iter().any(|c| &c.addr == a && c.action == Action::Update);
+        let tail = if completes { ", and the update below completes it" } else { "" };
+        out.push_str(&format!("\n  {} was created by an interrupted run and will be recorded in state{tail}\n", st.bold(&format!("# {a}"))));
     }
     if p.dropped_intents > 0 {
         out.push_str(&format!("\n  {} interrupted create(s) left nothing behind; their intents will be dropped from state\n", p.dropped_intents));

@@ -143,9 +143,9 @@ def main():
                 p.send_signal(signal.SIGKILL)
                 p.wait()
                 note = "killed at %.3fs" % delay
-                lock = os.path.join(d, "infra.tfstate.lock")
+                lock = os.path.join(d, "infra.tfstate.lock.info")
                 if os.path.exists(lock):
-                    lock_id = json.load(open(lock)).get("id", "")
+                    lock_id = json.load(open(lock)).get("ID", "")
                     infra(["force-unlock", lock_id], o.infra, d, env)
             else:
                 pport = free_port()

@@ -16,6 +16,9 @@ faults a real cloud produces, at rates you choose:
   --only-mutating    inject faults into mutating calls only (Create*, Put*, Register*, …, REST
                      methods other than GET)
   --forbid-mutating  answer every mutating call with 403 and record it (for "plan never writes")
+  --hang-on OP       never answer the first call of operation OP, and do not forward it: the
+                     client waits there (a test kills it at that exact step)
+  --hang-after OP    forward the first call of OP, then never answer it (the backend acted)
   --seed N           the random generator's seed, for reproducible runs
 
 It prints `listening on http://127.0.0.1:PORT` once ready, and appends one JSON line per request
@@ -98,6 +101,28 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                 with open(self.log_file, "a") as f:
                     f.write(json.dumps(entry) + "\n")
 
+    seen = set()
+    hung_after = set()
+
+    def first_call(self, op):
+        with LOCK:
+            if op in self.seen:
+                return False
+            self.seen.add(op)
+            return True
+
+    def hanging_after(self, op):
+        """True once: for the call first_call let through for --hang-after."""
+        with LOCK:
+            if op in self.hung_after:
+                return False
+            self.hung_after.add(op)
+            return True
+
+    def hang(self):
+        while True:
+            time.sleep(3600)
+
     def roll(self, rate):
         with LOCK:
             return self.rng.random() < rate
@@ -125,6 +150,11 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         entry = {"op": op, "service": service, "mutating": mutating, "fault": None}
         eligible = mutating or not self.opts.only_mutating
         o = self.opts
+        if op in (o.hang_on, o.hang_after) and self.first_call(op):
+            if op == o.hang_on:
+                entry.update(fault="hang")
+                self.record(**entry)
+                return self.hang()
         if o.forbid_mutating and mutating:
             entry.update(fault="forbidden", status=403)
             self.record(**entry)
@@ -161,6 +191,10 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             return self.answer(502, "text/plain", "fault proxy: backend error: %s" % e)
         finally:
             conn.close()
+        if op == o.hang_after and entry.get("fault") is None and self.hanging_after(op):
+            entry.update(fault="hang-after", backend_status=resp.status)
+            self.record(**entry)
+            return self.hang()
         if eligible and self.roll(o.lose):
             entry.update(fault="lost", status=503, backend_status=resp.status)
             self.record(**entry)
@@ -188,6 +222,8 @@ def main(argv=None):
     p.add_argument("--latency", type=float, default=0.0, metavar="MS")
     p.add_argument("--only-mutating", action="store_true")
     p.add_argument("--forbid-mutating", action="store_true")
+    p.add_argument("--hang-on", default=None, metavar="OP")
+    p.add_argument("--hang-after", default=None, metavar="OP")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--log", default=None, help="append one JSON line per request here")
     o = p.parse_args(argv)
