@@ -192,7 +192,7 @@ async fn read_ami(c: &Clients, cfg: &Value) -> ReadDataResponse {
     m.insert("architecture".into(), opt(chosen.architecture().map(|a| a.as_str())));
     m.insert("creation_date".into(), opt(chosen.creation_date()));
     m.insert("owner_id".into(), opt(chosen.owner_id()));
-    ReadDataResponse { state: Value::Object(m), diagnostics: Vec::new() }
+    ReadDataResponse { state: Value::Object(m.into()), diagnostics: Vec::new() }
 }
 
 /// A name matcher for `name_regex`, on the regex crate the language already uses.

@@ -487,7 +487,7 @@ fn decoded(facts: &Facts, key: &str) -> Option<String> {
 fn with(prior: &Value, fields: Vec<(&str, Value)>) -> Value {
     let mut m = match prior {
         Value::Object(m) => m.clone(),
-        _ => BTreeMap::new(),
+        _ => Default::default(),
     };
     for (k, v) in fields {
         m.insert(k.to_string(), v);

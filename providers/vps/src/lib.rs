@@ -131,7 +131,7 @@ fn complete(v: Value, schema: Option<&Schema>) -> Value {
             for k in s.attributes.keys() {
                 m.entry(k.clone()).or_insert(Value::Null);
             }
-            Value::Object(m)
+            Value::Object(m.into())
         }
         (v, _) => v,
     }
