@@ -101,24 +101,44 @@ impl StateFile {
     }
 
     /// Parses a state file's bytes; a wrong version or broken JSON is an error naming the file.
+    /// The version is checked by a first pass that keeps nothing, then the schema is read
+    /// straight from the bytes: going through a `serde_json::Value` tree held the whole state
+    /// twice while loading.
     pub fn from_slice(bytes: &[u8]) -> Result<StateFile, String> {
-        let raw: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| format!("it is not valid JSON ({e})"))?;
-        let version = raw.get("format_version").and_then(serde_json::Value::as_u64);
-        match version {
+        serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(|e| format!("it is not valid JSON ({e})"))?;
+        #[derive(Deserialize)]
+        struct Probe {
+            format_version: Option<serde_json::Value>,
+            terraform_version: Option<serde::de::IgnoredAny>,
+        }
+        let is_object = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+        let probe = if is_object {
+            serde_json::from_slice::<Probe>(bytes).map_err(|e| format!("its contents do not match the state schema ({e})"))?
+        } else {
+            Probe { format_version: None, terraform_version: None }
+        };
+        match probe.format_version.as_ref().and_then(serde_json::Value::as_u64) {
             Some(v) if v == FORMAT_VERSION as u64 => {}
             Some(v) => return Err(format!("it has format_version {v}, and this build of infra reads only version {FORMAT_VERSION}; use a newer infra")),
-            None if raw.get("terraform_version").is_some() => {
+            None if probe.terraform_version.is_some() => {
                 return Err("it is a Terraform state file; infra does not read Terraform state directly (import the resources instead)".into())
             }
             None => return Err("it has no format_version field".into()),
         }
-        serde_json::from_value(raw).map_err(|e| format!("its contents do not match the state schema ({e})"))
+        serde_json::from_slice(bytes).map_err(|e| format!("its contents do not match the state schema ({e})"))
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = serde_json::to_vec_pretty(self).unwrap_or_default();
-        out.push(b'\n');
+        let mut out = Vec::new();
+        let _ = self.write_to(&mut out);
         out
+    }
+
+    /// Writes the file's text (pretty JSON and a final newline) to `w` as it is produced, so
+    /// that saving a large state needs no second copy of it in memory.
+    pub fn write_to(&self, w: &mut impl std::io::Write) -> std::io::Result<()> {
+        serde_json::to_writer_pretty(&mut *w, self).map_err(std::io::Error::other)?;
+        w.write_all(b"\n")
     }
 }
 
