@@ -190,3 +190,37 @@ impl Default for StateFile {
         StateFile::new()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attributes_held_as_text_write_the_same_file_as_before() {
+        let attrs = serde_json::json!({"id": "x", "input": {"n": 12345678901234567890123_u128, "f": 0.5, "list": [1, "a", null]}});
+        let mut s = StateFile::new();
+        s.resources.push(ResourceState {
+            module: String::new(),
+            mode: "managed".into(),
+            type_name: "terraform_data".into(),
+            name: "r".into(),
+            provider: "terraform".into(),
+            instances: vec![InstanceState {
+                index_key: None,
+                attributes: attrs.clone().into(),
+                sensitive_attributes: Vec::new(),
+                dependencies: Vec::new(),
+                create_before_destroy: false,
+                deposed: Vec::new(),
+            }],
+        });
+        let text = s.to_bytes();
+        // Pretty-printed in place, at the depth of an instance's attributes, as a tree was.
+        let pretty = serde_json::to_string_pretty(&attrs).unwrap().replace('\n', "\n          ");
+        let text = String::from_utf8(text).unwrap();
+        assert!(text.contains(&format!("\"attributes\": {pretty}")), "{text}");
+        let back = StateFile::from_slice(text.as_bytes()).unwrap();
+        assert_eq!(back.resources[0].instances[0].attributes.value(), attrs);
+        assert_eq!(back, s);
+    }
+}

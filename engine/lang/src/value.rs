@@ -476,4 +476,21 @@ mod tests {
         assert!(back.get_attr("a").unwrap().is_sensitive());
         assert!(!back.get_attr("b").unwrap().is_sensitive());
     }
+
+    #[test]
+    fn a_changed_copy_of_an_object_leaves_the_original_alone() {
+        let original = Value::object([("a", Value::int(1)), ("b", Value::object([("c", Value::string("x"))]))]);
+        let mut copy = original.clone();
+        let (Value::Object(a), Value::Object(b)) = (&original, &copy) else { panic!("objects") };
+        assert!(Arc::ptr_eq(&a.0, &b.0), "a copy shares the entries");
+        if let Value::Object(m) = &mut copy {
+            m.insert("a".into(), Value::int(2));
+        }
+        assert_eq!(original.get_attr("a"), Some(&Value::int(1)));
+        assert_eq!(copy.get_attr("a"), Some(&Value::int(2)));
+        assert_eq!(original.get_attr("b"), copy.get_attr("b"));
+        assert_ne!(original, copy);
+        let entries: BTreeMap<String, Value> = original.as_map().unwrap().clone();
+        assert_eq!(Value::Object(entries.into()), original);
+    }
 }
