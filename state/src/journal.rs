@@ -151,7 +151,7 @@ mod tests {
     fn inst(v: i64) -> InstanceState {
         InstanceState {
             index_key: None,
-            attributes: serde_json::json!({"v": v}),
+            attributes: serde_json::json!({"v": v}).into(),
             sensitive_attributes: vec![],
             dependencies: vec![],
             create_before_destroy: false,
@@ -177,7 +177,7 @@ mod tests {
         let text = format!("{header}\n{}\n{}\n{{\"op\":\"ups", up(1), up(2));
         let s = replay(Some(base.clone()), &text).unwrap().unwrap();
         assert_eq!(s.resources.len(), 1);
-        assert_eq!(s.resources[0].instances[0].attributes["v"], 2);
+        assert_eq!(s.resources[0].instances[0].attributes.value()["v"], 2);
         assert_eq!(s.serial, base.serial + 1);
     }
 

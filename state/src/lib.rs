@@ -10,7 +10,7 @@ pub mod schema;
 
 pub use journal::{Journal, JournalRecord};
 pub use local::{LocalBackend, LockGuard, LockInfo, StateError};
-pub use schema::{DeposedObject, InstanceState, OutputState, PendingCreate, ResourceState, StateFile, FORMAT_VERSION};
+pub use schema::{DeposedObject, InstanceState, Json, OutputState, PendingCreate, ResourceState, StateFile, FORMAT_VERSION};
 
 /// The default state file name in the stack directory. It differs from Terraform's
 /// `terraform.tfstate` on purpose, so infra never overwrites a Terraform state by accident.

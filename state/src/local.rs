@@ -216,8 +216,9 @@ impl LocalBackend {
         }
         let tmp = sibling(&self.path, &format!(".tmp{}", std::process::id()));
         {
-            let mut f = create_private(&tmp)?;
-            f.write_all(&state.to_bytes()).map_err(io(&tmp, "writing"))?;
+            let mut f = std::io::BufWriter::with_capacity(1 << 16, create_private(&tmp)?);
+            state.write_to(&mut f).and_then(|_| f.flush()).map_err(io(&tmp, "writing"))?;
+            let f = f.into_inner().map_err(|e| io(&tmp, "writing")(e.into_error()))?;
             f.sync_all().map_err(io(&tmp, "syncing"))?;
         }
         fs::rename(&tmp, &self.path).map_err(io(&self.path, "renaming to"))?;

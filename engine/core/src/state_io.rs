@@ -7,7 +7,7 @@ use infra_lang::value::{apply_sensitive_paths, from_json, sensitive_paths, to_js
 use infra_state::{DeposedObject, InstanceState, JournalRecord, OutputState, PendingCreate, ResourceState, StateFile};
 
 fn deposed_to_state(values: &[Value]) -> Vec<DeposedObject> {
-    values.iter().map(|v| DeposedObject { attributes: to_json(v), sensitive_attributes: sensitive_paths(v) }).collect()
+    values.iter().map(|v| DeposedObject { attributes: to_json(v).into(), sensitive_attributes: sensitive_paths(v) }).collect()
 }
 use std::collections::BTreeMap;
 
@@ -95,8 +95,8 @@ impl Working {
             for i in &r.instances {
                 let key = i.index_key.as_ref().and_then(InstanceKey::from_json);
                 let addr = InstanceAddr { module: module.clone(), mode, type_name: r.type_name.clone(), name: r.name.clone(), key };
-                let value = apply_sensitive_paths(from_json(&i.attributes), &i.sensitive_attributes);
-                let deposed = i.deposed.iter().map(|d| apply_sensitive_paths(from_json(&d.attributes), &d.sensitive_attributes)).collect();
+                let value = apply_sensitive_paths(from_json(&i.attributes.value()), &i.sensitive_attributes);
+                let deposed = i.deposed.iter().map(|d| apply_sensitive_paths(from_json(&d.attributes.value()), &d.sensitive_attributes)).collect();
                 w.instances.insert(
                     addr,
                     Instance {
@@ -164,7 +164,7 @@ pub fn upsert_record(addr: &InstanceAddr, inst: &Instance) -> JournalRecord {
 fn instance_state(addr: &InstanceAddr, inst: &Instance) -> InstanceState {
     InstanceState {
         index_key: addr.key.as_ref().map(InstanceKey::to_json),
-        attributes: to_json(&inst.value),
+        attributes: to_json(&inst.value).into(),
         sensitive_attributes: sensitive_paths(&inst.value),
         dependencies: inst.dependencies.clone(),
         create_before_destroy: inst.create_before_destroy,

@@ -431,7 +431,7 @@ pub fn expand(
             return Err(Diagnostic::error("Invalid for_each argument", format!("The \"for_each\" value of {what} depends on resource attributes that cannot be determined until apply, so infra cannot predict how many instances will be created. Use --target to first apply the resources that for_each depends on.")).with_subject(fe.span()));
         }
         return match v {
-            Value::Map(m) | Value::Object(m) => Ok(Expansion::ForEach(m)),
+            Value::Map(m) | Value::Object(m) => Ok(Expansion::ForEach(m.into())),
             Value::Set(items) => {
                 let mut m = BTreeMap::new();
                 for item in items {

@@ -118,7 +118,7 @@ pub fn decode_body(body: &Body, schema: &Schema, scope: &dyn Scope, block_span: 
         };
         out.insert(name.clone(), v);
     }
-    (Value::Object(out), diags)
+    (Value::Object(out.into()), diags)
 }
 
 /// Expands one `dynamic "type" { for_each = ...; content { ... } }` block. Returns the block

@@ -152,7 +152,7 @@ impl<'a> Evaluator<'a> {
                 if unknown_key {
                     return Ok(Value::Unknown);
                 }
-                Ok(Value::Object(out))
+                Ok(Value::Object(out.into()))
             }
             Expression::StringTemplate(t) => self.template(t, self.span_of(e)),
             Expression::HeredocTemplate(h) => self.template(&h.template, self.span_of(e)),
@@ -413,7 +413,7 @@ impl<'a> Evaluator<'a> {
             if f.grouping {
                 Value::Object(groups.into_iter().map(|(k, v)| (k, Value::Tuple(v))).collect())
             } else {
-                Value::Object(object)
+                Value::Object(object.into())
             }
         } else {
             Value::Tuple(tuple)

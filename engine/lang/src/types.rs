@@ -145,7 +145,7 @@ fn convert_unmarked(v: &Value, ty: &Type) -> Result<Value, String> {
                 let vals = unify_elements(out.into_values().collect())?;
                 out = keys.into_iter().zip(vals).collect();
             }
-            Ok(Value::Map(out))
+            Ok(Value::Map(out.into()))
         }
         Type::Tuple(types) => {
             let items = match v {
@@ -178,7 +178,7 @@ fn convert_unmarked(v: &Value, ty: &Type) -> Result<Value, String> {
                     _ => return Err(format!("attribute \"{name}\" is required")),
                 }
             }
-            Ok(Value::Object(out))
+            Ok(Value::Object(out.into()))
         }
     }
 }

@@ -1,10 +1,111 @@
 //! Values of the language: Terraform's dynamic values with an *unknown* marker (known after
 //! apply) and a *sensitive* mark that sticks to whatever is computed from a marked value.
-//! Maps and objects keep their keys sorted, as Terraform iterates them.
+//! Maps and objects keep their keys sorted, as Terraform iterates them, and share their entries
+//! between copies until one is changed ([`Map`]).
 
 use bigdecimal::{BigDecimal, ToPrimitive, Zero};
 use std::collections::BTreeMap;
+use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
+use std::sync::Arc;
+
+/// The entries of a map or object: a sorted map whose copies share one allocation until one of
+/// them is changed (copy on write). The engine copies each resource's object into its value
+/// store, the change, the planned object and the execution graph; sharing makes those copies
+/// cost a pointer instead of a tree each (a 10,000-resource plan held every object four to
+/// five times). Reads go through `Deref` to the `BTreeMap`, writes through `DerefMut`.
+#[derive(Clone, Default)]
+pub struct Map(Arc<BTreeMap<String, Value>>);
+
+impl Map {
+    pub fn new() -> Map {
+        Map::default()
+    }
+
+    /// The entries, copied only when another value still shares them.
+    pub fn into_inner(self) -> BTreeMap<String, Value> {
+        Arc::try_unwrap(self.0).unwrap_or_else(|shared| (*shared).clone())
+    }
+}
+
+impl Deref for Map {
+    type Target = BTreeMap<String, Value>;
+    fn deref(&self) -> &BTreeMap<String, Value> {
+        &self.0
+    }
+}
+
+impl DerefMut for Map {
+    fn deref_mut(&mut self) -> &mut BTreeMap<String, Value> {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+impl PartialEq for Map {
+    fn eq(&self, other: &Map) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+    }
+}
+
+impl std::fmt::Debug for Map {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl From<BTreeMap<String, Value>> for Map {
+    fn from(m: BTreeMap<String, Value>) -> Map {
+        Map(Arc::new(m))
+    }
+}
+
+impl<const N: usize> From<[(String, Value); N]> for Map {
+    fn from(items: [(String, Value); N]) -> Map {
+        Map(Arc::new(BTreeMap::from(items)))
+    }
+}
+
+impl From<Map> for BTreeMap<String, Value> {
+    fn from(m: Map) -> BTreeMap<String, Value> {
+        m.into_inner()
+    }
+}
+
+impl FromIterator<(String, Value)> for Map {
+    fn from_iter<I: IntoIterator<Item = (String, Value)>>(items: I) -> Map {
+        Map(Arc::new(items.into_iter().collect()))
+    }
+}
+
+impl Extend<(String, Value)> for Map {
+    fn extend<I: IntoIterator<Item = (String, Value)>>(&mut self, items: I) {
+        Arc::make_mut(&mut self.0).extend(items)
+    }
+}
+
+impl IntoIterator for Map {
+    type Item = (String, Value);
+    type IntoIter = std::collections::btree_map::IntoIter<String, Value>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.into_inner().into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Map {
+    type Item = (&'a String, &'a Value);
+    type IntoIter = std::collections::btree_map::Iter<'a, String, Value>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a mut Map {
+    type Item = (&'a String, &'a mut Value);
+    type IntoIter = std::collections::btree_map::IterMut<'a, String, Value>;
+    fn into_iter(self) -> Self::IntoIter {
+        Arc::make_mut(&mut self.0).iter_mut()
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Default)]
 pub enum Value {
@@ -19,8 +120,8 @@ pub enum Value {
     Tuple(Vec<Value>),
     /// Elements kept sorted and unique.
     Set(Vec<Value>),
-    Map(BTreeMap<String, Value>),
-    Object(BTreeMap<String, Value>),
+    Map(Map),
+    Object(Map),
     /// A value marked sensitive: never rendered.
     Sensitive(Box<Value>),
 }
@@ -374,5 +475,22 @@ mod tests {
         let back = apply_sensitive_paths(v.deep_unmark(), &paths);
         assert!(back.get_attr("a").unwrap().is_sensitive());
         assert!(!back.get_attr("b").unwrap().is_sensitive());
+    }
+
+    #[test]
+    fn a_changed_copy_of_an_object_leaves_the_original_alone() {
+        let original = Value::object([("a", Value::int(1)), ("b", Value::object([("c", Value::string("x"))]))]);
+        let mut copy = original.clone();
+        let (Value::Object(a), Value::Object(b)) = (&original, &copy) else { panic!("objects") };
+        assert!(Arc::ptr_eq(&a.0, &b.0), "a copy shares the entries");
+        if let Value::Object(m) = &mut copy {
+            m.insert("a".into(), Value::int(2));
+        }
+        assert_eq!(original.get_attr("a"), Some(&Value::int(1)));
+        assert_eq!(copy.get_attr("a"), Some(&Value::int(2)));
+        assert_eq!(original.get_attr("b"), copy.get_attr("b"));
+        assert_ne!(original, copy);
+        let entries: BTreeMap<String, Value> = original.as_map().unwrap().clone();
+        assert_eq!(Value::Object(entries.into()), original);
     }
 }

@@ -54,5 +54,5 @@ pub fn default_plan(schema: &Schema, prior: Option<&Value>, config: &Value) -> P
             planned.insert(name.clone(), v);
         }
     }
-    PlanResponse { planned: Value::Object(planned), requires_replace, diagnostics: Vec::new() }
+    PlanResponse { planned: Value::Object(planned.into()), requires_replace, diagnostics: Vec::new() }
 }

@@ -223,7 +223,7 @@ impl Provider for LocalProvider {
                 for (k, v) in hashes(&bytes) {
                     m.insert(k.into(), Value::string(v));
                 }
-                ReadDataResponse { state: Value::Object(m), diagnostics: Vec::new() }
+                ReadDataResponse { state: Value::Object(m.into()), diagnostics: Vec::new() }
             }
             Err(e) => ReadDataResponse { state: Value::Null, diagnostics: vec![err("Cannot read file", format!("Reading {filename} failed: {e}."))] },
         }
@@ -244,7 +244,7 @@ impl Provider for LocalProvider {
         for (k, v) in hashes(&bytes) {
             m.insert(k.into(), Value::string(v));
         }
-        ImportResponse { state: Some(Value::Object(m)), diagnostics: Vec::new() }
+        ImportResponse { state: Some(Value::Object(m.into())), diagnostics: Vec::new() }
     }
 }
 

@@ -175,7 +175,7 @@ fn complete(v: Value, schema: &Schema) -> Value {
             for k in schema.attributes.keys() {
                 m.entry(k.clone()).or_insert(Value::Null);
             }
-            Value::Object(m)
+            Value::Object(m.into())
         }
         v => v,
     }

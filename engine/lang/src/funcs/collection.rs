@@ -141,7 +141,7 @@ pub fn call(name: &str, a: &[Value]) -> Option<FResult> {
                     _ => return Some(Err(format!("arguments must be maps or objects, got {}", v.type_name()).into())),
                 }
             }
-            Ok(if all_maps && !a.is_empty() { Value::Map(out) } else { Value::Object(out) })
+            Ok(if all_maps && !a.is_empty() { Value::Map(out.into()) } else { Value::Object(out.into()) })
         }
         "one" => arity(a, 1).and_then(|_| {
             let items = seq_arg(a, 0)?;
@@ -240,7 +240,7 @@ pub fn call(name: &str, a: &[Value]) -> Option<FResult> {
                 let k = convert(k, &Type::String).ok().and_then(|k| k.as_str().map(str::to_string)).ok_or("keys must be strings")?;
                 out.insert(k, v);
             }
-            Ok(if matches!(a[1].unmark().0, Value::List(_)) { Value::Map(out) } else { Value::Object(out) })
+            Ok(if matches!(a[1].unmark().0, Value::List(_)) { Value::Map(out.into()) } else { Value::Object(out.into()) })
         }),
         "tobool" => arity(a, 1).and_then(|_| convert(&a[0], &Type::Bool).map_err(FuncError::from)),
         "tonumber" => arity(a, 1).and_then(|_| convert(&a[0], &Type::Number).map_err(FuncError::from)),

@@ -108,7 +108,7 @@ fn yaml_to_value(y: &serde_yaml::Value) -> FResult {
                 };
                 out.insert(key, yaml_to_value(v)?);
             }
-            Value::Object(out)
+            Value::Object(out.into())
         }
         serde_yaml::Value::Tagged(t) => yaml_to_value(&t.value)?,
     })

@@ -133,7 +133,7 @@ fn captures_value(re: &regex::Regex, caps: &regex::Captures) -> Value {
         for name in names.into_iter().flatten() {
             m.insert(name.to_string(), caps.name(name).map(|c| Value::String(c.as_str().to_string())).unwrap_or(Value::Null));
         }
-        return Value::Object(m);
+        return Value::Object(m.into());
     }
     Value::Tuple((1..caps.len()).map(|i| caps.get(i).map(|c| Value::String(c.as_str().to_string())).unwrap_or(Value::Null)).collect())
 }

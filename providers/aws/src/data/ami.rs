@@ -79,6 +79,6 @@ impl DataSource<AwsProvider> for Ami {
         m.insert("architecture".into(), opt_string(chosen.architecture().map(|a| a.as_str())));
         m.insert("creation_date".into(), opt_string(chosen.creation_date()));
         m.insert("owner_id".into(), opt_string(chosen.owner_id()));
-        Ok(Value::Object(m))
+        Ok(Value::Object(m.into()))
     }
 }

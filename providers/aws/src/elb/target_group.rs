@@ -117,7 +117,7 @@ impl ResourceType<AwsProvider> for TargetGroup {
             let protocol = m.get("protocol").and_then(Value::as_str).unwrap_or("HTTP").to_string();
             let mut hc = match m.get("health_check") {
                 Some(Value::Object(h)) => h.clone(),
-                _ => BTreeMap::new(),
+                _ => Default::default(),
             };
             let http = protocol.starts_with("HTTP");
             fill(

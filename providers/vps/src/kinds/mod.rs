@@ -21,7 +21,6 @@ use crate::transport::{base64_decode, data, quote, Connection};
 use crate::VpsProvider;
 use infra_provider::*;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
 
 /// A resource type whose objects are read from the host, each by its section of the one
 /// inventory script a refresh sends (see `crate::probe`).
@@ -153,7 +152,7 @@ pub fn decoded(facts: &Facts, key: &str) -> Option<String> {
 pub fn with(known: &Value, fields: Vec<(&str, Value)>) -> Value {
     let mut m = match known {
         Value::Object(m) => m.clone(),
-        _ => BTreeMap::new(),
+        _ => Default::default(),
     };
     for (k, v) in fields {
         m.insert(k.to_string(), v);
