@@ -82,8 +82,10 @@ impl Journal {
 }
 
 /// Applies a journal's records to the state they were written against. Returns `None` when the
-/// journal belongs to another lineage or an older serial (its records are already in the
-/// state). A torn last line, from a crash mid-append, is ignored.
+/// journal was written against an older serial of the same state (its records are already in
+/// it). A journal of another lineage is an error: replaying it would mix two states, and
+/// ignoring it could lose objects it records. A torn last line, from a crash mid-append, is
+/// ignored.
 pub fn replay(state: Option<StateFile>, text: &str) -> Result<Option<StateFile>, String> {
     let mut lines = text.lines().peekable();
     let Some(first) = lines.next() else { return Ok(None) };
@@ -92,7 +94,10 @@ pub fn replay(state: Option<StateFile>, text: &str) -> Result<Option<StateFile>,
         return Err("its first line is not a journal header".into());
     };
     let mut state = match state {
-        Some(s) if s.lineage == lineage && s.serial == base_serial => s,
+        Some(s) if s.lineage != lineage => {
+            return Err(format!("it belongs to the state with lineage {lineage:?}, and the state file has lineage {:?}", s.lineage))
+        }
+        Some(s) if s.serial == base_serial => s,
         Some(_) => return Ok(None),
         None => {
             let mut s = StateFile::new();
@@ -187,5 +192,13 @@ mod tests {
         base.serial = 5;
         let header = serde_json::to_string(&JournalRecord::Header { lineage: base.lineage.clone(), base_serial: 4 }).unwrap();
         assert!(replay(Some(base), &format!("{header}\n")).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_journal_of_another_lineage_is_refused_not_ignored() {
+        let base = StateFile::new();
+        let header = serde_json::to_string(&JournalRecord::Header { lineage: "someone-else".into(), base_serial: base.serial }).unwrap();
+        let err = replay(Some(base), &format!("{header}\n")).unwrap_err();
+        assert!(err.contains("lineage \"someone-else\""), "{err}");
     }
 }

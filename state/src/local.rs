@@ -14,6 +14,12 @@ pub enum StateError {
         path: PathBuf,
         reason: String,
     },
+    /// The journal of an interrupted apply cannot be replayed on the state beside it.
+    CorruptJournal {
+        path: PathBuf,
+        state: PathBuf,
+        reason: String,
+    },
     Io {
         path: PathBuf,
         op: &'static str,
@@ -37,6 +43,12 @@ impl std::fmt::Display for StateError {
                 "the state file {} cannot be read: {reason}. It was left untouched; restore it from {}.backup or fix it by hand",
                 path.display(),
                 path.display()
+            ),
+            StateError::CorruptJournal { path, state, reason } => write!(
+                f,
+                "the apply journal {} cannot be replayed on {}: {reason}. Nothing was changed. It holds what an interrupted apply finished after the state was last written in full; move it aside only if you are sure those objects are recorded elsewhere",
+                path.display(),
+                state.display()
             ),
             StateError::Io { path, op, source } => write!(f, "{op} {} failed: {source}", path.display()),
             StateError::Locked { path, holder } => {
@@ -170,7 +182,7 @@ impl LocalBackend {
         match crate::journal::replay(base.clone(), &journal) {
             Ok(Some(s)) => Ok(Some(s)),
             Ok(None) => Ok(base),
-            Err(reason) => Err(StateError::Corrupt { path: self.journal_path(), reason }),
+            Err(reason) => Err(StateError::CorruptJournal { path: self.journal_path(), state: self.path.clone(), reason }),
         }
     }
 

@@ -14,7 +14,8 @@ pub struct StateFile {
     pub serial: u64,
     /// Identifies one state's history; a saved plan only applies to the lineage it was made on.
     pub lineage: String,
-    #[serde(default)]
+    /// Required: a state without it is refused rather than read as empty (the next apply would
+    /// create everything a second time).
     pub resources: Vec<ResourceState>,
     #[serde(default)]
     pub outputs: BTreeMap<String, OutputState>,
@@ -168,7 +169,14 @@ impl StateFile {
             }
             None => return Err("it has no format_version field".into()),
         }
-        serde_json::from_slice(bytes).map_err(|e| format!("its contents do not match the state schema ({e})"))
+        let state: StateFile = serde_json::from_slice(bytes).map_err(|e| format!("its contents do not match the state schema ({e})"))?;
+        if state.lineage.trim().is_empty() {
+            return Err("its lineage is empty (every state has one, and saved plans are checked against it)".into());
+        }
+        if state.serial == u64::MAX {
+            return Err(format!("its serial is {}, the largest there is: the next write could not increase it", u64::MAX));
+        }
+        Ok(state)
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -222,5 +230,29 @@ mod tests {
         let back = StateFile::from_slice(text.as_bytes()).unwrap();
         assert_eq!(back.resources[0].instances[0].attributes.value(), attrs);
         assert_eq!(back, s);
+    }
+}
+
+#[cfg(test)]
+mod checks {
+    use super::StateFile;
+
+    fn read(text: &str) -> Result<StateFile, String> {
+        StateFile::from_slice(text.as_bytes())
+    }
+
+    #[test]
+    fn a_state_without_resources_is_refused_not_read_as_empty() {
+        let err = read(r#"{"format_version": 1, "infra_version": "0.1.0", "serial": 3, "lineage": "abc"}"#).unwrap_err();
+        assert!(err.contains("missing field `resources`"), "{err}");
+        assert!(read(r#"{"format_version": 1, "infra_version": "0.1.0", "serial": 3, "lineage": "abc", "resources": []}"#).is_ok());
+    }
+
+    #[test]
+    fn an_empty_lineage_or_a_serial_that_cannot_grow_is_refused() {
+        let err = read(r#"{"format_version": 1, "infra_version": "0.1.0", "serial": 3, "lineage": " ", "resources": []}"#).unwrap_err();
+        assert!(err.contains("lineage is empty"), "{err}");
+        let err = read(r#"{"format_version": 1, "infra_version": "0.1.0", "serial": 18446744073709551615, "lineage": "abc", "resources": []}"#).unwrap_err();
+        assert!(err.contains("the next write could not increase it"), "{err}");
     }
 }
