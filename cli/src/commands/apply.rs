@@ -89,18 +89,24 @@ pub(super) fn run_apply(cx: &Cx, ctx: infra_core::walk::Ctx, p: Plan, backend: L
     let out = &cx.out;
     let cancel = Arc::new(AtomicBool::new(false));
     let c2 = cancel.clone();
-    cx.rt.spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            c2.store(true, Ordering::SeqCst);
-            eprintln!("Interrupt received. Waiting for in-flight operations to finish; nothing new will start. Interrupt again to stop at once.");
-            if tokio::signal::ctrl_c().await.is_ok() {
-                // Second interrupt: stop now. State writes are atomic renames, so the file on
-                // disk is the last complete version.
-                eprintln!("Two interrupts received. Exiting immediately.");
-                std::process::exit(130);
+    // One receiver for both interrupts: a second `ctrl_c()` would only see signals that arrive
+    // after it is first polled, so an interrupt sent right after the first message was lost
+    // (found by the signals test hanging in CI).
+    let interrupts = cx.rt.block_on(async { tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()) });
+    if let Ok(mut interrupts) = interrupts {
+        cx.rt.spawn(async move {
+            if interrupts.recv().await.is_some() {
+                c2.store(true, Ordering::SeqCst);
+                eprintln!("Interrupt received. Waiting for in-flight operations to finish; nothing new will start. Interrupt again to stop at once.");
+                if interrupts.recv().await.is_some() {
+                    // Second interrupt: stop now. State writes are atomic renames, so the file on
+                    // disk is the last complete version.
+                    eprintln!("Two interrupts received. Exiting immediately.");
+                    std::process::exit(130);
+                }
             }
-        }
-    });
+        });
+    }
     let destroy = p.mode == PlanMode::Destroy;
     let res = cx.rt.block_on(apply(
         Arc::new(ctx),
