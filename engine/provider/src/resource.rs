@@ -11,19 +11,32 @@
 use crate::*;
 use std::collections::BTreeMap;
 
-/// The diagnostics of a failed step. `?` turns a single [`Diagnostic`] into one.
+/// The diagnostics of a failed step, and whether the call may have acted anyway. `?` turns a
+/// single [`Diagnostic`] into one that certainly did not act.
 #[derive(Clone, Debug, Default)]
-pub struct Errors(pub Vec<Diagnostic>);
+pub struct Errors(pub Vec<Diagnostic>, pub Acted);
+
+/// What a failed call did to the remote side, as far as the caller can tell.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Acted {
+    /// The API answered with a refusal: nothing was done.
+    #[default]
+    No,
+    /// The request went out and no answer says it was refused: a lost response, a timeout, a
+    /// server error that is not throttling. A create that fails so may have made its object;
+    /// [`Typed`] looks for it by its token before sending the create again.
+    Maybe,
+}
 
 impl From<Diagnostic> for Errors {
     fn from(d: Diagnostic) -> Errors {
-        Errors(vec![d])
+        Errors(vec![d], Acted::No)
     }
 }
 
 impl From<Vec<Diagnostic>> for Errors {
     fn from(d: Vec<Diagnostic>) -> Errors {
-        Errors(d)
+        Errors(d, Acted::No)
     }
 }
 
@@ -33,10 +46,19 @@ impl Errors {
         if diags.is_empty() {
             Ok(())
         } else {
-            Err(Errors(diags))
+            Err(Errors(diags, Acted::No))
         }
     }
+
+    /// A failure whose request may have acted (see [`Acted::Maybe`]).
+    pub fn maybe_acted(d: Diagnostic) -> Errors {
+        Errors(vec![d], Acted::Maybe)
+    }
 }
+
+/// How many times [`Typed`] sends a create whose earlier attempts may have acted without
+/// making anything that its token finds.
+pub const CREATE_ATTEMPTS: u32 = 4;
 
 pub type Outcome<T> = Result<T, Errors>;
 
@@ -70,13 +92,17 @@ pub trait ResourceType<C: Sync + ?Sized>: Send + Sync {
     /// The create call itself. Returns the object as far as the create knows it, with at least
     /// its `id`; [`Typed`] then calls [`ResourceType::converge`] and reads the object back.
     /// `token` is stable across retries of one intent: pass it to the API's idempotency
-    /// mechanism or an intent tag, so [`ResourceType::adopt`] can find the object again.
+    /// mechanism or an intent tag, so [`ResourceType::adopt`] can find the object again. A
+    /// failure whose request may have acted is returned with [`Errors::maybe_acted`]: the
+    /// object is then looked for by its token before the create is sent again.
     async fn create(&self, c: &C, planned: &Value, token: &str) -> Outcome<Value>;
 
     /// Everything the create call cannot take (attributes set by later calls, attachments,
     /// waits), right after the create call. An adopted object is not converged here: adoption
     /// runs while planning and only reads, so the plan shows what completing the object takes
     /// (an update from what exists to the planned object) and apply does it through `update`.
+    /// It does run on an object found by its token after a create whose answer was lost:
+    /// that object is as fresh as the create call left it, since nothing else ran on it.
     async fn converge(&self, _c: &C, _created: &Value, _planned: &Value) -> Outcome<()> {
         Ok(())
     }
@@ -106,7 +132,9 @@ pub trait ResourceType<C: Sync + ?Sized>: Send + Sync {
     }
 
     /// Finds the object an interrupted create made under `token`, if any. Read-only: it runs
-    /// while planning, which never changes anything.
+    /// while planning, which never changes anything, and after a create that may have acted
+    /// ([`Acted::Maybe`]) before the create is sent again. A type whose create is not
+    /// idempotent must find its objects here, or a lost answer makes a second one.
     async fn adopt(&self, _c: &C, _token: &str, _planned: &Value) -> Outcome<Option<Value>> {
         Ok(None)
     }
@@ -169,6 +197,14 @@ fn unknown_type(family: &str, type_name: &str, kind: &str) -> Diagnostic {
 }
 
 /// `v` with its `id` set.
+/// The pause before attempt `n + 1` of a create that may have acted: exponential from half a
+/// second, capped at 8 seconds, with jitter so that parallel creates do not retry in step.
+fn backoff(n: u32) -> std::time::Duration {
+    let base = 500u64.saturating_mul(1 << n.min(4)).min(8_000);
+    let jitter = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| u64::from(d.subsec_nanos())) % (base / 2 + 1);
+    std::time::Duration::from_millis(base / 2 + jitter)
+}
+
 pub fn with_id(v: &Value, id: &str) -> Value {
     let mut v = v.clone();
     if let Value::Object(m) = &mut v {
@@ -192,14 +228,14 @@ impl<F: Family> Typed<F> {
     /// always returned (read back, or as created), errors or not, so it is never orphaned.
     async fn converge_and_read(&self, t: &dyn ResourceType<F>, created: Value, planned: &Value) -> (Option<Value>, Vec<Diagnostic>) {
         let mut diagnostics = Vec::new();
-        if let Err(Errors(d)) = t.converge(&self.0, &created, planned).await {
+        if let Err(Errors(d, _)) = t.converge(&self.0, &created, planned).await {
             diagnostics.extend(d);
         }
         match t.read_one(&self.0, &created).await {
             Ok(Some(v)) => (Some(v), diagnostics),
             other => {
                 match other {
-                    Err(Errors(d)) => diagnostics.extend(d),
+                    Err(Errors(d, _)) => diagnostics.extend(d),
                     _ => diagnostics.push(Diagnostic::error(
                         "Object vanished",
                         format!("{} {} was created but cannot be read back.", t.name(), attrs::string(&created, "id").unwrap_or_default()),
@@ -251,12 +287,42 @@ impl<F: Family> Provider for Typed<F> {
             Err(d) => return CreateResponse { state: None, diagnostics: vec![d] },
         };
         let planned = req.planned.deep_unmark();
-        match t.create(&self.0, &planned, &req.idempotency_token).await {
-            Ok(created) => {
-                let (state, diagnostics) = self.converge_and_read(t, created, &planned).await;
-                CreateResponse { state, diagnostics }
+        let token = &req.idempotency_token;
+        let mut attempt = 1;
+        loop {
+            let failed = match t.create(&self.0, &planned, token).await {
+                Ok(created) => {
+                    let (state, diagnostics) = self.converge_and_read(t, created, &planned).await;
+                    return CreateResponse { state, diagnostics };
+                }
+                Err(Errors(diagnostics, Acted::No)) => return CreateResponse { state: None, diagnostics },
+                Err(Errors(diagnostics, Acted::Maybe)) => diagnostics,
+            };
+            // The create may have made the object: look for it by its token before sending the
+            // create again, so a lost answer never makes a second one. The pause also gives an
+            // eventually consistent API time to list what it just made.
+            tokio::time::sleep(backoff(attempt)).await;
+            match t.adopt(&self.0, token, &planned).await {
+                Ok(Some(found)) => {
+                    let (state, diagnostics) = self.converge_and_read(t, found, &planned).await;
+                    return CreateResponse { state, diagnostics };
+                }
+                Ok(None) if attempt < CREATE_ATTEMPTS => attempt += 1,
+                Ok(None) => {
+                    let mut diagnostics = failed;
+                    diagnostics.push(Diagnostic::error(
+                        "Create failed",
+                        format!("{} was sent {attempt} times without an answer; nothing it made was found by its token, so nothing was left behind.", t.name()),
+                    ));
+                    return CreateResponse { state: None, diagnostics };
+                }
+                Err(Errors(more, _)) => {
+                    // Neither made for sure nor surely not: the next plan looks again.
+                    let mut diagnostics = failed;
+                    diagnostics.extend(more);
+                    return CreateResponse { state: None, diagnostics };
+                }
             }
-            Err(Errors(diagnostics)) => CreateResponse { state: None, diagnostics },
         }
     }
 
@@ -279,7 +345,7 @@ impl<F: Family> Provider for Typed<F> {
         let known = with_id(&planned, &attrs::string(&prior, "id").unwrap_or_default());
         match t.read_one(&self.0, &known).await {
             Ok(state) => UpdateResponse { state: state.or(Some(req.prior)), diagnostics },
-            Err(Errors(d)) => {
+            Err(Errors(d, _)) => {
                 diagnostics.extend(d);
                 UpdateResponse { state: Some(req.prior), diagnostics }
             }
@@ -321,7 +387,7 @@ impl<F: Family> Provider for Typed<F> {
                     format!("{} answered {} objects for {} asked; this is a bug in infra.", req.type_name, found.len(), objects.len()),
                 )],
             },
-            Err(Errors(diagnostics)) => ReadManyResponse { objects: Vec::new(), diagnostics },
+            Err(Errors(diagnostics, _)) => ReadManyResponse { objects: Vec::new(), diagnostics },
         }
     }
 
@@ -329,7 +395,7 @@ impl<F: Family> Provider for Typed<F> {
         match self.data_source(&req.type_name) {
             Ok(t) => match t.read(&self.0, &req.config.deep_unmark()).await {
                 Ok(state) => ReadDataResponse { state, diagnostics: Vec::new() },
-                Err(Errors(diagnostics)) => ReadDataResponse { state: Value::Null, diagnostics },
+                Err(Errors(diagnostics, _)) => ReadDataResponse { state: Value::Null, diagnostics },
             },
             Err(d) => ReadDataResponse { state: Value::Null, diagnostics: vec![d] },
         }
@@ -342,7 +408,7 @@ impl<F: Family> Provider for Typed<F> {
         };
         let seed = match t.import_seed(&req.id) {
             Ok(s) => s,
-            Err(Errors(diagnostics)) => return ImportResponse { state: None, diagnostics },
+            Err(Errors(diagnostics, _)) => return ImportResponse { state: None, diagnostics },
         };
         match t.read_one(&self.0, &seed).await {
             Ok(Some(v)) => ImportResponse { state: Some(v), diagnostics: Vec::new() },
@@ -350,7 +416,7 @@ impl<F: Family> Provider for Typed<F> {
                 state: None,
                 diagnostics: vec![Diagnostic::error("Cannot import non-existent remote object", format!("No {} with id {} exists.", req.type_name, req.id))],
             },
-            Err(Errors(diagnostics)) => ImportResponse { state: None, diagnostics },
+            Err(Errors(diagnostics, _)) => ImportResponse { state: None, diagnostics },
         }
     }
 
@@ -358,7 +424,7 @@ impl<F: Family> Provider for Typed<F> {
         match self.resource(&req.type_name) {
             Ok(t) => match t.discover(&self.0, &req.filter).await {
                 Ok(objects) => DiscoverResponse { objects, diagnostics: Vec::new() },
-                Err(Errors(diagnostics)) => DiscoverResponse { objects: Vec::new(), diagnostics },
+                Err(Errors(diagnostics, _)) => DiscoverResponse { objects: Vec::new(), diagnostics },
             },
             Err(d) => DiscoverResponse { objects: Vec::new(), diagnostics: vec![d] },
         }
@@ -376,10 +442,130 @@ impl<F: Family> Provider for Typed<F> {
             Ok(Some(found)) => match t.read_one(&self.0, &found).await {
                 Ok(Some(state)) => AdoptResponse { state: Some(state), diagnostics: Vec::new() },
                 Ok(None) => AdoptResponse { state: Some(found), diagnostics: Vec::new() },
-                Err(Errors(diagnostics)) => AdoptResponse { state: Some(found), diagnostics },
+                Err(Errors(diagnostics, _)) => AdoptResponse { state: Some(found), diagnostics },
             },
             Ok(None) => AdoptResponse::default(),
-            Err(Errors(diagnostics)) => AdoptResponse { state: None, diagnostics },
+            Err(Errors(diagnostics, _)) => AdoptResponse { state: None, diagnostics },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// A cloud of one type: objects by token, and a script of how each create call fails.
+    #[derive(Default)]
+    struct Cloud {
+        objects: Mutex<Vec<String>>,
+        calls: Mutex<u32>,
+        /// For each create call in turn: whether it acts, and how it fails (None: it answers).
+        script: Mutex<Vec<(bool, Option<Acted>)>>,
+    }
+
+    struct Thing;
+
+    #[async_trait]
+    impl ResourceType<Cloud> for Thing {
+        fn name(&self) -> &'static str {
+            "toy_thing"
+        }
+        fn schema(&self) -> Schema {
+            Schema::new()
+        }
+        async fn create(&self, c: &Cloud, planned: &Value, token: &str) -> Outcome<Value> {
+            *c.calls.lock().unwrap() += 1;
+            let (acts, fails) = {
+                if c.script.lock().unwrap().is_empty() {
+                    (true, None)
+                } else {
+                    c.script.lock().unwrap().remove(0)
+                }
+            };
+            if acts {
+                c.objects.lock().unwrap().push(token.to_string());
+            }
+            match fails {
+                None => Ok(with_id(planned, token)),
+                Some(acted) => Err(Errors(vec![Diagnostic::error("Lost", "no answer")], acted)),
+            }
+        }
+        async fn read_many(&self, c: &Cloud, objects: &[Value], _full: bool) -> Outcome<Vec<Option<Value>>> {
+            let have = c.objects.lock().unwrap().clone();
+            Ok(objects.iter().map(|o| attrs::string(o, "id").filter(|id| have.contains(id)).map(|_| o.clone())).collect())
+        }
+        async fn update(&self, _c: &Cloud, _prior: &Value, _planned: &Value) -> Outcome<()> {
+            Ok(())
+        }
+        async fn delete(&self, _c: &Cloud, _prior: &Value) -> Outcome<()> {
+            Ok(())
+        }
+        async fn adopt(&self, c: &Cloud, token: &str, planned: &Value) -> Outcome<Option<Value>> {
+            Ok(c.objects.lock().unwrap().iter().find(|t| *t == token).map(|t| with_id(planned, t)))
+        }
+    }
+
+    static THING: Thing = Thing;
+    static TYPES: [&dyn ResourceType<Cloud>; 1] = [&THING];
+
+    #[async_trait]
+    impl Family for Cloud {
+        fn name(&self) -> &'static str {
+            "toy"
+        }
+        fn provider_schema(&self) -> Schema {
+            Schema::new()
+        }
+        fn resources(&self) -> &'static [&'static dyn ResourceType<Self>] {
+            &TYPES
+        }
+        fn data_sources(&self) -> &'static [&'static dyn DataSource<Self>] {
+            &[]
+        }
+        async fn configure(&self, _config: &Value) -> Outcome<()> {
+            Ok(())
+        }
+    }
+
+    async fn create(script: Vec<(bool, Option<Acted>)>) -> (CreateResponse, u32, usize) {
+        let p = Typed(Cloud { script: Mutex::new(script), ..Default::default() });
+        let req = CreateRequest { type_name: "toy_thing".into(), planned: Value::object([("id", Value::Unknown)]), idempotency_token: "tok-1".into() };
+        let resp = p.create(req).await;
+        let calls = *p.0.calls.lock().unwrap();
+        let objects = p.0.objects.lock().unwrap().len();
+        (resp, calls, objects)
+    }
+
+    // Paused time: the backoff between attempts passes at once.
+    #[tokio::test(start_paused = true)]
+    async fn a_lost_answer_is_found_by_its_token_and_not_sent_again() {
+        let (resp, calls, objects) = create(vec![(true, Some(Acted::Maybe))]).await;
+        assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
+        assert_eq!(resp.state.as_ref().and_then(|s| attrs::string(s, "id")).as_deref(), Some("tok-1"));
+        assert_eq!((calls, objects), (1, 1));
+    }
+
+    // Paused time: the backoff between attempts passes at once.
+    #[tokio::test(start_paused = true)]
+    async fn a_call_that_may_have_acted_but_did_not_is_sent_again() {
+        let (resp, calls, objects) = create(vec![(false, Some(Acted::Maybe)), (false, Some(Acted::Maybe))]).await;
+        assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
+        assert!(resp.state.is_some());
+        assert_eq!((calls, objects), (3, 1));
+    }
+
+    // Paused time: the backoff between attempts passes at once.
+    #[tokio::test(start_paused = true)]
+    async fn a_refusal_is_not_sent_again_and_an_endless_outage_gives_up_with_nothing_made() {
+        let (resp, calls, objects) = create(vec![(false, Some(Acted::No))]).await;
+        assert!(resp.state.is_none());
+        assert_eq!((calls, objects), (1, 0));
+
+        let (resp, calls, objects) = create(vec![(false, Some(Acted::Maybe)); CREATE_ATTEMPTS as usize]).await;
+        assert!(resp.state.is_none());
+        assert_eq!((calls, objects), (CREATE_ATTEMPTS, 0));
+        let last = resp.diagnostics.last().map(|d| d.detail.clone()).unwrap_or_default();
+        assert!(last.contains("was sent 4 times without an answer") && last.contains("nothing was left behind"), "{last}");
     }
 }

@@ -8,29 +8,63 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
+pub use crate::retry::create_error;
+pub use aws_smithy_runtime_api::client::result::SdkError;
+pub use aws_smithy_runtime_api::http::Response as HttpResponse;
 pub use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 /// Tag carried by an object from its create call until the engine has recorded it, on APIs
 /// without an idempotency token; `adopt` finds an interrupted create by it.
 pub const INTENT_TAG: &str = "infra:create-intent";
 
-/// An API error as a diagnostic naming the operation and AWS's code and message.
-/// Errors that never reached AWS (no endpoint, no credentials, a refused connection) have no
-/// code: their cause chain is the message.
-pub fn api_error<E: ProvideErrorMetadata + std::error::Error>(op: &str, e: &E) -> Diagnostic {
-    match e.code() {
-        Some(code) => Diagnostic::error("AWS API error", format!("{op} failed: {code}: {}.", e.message().unwrap_or("no message").trim_end_matches('.'))),
-        None => {
-            let mut text = e.to_string();
-            let mut cause = e.source();
-            while let Some(c) = cause {
-                text.push_str(": ");
-                text.push_str(&c.to_string());
-                cause = c.source();
+/// An API error as a diagnostic naming the operation and AWS's code and message. An answer
+/// that is not an AWS error (a proxy's or load balancer's page, an empty body) is reported by
+/// its HTTP status and the start of its body. Errors that never reached AWS (no endpoint, no
+/// credentials, a refused connection) have neither: their cause chain is the message.
+pub fn api_error<E: ProvideErrorMetadata + std::error::Error + 'static>(op: &str, e: &SdkError<E, HttpResponse>) -> Diagnostic {
+    if let Some(code) = e.code() {
+        let message = e.message().unwrap_or("no message").trim_end_matches('.');
+        if crate::retry::is_throttling(code) {
+            return Diagnostic::error(
+                "AWS API throttled",
+                format!("{op} failed: {code}: {message}. AWS still refused the call after every retry: run again later, raise max_retries in the provider block, or lower -parallelism."),
+            );
+        }
+        return Diagnostic::error("AWS API error", format!("{op} failed: {code}: {message}."));
+    }
+    if let Some(raw) = e.raw_response() {
+        let body = raw.body().bytes().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
+        let text: String = strip_markup(&body).chars().take(200).collect();
+        let status = raw.status().as_u16();
+        let said = if text.is_empty() { "an empty body".to_string() } else { format!("\"{text}\"") };
+        return Diagnostic::error("AWS API call failed", format!("{op} failed: HTTP {status} with an answer that is not an AWS error: {said}."));
+    }
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    Diagnostic::error("AWS API call failed", format!("{op} failed: {}.", text.trim_end_matches('.')))
+}
+
+/// The text of an HTML or XML page, its tags dropped and its white space folded.
+fn strip_markup(body: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for ch in body.chars() {
+        match ch {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                out.push(' ');
             }
-            Diagnostic::error("AWS API call failed", format!("{op} failed: {}.", text.trim_end_matches('.')))
+            _ if !in_tag => out.push(ch),
+            _ => {}
         }
     }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The error code of an SDK error, when AWS sent one.

@@ -12,8 +12,19 @@ pub struct Clients {
     pub ecs: aws_sdk_ecs::Client,
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
     pub sts: aws_sdk_sts::Client,
+    /// The same services for create calls that are not idempotent: throttling is retried, a
+    /// call that may have acted never is (see `retry.rs`).
+    pub once: Once,
     pub region: String,
     pub default_tags: BTreeMap<String, String>,
+}
+
+#[derive(Clone)]
+pub struct Once {
+    pub ec2: aws_sdk_ec2::Client,
+    pub efs: aws_sdk_efs::Client,
+    pub ecs: aws_sdk_ecs::Client,
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
 }
 
 pub fn schema() -> Schema {
@@ -58,10 +69,7 @@ impl Clients {
         if let (Some(ak), Some(sk)) = (string(cfg, "access_key"), string(cfg, "secret_key")) {
             loader = loader.credentials_provider(aws_credential_types::Credentials::from_keys(ak, sk, string(cfg, "token")));
         }
-        if let Some(n) = cfg.get_attr("max_retries").and_then(Value::as_i64) {
-            let attempts = u32::try_from(n.max(0)).unwrap_or(u32::MAX).saturating_add(1);
-            loader = loader.retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(attempts));
-        }
+        loader = loader.retry_config(crate::retry::config(cfg.get_attr("max_retries").and_then(Value::as_i64)));
         let sdk = loader.load().await;
         let Some(region) = sdk.region().map(|r| r.to_string()) else {
             return Err(Diagnostic::error("No AWS region", "Set region in the aws provider block, or AWS_REGION in the environment."));
@@ -69,12 +77,20 @@ impl Clients {
         let endpoint = |service: &str| cfg.get_attr("endpoints").and_then(|e| string(e, service));
         macro_rules! client {
             ($sdk:ident, $service:literal) => {{
+                client!($sdk, $service, |b| b)
+            }};
+            ($sdk:ident, $service:literal, $more:expr) => {{
                 let mut b = $sdk::config::Builder::from(&sdk);
                 if let Some(url) = endpoint($service) {
                     b = b.endpoint_url(url);
                 }
-                $sdk::Client::from_conf(b.build())
+                $sdk::Client::from_conf($more(b).build())
             }};
+        }
+        macro_rules! once {
+            ($sdk:ident, $service:literal) => {
+                client!($sdk, $service, |b: $sdk::config::Builder| b.retry_classifier(crate::retry::OnlyThrottling))
+            };
         }
         let default_tags = cfg
             .get_attr("default_tags")
@@ -88,6 +104,12 @@ impl Clients {
             ecs: client!(aws_sdk_ecs, "ecs"),
             elb: client!(aws_sdk_elasticloadbalancingv2, "elbv2"),
             sts: client!(aws_sdk_sts, "sts"),
+            once: Once {
+                ec2: once!(aws_sdk_ec2, "ec2"),
+                efs: once!(aws_sdk_efs, "efs"),
+                ecs: once!(aws_sdk_ecs, "ecs"),
+                elb: once!(aws_sdk_elasticloadbalancingv2, "elbv2"),
+            },
             region,
             default_tags,
         })

@@ -12,6 +12,7 @@ mod ec2;
 mod ecs;
 mod efs;
 mod elb;
+mod retry;
 mod types;
 
 use async_trait::async_trait;

@@ -126,3 +126,46 @@ fn an_apply_killed_inside_a_multi_step_create_converges_and_plan_never_writes() 
         killed_at(mode, op, adopted);
     }
 }
+
+/// An apply and a destroy through a proxy that injects `faults`: both succeed, the stack
+/// converges (empty plan), nothing is made twice and nothing is left.
+fn through_faults(faults: &[&str], expect_fault: &str) {
+    let moto = start_moto();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let proxy = start_proxy(&moto.url, faults);
+    write_stack(d, &moto, &proxy.url);
+    // The harness's provider block turns retries off for speed; here they are the point.
+    let stack = std::fs::read_to_string(d.join("main.tf")).unwrap().replace("max_retries                 = 0", "max_retries                 = 9");
+    std::fs::write(d.join("main.tf"), stack).unwrap();
+    let (code, out) = infra(d, &["apply", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "apply through {faults:?}:\n{out}");
+    assert!(!proxy.faulted(expect_fault).is_empty(), "the proxy injected no {expect_fault}: {:?}", proxy.calls());
+    let (code, out) = infra(d, &["plan", "--detailed-exitcode"], &[]);
+    assert_eq!(code, 0, "through {faults:?}: the stack did not converge:\n{out}");
+    assert_eq!(count(&moto, "DescribeVpcs", "<cidrBlock>10.9.0.0/16</cidrBlock><cidrBlockState>"), 1, "one VPC through {faults:?}");
+    assert_eq!(count(&moto, "DescribeSubnets", "<cidrBlock>10.9.1.0/24</cidrBlock>"), 1, "one subnet through {faults:?}");
+    assert_eq!(count(&moto, "DescribeInternetGateways", "<internetGatewayId>"), 1, "one gateway through {faults:?}");
+    assert_eq!(count(&moto, "DescribeSecurityGroups", "<groupName>web</groupName>"), 1, "one security group through {faults:?}");
+    let groups = moto.ec2(&[("Action", "DescribeSecurityGroups"), ("Filter.1.Name", "group-name"), ("Filter.1.Value.1", "web")]);
+    assert!(groups.contains("<fromPort>80</fromPort>") && groups.contains("<fromPort>443</fromPort>"), "both rules through {faults:?}: {groups}");
+    let (code, out) = infra(d, &["destroy", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "destroy through {faults:?}:\n{out}");
+    assert_eq!(count(&moto, "DescribeVpcs", "<cidrBlock>10.9.0.0/16</cidrBlock><cidrBlockState>"), 0, "nothing left through {faults:?}");
+    assert_eq!(count(&moto, "DescribeInternetGateways", "<internetGatewayId>"), 0, "nothing left through {faults:?}");
+    assert_eq!(count(&moto, "DescribeSecurityGroups", "<groupName>web</groupName>"), 0, "nothing left through {faults:?}");
+}
+
+#[test]
+fn lost_answers_make_nothing_twice() {
+    // Half the mutating answers are lost after moto acted: each create is found by its token,
+    // each step sent again finds its work done.
+    through_faults(&["--lose", "0.5", "--only-mutating", "--seed", "11"], "lost");
+    through_faults(&["--lose", "0.3", "--seed", "7"], "lost");
+}
+
+#[test]
+fn throttling_resets_and_gateway_pages_are_retried_to_the_end() {
+    through_faults(&["--throttle", "0.3", "--seed", "3"], "throttle");
+    through_faults(&["--garbage", "0.2", "--reset", "0.1", "--seed", "5"], "garbage");
+}

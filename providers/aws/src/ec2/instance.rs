@@ -131,6 +131,7 @@ impl ResourceType<AwsProvider> for Instance {
         let c = c.clients()?;
         let groups = p.get_attr("vpc_security_group_ids").and_then(Value::as_seq).map(|_| attrs::strings(p, "vpc_security_group_ids"));
         let out = c
+            .once
             .ec2
             .run_instances()
             .image_id(attrs::req_string(p, "ami")?)
@@ -145,7 +146,7 @@ impl ResourceType<AwsProvider> for Instance {
             .tag_specifications(tag_spec(aws_sdk_ec2::types::ResourceType::Instance, &attrs::string_map(p, "tags_all"), token))
             .send()
             .await
-            .map_err(|e| api_error("RunInstances", &e))?;
+            .map_err(|e| create_error("RunInstances", &e))?;
         let id = out.instances().first().and_then(|i| i.instance_id()).unwrap_or_default().to_string();
         wait_instance(c, &id, "running").await?;
         Ok(with_id(p, &id))

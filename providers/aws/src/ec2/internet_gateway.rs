@@ -30,8 +30,19 @@ fn igw_value(c: &Clients, g: &aws_sdk_ec2::types::InternetGateway, prior: Option
     ])
 }
 
+/// Attaches the gateway; one already attached to this VPC (by a call re-sent after a lost
+/// answer, or an interrupted run) is done.
 async fn attach_igw(c: &Clients, id: &str, vpc: &str) -> Result<(), Diagnostic> {
-    c.ec2.attach_internet_gateway().internet_gateway_id(id).vpc_id(vpc).send().await.map(|_| ()).map_err(|e| api_error("AttachInternetGateway", &e))
+    match c.ec2.attach_internet_gateway().internet_gateway_id(id).vpc_id(vpc).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if e.code() == Some("Resource.AlreadyAssociated") && attached_vpc(c, id).await?.as_deref() == Some(vpc) => Ok(()),
+        Err(e) => Err(api_error("AttachInternetGateway", &e)),
+    }
+}
+
+async fn attached_vpc(c: &Clients, id: &str) -> Result<Option<String>, Diagnostic> {
+    let out = c.ec2.describe_internet_gateways().internet_gateway_ids(id).send().await.map_err(|e| api_error("DescribeInternetGateways", &e))?;
+    Ok(out.internet_gateways().iter().flat_map(|g| g.attachments()).find_map(|a| a.vpc_id().map(str::to_string)))
 }
 
 async fn detach_igw(c: &Clients, id: &str, vpc: &str) -> Result<(), Diagnostic> {
@@ -67,12 +78,13 @@ impl ResourceType<AwsProvider> for InternetGateway {
     async fn create(&self, c: &AwsProvider, p: &Value, token: &str) -> Outcome<Value> {
         let out = c
             .clients()?
+            .once
             .ec2
             .create_internet_gateway()
             .tag_specifications(tag_spec(aws_sdk_ec2::types::ResourceType::InternetGateway, &attrs::string_map(p, "tags_all"), token))
             .send()
             .await
-            .map_err(|e| api_error("CreateInternetGateway", &e))?;
+            .map_err(|e| create_error("CreateInternetGateway", &e))?;
         Ok(with_id(p, out.internet_gateway().and_then(|g| g.internet_gateway_id()).unwrap_or_default()))
     }
 

@@ -126,7 +126,7 @@ pub async fn update_tags(c: &Clients, id: &str, prior: &Value, planned: &Value) 
 /// A failed delete call: the error code AWS sent, if any, and the diagnostic.
 pub type DeleteError = (Option<String>, Diagnostic);
 
-pub fn delete_error<E: ProvideErrorMetadata + std::error::Error>(op: &str, e: &E) -> DeleteError {
+pub fn delete_error<E: ProvideErrorMetadata + std::error::Error + 'static>(op: &str, e: &SdkError<E, HttpResponse>) -> DeleteError {
     (code_of(e), api_error(op, e))
 }
 
@@ -198,38 +198,51 @@ pub fn route_key(r: &Value) -> (String, Vec<(String, String)>) {
     (dest, targets)
 }
 
-/// Creates (or with `replace`, replaces) one route of `table`, given in the inline form.
+/// Creates (or with `replace`, replaces) one route of `table`, given in the inline form. A
+/// create that finds the same route already there (sent again after a lost answer, or made by
+/// an interrupted run) is done; a route to another target is an error.
 pub async fn put_route(c: &Clients, table: &str, route: &Value, replace: bool) -> Result<(), Diagnostic> {
     let dest = attrs::req_string(route, "cidr_block")?;
     let (_, targets) = route_key(route);
     let get = |k: &str| targets.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    if replace {
-        c.ec2
-            .replace_route()
-            .route_table_id(table)
-            .destination_cidr_block(&dest)
-            .set_gateway_id(get("gateway_id"))
-            .set_nat_gateway_id(get("nat_gateway_id"))
-            .set_network_interface_id(get("network_interface_id"))
-            .set_vpc_peering_connection_id(get("vpc_peering_connection_id"))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| api_error("ReplaceRoute", &e))
-    } else {
-        c.ec2
-            .create_route()
-            .route_table_id(table)
-            .destination_cidr_block(&dest)
-            .set_gateway_id(get("gateway_id"))
-            .set_nat_gateway_id(get("nat_gateway_id"))
-            .set_network_interface_id(get("network_interface_id"))
-            .set_vpc_peering_connection_id(get("vpc_peering_connection_id"))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| api_error("CreateRoute", &e))
+    macro_rules! send {
+        ($call:ident) => {
+            c.ec2
+                .$call()
+                .route_table_id(table)
+                .destination_cidr_block(&dest)
+                .set_gateway_id(get("gateway_id"))
+                .set_nat_gateway_id(get("nat_gateway_id"))
+                .set_network_interface_id(get("network_interface_id"))
+                .set_vpc_peering_connection_id(get("vpc_peering_connection_id"))
+                .send()
+                .await
+                .map(|_| ())
+        };
     }
+    if replace {
+        return send!(replace_route).map_err(|e| api_error("ReplaceRoute", &e));
+    }
+    match send!(create_route) {
+        Ok(()) => Ok(()),
+        Err(e) if e.code() == Some("RouteAlreadyExists") && existing_route(c, table, &dest).await?.is_some_and(|r| route_key(&r).1 == targets) => Ok(()),
+        Err(e) => Err(api_error("CreateRoute", &e)),
+    }
+}
+
+/// The route of `table` to `dest` as it is now, in the inline form.
+async fn existing_route(c: &Clients, table: &str, dest: &str) -> Result<Option<Value>, Diagnostic> {
+    let out = c.ec2.describe_route_tables().route_table_ids(table).send().await.map_err(|e| api_error("DescribeRouteTables", &e))?;
+    let route = out.route_tables().iter().flat_map(|t| t.routes()).find(|r| r.destination_cidr_block() == Some(dest));
+    Ok(route.map(|r| {
+        Value::object([
+            ("cidr_block", Value::string(dest)),
+            ("gateway_id", opt_string(r.gateway_id())),
+            ("nat_gateway_id", opt_string(r.nat_gateway_id())),
+            ("network_interface_id", opt_string(r.network_interface_id())),
+            ("vpc_peering_connection_id", opt_string(r.vpc_peering_connection_id())),
+        ])
+    }))
 }
 
 // Security group rules. They are kept in one canonical form, computed the same way from the

@@ -105,13 +105,14 @@ impl ResourceType<AwsProvider> for RouteTable {
     async fn create(&self, c: &AwsProvider, p: &Value, token: &str) -> Outcome<Value> {
         let out = c
             .clients()?
+            .once
             .ec2
             .create_route_table()
             .vpc_id(attrs::req_string(p, "vpc_id")?)
             .tag_specifications(tag_spec(aws_sdk_ec2::types::ResourceType::RouteTable, &attrs::string_map(p, "tags_all"), token))
             .send()
             .await
-            .map_err(|e| api_error("CreateRouteTable", &e))?;
+            .map_err(|e| create_error("CreateRouteTable", &e))?;
         Ok(with_id(p, out.route_table().and_then(|r| r.route_table_id()).unwrap_or_default()))
     }
 

@@ -65,31 +65,52 @@ fn default_egress() -> Rule {
     Rule { cidrs: vec!["0.0.0.0/0".into()], ..Rule::empty("-1".into(), 0, 0, None) }
 }
 
+/// Revokes and authorizes rules of one direction. A rule already as wanted (authorized by a
+/// call re-sent after a lost answer, or by an interrupted run) is not an error: the batch is
+/// then sent rule by rule, skipping those.
 async fn change_rules(c: &Clients, id: &str, egress: bool, revoke: &[Rule], authorize: &[Rule]) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
-    if !revoke.is_empty() {
-        let perms: Vec<_> = revoke.iter().map(|r| r.to_permission(id)).collect();
-        let result = per_direction!(
-            egress,
-            c,
-            (revoke_security_group_ingress, "RevokeSecurityGroupIngress"),
-            (revoke_security_group_egress, "RevokeSecurityGroupEgress"),
-            |b, name| b.group_id(id).set_ip_permissions(Some(perms)).send().await.map(|_| ()).map_err(|e| api_error(name, &e))
-        );
-        diags.extend(result.err());
+    for (rules, add) in [(revoke, false), (authorize, true)] {
+        if rules.is_empty() {
+            continue;
+        }
+        let perms: Vec<_> = rules.iter().map(|r| r.to_permission(id)).collect();
+        let already = if add { "InvalidPermission.Duplicate" } else { "InvalidPermission.NotFound" };
+        match send_rules(c, id, egress, add, perms.clone()).await {
+            Ok(()) => {}
+            Err((Some(code), _)) if code == already && perms.len() > 1 => {
+                for perm in perms {
+                    match send_rules(c, id, egress, add, vec![perm]).await {
+                        Err((code, d)) if code.as_deref() != Some(already) => diags.push(d),
+                        _ => {}
+                    }
+                }
+            }
+            Err((Some(code), _)) if code == already => {}
+            Err((_, d)) => diags.push(d),
+        }
     }
-    if !authorize.is_empty() {
-        let perms: Vec<_> = authorize.iter().map(|r| r.to_permission(id)).collect();
-        let result = per_direction!(
+    diags
+}
+
+async fn send_rules(c: &Clients, id: &str, egress: bool, add: bool, perms: Vec<aws_sdk_ec2::types::IpPermission>) -> Result<(), DeleteError> {
+    if add {
+        per_direction!(
             egress,
             c,
             (authorize_security_group_ingress, "AuthorizeSecurityGroupIngress"),
             (authorize_security_group_egress, "AuthorizeSecurityGroupEgress"),
-            |b, name| b.group_id(id).set_ip_permissions(Some(perms)).send().await.map(|_| ()).map_err(|e| api_error(name, &e))
-        );
-        diags.extend(result.err());
+            |b, name| b.group_id(id).set_ip_permissions(Some(perms)).send().await.map(|_| ()).map_err(|e| delete_error(name, &e))
+        )
+    } else {
+        per_direction!(
+            egress,
+            c,
+            (revoke_security_group_ingress, "RevokeSecurityGroupIngress"),
+            (revoke_security_group_egress, "RevokeSecurityGroupEgress"),
+            |b, name| b.group_id(id).set_ip_permissions(Some(perms)).send().await.map(|_| ()).map_err(|e| delete_error(name, &e))
+        )
     }
-    diags
 }
 
 /// Moves a group's rules from `old` to `new` (both canonical), per direction; the first error.
@@ -152,6 +173,7 @@ impl ResourceType<AwsProvider> for SecurityGroup {
         let name = attrs::string(p, "name").unwrap_or_else(|| format!("infra-{}", token.replace('-', "").chars().take(20).collect::<String>()));
         let out = c
             .clients()?
+            .once
             .ec2
             .create_security_group()
             .group_name(name)
@@ -160,7 +182,7 @@ impl ResourceType<AwsProvider> for SecurityGroup {
             .tag_specifications(tag_spec(aws_sdk_ec2::types::ResourceType::SecurityGroup, &attrs::string_map(p, "tags_all"), token))
             .send()
             .await
-            .map_err(|e| api_error("CreateSecurityGroup", &e))?;
+            .map_err(|e| create_error("CreateSecurityGroup", &e))?;
         Ok(with_id(p, out.group_id().unwrap_or_default()))
     }
 

@@ -133,7 +133,7 @@ impl ResourceType<AwsProvider> for SecurityGroupRule {
         let group = attrs::req_string(p, "security_group_id")?;
         let spec = tag_spec(aws_sdk_ec2::types::ResourceType::SecurityGroupRule, &attrs::string_map(p, "tags_all"), token);
         let perm = rule_of_resource(p)?.to_permission(&group);
-        let rules: Vec<aws_sdk_ec2::types::SecurityGroupRule> = per_direction!(
+        let sent = per_direction!(
             egress,
             c,
             (authorize_security_group_ingress, "AuthorizeSecurityGroupIngress"),
@@ -144,10 +144,16 @@ impl ResourceType<AwsProvider> for SecurityGroupRule {
                 .tag_specifications(spec)
                 .send()
                 .await
-                .map_err(|e| api_error(name, &e))?
-                .security_group_rules()
-                .to_vec()
+                .map(|out| out.security_group_rules().to_vec())
+                .map_err(|e| delete_error(name, &e))
         );
+        // A duplicate may be this very rule, authorized by a call re-sent after a lost answer:
+        // then it carries this create's token.
+        let (rules, duplicate) = match sent {
+            Ok(rules) => (rules, None),
+            Err((Some(code), d)) if code == "InvalidPermission.Duplicate" => (Vec::new(), Some(d)),
+            Err((_, d)) => return Err(d.into()),
+        };
         if let Some(id) = rules.iter().find_map(|r| r.security_group_rule_id()) {
             return Ok(with_id(p, id));
         }
@@ -157,7 +163,10 @@ impl ResourceType<AwsProvider> for SecurityGroupRule {
             .values()
             .find(|r| r.is_egress() == Some(egress) && r.tags().iter().any(|t| t.key() == Some(INTENT_TAG) && t.value() == Some(token)))
             .and_then(|r| r.security_group_rule_id().map(str::to_string))
-            .ok_or_else(|| Diagnostic::error("Rule not found after create", format!("The rule authorized on {group} could not be found again.")))?;
+            .ok_or_else(|| {
+                duplicate
+                    .unwrap_or_else(|| Diagnostic::error("Rule not found after create", format!("The rule authorized on {group} could not be found again.")))
+            })?;
         Ok(with_id(p, &id))
     }
 

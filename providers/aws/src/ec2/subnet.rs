@@ -67,6 +67,7 @@ impl ResourceType<AwsProvider> for Subnet {
     async fn create(&self, c: &AwsProvider, p: &Value, token: &str) -> Outcome<Value> {
         let c = c.clients()?;
         let out = c
+            .once
             .ec2
             .create_subnet()
             .vpc_id(attrs::req_string(p, "vpc_id")?)
@@ -75,7 +76,7 @@ impl ResourceType<AwsProvider> for Subnet {
             .tag_specifications(tag_spec(aws_sdk_ec2::types::ResourceType::Subnet, &attrs::string_map(p, "tags_all"), token))
             .send()
             .await
-            .map_err(|e| api_error("CreateSubnet", &e))?;
+            .map_err(|e| create_error("CreateSubnet", &e))?;
         Ok(with_id(p, out.subnet().and_then(|s| s.subnet_id()).unwrap_or_default()))
     }
 

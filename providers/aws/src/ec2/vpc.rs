@@ -87,6 +87,7 @@ impl ResourceType<AwsProvider> for Vpc {
     async fn create(&self, c: &AwsProvider, p: &Value, token: &str) -> Outcome<Value> {
         let c = c.clients()?;
         let out = c
+            .once
             .ec2
             .create_vpc()
             .cidr_block(attrs::req_string(p, "cidr_block")?)
@@ -94,7 +95,7 @@ impl ResourceType<AwsProvider> for Vpc {
             .tag_specifications(tag_spec(aws_sdk_ec2::types::ResourceType::Vpc, &attrs::string_map(p, "tags_all"), token))
             .send()
             .await
-            .map_err(|e| api_error("CreateVpc", &e))?;
+            .map_err(|e| create_error("CreateVpc", &e))?;
         Ok(with_id(p, out.vpc().and_then(|v| v.vpc_id()).unwrap_or_default()))
     }
 

@@ -89,6 +89,7 @@ impl ResourceType<AwsProvider> for Cluster {
     async fn create(&self, c: &AwsProvider, p: &Value, token: &str) -> Outcome<Value> {
         let out = c
             .clients()?
+            .once
             .ecs
             .create_cluster()
             .set_cluster_name(attrs::string(p, "name"))
@@ -96,7 +97,7 @@ impl ResourceType<AwsProvider> for Cluster {
             .set_tags(Some(ecs_tags(&attrs::string_map(p, "tags_all"), Some(token))))
             .send()
             .await
-            .map_err(|e| api_error("CreateCluster", &e))?;
+            .map_err(|e| create_error("CreateCluster", &e))?;
         Ok(with_id(p, out.cluster().and_then(|c| c.cluster_arn()).unwrap_or_default()))
     }
 

@@ -257,6 +257,7 @@ impl ResourceType<AwsProvider> for Service {
         let int = |k: &str| attrs::int(p, k).and_then(|n| i32::try_from(n).ok());
         let out = c
             .clients()?
+            .once
             .ecs
             .create_service()
             .cluster(cluster_of(p))
@@ -279,7 +280,7 @@ impl ResourceType<AwsProvider> for Service {
             .set_tags(Some(ecs_tags(&attrs::string_map(p, "tags_all"), Some(token))))
             .send()
             .await
-            .map_err(|e| api_error("CreateService", &e))?;
+            .map_err(|e| create_error("CreateService", &e))?;
         Ok(with_id(p, out.service().and_then(|s| s.service_arn()).unwrap_or_default()))
     }
 

@@ -207,12 +207,15 @@ fn with_container_definitions(body: &[u8], definitions: &Json) -> Option<Vec<u8>
     serde_json::to_vec(&request).ok()
 }
 
-async fn register_task_definition(c: &Clients, p: &Value, token: &str) -> Result<String, Diagnostic> {
+/// Registers a revision: sent once (a re-sent call would register a second revision), so a
+/// lost answer is found again by the intent tag.
+async fn register_task_definition(c: &Clients, p: &Value, token: &str) -> Outcome<String> {
     let text = attrs::req_string(p, "container_definitions")?;
     let definitions: Json = serde_json::from_str(&text)
         .map_err(|e| Diagnostic::error("Invalid container_definitions", format!("container_definitions is not valid JSON: {e}.")))?;
     let compat: Vec<Compatibility> = attrs::strings(p, "requires_compatibilities").iter().map(|c| Compatibility::from(c.as_str())).collect();
     let out = c
+        .once
         .ecs
         .register_task_definition()
         .set_family(attrs::string(p, "family"))
@@ -235,7 +238,7 @@ async fn register_task_definition(c: &Clients, p: &Value, token: &str) -> Result
         })
         .send()
         .await
-        .map_err(|e| api_error("RegisterTaskDefinition", &e))?;
+        .map_err(|e| create_error("RegisterTaskDefinition", &e))?;
     Ok(out.task_definition().and_then(|t| t.task_definition_arn()).unwrap_or_default().to_string())
 }
 

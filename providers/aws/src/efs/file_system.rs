@@ -6,6 +6,7 @@ use super::{efs_tags, gone};
 use crate::common::*;
 use crate::config::Clients;
 use crate::AwsProvider;
+use aws_sdk_efs::operation::create_file_system::CreateFileSystemError;
 use aws_sdk_efs::types::{PerformanceMode, ThroughputMode};
 use infra_provider::resource::with_id;
 use infra_provider::*;
@@ -147,6 +148,7 @@ impl ResourceType<AwsProvider> for FileSystem {
         let creation_token = attrs::string(p, "creation_token").unwrap_or_else(|| token.to_string());
         let out = c
             .clients()?
+            .once
             .efs
             .create_file_system()
             .creation_token(&creation_token)
@@ -158,9 +160,18 @@ impl ResourceType<AwsProvider> for FileSystem {
             .set_availability_zone_name(attrs::string(p, "availability_zone_name"))
             .set_tags(Some(tags))
             .send()
-            .await
-            .map_err(|e| api_error("CreateFileSystem", &e))?;
-        Ok(with_id(p, out.file_system_id()))
+            .await;
+        match out {
+            Ok(out) => Ok(with_id(p, out.file_system_id())),
+            // The creation token is EFS's idempotency key: a create re-sent after a lost answer,
+            // or after an interrupted run, is told the id of the file system it made. A token
+            // the configuration chose may be another's: then only its intent tag (`adopt`) says.
+            Err(e) => match e.as_service_error() {
+                Some(CreateFileSystemError::FileSystemAlreadyExists(x)) if creation_token == token => Ok(with_id(p, x.file_system_id())),
+                Some(CreateFileSystemError::FileSystemAlreadyExists(_)) => Err(Errors::maybe_acted(api_error("CreateFileSystem", &e))),
+                _ => Err(create_error("CreateFileSystem", &e)),
+            },
+        }
     }
 
     /// Waits for the state users rely on: `available`.

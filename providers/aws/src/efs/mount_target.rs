@@ -91,6 +91,7 @@ impl ResourceType<AwsProvider> for MountTarget {
     async fn create(&self, c: &AwsProvider, p: &Value, _token: &str) -> Outcome<Value> {
         let out = c
             .clients()?
+            .once
             .efs
             .create_mount_target()
             .file_system_id(attrs::req_string(p, "file_system_id")?)
@@ -99,7 +100,7 @@ impl ResourceType<AwsProvider> for MountTarget {
             .set_security_groups(Some(attrs::strings(p, "security_groups")).filter(|g| !g.is_empty()))
             .send()
             .await
-            .map_err(|e| api_error("CreateMountTarget", &e))?;
+            .map_err(|e| create_error("CreateMountTarget", &e))?;
         Ok(with_id(p, out.mount_target_id()))
     }
 

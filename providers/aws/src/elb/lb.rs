@@ -160,6 +160,7 @@ impl ResourceType<AwsProvider> for Lb {
         let scheme = if attrs::bool(p, "internal") == Some(true) { LoadBalancerSchemeEnum::Internal } else { LoadBalancerSchemeEnum::InternetFacing };
         let out = c
             .clients()?
+            .once
             .elb
             .create_load_balancer()
             .name(attrs::string(p, "name").unwrap_or_else(|| generated_name(token)))
@@ -171,7 +172,7 @@ impl ResourceType<AwsProvider> for Lb {
             .set_tags(Some(lb_tags(&attrs::string_map(p, "tags_all"), Some(token))))
             .send()
             .await
-            .map_err(|e| api_error("CreateLoadBalancer", &e))?;
+            .map_err(|e| create_error("CreateLoadBalancer", &e))?;
         Ok(with_id(p, out.load_balancers().first().and_then(|l| l.load_balancer_arn()).unwrap_or_default()))
     }
 

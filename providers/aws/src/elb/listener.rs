@@ -131,6 +131,7 @@ impl ResourceType<AwsProvider> for Listener {
     async fn create(&self, c: &AwsProvider, p: &Value, token: &str) -> Outcome<Value> {
         let out = c
             .clients()?
+            .once
             .elb
             .create_listener()
             .load_balancer_arn(attrs::req_string(p, "load_balancer_arn")?)
@@ -142,7 +143,7 @@ impl ResourceType<AwsProvider> for Listener {
             .set_tags(Some(lb_tags(&attrs::string_map(p, "tags_all"), Some(token))))
             .send()
             .await
-            .map_err(|e| api_error("CreateListener", &e))?;
+            .map_err(|e| create_error("CreateListener", &e))?;
         Ok(with_id(p, out.listeners().first().and_then(|l| l.listener_arn()).unwrap_or_default()))
     }
 

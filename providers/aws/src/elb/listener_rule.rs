@@ -132,6 +132,7 @@ impl ResourceType<AwsProvider> for ListenerRule {
             None => describe_rules(c, std::slice::from_ref(&listener)).await?.values().filter_map(|r| r.priority()?.parse::<i32>().ok()).max().unwrap_or(0) + 1,
         };
         let out = c
+            .once
             .elb
             .create_rule()
             .listener_arn(&listener)
@@ -141,7 +142,7 @@ impl ResourceType<AwsProvider> for ListenerRule {
             .set_tags(Some(lb_tags(&attrs::string_map(p, "tags_all"), Some(token))))
             .send()
             .await
-            .map_err(|e| api_error("CreateRule", &e))?;
+            .map_err(|e| create_error("CreateRule", &e))?;
         Ok(with_id(p, out.rules().first().and_then(|r| r.rule_arn()).unwrap_or_default()))
     }
 

@@ -149,6 +149,7 @@ impl ResourceType<AwsProvider> for TargetGroup {
         let hc = single_block(p, "health_check").unwrap_or(Value::Null);
         let out = c
             .clients()?
+            .once
             .elb
             .create_target_group()
             .name(attrs::string(p, "name").unwrap_or_else(|| generated_name(token)))
@@ -168,7 +169,7 @@ impl ResourceType<AwsProvider> for TargetGroup {
             .set_tags(Some(lb_tags(&attrs::string_map(p, "tags_all"), Some(token))))
             .send()
             .await
-            .map_err(|e| api_error("CreateTargetGroup", &e))?;
+            .map_err(|e| create_error("CreateTargetGroup", &e))?;
         Ok(with_id(p, out.target_groups().first().and_then(|t| t.target_group_arn()).unwrap_or_default()))
     }
 
