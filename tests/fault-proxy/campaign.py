@@ -5,11 +5,14 @@ Each run starts from an empty moto and does what a CI runner that dies would lea
 
   kill mode:   `infra apply` killed with SIGKILL after a random delay, then (if a lock file
                remains) `infra force-unlock`, then recovery `apply`
+  points mode: the same, killed at each step boundary in turn: right after the create of each
+               object of the stack (the engine's test hook INFRA_TEST_ABORT_AFTER_CREATE)
   proxy mode:  `infra apply` through fault_proxy.py (lost responses, throttling, resets)
                until one succeeds (at most --attempts), then through a clean path
 
-then `plan --detailed-exitcode` (must say 0: nothing to do), `destroy`, and counts what is left
-in moto. Per run it reports: stuck (the recovery apply or the plan failed, or the plan was not
+After a kill, a `plan` runs through the proxy with --forbid-mutating: any mutating call it sends
+is counted as a plan write. Then `plan --detailed-exitcode` (must say 0: nothing to do),
+`destroy`, and counts what is left in moto. Per run it reports: plan writes, stuck (the recovery apply or the plan failed, or the plan was not
 empty), duplicates (more objects than a clean apply makes, after recovery), leftovers (objects
 in moto after destroy: orphans that no state held).
 
@@ -101,7 +104,7 @@ def main():
     ap.add_argument("--moto", required=True)
     ap.add_argument("--infra", required=True)
     ap.add_argument("--example", required=True)
-    ap.add_argument("--mode", choices=["kill", "proxy"], default="kill")
+    ap.add_argument("--mode", choices=["kill", "points", "proxy"], default="kill")
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--max-delay", type=float, default=0.5, help="kill mode: kill within this many seconds")
     ap.add_argument("--lose", type=float, default=0.1)
@@ -119,10 +122,15 @@ def main():
     moto = start([o.moto, "-H", "127.0.0.1", "-p", str(port)], "Running on", os.path.join(work, "moto.log"))
     endpoint = "http://127.0.0.1:%d" % port
     env = dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_REGION=o.region, NO_COLOR="1")
-    totals = dict(runs=0, stuck=0, duplicates=0, leftovers=0)
+    totals = dict(runs=0, plan_writes=0, stuck=0, duplicates=0, leftovers=0)
     baseline = None
+    points = []
     try:
-        for run in range(-1, o.runs):
+        run = -2
+        while True:
+            run += 1
+            if run >= (len(points) if o.mode == "points" else o.runs):
+                break
             urllib.request.urlopen(urllib.request.Request(endpoint + "/moto-api/reset", method="POST")).read()
             d = os.path.join(work, "run%d" % run)
             shutil.copytree(o.example, d)
@@ -134,19 +142,36 @@ def main():
                     raise SystemExit("the clean apply failed:\n" + out[-3000:])
                 baseline = count_objects(endpoint, o.region)
                 print("baseline: %s" % json.dumps(baseline), flush=True)
+                points = infra(["state", "list"], o.infra, d, env)[1].split()
                 infra(["destroy", "--auto-approve"] + clean_vars, o.infra, d, env)
                 continue
-            if o.mode == "kill":
-                delay = rng.uniform(0, o.max_delay)
-                p = subprocess.Popen([o.infra, "apply", "--auto-approve"] + clean_vars, cwd=d, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                time.sleep(delay)
-                p.send_signal(signal.SIGKILL)
-                p.wait()
-                note = "killed at %.3fs" % delay
+            writes = 0
+            if o.mode in ("kill", "points"):
+                if o.mode == "kill":
+                    delay = rng.uniform(0, o.max_delay)
+                    p = subprocess.Popen([o.infra, "apply", "--auto-approve"] + clean_vars, cwd=d, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    time.sleep(delay)
+                    p.send_signal(signal.SIGKILL)
+                    p.wait()
+                    note = "killed at %.3fs" % delay
+                else:
+                    point_env = dict(env, INFRA_TEST_ABORT_AFTER_CREATE=points[run])
+                    infra(["apply", "--auto-approve"] + clean_vars, o.infra, d, point_env)
+                    note = "killed after creating %s" % points[run]
                 lock = os.path.join(d, "infra.tfstate.lock.info")
                 if os.path.exists(lock):
                     lock_id = json.load(open(lock)).get("ID", "")
                     infra(["force-unlock", lock_id], o.infra, d, env)
+                # Planning what the kill left must not change anything.
+                pport = free_port()
+                proxy = start([sys.executable, os.path.join(HERE, "fault_proxy.py"), "--backend", endpoint, "--port", str(pport), "--forbid-mutating",
+                               "--log", os.path.join(d, "plan-proxy.jsonl")], "listening on", os.path.join(d, "plan-proxy.out"))
+                ro_vars = ["--var", "aws_endpoint=http://127.0.0.1:%d" % pport] + [a for v in o.var for a in ("--var", v)]
+                infra(["plan"] + ro_vars, o.infra, d, env)
+                proxy.terminate()
+                proxy.wait()
+                log = os.path.join(d, "plan-proxy.jsonl")
+                writes = sum(1 for line in open(log) if json.loads(line).get("fault") == "forbidden") if os.path.exists(log) else 0
             else:
                 pport = free_port()
                 proxy = start([sys.executable, os.path.join(HERE, "fault_proxy.py"), "--backend", endpoint, "--port", str(pport),
@@ -169,11 +194,12 @@ def main():
             left = count_objects(endpoint, o.region)
             leftovers = sum(left.values())
             totals["runs"] += 1
+            totals["plan_writes"] += writes
             totals["stuck"] += int(stuck)
             totals["duplicates"] += dup
             totals["leftovers"] += leftovers
-            print("run %d (%s): apply=%d plan=%d destroy=%d duplicates=%d leftovers=%d %s" % (
-                run, note, rc, rc2, rc4, dup, leftovers, json.dumps(left) if left else ""), flush=True)
+            print("run %d (%s): plan_writes=%d apply=%d plan=%d destroy=%d duplicates=%d leftovers=%d %s" % (
+                run, note, writes, rc, rc2, rc4, dup, leftovers, json.dumps(left) if left else ""), flush=True)
             if stuck:
                 print("  " + (out if rc != 0 else out2).strip().splitlines()[-1][:300], flush=True)
             if not o.keep:
@@ -181,7 +207,7 @@ def main():
     finally:
         moto.terminate()
     print("totals: %s" % json.dumps(totals))
-    return 0 if totals["stuck"] == totals["duplicates"] == totals["leftovers"] == 0 else 1
+    return 0 if totals["plan_writes"] == totals["stuck"] == totals["duplicates"] == totals["leftovers"] == 0 else 1
 
 
 if __name__ == "__main__":

@@ -19,11 +19,16 @@ use std::time::Duration;
 /// minute of backoff at most, against Terraform's 25 which can hold a run for many minutes).
 pub const DEFAULT_MAX_RETRIES: u32 = 9;
 
-/// The standard retry mode with our limits.
+/// The standard retry mode with our limits. Attempts: `max_retries` + 1 when the provider block
+/// sets it, else `AWS_MAX_ATTEMPTS` (the SDKs' shared setting) when set, else 10.
 pub fn config(max_retries: Option<i64>) -> aws_config::retry::RetryConfig {
-    let retries = max_retries.map_or(DEFAULT_MAX_RETRIES, |n| u32::try_from(n.max(0)).unwrap_or(u32::MAX));
+    let from_env = || std::env::var("AWS_MAX_ATTEMPTS").ok().and_then(|v| v.trim().parse::<u32>().ok()).filter(|n| *n >= 1);
+    let attempts = match max_retries {
+        Some(n) => u32::try_from(n.max(0)).unwrap_or(u32::MAX).saturating_add(1),
+        None => from_env().unwrap_or(DEFAULT_MAX_RETRIES + 1),
+    };
     aws_config::retry::RetryConfig::standard()
-        .with_max_attempts(retries.saturating_add(1))
+        .with_max_attempts(attempts)
         .with_initial_backoff(Duration::from_millis(500))
         .with_max_backoff(Duration::from_secs(20))
 }
