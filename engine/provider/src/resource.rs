@@ -57,7 +57,8 @@ impl Errors {
 }
 
 /// How many times [`Typed`] sends a create whose earlier attempts may have acted without
-/// making anything that its token finds.
+/// making anything that its token finds, unless the family says otherwise
+/// ([`Family::create_attempts`]).
 pub const CREATE_ATTEMPTS: u32 = 4;
 
 pub type Outcome<T> = Result<T, Errors>;
@@ -187,6 +188,11 @@ pub trait Family: Send + Sync + Sized + 'static {
     }
     /// See [`Provider::prefetch`].
     async fn prefetch(&self, _req: PrefetchRequest) {}
+    /// How many times a create that may have acted, and whose object its token does not find,
+    /// is sent (the family's retry setting, where it has one).
+    fn create_attempts(&self) -> u32 {
+        CREATE_ATTEMPTS
+    }
 }
 
 /// A [`Family`] as a [`Provider`].
@@ -307,7 +313,7 @@ impl<F: Family> Provider for Typed<F> {
                     let (state, diagnostics) = self.converge_and_read(t, found, &planned).await;
                     return CreateResponse { state, diagnostics };
                 }
-                Ok(None) if attempt < CREATE_ATTEMPTS => attempt += 1,
+                Ok(None) if attempt < self.0.create_attempts() => attempt += 1,
                 Ok(None) => {
                     let mut diagnostics = failed;
                     diagnostics.push(Diagnostic::error(
@@ -562,7 +568,7 @@ mod tests {
         assert!(resp.state.is_none());
         assert_eq!((calls, objects), (1, 0));
 
-        let (resp, calls, objects) = create(vec![(false, Some(Acted::Maybe)); CREATE_ATTEMPTS as usize]).await;
+        let (resp, calls, objects) = create(vec![(false, Some(Acted::Maybe)); CREATE_ATTEMPTS as usize + 1]).await;
         assert!(resp.state.is_none());
         assert_eq!((calls, objects), (CREATE_ATTEMPTS, 0));
         let last = resp.diagnostics.last().map(|d| d.detail.clone()).unwrap_or_default();

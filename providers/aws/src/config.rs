@@ -15,6 +15,8 @@ pub struct Clients {
     /// The same services for create calls that are not idempotent: throttling is retried, a
     /// call that may have acted never is (see `retry.rs`).
     pub once: Once,
+    /// Attempts per call (`max_retries` + 1).
+    pub attempts: u32,
     pub region: String,
     pub default_tags: BTreeMap<String, String>,
 }
@@ -69,7 +71,9 @@ impl Clients {
         if let (Some(ak), Some(sk)) = (string(cfg, "access_key"), string(cfg, "secret_key")) {
             loader = loader.credentials_provider(aws_credential_types::Credentials::from_keys(ak, sk, string(cfg, "token")));
         }
-        loader = loader.retry_config(crate::retry::config(cfg.get_attr("max_retries").and_then(Value::as_i64)));
+        let retry = crate::retry::config(cfg.get_attr("max_retries").and_then(Value::as_i64));
+        let attempts = retry.max_attempts();
+        loader = loader.retry_config(retry);
         let sdk = loader.load().await;
         let Some(region) = sdk.region().map(|r| r.to_string()) else {
             return Err(Diagnostic::error("No AWS region", "Set region in the aws provider block, or AWS_REGION in the environment."));
@@ -110,6 +114,7 @@ impl Clients {
                 ecs: once!(aws_sdk_ecs, "ecs"),
                 elb: once!(aws_sdk_elasticloadbalancingv2, "elbv2"),
             },
+            attempts,
             region,
             default_tags,
         })

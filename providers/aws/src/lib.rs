@@ -71,4 +71,9 @@ impl Family for AwsProvider {
     fn check_planned(&self, req: &CheckPlannedRequest) -> Vec<(usize, Diagnostic)> {
         ec2::subnet::check_planned(req)
     }
+
+    /// `max_retries` + 1, as for every other call.
+    fn create_attempts(&self) -> u32 {
+        self.clients.get().map_or(infra_provider::resource::CREATE_ATTEMPTS, |c| c.attempts)
+    }
 }
