@@ -411,35 +411,3 @@ pub fn console_value(v: &Value, indent: usize) -> String {
         _ => String::new(),
     }
 }
-
-/// `infra show PLANFILE`: the actions a saved plan will take, and what it is bound to.
-pub fn saved_plan(doc: &infra_state::planfile::PlanFile) -> String {
-    let mut out = format!("Saved plan for state lineage {} serial {} ({} mode):\n\n", doc.lineage, doc.serial, doc.mode.name());
-    let (mut add, mut change, mut destroy) = (0, 0, 0);
-    for infra_state::planfile::PlannedAction(addr, verb) in &doc.actions {
-        let shown = match verb.as_str() {
-            "create" => {
-                add += 1;
-                "created"
-            }
-            "update" => {
-                change += 1;
-                "updated in-place"
-            }
-            "delete" => {
-                destroy += 1;
-                "destroyed"
-            }
-            "replace" => {
-                add += 1;
-                destroy += 1;
-                "replaced"
-            }
-            "read" => "read during apply",
-            _ => verb,
-        };
-        out.push_str(&format!("  # {addr} will be {shown}\n"));
-    }
-    out.push_str(&format!("\nPlan: {add} to add, {change} to change, {destroy} to destroy.\n"));
-    out
-}

@@ -33,27 +33,37 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
         Some(f) => Some(ops::planfile::read(f).map_err(|d| cx.fail(d))?),
         None => None,
     };
-    let request = saved.as_ref().map(ops::planfile::request).unwrap_or_else(|| args.request());
+    // A saved plan applies only to the configuration it was made from: refused before the
+    // lock is taken or anything is read from providers.
+    if let Some(doc) = &saved {
+        ops::planfile::check_config(doc, &cx.dir, &stack.0).map_err(|d| cx.fail(d))?;
+    }
     let _lock = ops::stack::lock(&backend, "apply", &args.lock_timeout).map_err(|d| cx.fail(d))?;
     let state = match (ops::stack::read_state_if_any(&backend).map_err(|d| cx.fail(d))?, &saved) {
         (Some(state), _) => state,
         (None, Some(doc)) => ops::planfile::fresh_state(doc),
         (None, None) => infra_state::StateFile::new(),
     };
-    if let Some(doc) = &saved {
-        ops::planfile::check_state(doc, &state).map_err(|d| cx.fail(d))?;
-    }
-    let mut ctx = ops::vars::load_stack(stack, &cx.dir, &args.vars.load_options(Phase::Plan), &out.sources).map_err(|d| cx.fail(d))?;
-    if let Some(doc) = &saved {
-        ctx.input_vars = ops::planfile::variables(doc);
-    }
-    let p = ops::plan::plan(&cx.rt, &ctx, &state, &request).map_err(|d| cx.fail(d))?;
-    out.diags(&p.warnings);
-    if let Some(doc) = &saved {
-        ops::planfile::check_actions(doc, &p).map_err(|d| cx.fail(d))?;
-    } else {
-        print!("{}", render::plan(&p, &out.style));
-    }
+    let p = match &saved {
+        Some(doc) => {
+            ops::planfile::check_state(doc, &state).map_err(|d| cx.fail(d))?;
+            // The variables are the plan's: nothing is read from the terminal or the environment.
+            let load = ops::vars::LoadOptions { vars: vec![], var_files: vec![], phase: Phase::Plan, prompt_missing: false };
+            let mut ctx = ops::vars::load_stack(stack, &cx.dir, &load, &out.sources).map_err(|d| cx.fail(d))?;
+            ctx.input_vars = ops::planfile::variables(doc);
+            let mut p = ops::planfile::to_plan(doc).map_err(|d| cx.fail(d))?;
+            infra_core::plan::rebuild_exec(&ctx, &mut p).map_err(|d| cx.fail(d))?;
+            (ctx, p)
+        }
+        None => {
+            let ctx = ops::vars::load_stack(stack, &cx.dir, &args.vars.load_options(Phase::Plan), &out.sources).map_err(|d| cx.fail(d))?;
+            let p = ops::plan::plan(&cx.rt, &ctx, &state, &args.request()).map_err(|d| cx.fail(d))?;
+            out.diags(&p.warnings);
+            print!("{}", render::plan(&p, &out.style));
+            (ctx, p)
+        }
+    };
+    let (mut ctx, p) = p;
     if !p.has_changes() && p.mode != PlanMode::RefreshOnly {
         return Ok(0);
     }

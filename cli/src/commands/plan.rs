@@ -35,7 +35,10 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
         print!("{}", render::plan(&p, &out.style));
     }
     if let Some(file) = plan_out {
-        ops::planfile::save(&file, &ops::planfile::from_plan(&p, &request)).map_err(|d| cx.fail(d))?;
+        let reads = ctx.file_reads.snapshot();
+        let var_files = ops::vars::var_files(&cx.dir, &args.vars.var_files);
+        let inputs = ops::planfile::config_files(&cx.dir, &ctx.config, &var_files, &reads).map_err(|d| cx.fail(d))?;
+        ops::planfile::save(&file, &ops::planfile::from_plan(&p, &request, inputs)).map_err(|d| cx.fail(d))?;
         if !args.json {
             println!("\nSaved the plan to: {}\nTo perform exactly these actions, run: infra apply {}", file.display(), file.display());
         }

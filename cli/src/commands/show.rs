@@ -16,13 +16,15 @@ pub struct Args {
 
 pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
     if let Some(f) = a.plan_file {
-        let text = ops::planfile::read_text(&f).map_err(|d| cx.fail(d))?;
+        let doc = ops::planfile::read(&f).map_err(|d| cx.fail(d))?;
+        let p = ops::planfile::to_plan(&doc).map_err(|d| cx.fail(d))?;
+        // The file holds secrets in clear; what is shown of it is redacted as a plan is.
         if a.json {
-            println!("{text}");
+            println!("{}", serde_json::to_string_pretty(&crate::json::plan(&p)).unwrap_or_default());
             return Ok(0);
         }
-        let doc = ops::planfile::parse(&f, text.as_bytes()).map_err(|d| cx.fail(d))?;
-        print!("{}", render::saved_plan(&doc));
+        println!("Saved plan for state lineage {} serial {} ({} mode):", doc.lineage, doc.serial, doc.mode.name());
+        print!("{}", render::plan(&p, &cx.out.style));
         return Ok(0);
     }
     let backend = ops::stack::backend(&cx.dir, &cx.out.sources).map_err(|d| cx.fail(d))?;

@@ -21,6 +21,22 @@ pub struct LoadOptions {
     pub prompt_missing: bool,
 }
 
+/// The variable files a run reads, in the order later ones win: `terraform.tfvars`, then
+/// `*.auto.tfvars` by name, then each `--var-file`.
+pub fn var_files(dir: &Path, given: &[PathBuf]) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = Vec::new();
+    if dir.join("terraform.tfvars").exists() {
+        files.push(dir.join("terraform.tfvars"));
+    }
+    let mut autos: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|r| r.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.to_string_lossy().ends_with(".auto.tfvars")).collect())
+        .unwrap_or_default();
+    autos.sort();
+    files.extend(autos);
+    files.extend(given.iter().cloned());
+    files
+}
+
 /// Reads the stack in `dir` and loads it with its variables.
 pub fn load(dir: &Path, opts: &LoadOptions, sources: &SourceMap) -> Result<Ctx> {
     load_stack(super::stack::read_stack(dir, sources), dir, opts, sources)
@@ -50,17 +66,7 @@ pub fn load_stack(stack: (Module, Diagnostics), dir: &Path, opts: &LoadOptions, 
             values.insert(name.to_string(), typed_raw(name, &v));
         }
     }
-    let mut files: Vec<PathBuf> = Vec::new();
-    if dir.join("terraform.tfvars").exists() {
-        files.push(dir.join("terraform.tfvars"));
-    }
-    let mut autos: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|r| r.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.to_string_lossy().ends_with(".auto.tfvars")).collect())
-        .unwrap_or_default();
-    autos.sort();
-    files.extend(autos);
-    files.extend(opts.var_files.iter().cloned());
-    for f in files {
+    for f in var_files(dir, &opts.var_files) {
         let text = std::fs::read_to_string(&f).map_err(|e| Diagnostic::error("Cannot read variables file", format!("Reading {} failed: {e}.", f.display())))?;
         let (_, body) = infra_lang::parse::parse_source(sources, &f, &text);
         let body = body?;

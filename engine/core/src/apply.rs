@@ -5,7 +5,7 @@
 
 use crate::addr::{InstanceAddr, ModuleInstance};
 use crate::hooks::Hook;
-use crate::plan::{attach_span, carry_marks, mark_sensitive, resource_deps, Action, ExecNode, Plan, PlanMode};
+use crate::plan::{apply_ignore_changes, attach_span, carry_marks, mark_sensitive, resource_deps, Action, ExecNode, Plan, PlanMode};
 use crate::state_io::{self, Instance, Working};
 use crate::walk::{self, decode_resource, scope, with_instance, Ctx, Expansion, Store};
 use infra_lang::config::{Mode, Module, ProviderRef};
@@ -266,10 +266,25 @@ impl Run {
                 lock(&self.store).set_instance(mi, &r.key(), key.clone(), prior.or_else(|| change.and_then(|c| c.after)).unwrap_or(Value::Unknown));
                 continue;
             }
-            let cfg = {
+            // A data source read while planning keeps the value the plan was made with.
+            if r.mode == Mode::Data && action != Action::Read {
+                if let Some(v) = self.plan.data.get(&addr) {
+                    lock(&self.store).set_instance(mi, &r.key(), key.clone(), v.clone());
+                    continue;
+                }
+            }
+            let config_unknown = change.as_ref().is_some_and(|c| c.config_unknown);
+            let shown = change.and_then(|c| c.after);
+            // The configuration is evaluated again only where the plan could not: a data source
+            // read now, or an instance whose configuration had values known only after apply,
+            // which upstream results now give. Otherwise the planned value is applied as shown.
+            let needs_config = r.mode == Mode::Data || config_unknown || shown.is_none();
+            let cfg = if needs_config {
                 let store = lock(&self.store);
                 let s = with_instance(scope(&self.ctx, &store, mi, config), exp, &key);
-                decode_resource(&self.ctx, &s, r, &addr.to_string())
+                decode_resource(&self.ctx, &s, r, &addr.to_string()).map(Some)
+            } else {
+                Ok(None)
             };
             let cfg = match cfg {
                 Ok(c) => c,
@@ -278,19 +293,20 @@ impl Run {
                     return false;
                 }
             };
-            tasks.push((addr, key, action, prior, cfg));
+            tasks.push((addr, key, action, prior, shown, cfg));
         }
         // Instances of one resource run in parallel, bounded by the semaphore.
-        let results = futures_join(tasks.into_iter().map(|(addr, key, action, prior, cfg)| {
+        let results = futures_join(tasks.into_iter().map(|(addr, key, action, prior, shown, cfg)| {
             let provider = provider.clone();
             let schema = schema.clone();
             let deps = deps.clone();
             let provider_key = provider_key.clone();
             async move {
                 let v = if r.mode == Mode::Data {
-                    self.read_data(&addr, &provider, cfg, schema.as_ref(), r).await
+                    self.read_data(&addr, &provider, cfg.unwrap_or_default(), schema.as_ref(), r).await
                 } else {
-                    self.apply_instance(&addr, action, prior, cfg, &provider, &provider_key, schema.as_ref(), deps, r).await
+                    let planned = Planned { shown, config: cfg };
+                    self.apply_instance(&addr, action, prior, planned, &provider, &provider_key, schema.as_ref(), deps, r).await
                 };
                 (key, v)
             }
@@ -325,13 +341,67 @@ impl Run {
         Some(mark_sensitive(resp.state, schema))
     }
 
+    /// The value the plan showed for an instance, completed where it had unknowns: the
+    /// configuration (evaluated now, with upstream results known) is planned again, and the
+    /// result must agree with every value the plan knew.
+    async fn final_planned(
+        &self,
+        addr: &InstanceAddr,
+        plan_prior: Option<&Value>,
+        planned: Planned,
+        provider: &Arc<dyn Provider>,
+        schema: Option<&infra_lang::schema::Schema>,
+        r: &infra_lang::config::Resource,
+    ) -> Option<Value> {
+        let name = addr.to_string();
+        let (shown, cfg) = match planned {
+            Planned { shown: Some(shown), config: None } => return Some(shown),
+            Planned { shown, config: Some(cfg) } => (shown.unwrap_or(Value::Unknown), cfg),
+            Planned { shown: None, config: None } => {
+                self.error(
+                    Diagnostic::error("Internal error", format!("apply has neither a planned value nor the configuration of {name}."))
+                        .with_address(name.clone()),
+                );
+                return None;
+            }
+        };
+        let cfg = match plan_prior {
+            Some(prior) => apply_ignore_changes(cfg, Some(prior), &r.lifecycle.ignore_changes),
+            None => cfg,
+        };
+        let resp = provider.plan(PlanRequest { type_name: addr.type_name.clone(), prior: plan_prior.cloned(), config: cfg }).await;
+        if resp.diagnostics.iter().any(|d| d.is_error()) {
+            for d in resp.diagnostics {
+                self.error(attach_span(d, r, &name));
+            }
+            return None;
+        }
+        let replanned = carry_marks(&shown, mark_sensitive(resp.planned, schema));
+        let differ = inconsistencies(&shown, &replanned);
+        if !differ.is_empty() {
+            self.error(
+                Diagnostic::error(
+                    "Provider produced inconsistent final plan",
+                    format!(
+                        "When completing the plan for {name} with the values now known, the provider planned values that differ from the plan that was shown: {}. Nothing was changed for {name}. This is a bug in the provider; report it to the provider's maintainers, and plan again.",
+                        differ.join("; ")
+                    ),
+                )
+                .with_subject(r.span.clone())
+                .with_address(name.clone()),
+            );
+            return None;
+        }
+        Some(replanned)
+    }
+
     #[allow(clippy::too_many_arguments)]
     async fn apply_instance(
         &self,
         addr: &InstanceAddr,
         action: Action,
         prior: Option<Value>,
-        cfg: Value,
+        planned: Planned,
         provider: &Arc<dyn Provider>,
         provider_key: &str,
         schema: Option<&infra_lang::schema::Schema>,
@@ -341,14 +411,9 @@ impl Run {
         let name = addr.to_string();
         let creating = matches!(action, Action::Create | Action::DeleteThenCreate | Action::CreateThenDelete);
         let plan_prior = if creating { None } else { prior.clone() };
-        let planned = provider.plan(PlanRequest { type_name: addr.type_name.clone(), prior: plan_prior.clone(), config: cfg }).await;
-        if planned.diagnostics.iter().any(|d| d.is_error()) {
-            for d in planned.diagnostics {
-                self.error(attach_span(d, r, &name));
-            }
-            return None;
-        }
-        let planned_value = planned.planned;
+        let planned_value = self.final_planned(addr, plan_prior.as_ref(), planned, provider, schema, r).await?;
+        // What the provider must give back: every value known here.
+        let expected = planned_value.clone();
         // Providers answer unmarked values: what was sensitive in the plan stays so in state.
         let marks = planned_value.contains_sensitive().then(|| planned_value.clone());
         let remark = |v: Value| match &marks {
@@ -402,12 +467,31 @@ impl Run {
                 .await;
             (resp.state, resp.diagnostics)
         };
-        let failed = diags.iter().any(|d| d.is_error());
-        let first_error = diags.iter().find(|d| d.is_error()).cloned();
+        let mut failed = diags.iter().any(|d| d.is_error());
+        let mut first_error = diags.iter().find(|d| d.is_error()).cloned();
         for d in diags {
             let op = if creating { "create" } else { "update" };
             let d = Diagnostic { detail: format!("{} This happened while infra was trying to {op} {name}.", d.detail.trim_end()), ..d };
             self.error(attach_span(d, r, &name));
+        }
+        // The object is recorded as the provider returned it (below) either way; a value
+        // that differs from a known planned one fails the run, as in Terraform.
+        if let (false, Some(new)) = (failed, &state) {
+            let differ = inconsistencies(&expected, new);
+            if !differ.is_empty() {
+                let d = Diagnostic::error(
+                    "Provider produced an inconsistent result after apply",
+                    format!(
+                        "When applying changes to {name}, provider \"{provider_key}\" produced an unexpected new value: {}. The object is recorded in state as the provider returned it. This is a bug in the provider; report it to the provider's maintainers.",
+                        differ.join("; ")
+                    ),
+                )
+                .with_subject(r.span.clone())
+                .with_address(name.clone());
+                failed = true;
+                first_error = Some(d.clone());
+                self.error(d);
+            }
         }
         if let Some(new) = &state {
             let new = remark(new.clone());
@@ -491,6 +575,80 @@ impl Run {
         }
         first_error.is_none() && persisted
     }
+}
+
+/// What apply knows of an instance's planned value: the value the plan showed and, when the
+/// plan could not evaluate all of its configuration, the configuration evaluated now.
+struct Planned {
+    shown: Option<Value>,
+    config: Option<Value>,
+}
+
+/// Where `actual` differs from a value `planned` knew, as `.path: was X, but now Y` (sensitive
+/// values are not shown). Unknown planned values may become anything; a set holding unknowns
+/// is not compared element by element (its order is the provider's).
+pub fn inconsistencies(planned: &Value, actual: &Value) -> Vec<String> {
+    fn shown(v: &Value, hidden: bool) -> String {
+        if hidden || v.contains_sensitive() {
+            "(sensitive value)".to_string()
+        } else {
+            match v.unmark().0 {
+                Value::Unknown => "(known after apply)".to_string(),
+                other => infra_lang::value::to_json(other).to_string(),
+            }
+        }
+    }
+    fn walk(p: &Value, a: &Value, path: &mut String, hidden: bool, out: &mut Vec<String>) {
+        let hidden = hidden || p.is_sensitive() || a.is_sensitive();
+        let (pv, av) = (p.unmark().0, a.unmark().0);
+        let differs = |out: &mut Vec<String>, path: &str| {
+            let at = if path.is_empty() { "the object".to_string() } else { path.to_string() };
+            out.push(format!("{at}: was {}, but now {}", shown(p, hidden), shown(a, hidden)));
+        };
+        match (pv, av) {
+            (Value::Unknown, _) => {}
+            (Value::Object(pm) | Value::Map(pm), Value::Object(am) | Value::Map(am)) => {
+                let keys: std::collections::BTreeSet<&String> = pm.keys().chain(am.keys()).collect();
+                for k in keys {
+                    let len = path.len();
+                    if k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') && matches!(pv, Value::Object(_)) {
+                        path.push('.');
+                        path.push_str(k);
+                    } else {
+                        path.push_str(&format!("[{}]", serde_json::Value::String(k.clone())));
+                    }
+                    match (pm.get(k), am.get(k)) {
+                        (Some(x), Some(y)) => walk(x, y, path, hidden, out),
+                        (Some(x), None) if !x.is_null() && !x.is_unknown() => walk(x, &Value::Null, path, hidden, out),
+                        (None, Some(y)) if !y.is_null() => walk(&Value::Null, y, path, hidden, out),
+                        _ => {}
+                    }
+                    path.truncate(len);
+                }
+            }
+            (Value::Set(_), _) if !p.is_wholly_known() => {}
+            (Value::List(ps) | Value::Tuple(ps) | Value::Set(ps), Value::List(xs) | Value::Tuple(xs) | Value::Set(xs)) => {
+                if ps.len() != xs.len() {
+                    differs(out, path);
+                    return;
+                }
+                for (i, (x, y)) in ps.iter().zip(xs).enumerate() {
+                    let len = path.len();
+                    path.push_str(&format!("[{i}]"));
+                    walk(x, y, path, hidden, out);
+                    path.truncate(len);
+                }
+            }
+            _ => {
+                if !pv.equals(av) {
+                    differs(out, path);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(planned, actual, &mut String::new(), false, &mut out);
+    out
 }
 
 /// Apply's part of the walk: the walker evaluates and expands, the run applies resources.

@@ -73,6 +73,7 @@ pub fn from_module(
         phase,
         input_vars,
         schemas,
+        file_reads: Arc::default(),
     })
 }
 

@@ -162,6 +162,8 @@ pub struct Planner<'a> {
     moved: BTreeMap<InstanceAddr, String>,
     adopted: Vec<InstanceAddr>,
     dropped_intents: usize,
+    /// Data sources read while planning.
+    data: BTreeMap<InstanceAddr, Value>,
 }
 
 /// The resources a config node depends on, as resource addresses: the nearest ones, found
@@ -212,6 +214,7 @@ pub async fn plan(ctx: &Ctx, state: &infra_state::StateFile, opts: &PlanOptions,
         moved: BTreeMap::new(),
         adopted: Vec::new(),
         dropped_intents: 0,
+        data: BTreeMap::new(),
     };
     p.apply_moves();
     let allowed = allowed_nodes(ctx, opts);
@@ -271,7 +274,28 @@ pub async fn plan(ctx: &Ctx, state: &infra_state::StateFile, opts: &PlanOptions,
         targets: opts.targets.clone(),
         exec,
         warnings,
+        data: p.data,
     })
+}
+
+/// Rebuilds the execution graph (and the index) of a plan read back from a saved plan file:
+/// the graph is a function of the configuration, the changes and the prior state, so the file
+/// does not store it.
+pub fn rebuild_exec(ctx: &Ctx, p: &mut Plan) -> Result<(), Diagnostics> {
+    let opts = PlanOptions { mode: p.mode, targets: p.targets.clone(), ..PlanOptions::default() };
+    let allowed = allowed_nodes(ctx, &opts);
+    let mut exec = build_exec(ctx, &p.changes, &p.prior, &allowed, p.mode);
+    if let Err(cycle) = exec.check_acyclic() {
+        return Err(Diagnostic::error(
+            "Cycle in the execution plan",
+            format!("The planned operations wait on each other in a loop ({cycle}). This is a bug in infra's ordering rules; please report it with the plan."),
+        )
+        .into());
+    }
+    add_deposed_deletes(ctx, &mut exec, &p.deposed);
+    p.exec = exec;
+    p.index = p.changes.iter().enumerate().map(|(i, c)| (c.addr.clone(), i)).collect();
+    Ok(())
 }
 
 /// Config nodes to walk: everything, or with --target the targets and what they depend on.
@@ -528,6 +552,7 @@ impl Planner<'_> {
                 }
             }
             let cfg = apply_ignore_changes(cfg, prior_value.as_ref(), &r.lifecycle.ignore_changes);
+            let config_unknown = !cfg.is_wholly_known();
             let resp = provider.plan(PlanRequest { type_name: r.ty.clone(), prior: prior_value.clone(), config: cfg }).await;
             let had_errors = resp.diagnostics.iter().any(|d| d.is_error());
             for d in resp.diagnostics {
@@ -548,9 +573,9 @@ impl Planner<'_> {
                 Some(prior) if prior.deep_unmark().equals(&planned.deep_unmark()) && planned.is_wholly_known() => (Action::NoOp, Reason::None),
                 Some(_) => (Action::Update, Reason::None),
             };
-            // A replacement the provider did not ask for is planned as a fresh create, so its
-            // computed values show as known after apply.
-            if matches!(reason, Reason::ReplaceByRequest | Reason::ReplaceByTriggers) {
+            // The new object of a replacement is planned as a fresh create, as apply will create
+            // it: its computed values show as known after apply, not as the old object's.
+            if action.is_replace() {
                 let cfg = match decode_resource(self.ctx, &with_instance(scope(self.ctx, &self.store, mi, config), exp, &key), r, &addr.to_string()) {
                     Ok(v) => v,
                     Err(d) => {
@@ -583,6 +608,7 @@ impl Planner<'_> {
                 replace_paths: resp.requires_replace,
                 importing,
                 dependencies: deps.clone(),
+                config_unknown,
             });
         }
     }
@@ -615,6 +641,7 @@ impl Planner<'_> {
                 importing: None,
                 moved_from: None,
                 dependencies: Vec::new(),
+                config_unknown: false,
             });
             return;
         }
@@ -624,6 +651,9 @@ impl Planner<'_> {
             self.diags.push(attach_span(d, r, &addr.to_string()));
         }
         let v = if failed { Value::Unknown } else { mark_sensitive(resp.state, schema) };
+        if !failed {
+            self.data.insert(addr.clone(), v.clone());
+        }
         self.store.set_instance(mi, &r.key(), key, v);
     }
 
@@ -650,6 +680,7 @@ impl Planner<'_> {
                     importing: None,
                     moved_from: None,
                     dependencies: inst.dependencies.clone(),
+                    config_unknown: false,
                 });
             }
         }
@@ -731,6 +762,7 @@ impl Planner<'_> {
                 importing: None,
                 moved_from: self.moved.get(&addr).cloned(),
                 dependencies: inst.dependencies.clone(),
+                config_unknown: false,
             });
         }
     }
@@ -888,11 +920,12 @@ fn drift_change(addr: &InstanceAddr, provider: &str, action: Action, before: Opt
         importing: None,
         moved_from: None,
         dependencies: Vec::new(),
+        config_unknown: false,
     }
 }
 
 /// `ignore_changes`: the listed attributes keep their prior values.
-fn apply_ignore_changes(cfg: Value, prior: Option<&Value>, ignore: &IgnoreChanges) -> Value {
+pub(crate) fn apply_ignore_changes(cfg: Value, prior: Option<&Value>, ignore: &IgnoreChanges) -> Value {
     let Some(prior) = prior else { return cfg };
     let (Value::Object(mut m), Some(pm)) = (cfg.clone(), prior.as_map()) else {
         return cfg;

@@ -79,6 +79,10 @@ pub struct ResourceChange {
     pub importing: Option<String>,
     pub moved_from: Option<String>,
     pub dependencies: Vec<String>,
+    /// The configuration had values known only after apply (from objects not yet created or
+    /// changed): apply evaluates it again, plans the instance once more, and the result must
+    /// agree with every value `after` knew. Otherwise apply sends `after` as it is.
+    pub config_unknown: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -155,6 +159,9 @@ pub struct Plan {
     pub adopted: Vec<InstanceAddr>,
     /// Create intents with nothing behind them; applying the plan drops them.
     pub dropped_intents: usize,
+    /// Data sources read while planning, with what they read: apply uses these values and
+    /// reads again only the data sources planned as `Read`.
+    pub data: BTreeMap<InstanceAddr, Value>,
 }
 
 impl Plan {

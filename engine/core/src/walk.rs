@@ -113,6 +113,9 @@ pub struct Ctx {
     /// Root variable values given by the user (already parsed, not yet type-converted).
     pub input_vars: BTreeMap<String, Value>,
     pub schemas: BTreeMap<String, ProviderSchema>,
+    /// The files `file`, `templatefile` and the other readers read during the run: a saved
+    /// plan pins them with the configuration.
+    pub file_reads: Arc<infra_lang::funcs::FileReads>,
 }
 
 impl Ctx {
@@ -275,6 +278,10 @@ impl Scope for NodeScope<'_> {
 
     fn phase(&self) -> Phase {
         self.ctx.phase
+    }
+
+    fn file_reads(&self) -> Option<Arc<infra_lang::funcs::FileReads>> {
+        Some(self.ctx.file_reads.clone())
     }
 }
 

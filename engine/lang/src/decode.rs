@@ -33,6 +33,9 @@ impl Scope for Layered<'_> {
     fn phase(&self) -> Phase {
         self.parent.phase()
     }
+    fn file_reads(&self) -> Option<std::sync::Arc<crate::funcs::FileReads>> {
+        self.parent.file_reads()
+    }
 }
 
 /// Decodes `body` into an object holding every attribute and block of `schema` (absent
@@ -200,7 +203,7 @@ mod tests {
     }
 
     fn scope(ports: Value) -> MapScope {
-        MapScope { names: [("ports".to_string(), ports)].into_iter().collect(), base_dir: std::env::temp_dir(), phase: Phase::Plan }
+        MapScope { names: [("ports".to_string(), ports)].into_iter().collect(), base_dir: std::env::temp_dir(), phase: Phase::Plan, reads: None }
     }
 
     #[test]

@@ -27,6 +27,10 @@ pub trait Scope {
     /// Directory that relative paths in `file()` and friends resolve against.
     fn base_dir(&self) -> PathBuf;
     fn phase(&self) -> Phase;
+    /// Where functions record the files they read; none unless the caller asks.
+    fn file_reads(&self) -> Option<std::sync::Arc<funcs::FileReads>> {
+        None
+    }
 }
 
 /// A scope with no references at all: for constants such as variable defaults.
@@ -49,6 +53,7 @@ pub struct MapScope {
     pub names: BTreeMap<String, Value>,
     pub base_dir: PathBuf,
     pub phase: Phase,
+    pub reads: Option<std::sync::Arc<funcs::FileReads>>,
 }
 
 impl Scope for MapScope {
@@ -64,6 +69,9 @@ impl Scope for MapScope {
     }
     fn phase(&self) -> Phase {
         self.phase
+    }
+    fn file_reads(&self) -> Option<std::sync::Arc<funcs::FileReads>> {
+        self.reads.clone()
     }
 }
 
@@ -666,7 +674,7 @@ impl<'a> Evaluator<'a> {
                 }
             }
         }
-        let ctx = FuncCtx { base_dir: self.scope.base_dir(), phase: self.scope.phase() };
+        let ctx = FuncCtx { base_dir: self.scope.base_dir(), phase: self.scope.phase(), reads: self.scope.file_reads() };
         funcs::call(name, args, &ctx).map_err(|e| match e {
             funcs::FuncError::Unknown => err(
                 "Call to unknown function",
@@ -809,7 +817,7 @@ pub fn index(value: Value, key: Value, span: Option<Span>) -> Result<Value, Diag
 /// Evaluates a template file's text with the given variables (the `templatefile` function).
 pub fn eval_template_text(text: &str, vars: BTreeMap<String, Value>, ctx: &FuncCtx) -> Result<Value, String> {
     let tpl = hcl_edit::parser::parse_template(text).map_err(|e| format!("the template could not be parsed: {}", e.message()))?;
-    let scope = MapScope { names: vars, base_dir: ctx.base_dir.clone(), phase: ctx.phase };
+    let scope = MapScope { names: vars, base_dir: ctx.base_dir.clone(), phase: ctx.phase, reads: ctx.reads.clone() };
     let mut ev = Evaluator::new(&scope, FileId(u32::MAX));
     let mut marked = false;
     let mut unknown = false;

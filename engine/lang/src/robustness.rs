@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 /// Returns how many evaluations succeeded (the rest produced diagnostics).
 pub fn exercise(text: &str) -> usize {
     let sources = SourceMap::new();
-    let scope = MapScope { names: BTreeMap::new(), base_dir: std::env::temp_dir(), phase: Phase::Console };
+    let scope = MapScope { names: BTreeMap::new(), base_dir: std::env::temp_dir(), phase: Phase::Console, reads: None };
     let mut ok = 0;
     let (file, body) = crate::parse::parse_source(&sources, std::path::Path::new("fuzz.tf"), text);
     if let Ok(body) = body {

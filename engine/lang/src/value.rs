@@ -421,6 +421,45 @@ pub fn sensitive_paths(v: &Value) -> Vec<Vec<serde_json::Value>> {
     out
 }
 
+/// Paths (as in [`sensitive_paths`]) of every unknown value inside `v`, looking through
+/// sensitive marks: with [`to_json`], which writes unknowns as null, they keep a planned value
+/// whole.
+pub fn unknown_paths(v: &Value) -> Vec<Vec<serde_json::Value>> {
+    fn walk(v: &Value, path: &mut Vec<serde_json::Value>, out: &mut Vec<Vec<serde_json::Value>>) {
+        match v.unmark().0 {
+            Value::Unknown => out.push(path.clone()),
+            Value::List(items) | Value::Tuple(items) | Value::Set(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    path.push(serde_json::Value::from(i));
+                    walk(item, path, out);
+                    path.pop();
+                }
+            }
+            Value::Map(m) | Value::Object(m) => {
+                for (k, item) in m {
+                    path.push(serde_json::Value::String(k.clone()));
+                    walk(item, path, out);
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(v, &mut Vec::new(), &mut out);
+    out
+}
+
+/// Puts unknowns back at the given paths (the inverse of [`unknown_paths`]); apply it before
+/// [`apply_sensitive_paths`], which marks what it finds at a path.
+pub fn apply_unknown_paths(v: Value, paths: &[Vec<serde_json::Value>]) -> Value {
+    let mut v = v;
+    for path in paths {
+        v = set_path(v, path, &|_| Value::Unknown);
+    }
+    v
+}
+
 /// Puts sensitive marks back at the given paths (the inverse of [`sensitive_paths`]).
 pub fn apply_sensitive_paths(v: Value, paths: &[Vec<serde_json::Value>]) -> Value {
     let mut v = v;
@@ -431,14 +470,19 @@ pub fn apply_sensitive_paths(v: Value, paths: &[Vec<serde_json::Value>]) -> Valu
 }
 
 fn mark_path(v: Value, path: &[serde_json::Value]) -> Value {
+    set_path(v, path, &Value::sensitive)
+}
+
+/// Replaces the value at `path` by `f` of it; a path that leads nowhere changes nothing.
+fn set_path(v: Value, path: &[serde_json::Value], f: &dyn Fn(Value) -> Value) -> Value {
     let Some((first, rest)) = path.split_first() else {
-        return v.sensitive();
+        return f(v);
     };
     match v {
         Value::Map(mut m) | Value::Object(mut m) if first.is_string() => {
             let key = first.as_str().unwrap_or_default().to_string();
             if let Some(inner) = m.remove(&key) {
-                m.insert(key, mark_path(inner, rest));
+                m.insert(key, set_path(inner, rest, f));
             }
             Value::Object(m)
         }
@@ -446,7 +490,7 @@ fn mark_path(v: Value, path: &[serde_json::Value]) -> Value {
             let i = first.as_u64().unwrap_or(0) as usize;
             if i < items.len() {
                 let inner = std::mem::replace(&mut items[i], Value::Null);
-                items[i] = mark_path(inner, rest);
+                items[i] = set_path(inner, rest, f);
             }
             Value::Tuple(items)
         }

@@ -75,7 +75,11 @@ pub(crate) fn resolve(ctx: &FuncCtx, p: &str) -> PathBuf {
 
 pub(crate) fn read(ctx: &FuncCtx, p: &str) -> Result<Vec<u8>, FuncError> {
     let path = resolve(ctx, p);
-    std::fs::read(&path).map_err(|e| FuncError::Failed(format!("no file exists at {p:?}: {e}")))
+    let bytes = std::fs::read(&path).map_err(|e| FuncError::Failed(format!("no file exists at {p:?}: {e}")))?;
+    if let Some(reads) = &ctx.reads {
+        reads.record(&path, &bytes);
+    }
+    Ok(bytes)
 }
 
 fn normalize(p: &Path) -> PathBuf {

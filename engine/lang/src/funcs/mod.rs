@@ -30,6 +30,26 @@ pub enum Phase {
 pub struct FuncCtx {
     pub base_dir: PathBuf,
     pub phase: Phase,
+    /// Where `file`, `templatefile` and the other readers record what they read, when the
+    /// caller wants to know (a saved plan pins those files).
+    pub reads: Option<std::sync::Arc<FileReads>>,
+}
+
+/// The files functions read during a run: path to the SHA-256 (hex) of the bytes read.
+#[derive(Debug, Default)]
+pub struct FileReads(std::sync::Mutex<BTreeMap<PathBuf, String>>);
+
+impl FileReads {
+    pub fn record(&self, path: &std::path::Path, bytes: &[u8]) {
+        use sha2::Digest;
+        let digest: String = sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(path.to_path_buf(), digest);
+    }
+
+    /// Every file read so far with its digest, by path.
+    pub fn snapshot(&self) -> BTreeMap<PathBuf, String> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
 }
 
 #[derive(Debug)]

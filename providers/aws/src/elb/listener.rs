@@ -119,9 +119,16 @@ impl ResourceType<AwsProvider> for Listener {
         }
         let mut resp = plan_helpers::default_plan(&self.schema(), prior, &cfg);
         if let Value::Object(m) = &mut resp.planned {
-            // AWS picks a policy when none is given.
-            if m.get("protocol").and_then(Value::as_str).is_some_and(|p| p != "HTTPS" && p != "TLS") && m.get("ssl_policy").is_some_and(Value::is_unknown) {
-                m.insert("ssl_policy".into(), Value::Null);
+            // Unless configured, the policy is the API's choice: AWS picks one for an HTTPS or
+            // TLS listener, and what it reports for other protocols differs (none on AWS, a
+            // default on moto). So it is known only after apply for a new listener (the default
+            // rule) and for one that changes protocol, as in Terraform; planning it null made
+            // apply fail on moto with an inconsistent result.
+            let configured = config.get_attr("ssl_policy").is_some_and(|v| !v.is_null());
+            let protocol = m.get("protocol").cloned().unwrap_or_default();
+            let protocol_changes = prior.is_some_and(|p| !p.get_attr("protocol").is_some_and(|old| old.equals(&protocol)));
+            if !configured && protocol_changes {
+                m.insert("ssl_policy".into(), Value::Unknown);
             }
         }
         plan_tags_all(&mut resp.planned, &c.default_tags());
