@@ -1,7 +1,7 @@
 //! `infra apply [PLANFILE]`: makes the changes a plan describes, a fresh one (after
 //! confirmation) or one saved by `plan --out`; also the apply run `destroy` shares.
 
-use super::{Cx, PlanArgs};
+use super::{take_lock, Cx, PlanArgs};
 use crate::out::Exit;
 use crate::{ops, progress, render};
 use infra_core::apply::{apply, ApplyOptions};
@@ -34,7 +34,7 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
         None => None,
     };
     let request = saved.as_ref().map(ops::planfile::request).unwrap_or_else(|| args.request());
-    let _lock = ops::stack::lock(&backend, "apply", &args.lock_timeout).map_err(|d| cx.fail(d))?;
+    let _lock = take_lock(cx, &backend, "apply", &args.lock_timeout)?;
     let state = match (ops::stack::read_state_if_any(&backend).map_err(|d| cx.fail(d))?, &saved) {
         (Some(state), _) => state,
         (None, Some(doc)) => ops::planfile::fresh_state(doc),

@@ -1,7 +1,7 @@
 //! `infra destroy`: plans the destruction of everything the state records and applies it.
 
 use super::apply::{confirm, run_apply};
-use super::{Cx, PlanArgs};
+use super::{take_lock, Cx, PlanArgs};
 use crate::out::Exit;
 use crate::{ops, render};
 use infra_lang::eval::Phase;
@@ -20,7 +20,7 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
     let out = &cx.out;
     let stack = ops::stack::read_stack(&cx.dir, &out.sources);
     let backend = ops::stack::backend_for(&stack.0, &cx.dir).map_err(|d| cx.fail(d))?;
-    let _lock = ops::stack::lock(&backend, "destroy", &args.lock_timeout).map_err(|d| cx.fail(d))?;
+    let _lock = take_lock(cx, &backend, "destroy", &args.lock_timeout)?;
     let state = ops::stack::read_state(&backend).map_err(|d| cx.fail(d))?;
     let mut ctx = ops::vars::load_stack(stack, &cx.dir, &args.vars.load_options(Phase::Plan), &out.sources).map_err(|d| cx.fail(d))?;
     let p = ops::plan::plan(&cx.rt, &ctx, &state, &args.request()).map_err(|d| cx.fail(d))?;
