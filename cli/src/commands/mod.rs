@@ -16,6 +16,7 @@ pub mod state;
 pub mod validate;
 pub mod version;
 
+use crate::interrupts::Interrupts;
 use crate::ops;
 use crate::out::{Exit, Out};
 use clap::{Parser, Subcommand};
@@ -149,13 +150,13 @@ impl Cx {
     }
 }
 
-/// Takes the state lock for `op`, warning when it took over a stale lock.
-fn take_lock(cx: &Cx, backend: &infra_state::LocalBackend, op: &str, lock_timeout: &str) -> Result<infra_state::LockGuard, Exit> {
-    let guard = ops::stack::lock(backend, op, lock_timeout).map_err(|d| cx.fail(d))?;
-    if let Some(stale) = &guard.took_over {
-        cx.out.diags(&ops::stack::stale_lock_warning(backend, stale).into());
+/// Takes the state lock for `op` with `interrupts` watching (installed before this, so no
+/// signal finds the lock without its release), warning when it took over a stale lock.
+fn take_lock(cx: &Cx, interrupts: &Interrupts, backend: &infra_state::LocalBackend, op: &str, lock_timeout: &str) -> Result<(), Exit> {
+    if let Some(stale) = interrupts.lock(backend, op, lock_timeout).map_err(|d| cx.fail(d))? {
+        cx.out.diags(&ops::stack::stale_lock_warning(backend, &stale).into());
     }
-    Ok(guard)
+    Ok(())
 }
 
 /// Parses the command line, exiting as clap does for help and usage errors.

@@ -54,7 +54,8 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
     })
 }
 
-/// Takes the state lock for `op`, waiting up to `lock_timeout` (as the user spelled it).
+/// Takes the state lock for `op`, waiting up to `lock_timeout` (as the user spelled it). The
+/// commands that watch for interrupts take it through `Interrupts::lock` instead.
 pub fn lock(backend: &LocalBackend, op: &str, lock_timeout: &str) -> Result<LockGuard> {
     backend.lock(op, lock_timeout_of(lock_timeout)?).map_err(lock_error)
 }
