@@ -337,9 +337,9 @@ impl LocalBackend {
 
     /// One attempt at the lock; `Ok(None)` while someone else holds it. A lock whose holder
     /// ran on this host and is no longer running is replaced by this one (`took_over` on the
-    /// guard names it); of several runs racing to do so, one wins and the others find its lock. A lock from another host is never taken over:
-    /// this host cannot see whether that process still runs (shared team state will need a
-    /// heartbeat or an expiring lease for that).
+    /// guard names it); of several runs racing to do so, one wins and the others find its
+    /// lock. A lock from another host is never taken over: this host cannot see whether that
+    /// process still runs (shared team state will need a heartbeat or an expiring lease).
     pub fn try_lock(&self, operation: &str) -> Result<Option<LockGuard>, StateError> {
         let lock_path = self.lock_path();
         if let Some(dir) = lock_path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -358,9 +358,7 @@ impl LocalBackend {
             // Ours is written in full beside it, then renamed over it: the lock path is never
             // empty, so no run can slip in between the stale lock and ours.
             let ours = sibling(&lock_path, &format!(".{}.tmp", info.id));
-            if !create_lock(&ours, &info)? {
-                continue;
-            }
+            write_lock_file(&ours, &info)?;
             let replaced = replace_lock_if(&lock_path, |held| Ok(held.is_some_and(|h| h.id == stale.id && h.is_stale())), Some(&ours));
             if replaced.as_ref().is_ok_and(|r| *r) {
                 return Ok(Some(LockGuard { lock_path, info, took_over: Some(stale) }));
@@ -394,8 +392,36 @@ impl LocalBackend {
     }
 }
 
-/// Creates the lock file (mode 0600) holding `info`; `false` when one exists already.
+/// Creates the lock file (mode 0600) holding `info`; `false` when one exists already. It is
+/// written in full under a name of its own and linked into place, so a run killed at any
+/// moment never leaves a lock file without its holder: such a file could be neither waited
+/// for, taken over nor force-unlocked.
 fn create_lock(path: &Path, info: &LockInfo) -> Result<bool, StateError> {
+    let ours = sibling(path, &format!(".{}.tmp", info.id));
+    write_lock_file(&ours, info)?;
+    let linked = fs::hard_link(&ours, path);
+    let _ = fs::remove_file(&ours);
+    match linked {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        // A file system without hard links: create it in place (a kill between creating and
+        // writing it can then leave it empty).
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EPERM | libc::EOPNOTSUPP | libc::ENOSYS | libc::EXDEV)) => create_lock_in_place(path, info),
+        Err(e) => Err(io(path, "creating lock")(e)),
+    }
+}
+
+/// Writes `info` to a new file of this process's own (mode 0600), synced.
+fn write_lock_file(path: &Path, info: &LockInfo) -> Result<(), StateError> {
+    let mut f = create_private(path)?;
+    let body = serde_json::to_vec_pretty(info).unwrap_or_default();
+    f.write_all(&body).and_then(|_| f.sync_all()).map_err(|e| {
+        let _ = fs::remove_file(path);
+        io(path, "writing")(e)
+    })
+}
+
+fn create_lock_in_place(path: &Path, info: &LockInfo) -> Result<bool, StateError> {
     let mut opts = OpenOptions::new();
     opts.write(true).create_new(true);
     {
@@ -638,6 +664,24 @@ mod tests {
             drop(guards);
             assert!(!b.lock_path().exists());
         }
+    }
+
+    #[test]
+    fn taking_and_taking_over_the_lock_leaves_no_other_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = LocalBackend::new(dir.path().join("infra.tfstate"));
+        let files = || fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect::<Vec<_>>();
+        let guard = b.lock("apply", Duration::ZERO).unwrap();
+        assert_eq!(files(), ["infra.tfstate.lock.info"]);
+        assert!(b.try_lock("plan").unwrap().is_none());
+        assert_eq!(files(), ["infra.tfstate.lock.info"]);
+        drop(guard);
+        plant_lock(&b, dead_pid(), &this_host());
+        let guard = b.lock("apply", Duration::ZERO).unwrap();
+        assert!(guard.took_over.is_some());
+        assert_eq!(files(), ["infra.tfstate.lock.info"]);
+        drop(guard);
+        assert!(files().is_empty());
     }
 
     #[test]
