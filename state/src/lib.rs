@@ -1,7 +1,7 @@
 //! State: what infra knows exists. The versioned on-disk schema ([`StateFile`]) and the local
 //! backend: atomic writes (temp file in the same directory, fsync, rename, fsync of the
 //! directory), mode 0600, the previous version kept as a backup, and a lock file naming its
-//! holder. This crate knows nothing about providers or the language.
+//! holder (taken over when that holder ran on this host and is gone). This crate knows nothing about providers or the language.
 
 pub mod journal;
 pub mod local;
@@ -9,7 +9,7 @@ pub mod planfile;
 pub mod schema;
 
 pub use journal::{Journal, JournalRecord};
-pub use local::{LocalBackend, LockGuard, LockInfo, StateError};
+pub use local::{Holder, LocalBackend, LockGuard, LockInfo, StateError, Unlock};
 pub use schema::{DeposedObject, InstanceState, Json, OutputState, PendingCreate, ResourceState, StateFile, FORMAT_VERSION};
 
 /// The default state file name in the stack directory. It differs from Terraform's

@@ -83,9 +83,15 @@ def count_objects(endpoint, region):
     fss = efs.describe_file_systems()["FileSystems"]
     n["efs"] = len(fss)
     n["mount_target"] = sum(len(efs.describe_mount_targets(FileSystemId=f["FileSystemId"])["MountTargets"]) for f in fss)
-    clusters = ecs.list_clusters()["clusterArns"]
+    # A deleted cluster or service stays listed as INACTIVE (in AWS for a while, in moto for good).
+    arns = ecs.list_clusters()["clusterArns"]
+    clusters = [c["clusterArn"] for c in ecs.describe_clusters(clusters=arns)["clusters"] if c["status"] == "ACTIVE"] if arns else []
     n["ecs_cluster"] = len(clusters)
-    n["ecs_service"] = sum(len(ecs.list_services(cluster=c)["serviceArns"]) for c in clusters)
+    n["ecs_service"] = 0
+    for c in clusters:
+        services = ecs.list_services(cluster=c)["serviceArns"]
+        if services:
+            n["ecs_service"] += len([x for x in ecs.describe_services(cluster=c, services=services)["services"] if x["status"] == "ACTIVE"])
     n["task_definition"] = len(ecs.list_task_definitions(status="ACTIVE")["taskDefinitionArns"])
     lbs = elb.describe_load_balancers()["LoadBalancers"]
     n["lb"] = len(lbs)
@@ -116,6 +122,7 @@ def main():
     ap.add_argument("--var", action="append", default=[])
     ap.add_argument("--keep", action="store_true", help="keep each run's directory")
     o = ap.parse_args()
+    o.infra, o.moto, o.example = (os.path.abspath(x) for x in (o.infra, o.moto, o.example))
     rng = random.Random(o.seed)
     work = tempfile.mkdtemp(prefix="infra-campaign-")
     port = free_port()

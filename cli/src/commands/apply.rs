@@ -1,7 +1,8 @@
 //! `infra apply [PLANFILE]`: makes the changes a plan describes, a fresh one (after
 //! confirmation) or one saved by `plan --out`; also the apply run `destroy` shares.
 
-use super::{Cx, PlanArgs};
+use super::{take_lock, Cx, PlanArgs};
+use crate::interrupts::Interrupts;
 use crate::out::Exit;
 use crate::{ops, progress, render};
 use infra_core::apply::{apply, ApplyOptions};
@@ -11,7 +12,6 @@ use infra_lang::eval::Phase;
 use infra_state::LocalBackend;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 #[derive(clap::Args)]
@@ -27,6 +27,7 @@ pub struct Args {
 pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
     let Args { args, auto_approve, plan_file } = a;
     let out = &cx.out;
+    let interrupts = Interrupts::install(&cx.rt);
     let stack = ops::stack::read_stack(&cx.dir, &out.sources);
     let backend = ops::stack::backend_for(&stack.0, &cx.dir).map_err(|d| cx.fail(d))?;
     let saved = match &plan_file {
@@ -38,7 +39,7 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
     if let Some(doc) = &saved {
         ops::planfile::check_config(doc, &cx.dir, &stack.0).map_err(|d| cx.fail(d))?;
     }
-    let _lock = ops::stack::lock(&backend, "apply", &args.lock_timeout).map_err(|d| cx.fail(d))?;
+    take_lock(cx, &interrupts, &backend, "apply", &args.lock_timeout)?;
     let state = match (ops::stack::read_state_if_any(&backend).map_err(|d| cx.fail(d))?, &saved) {
         (Some(state), _) => state,
         (None, Some(doc)) => ops::planfile::fresh_state(doc),
@@ -71,7 +72,7 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
         return Ok(1);
     }
     ctx.phase = Phase::Apply;
-    run_apply(cx, ctx, p, backend, &args)
+    run_apply(cx, &interrupts, ctx, p, backend, &args)
 }
 
 /// Asks on the terminal; without one, the user must have said `--auto-approve`.
@@ -94,29 +95,10 @@ pub(super) fn confirm(verb: &str, cx: &Cx) -> Result<bool, Exit> {
 }
 
 /// Runs the plan with progress on stderr; the first interrupt lets in-flight operations finish,
-/// the second exits at once.
-pub(super) fn run_apply(cx: &Cx, ctx: infra_core::walk::Ctx, p: Plan, backend: LocalBackend, args: &PlanArgs) -> Result<i32, Exit> {
+/// the second exits at once (see `crate::interrupts`).
+pub(super) fn run_apply(cx: &Cx, interrupts: &Interrupts, ctx: infra_core::walk::Ctx, p: Plan, backend: LocalBackend, args: &PlanArgs) -> Result<i32, Exit> {
     let out = &cx.out;
-    let cancel = Arc::new(AtomicBool::new(false));
-    let c2 = cancel.clone();
-    // One receiver for both interrupts: a second `ctrl_c()` would only see signals that arrive
-    // after it is first polled, so an interrupt sent right after the first message was lost
-    // (found by the signals test hanging in CI).
-    let interrupts = cx.rt.block_on(async { tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()) });
-    if let Ok(mut interrupts) = interrupts {
-        cx.rt.spawn(async move {
-            if interrupts.recv().await.is_some() {
-                c2.store(true, Ordering::SeqCst);
-                eprintln!("Interrupt received. Waiting for in-flight operations to finish; nothing new will start. Interrupt again to stop at once.");
-                if interrupts.recv().await.is_some() {
-                    // Second interrupt: stop now. State writes are atomic renames, so the file on
-                    // disk is the last complete version.
-                    eprintln!("Two interrupts received. Exiting immediately.");
-                    std::process::exit(130);
-                }
-            }
-        });
-    }
+    let cancel = interrupts.start_apply();
     let destroy = p.mode == PlanMode::Destroy;
     let res = cx.rt.block_on(apply(
         Arc::new(ctx),

@@ -1,7 +1,8 @@
 //! `infra destroy`: plans the destruction of everything the state records and applies it.
 
 use super::apply::{confirm, run_apply};
-use super::{Cx, PlanArgs};
+use super::{take_lock, Cx, PlanArgs};
+use crate::interrupts::Interrupts;
 use crate::out::Exit;
 use crate::{ops, render};
 use infra_lang::eval::Phase;
@@ -18,9 +19,10 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
     let Args { mut args, auto_approve } = a;
     args.destroy = true;
     let out = &cx.out;
+    let interrupts = Interrupts::install(&cx.rt);
     let stack = ops::stack::read_stack(&cx.dir, &out.sources);
     let backend = ops::stack::backend_for(&stack.0, &cx.dir).map_err(|d| cx.fail(d))?;
-    let _lock = ops::stack::lock(&backend, "destroy", &args.lock_timeout).map_err(|d| cx.fail(d))?;
+    take_lock(cx, &interrupts, &backend, "destroy", &args.lock_timeout)?;
     let state = ops::stack::read_state(&backend).map_err(|d| cx.fail(d))?;
     let mut ctx = ops::vars::load_stack(stack, &cx.dir, &args.vars.load_options(Phase::Plan), &out.sources).map_err(|d| cx.fail(d))?;
     let p = ops::plan::plan(&cx.rt, &ctx, &state, &args.request()).map_err(|d| cx.fail(d))?;
@@ -32,5 +34,5 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
         return Ok(1);
     }
     ctx.phase = Phase::Apply;
-    run_apply(cx, ctx, p, backend, &args)
+    run_apply(cx, &interrupts, ctx, p, backend, &args)
 }

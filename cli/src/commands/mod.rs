@@ -16,6 +16,7 @@ pub mod state;
 pub mod validate;
 pub mod version;
 
+use crate::interrupts::Interrupts;
 use crate::ops;
 use crate::out::{Exit, Out};
 use clap::{Parser, Subcommand};
@@ -57,7 +58,7 @@ pub enum Cmd {
     Fmt(fmt::Args),
     /// Evaluate expressions read from stdin, one per line.
     Console(console::Args),
-    /// Remove a stale state lock.
+    /// Remove a state lock whose holder is gone.
     ForceUnlock(force_unlock::Args),
     /// Print shell completions.
     Completions(completions::Args),
@@ -149,6 +150,15 @@ impl Cx {
     }
 }
 
+/// Takes the state lock for `op` with `interrupts` watching (installed before this, so no
+/// signal finds the lock without its release), warning when it took over a stale lock.
+fn take_lock(cx: &Cx, interrupts: &Interrupts, backend: &infra_state::LocalBackend, op: &str, lock_timeout: &str) -> Result<(), Exit> {
+    if let Some(stale) = interrupts.lock(backend, op, lock_timeout).map_err(|d| cx.fail(d))? {
+        cx.out.diags(&ops::stack::stale_lock_warning(backend, &stale).into());
+    }
+    Ok(())
+}
+
 /// Parses the command line, exiting as clap does for help and usage errors.
 pub fn parse() -> Cli {
     // Usage errors exit 1, as Terraform's do: exit 2 means "changes present" to
@@ -224,7 +234,9 @@ mod tests {
         assert!(matches!(parse(&["infra", "plan", "-out=tf.plan", "-detailed-exitcode"]), Ok(Cmd::Plan(a)) if a.detailed_exitcode && a.out.is_some()));
         assert!(matches!(parse(&["infra", "apply", "-refresh=false", "tf.plan"]), Ok(Cmd::Apply(a)) if !a.args.refresh && a.plan_file.is_some()));
         assert!(matches!(parse(&["infra", "state", "mv", "a.b", "a.c"]), Ok(Cmd::State(_))));
-        assert!(matches!(parse(&["infra", "force-unlock", "123"]), Ok(Cmd::ForceUnlock(a)) if a.id == "123"));
+        assert!(matches!(parse(&["infra", "force-unlock", "123"]), Ok(Cmd::ForceUnlock(a)) if a.id == "123" && !a.force));
+        assert!(matches!(parse(&["infra", "force-unlock", "-force", "123"]), Ok(Cmd::ForceUnlock(a)) if a.id == "123" && a.force));
+        assert!(matches!(parse(&["infra", "force-unlock", "123", "--force"]), Ok(Cmd::ForceUnlock(a)) if a.id == "123" && a.force));
         assert!(parse(&["infra", "plan", "--nope"]).is_err());
     }
 }

@@ -1,6 +1,7 @@
 //! `infra plan`: what apply would change, optionally saved for `infra apply FILE`.
 
-use super::{Cx, PlanArgs};
+use super::{take_lock, Cx, PlanArgs};
+use crate::interrupts::Interrupts;
 use crate::out::Exit;
 use crate::{json, ops, render};
 use infra_lang::eval::Phase;
@@ -21,9 +22,10 @@ pub struct Args {
 pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
     let Args { args, out: plan_out, detailed_exitcode } = a;
     let out = &cx.out;
+    let interrupts = Interrupts::install(&cx.rt);
     let stack = ops::stack::read_stack(&cx.dir, &out.sources);
     let backend = ops::stack::backend_for(&stack.0, &cx.dir).map_err(|d| cx.fail(d))?;
-    let _lock = ops::stack::lock(&backend, "plan", &args.lock_timeout).map_err(|d| cx.fail(d))?;
+    take_lock(cx, &interrupts, &backend, "plan", &args.lock_timeout)?;
     let state = ops::stack::read_state(&backend).map_err(|d| cx.fail(d))?;
     let ctx = ops::vars::load_stack(stack, &cx.dir, &args.vars.load_options(Phase::Plan), &out.sources).map_err(|d| cx.fail(d))?;
     let request = args.request();

@@ -8,8 +8,7 @@ use infra_core::addr::parse_target;
 use infra_core::state_io::Working;
 use infra_lang::diag::Diagnostic;
 use infra_lang::value::Value;
-use infra_state::{LocalBackend, StateFile};
-use std::time::Duration;
+use infra_state::{LocalBackend, LockGuard, StateFile};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -27,6 +26,15 @@ pub enum StateCmd {
 
 fn read_state(backend: &LocalBackend, out: &Out) -> Result<StateFile, Exit> {
     ops::stack::read_state(backend).map_err(|d| out.fail(d))
+}
+
+/// The lock for a state edit: no waiting, and a warning when a stale lock was taken over.
+fn lock(backend: &LocalBackend, op: &str, out: &Out) -> Result<LockGuard, Exit> {
+    let guard = ops::stack::lock(backend, op, "0s").map_err(|d| out.fail(d))?;
+    if let Some(stale) = &guard.took_over {
+        out.diags(&ops::stack::stale_lock_warning(backend, stale).into());
+    }
+    Ok(guard)
 }
 
 pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
@@ -63,7 +71,7 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
             Ok(0)
         }
         StateCmd::Rm { addresses } => {
-            let _lock = backend.lock("state rm", Duration::ZERO).map_err(|e| out.fail(Diagnostic::error("Error acquiring the state lock", format!("{e}."))))?;
+            let _lock = lock(&backend, "state rm", out)?;
             let s = read_state(&backend, out)?;
             let mut w = Working::from_state(&s).map_err(|e| out.fail(Diagnostic::error("Invalid state", e)))?;
             let mut removed = 0;
@@ -84,7 +92,7 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
             Ok(0)
         }
         StateCmd::Mv { from, to } => {
-            let _lock = backend.lock("state mv", Duration::ZERO).map_err(|e| out.fail(Diagnostic::error("Error acquiring the state lock", format!("{e}."))))?;
+            let _lock = lock(&backend, "state mv", out)?;
             let s = read_state(&backend, out)?;
             let mut w = Working::from_state(&s).map_err(|e| out.fail(Diagnostic::error("Invalid state", e)))?;
             let src = parse_target(&from).map_err(|e| out.fail(Diagnostic::error("Invalid address", format!("{e}."))))?;

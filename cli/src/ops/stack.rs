@@ -5,7 +5,7 @@ use infra_lang::config::Module;
 use infra_lang::diag::{Diagnostic, Diagnostics};
 use infra_lang::source::SourceMap;
 use infra_provider::Registry;
-use infra_state::{LocalBackend, LockGuard, StateFile};
+use infra_state::{LocalBackend, LockGuard, LockInfo, StateError, StateFile};
 use std::path::Path;
 use std::time::Duration;
 
@@ -54,11 +54,36 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
     })
 }
 
-/// Takes the state lock for `op`, waiting up to `lock_timeout` (as the user spelled it).
+/// Takes the state lock for `op`, waiting up to `lock_timeout` (as the user spelled it). The
+/// commands that watch for interrupts take it through `Interrupts::lock` instead.
 pub fn lock(backend: &LocalBackend, op: &str, lock_timeout: &str) -> Result<LockGuard> {
-    let timeout = parse_duration(lock_timeout)
-        .ok_or_else(|| Diagnostic::error("Invalid --lock-timeout", format!("{lock_timeout:?} is not a duration like 30s or 2m.")))?;
-    backend.lock(op, timeout).map_err(|e| Diagnostic::error("Error acquiring the state lock", format!("{e}.")).into())
+    backend.lock(op, lock_timeout_of(lock_timeout)?).map_err(lock_error)
+}
+
+/// `--lock-timeout` as the user spelled it.
+pub fn lock_timeout_of(lock_timeout: &str) -> Result<Duration> {
+    parse_duration(lock_timeout)
+        .ok_or_else(|| Diagnostic::error("Invalid --lock-timeout", format!("{lock_timeout:?} is not a duration like 30s or 2m.")).into())
+}
+
+pub fn lock_error(e: StateError) -> Diagnostics {
+    Diagnostic::error("Error acquiring the state lock", format!("{e}.")).into()
+}
+
+/// What a run says when it took over a lock whose holder is gone.
+pub fn stale_lock_warning(backend: &LocalBackend, stale: &LockInfo) -> Diagnostic {
+    Diagnostic::warning(
+        "Taking over a stale state lock",
+        format!(
+            "The state {} was locked by {} (pid {}, operation {}, since {}, lock ID {}), but its process is no longer running on this host, so this run took the lock over. If that run was killed during an apply, the state holds what it finished: review the plan before applying it.",
+            backend.path.display(),
+            stale.who,
+            stale.pid,
+            stale.operation,
+            stale.created,
+            stale.id
+        ),
+    )
 }
 
 /// The state, or a new empty one when there is none yet.

@@ -217,6 +217,13 @@ pub async fn plan(ctx: &Ctx, state: &infra_state::StateFile, opts: &PlanOptions,
         data: BTreeMap::new(),
     };
     p.apply_moves();
+    let stored = check_stored_types(ctx, &p.working);
+    if stored.has_errors() {
+        // Nothing could be planned for such an object, and a refresh-only apply would rewrite
+        // the state around it: stop before any provider is called.
+        p.diags.extend(stored);
+        return Err(p.diags);
+    }
     let allowed = allowed_nodes(ctx, opts);
     walk::walk(ctx, |n| allowed.contains(&n), &mut p).await;
     p.orphans().await;
@@ -296,6 +303,49 @@ pub fn rebuild_exec(ctx: &Ctx, p: &mut Plan) -> Result<(), Diagnostics> {
     p.exec = exec;
     p.index = p.changes.iter().enumerate().map(|(i, c)| (c.addr.clone(), i)).collect();
     Ok(())
+}
+
+/// Every object the state records (and every create left pending) must be of a type its
+/// provider knows: it could not be refreshed, updated or deleted otherwise. Objects whose
+/// resource is in the configuration are left to the configuration's own check, which already
+/// reports an unknown type there.
+fn check_stored_types(ctx: &Ctx, working: &Working) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    let mut check = |addr: &str, provider: &str, ty: &str| {
+        let family = ProviderRef::parse(provider).name;
+        let problem = match ctx.schemas.get(&family) {
+            None => {
+                let known: Vec<&str> = ctx.schemas.keys().map(String::as_str).collect();
+                format!(
+                    "The state records {addr}, of type \"{ty}\" from the provider \"{family}\", which this build of infra does not include (it has {}).",
+                    known.join(", ")
+                )
+            }
+            Some(schema) if !schema.resources.contains_key(ty) => {
+                format!("The state records {addr}, of type \"{ty}\", which the provider \"{family}\" does not support.")
+            }
+            Some(_) => return,
+        };
+        diags.push(
+            Diagnostic::error(
+                "Unsupported resource type in state",
+                format!(
+                    "{problem} infra can neither refresh, change nor delete it, so nothing was planned and the state was left as it is. Use a build of infra that supports {ty}, or, once the object is deleted or managed elsewhere, run `infra state rm {addr}`."
+                ),
+            )
+            .with_address(addr),
+        );
+    };
+    for (addr, inst) in &working.instances {
+        let configured = ctx.module(&addr.module.static_path()).is_some_and(|m| m.resources.contains_key(&addr.resource_key()));
+        if addr.mode == Mode::Managed && !configured {
+            check(&addr.to_string(), &inst.provider, &addr.type_name);
+        }
+    }
+    for pc in &working.pending {
+        check(&pc.address, &pc.provider, &pc.type_name);
+    }
+    diags
 }
 
 /// Config nodes to walk: everything, or with --target the targets and what they depend on.

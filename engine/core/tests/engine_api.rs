@@ -176,3 +176,31 @@ async fn the_console_sees_stored_resources_and_evaluates_the_rest_over_them() {
     assert_eq!(eval("terraform_data.a[1].output"), infra_lang::Value::string("x-1-1"));
     assert_eq!(eval("module.m.out"), infra_lang::Value::string("X-1-1"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stored_object_of_a_type_no_provider_knows_stops_every_plan_mode_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("main.tf"), "resource \"terraform_data\" \"kept\" {\n  input = 1\n}\n").unwrap();
+    let ctx = load(dir.path(), Phase::Plan);
+    let object = |ty: &str, name: &str, provider: &str| serde_json::json!({"mode": "managed", "type": ty, "name": name, "provider": provider, "instances": [{"attributes": {"id": "x"}}]});
+    let state = serde_json::json!({
+        "format_version": 1, "infra_version": "0.1.0", "serial": 3, "lineage": "l-1", "outputs": {}, "pending": [],
+        "resources": [
+            object("terraform_data", "kept", "terraform"),
+            object("terraform_gone", "old", "terraform"),
+            object("google_thing", "g", "google"),
+        ],
+    });
+    let state = StateFile::from_slice(state.to_string().as_bytes()).unwrap();
+    for mode in [infra_core::plan::PlanMode::Normal, infra_core::plan::PlanMode::RefreshOnly, infra_core::plan::PlanMode::Destroy] {
+        let opts = PlanOptions { mode, ..Default::default() };
+        let Err(diags) = plan(&ctx, &state, &opts, &infra_core::hooks::NoHook).await else { panic!("{mode:?}: planned around unknown types") };
+        let errors: Vec<(Option<String>, String)> = diags.iter().filter(|d| d.is_error()).map(|d| (d.address.clone(), d.detail.clone())).collect();
+        assert_eq!(errors.len(), 2, "{mode:?}: {errors:?}");
+        assert_eq!(errors[0].0.as_deref(), Some("google_thing.g"));
+        assert!(errors[0].1.contains("\"google\", which this build of infra does not include"), "{}", errors[0].1);
+        assert_eq!(errors[1].0.as_deref(), Some("terraform_gone.old"));
+        assert!(errors[1].1.contains("of type \"terraform_gone\", which the provider \"terraform\" does not support"), "{}", errors[1].1);
+        assert!(errors[1].1.contains("infra state rm terraform_gone.old"), "{}", errors[1].1);
+    }
+}
