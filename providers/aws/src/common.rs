@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
-pub use crate::retry::create_error;
 pub use aws_smithy_runtime_api::client::result::SdkError;
 pub use aws_smithy_runtime_api::http::Response as HttpResponse;
 pub use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -47,6 +46,17 @@ pub fn api_error<E: ProvideErrorMetadata + std::error::Error + 'static>(op: &str
         cause = c.source();
     }
     Diagnostic::error("AWS API call failed", format!("{op} failed: {}.", text.trim_end_matches('.')))
+}
+
+/// The error of a create call sent through [`Clients::once`](crate::config::Clients): one that
+/// may have acted says so, and the engine's create looks for the object before sending it again.
+pub fn create_error<E: ProvideErrorMetadata + std::error::Error + 'static>(op: &str, e: &SdkError<E, HttpResponse>) -> Errors {
+    let d = api_error(op, e);
+    if crate::retry::may_have_acted(e) {
+        Errors::maybe_acted(d)
+    } else {
+        d.into()
+    }
 }
 
 /// The text of an HTML or XML page, its tags dropped and its white space folded.

@@ -12,7 +12,6 @@ use aws_smithy_runtime_api::client::retries::classifiers::{ClassifyRetry, RetryA
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_smithy_types::retry::ErrorKind;
-use infra_provider::*;
 use std::time::Duration;
 
 /// Retries when the provider block sets no `max_retries`: 9, so 10 attempts in all (about a
@@ -89,14 +88,4 @@ fn refused_connection(e: &(dyn std::error::Error + 'static)) -> bool {
         cause = c.source();
     }
     false
-}
-
-/// The error of a create call sent through [`Clients::once`](crate::config::Clients).
-pub fn create_error<E: ProvideErrorMetadata + std::error::Error + 'static>(op: &str, e: &SdkError<E, HttpResponse>) -> Errors {
-    let d = crate::common::api_error(op, e);
-    if may_have_acted(e) {
-        Errors::maybe_acted(d)
-    } else {
-        d.into()
-    }
 }
