@@ -120,6 +120,8 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--region", default="us-east-1")
     ap.add_argument("--var", action="append", default=[])
+    ap.add_argument("--certificate", default=None, metavar="DOMAIN",
+                    help="request an ACM certificate for DOMAIN in moto before each run and pass it as certificate_arn")
     ap.add_argument("--keep", action="store_true", help="keep each run's directory")
     o = ap.parse_args()
     o.infra, o.moto, o.example = (os.path.abspath(x) for x in (o.infra, o.moto, o.example))
@@ -141,6 +143,11 @@ def main():
             urllib.request.urlopen(urllib.request.Request(endpoint + "/moto-api/reset", method="POST")).read()
             d = os.path.join(work, "run%d" % run)
             shutil.copytree(o.example, d)
+            if o.certificate:
+                import boto3
+                acm = boto3.client("acm", endpoint_url=endpoint, region_name=o.region, aws_access_key_id="test", aws_secret_access_key="test")
+                arn = acm.request_certificate(DomainName=o.certificate)["CertificateArn"]
+                o.var = [v for v in o.var if not v.startswith("certificate_arn=")] + ["certificate_arn=" + arn]
             clean_vars = ["--var", "aws_endpoint=" + endpoint] + [a for v in o.var for a in ("--var", v)]
             note = ""
             if run == -1:

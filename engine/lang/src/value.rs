@@ -396,49 +396,39 @@ pub fn from_json(j: &serde_json::Value) -> Value {
 
 /// Paths (as JSON arrays of keys and indexes) of every sensitive value inside `v`.
 pub fn sensitive_paths(v: &Value) -> Vec<Vec<serde_json::Value>> {
-    fn walk(v: &Value, path: &mut Vec<serde_json::Value>, out: &mut Vec<Vec<serde_json::Value>>) {
-        match v {
-            Value::Sensitive(_) => out.push(path.clone()),
-            Value::List(items) | Value::Tuple(items) | Value::Set(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    path.push(serde_json::Value::from(i));
-                    walk(item, path, out);
-                    path.pop();
-                }
-            }
-            Value::Map(m) | Value::Object(m) => {
-                for (k, item) in m {
-                    path.push(serde_json::Value::String(k.clone()));
-                    walk(item, path, out);
-                    path.pop();
-                }
-            }
-            _ => {}
-        }
-    }
-    let mut out = Vec::new();
-    walk(v, &mut Vec::new(), &mut out);
-    out
+    paths_where(v, &|v| (matches!(v, Value::Sensitive(_)), v))
 }
 
 /// Paths (as in [`sensitive_paths`]) of every unknown value inside `v`, looking through
 /// sensitive marks: with [`to_json`], which writes unknowns as null, they keep a planned value
 /// whole.
 pub fn unknown_paths(v: &Value) -> Vec<Vec<serde_json::Value>> {
-    fn walk(v: &Value, path: &mut Vec<serde_json::Value>, out: &mut Vec<Vec<serde_json::Value>>) {
-        match v.unmark().0 {
-            Value::Unknown => out.push(path.clone()),
+    paths_where(v, &|v| {
+        let v = v.unmark().0;
+        (matches!(v, Value::Unknown), v)
+    })
+}
+
+/// Paths of the values `test` picks, walking into what `test` hands back for the others.
+fn paths_where<'v>(v: &'v Value, test: &dyn Fn(&'v Value) -> (bool, &'v Value)) -> Vec<Vec<serde_json::Value>> {
+    fn walk<'v>(v: &'v Value, test: &dyn Fn(&'v Value) -> (bool, &'v Value), path: &mut Vec<serde_json::Value>, out: &mut Vec<Vec<serde_json::Value>>) {
+        let (hit, inner) = test(v);
+        if hit {
+            out.push(path.clone());
+            return;
+        }
+        match inner {
             Value::List(items) | Value::Tuple(items) | Value::Set(items) => {
                 for (i, item) in items.iter().enumerate() {
                     path.push(serde_json::Value::from(i));
-                    walk(item, path, out);
+                    walk(item, test, path, out);
                     path.pop();
                 }
             }
             Value::Map(m) | Value::Object(m) => {
                 for (k, item) in m {
                     path.push(serde_json::Value::String(k.clone()));
-                    walk(item, path, out);
+                    walk(item, test, path, out);
                     path.pop();
                 }
             }
@@ -446,7 +436,7 @@ pub fn unknown_paths(v: &Value) -> Vec<Vec<serde_json::Value>> {
         }
     }
     let mut out = Vec::new();
-    walk(v, &mut Vec::new(), &mut out);
+    walk(v, test, &mut Vec::new(), &mut out);
     out
 }
 
