@@ -116,6 +116,7 @@ def main():
     ap.add_argument("--lose", type=float, default=0.1)
     ap.add_argument("--throttle", type=float, default=0.1)
     ap.add_argument("--reset", type=float, default=0.0)
+    ap.add_argument("--garbage", type=float, default=0.0)
     ap.add_argument("--attempts", type=int, default=5)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--region", default="us-east-1")
@@ -189,7 +190,7 @@ def main():
             else:
                 pport = free_port()
                 proxy = start([sys.executable, os.path.join(HERE, "fault_proxy.py"), "--backend", endpoint, "--port", str(pport),
-                               "--lose", str(o.lose), "--throttle", str(o.throttle), "--reset", str(o.reset), "--seed", str(rng.randrange(1 << 30)),
+                               "--lose", str(o.lose), "--throttle", str(o.throttle), "--reset", str(o.reset), "--garbage", str(o.garbage), "--seed", str(rng.randrange(1 << 30)),
                                "--log", os.path.join(d, "proxy.jsonl")], "listening on", os.path.join(d, "proxy.out"))
                 faulty = ["--var", "aws_endpoint=http://127.0.0.1:%d" % pport] + [a for v in o.var for a in ("--var", v)]
                 tries = 0
@@ -198,7 +199,15 @@ def main():
                     if rc == 0:
                         break
                 proxy.terminate()
-                note = "%d faulty applies" % tries
+                proxy.wait()
+                injected = {}
+                for line in open(os.path.join(d, "proxy.jsonl")):
+                    fault = json.loads(line).get("fault")
+                    if fault:
+                        injected[fault] = injected.get(fault, 0) + 1
+                for k, v in injected.items():
+                    totals["faults_" + k] = totals.get("faults_" + k, 0) + v
+                note = "%d faulty applies, faults %s" % (tries, json.dumps(injected, sort_keys=True))
             rc, out = infra(["apply", "--auto-approve"] + clean_vars, o.infra, d, env)
             rc2, out2 = infra(["plan", "--detailed-exitcode"] + clean_vars, o.infra, d, env)
             stuck = rc != 0 or rc2 != 0
