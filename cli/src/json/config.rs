@@ -94,7 +94,7 @@ pub struct ModuleCallJson {
 #[serde(deny_unknown_fields)]
 pub struct VariableConfigJson {
     /// The default; a sensitive variable's default is left out.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::plan::present")]
     pub default: Option<Json>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,

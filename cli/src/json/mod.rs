@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod plan;
+mod schema;
 pub mod values;
 
 pub use plan::{plan, state};

@@ -78,7 +78,7 @@ pub struct ValuesJson {
 pub struct OutputValueJson {
     pub sensitive: bool,
     /// Absent when unknown; null when sensitive.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
     pub value: Option<Json>,
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_name: Option<Json>,
@@ -165,7 +165,7 @@ pub struct OutputChangeJson {
     pub actions: Vec<String>,
     pub before: Json,
     /// Absent when known only after apply.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
     pub after: Option<Json>,
     pub after_unknown: Json,
     pub before_sensitive: Json,
@@ -177,6 +177,11 @@ pub struct OutputChangeJson {
 pub struct RelevantAttributeJson {
     pub resource: String,
     pub attribute: Vec<String>,
+}
+
+/// A field that is present is `Some`, even when it is null (absent is `None`).
+pub fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Json>, D::Error> {
+    Json::deserialize(d).map(Some)
 }
 
 /// Terraform's JSON plan names: a replacement is two actions, in the order they run.
