@@ -372,6 +372,8 @@ mod tests {
             outputs: BTreeMap::new(),
             adopted: vec![],
             dropped_intents: 0,
+            timestamp: String::new(),
+            configuration: serde_json::Value::Null,
             body_sha256: String::new(),
         }
     }
