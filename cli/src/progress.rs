@@ -1,4 +1,4 @@
-//! Apply progress on stderr: the engine's hook, printed in Terraform's words.
+//! Apply progress on stdout, as Terraform prints it (diagnostics alone go to stderr): the engine's hook, printed in Terraform's words.
 
 use crate::render::Style;
 use infra_core::hooks::Hook;
@@ -18,7 +18,7 @@ impl Hook for CliHook {
             Action::Read => "Reading...",
             _ => "Modifying...",
         };
-        eprintln!("{}: {verb}", self.style.bold(addr));
+        println!("{}: {verb}", self.style.bold(addr));
     }
     fn apply_progress(&self, addr: &str, action: Action, elapsed: Duration) {
         let verb = match action {
@@ -26,7 +26,7 @@ impl Hook for CliHook {
             Action::Create => "creating",
             _ => "modifying",
         };
-        eprintln!("{}: Still {verb}... [{}s elapsed]", self.style.bold(addr), elapsed.as_secs());
+        println!("{}: Still {verb}... [{}s elapsed]", self.style.bold(addr), elapsed.as_secs());
     }
     fn apply_done(&self, addr: &str, action: Action, elapsed: Duration, id: Option<&str>, error: Option<&Diagnostic>) {
         if error.is_some() {
@@ -38,9 +38,9 @@ impl Hook for CliHook {
             _ => "Modifications complete",
         };
         let id = id.map(|i| format!(" [id={i}]")).unwrap_or_default();
-        eprintln!("{}: {verb} after {}s{id}", self.style.bold(addr), elapsed.as_secs());
+        println!("{}: {verb} after {}s{id}", self.style.bold(addr), elapsed.as_secs());
     }
     fn stopping(&self) {
-        eprintln!("Stopping: in-flight operations are finishing.");
+        println!("Stopping: in-flight operations are finishing.");
     }
 }

@@ -233,11 +233,18 @@ fn as_pretty_json(s: &str) -> Option<String> {
 }
 
 fn attr_change(name: &str, w: usize, before: Option<&Value>, after: Option<&Value>, forces: bool, st: &Style) -> Option<String> {
-    let pad = "    ";
+    attr_change_at(name, w, before, after, forces, st, 4)
+}
+
+/// One attribute's line, `indent` columns in (4 for a resource's own attributes, 4 more per
+/// nested block).
+fn attr_change_at(name: &str, w: usize, before: Option<&Value>, after: Option<&Value>, forces: bool, st: &Style, indent: usize) -> Option<String> {
+    let pad = &" ".repeat(indent);
+    let vi = indent + 4;
     let note = if forces { st.red(" # forces replacement") } else { String::new() };
     match (before, after) {
-        (None | Some(Value::Null), Some(a)) if !a.is_null() => Some(format!("{pad}  {} {:<w$} = {}{note}\n", st.green("+"), name, value(a, 8))),
-        (Some(b), None | Some(Value::Null)) if !b.is_null() => Some(format!("{pad}  {} {:<w$} = {} -> null{note}\n", st.red("-"), name, value(b, 8))),
+        (None | Some(Value::Null), Some(a)) if !a.is_null() => Some(format!("{pad}  {} {:<w$} = {}{note}\n", st.green("+"), name, value(a, vi))),
+        (Some(b), None | Some(Value::Null)) if !b.is_null() => Some(format!("{pad}  {} {:<w$} = {} -> null{note}\n", st.red("-"), name, value(b, vi))),
         (Some(b), Some(a)) if !b.deep_unmark().equals(&a.deep_unmark()) || (a.is_unknown() && !b.is_unknown()) => {
             if let (Value::String(x), Value::String(y)) = (b, a) {
                 let (x2, y2) = match (as_pretty_json(x), as_pretty_json(y)) {
@@ -251,10 +258,80 @@ fn attr_change(name: &str, w: usize, before: Option<&Value>, after: Option<&Valu
             if b.is_sensitive() || a.is_sensitive() {
                 return Some(format!("{pad}  {} {:<w$} = (sensitive value){note}\n", st.yellow("~"), name));
             }
-            Some(format!("{pad}  {} {:<w$} = {} -> {}{note}\n", st.yellow("~"), name, value(b, 8), value(a, 8)))
+            Some(format!("{pad}  {} {:<w$} = {} -> {}{note}\n", st.yellow("~"), name, value(b, vi), value(a, vi)))
         }
         _ => None,
     }
+}
+
+/// The elements of a list or set of nested blocks (objects), if `v` is one.
+fn block_seq(v: Option<&Value>) -> Option<Vec<Value>> {
+    let items = v?.unmark().0.as_seq()?;
+    (!items.is_empty() && items.iter().all(|i| matches!(i.unmark().0, Value::Object(_) | Value::Map(_)))).then(|| items.to_vec())
+}
+
+/// A list or set of nested blocks, block by block as Terraform shows it: blocks found on both
+/// sides are hidden, the others are paired in order and shown with only their changed
+/// attributes marked; `None` when nothing changed.
+fn block_list_change(name: &str, before: Option<&Value>, after: Option<&Value>, forces: bool, st: &Style, indent: usize) -> Option<String> {
+    let mut old = block_seq(before).unwrap_or_default();
+    let mut new = block_seq(after).unwrap_or_default();
+    let mut unchanged = 0;
+    old.retain(|b| match new.iter().position(|a| a.deep_unmark().equals(&b.deep_unmark())) {
+        Some(i) => {
+            new.remove(i);
+            unchanged += 1;
+            false
+        }
+        None => true,
+    });
+    if old.is_empty() && new.is_empty() {
+        return None;
+    }
+    let mut out = String::new();
+    let n = old.len().max(new.len());
+    for i in 0..n {
+        let (b, a) = (old.get(i), new.get(i));
+        let sym = match (b, a) {
+            (Some(_), Some(_)) => st.yellow("~"),
+            (Some(_), None) => st.red("-"),
+            _ => st.green("+"),
+        };
+        out.push_str(&block_body(name, &sym, b, a, forces, st, indent));
+    }
+    if unchanged > 0 && before.is_some() && after.is_some() {
+        out.push_str(&format!("{}    # ({unchanged} unchanged block{} hidden)\n", " ".repeat(indent), if unchanged == 1 { "" } else { "s" }));
+    }
+    Some(out)
+}
+
+/// One nested block: `~ volume {`, its changed attributes (and nested blocks), `}`.
+fn block_body(name: &str, sym: &str, before: Option<&Value>, after: Option<&Value>, forces: bool, st: &Style, indent: usize) -> String {
+    let pad = " ".repeat(indent);
+    let note = if forces { st.red(" # forces replacement") } else { String::new() };
+    let mut out = format!("{pad}  {sym} {name} {{{note}\n");
+    let bm = before.and_then(Value::as_map).cloned().unwrap_or_default();
+    let am = after.and_then(Value::as_map).cloned().unwrap_or_default();
+    let keys: BTreeSet<&String> = bm.keys().chain(am.keys()).collect();
+    let w = keys.iter().filter(|k| block_seq(bm.get(**k)).is_none() && block_seq(am.get(**k)).is_none()).map(|k| k.len()).max().unwrap_or(0);
+    let mut unchanged = 0;
+    for k in keys {
+        let (b, a) = (before.and(bm.get(k)), after.and(am.get(k)));
+        let line = if block_seq(b).is_some() || block_seq(a).is_some() {
+            block_list_change(k, b, a, false, st, indent + 4)
+        } else {
+            attr_change_at(k, w, b, a, false, st, indent + 4)
+        };
+        match line {
+            Some(l) => out.push_str(&l),
+            None => unchanged += 1,
+        }
+    }
+    if unchanged > 0 && before.is_some() && after.is_some() {
+        out.push_str(&format!("{pad}        # ({unchanged} unchanged attribute{} hidden)\n", if unchanged == 1 { "" } else { "s" }));
+    }
+    out.push_str(&format!("{pad}    }}\n"));
+    out
 }
 
 pub fn change(c: &ResourceChange, st: &Style) -> String {
@@ -277,7 +354,9 @@ pub fn change(c: &ResourceChange, st: &Style) -> String {
             Action::Delete => (before.get(k), None),
             _ => (before.get(k), after.get(k)),
         };
-        match attr_change(k, w, b, a, forces, st) {
+        let line =
+            if block_seq(b).is_some() || block_seq(a).is_some() { block_list_change(k, b, a, forces, st, 4) } else { attr_change(k, w, b, a, forces, st) };
+        match line {
             Some(line) => out.push_str(&line),
             None => unchanged += 1,
         }
@@ -409,5 +488,31 @@ pub fn console_value(v: &Value, indent: usize) -> String {
         Value::Object(m) => map(m, "{", "}"),
         Value::Map(m) => map(m, "tomap({", "})"),
         _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod block_tests {
+    use super::*;
+    use infra_lang::value::Map;
+
+    fn obj(pairs: &[(&str, Value)]) -> Value {
+        Value::Object(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<Map>())
+    }
+
+    #[test]
+    fn a_changed_nested_block_shows_only_its_changed_attributes() {
+        // Terraform marks an attribute set to null `-` inside the `~` block.
+        let vol = |root: Value| obj(&[("name", Value::string("data")), ("root_directory", root)]);
+        let other = obj(&[("name", Value::string("logs")), ("root_directory", Value::string("/logs"))]);
+        let before = Value::Set(vec![vol(Value::string("/")), other.clone()]);
+        let after = Value::Set(vec![vol(Value::Null), other]);
+        let st = Style { color: false };
+        let text = block_list_change("volume", Some(&before), Some(&after), false, &st, 4).unwrap_or_default();
+        assert_eq!(
+            text,
+            "      ~ volume {\n          - root_directory = \"/\" -> null\n            # (1 unchanged attribute hidden)\n        }\n        # (1 unchanged block hidden)\n"
+        );
+        assert!(block_list_change("volume", Some(&before), Some(&before), false, &st, 4).is_none());
     }
 }

@@ -38,6 +38,8 @@ fn normalize(text: &str, dir: &Path, keep_order: bool) -> String {
     let secs = regex::Regex::new(r"after \d+s").unwrap();
     let t = uuid.replace_all(&t, "<uuid>");
     let t = secs.replace_all(&t, "after Ns");
+    let stamp = regex::Regex::new(r#""timestamp": "[0-9T:-]+Z""#).unwrap();
+    let t = stamp.replace_all(&t, r#""timestamp": "<timestamp>""#);
     let t = t.into_owned();
     if keep_order {
         t

@@ -32,19 +32,20 @@ fn setup() -> tempfile::TempDir {
 }
 
 fn start_apply(dir: &Path) -> (Child, std::sync::mpsc::Receiver<String>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_infra"))
+    // Progress goes to stdout and notices to stderr: read both, as a terminal shows them.
+    let (reader, writer) = std::io::pipe().unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_infra"))
         .args(["apply", "--auto-approve"])
         .current_dir(dir)
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stdout(writer.try_clone().unwrap())
+        .stderr(writer)
         .spawn()
         .unwrap();
-    let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+        for line in BufReader::new(reader).lines().map_while(Result::ok) {
             let _ = tx.send(line);
         }
     });

@@ -137,6 +137,13 @@ pub struct PlanFile {
     /// Create intents with nothing behind them; applying the plan drops them.
     #[serde(default)]
     pub dropped_intents: usize,
+    /// When the plan was made (RFC 3339, UTC), for `show --json`'s `timestamp`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub timestamp: String,
+    /// The configuration the plan was made from, in Terraform's JSON plan `configuration`
+    /// shape (written by the CLI), so `show --json FILE` needs no stack directory.
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub configuration: serde_json::Value,
     /// SHA-256 (hex) of the file written with this field empty.
     pub body_sha256: String,
 }
@@ -221,6 +228,8 @@ mod tests {
             outputs: BTreeMap::new(),
             adopted: vec![],
             dropped_intents: 0,
+            timestamp: String::new(),
+            configuration: serde_json::Value::Null,
             body_sha256: String::new(),
         }
     }

@@ -31,8 +31,10 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
     let request = args.request();
     let p = ops::plan::plan(&cx.rt, &ctx, &state, &request).map_err(|d| cx.fail(d))?;
     out.diags(&p.warnings);
+    let configuration = json::config::configuration(&ctx.config);
+    let timestamp = json::values::rfc3339(std::time::SystemTime::now());
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&json::plan(&p)).unwrap_or_default());
+        println!("{}", serde_json::to_string_pretty(&json::plan(&p, &configuration, &timestamp)).unwrap_or_default());
     } else {
         print!("{}", render::plan(&p, &out.style));
     }
@@ -40,7 +42,8 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
         let reads = ctx.file_reads.snapshot();
         let var_files = ops::vars::var_files(&cx.dir, &args.vars.var_files);
         let inputs = ops::planfile::config_files(&cx.dir, &ctx.config, &var_files, &reads).map_err(|d| cx.fail(d))?;
-        ops::planfile::save(&file, &ops::planfile::from_plan(&p, &request, inputs)).map_err(|d| cx.fail(d))?;
+        ops::planfile::save(&file, &ops::planfile::from_plan(&p, &request, inputs, serde_json::to_value(&configuration).unwrap_or_default(), timestamp))
+            .map_err(|d| cx.fail(d))?;
         if !args.json {
             println!("\nSaved the plan to: {}\nTo perform exactly these actions, run: infra apply {}", file.display(), file.display());
         }

@@ -2,7 +2,7 @@
 
 use super::Cx;
 use crate::out::Exit;
-use crate::{ops, render};
+use crate::{json, ops, render};
 use infra_core::state_io::Working;
 use infra_lang::diag::Diagnostic;
 use std::path::PathBuf;
@@ -20,7 +20,9 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
         let p = ops::planfile::to_plan(&doc).map_err(|d| cx.fail(d))?;
         // The file holds secrets in clear; what is shown of it is redacted as a plan is.
         if a.json {
-            println!("{}", serde_json::to_string_pretty(&crate::json::plan(&p)).unwrap_or_default());
+            // A file from before the configuration was saved in it shows none.
+            let config: json::config::ConfigurationJson = serde_json::from_value(doc.configuration.clone()).unwrap_or_default();
+            println!("{}", serde_json::to_string_pretty(&json::plan(&p, &config, &doc.timestamp)).unwrap_or_default());
             return Ok(0);
         }
         println!("Saved plan for state lineage {} serial {} ({} mode):", doc.lineage, doc.serial, doc.mode.name());
@@ -29,11 +31,14 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
     }
     let backend = ops::stack::backend(&cx.dir, &cx.out.sources).map_err(|d| cx.fail(d))?;
     let state = ops::stack::read_state(&backend).map_err(|d| cx.fail(d))?;
+    let w = Working::from_state(&state).map_err(|e| cx.fail(Diagnostic::error("Invalid state", e)))?;
     if a.json {
-        println!("{}", String::from_utf8_lossy(&state.to_bytes()));
+        // The stack's providers give their full names; a stack that does not load gives none.
+        let (module, _) = ops::stack::read_stack(&cx.dir, &cx.out.sources);
+        let config = json::config::configuration(&module);
+        println!("{}", serde_json::to_string_pretty(&json::state(&w, Some(&config))).unwrap_or_default());
         return Ok(0);
     }
-    let w = Working::from_state(&state).map_err(|e| cx.fail(Diagnostic::error("Invalid state", e)))?;
     for (addr, inst) in &w.instances {
         println!(
             "# {addr}:\n{} \"{}\" \"{}\" {}\n",

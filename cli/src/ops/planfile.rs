@@ -111,7 +111,9 @@ fn resource_change(c: &PlannedChange) -> Result<ResourceChange> {
 }
 
 /// The file for a plan made by `r`, pinning the configuration inputs `config_files`.
-pub fn from_plan(p: &Plan, r: &Request, config_files: BTreeMap<String, String>) -> PlanFile {
+/// `configuration` is the configuration's JSON representation and `timestamp` when the plan
+/// was made, both kept for `show --json FILE`.
+pub fn from_plan(p: &Plan, r: &Request, config_files: BTreeMap<String, String>, configuration: serde_json::Value, timestamp: String) -> PlanFile {
     PlanFile {
         format_version: PLAN_FORMAT_VERSION,
         infra_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -140,6 +142,8 @@ pub fn from_plan(p: &Plan, r: &Request, config_files: BTreeMap<String, String>) 
             .collect(),
         adopted: p.adopted.iter().map(ToString::to_string).collect(),
         dropped_intents: p.dropped_intents,
+        timestamp,
+        configuration,
         body_sha256: String::new(),
     }
 }
@@ -368,6 +372,8 @@ mod tests {
             outputs: BTreeMap::new(),
             adopted: vec![],
             dropped_intents: 0,
+            timestamp: String::new(),
+            configuration: serde_json::Value::Null,
             body_sha256: String::new(),
         }
     }

@@ -2,6 +2,7 @@
 //! crate's own tests get `CARGO_BIN_EXE_infra`), the target directory, and copies of the
 //! repository's example stacks. `moto` and `vps` hold the AWS and SSH targets.
 
+pub mod checkov;
 pub mod faults;
 pub mod moto;
 pub mod vps;

@@ -299,16 +299,19 @@ impl Rule {
         }
     }
 
+    /// The rule as terraform-provider-aws writes it: unset lists empty and an unset description
+    /// `""`, so policy tools reading the JSON plan see what they see from Terraform (checkov
+    /// reads a null `prefix_list_ids` as a rule restricted to prefix lists).
     pub fn to_value(&self) -> Value {
-        let list = |xs: &[String]| if xs.is_empty() { Value::Null } else { Value::List(xs.iter().map(|s| Value::string(s.clone())).collect()) };
+        let list = |xs: &[String]| Value::List(xs.iter().map(|s| Value::string(s.clone())).collect());
         Value::object([
             ("cidr_blocks", list(&self.cidrs)),
-            ("description", self.description.clone().map(Value::string).unwrap_or(Value::Null)),
+            ("description", Value::string(self.description.clone().unwrap_or_default())),
             ("from_port", Value::int(self.from)),
             ("ipv6_cidr_blocks", list(&self.ipv6)),
             ("prefix_list_ids", list(&self.prefix_lists)),
             ("protocol", Value::string(self.protocol.clone())),
-            ("security_groups", if self.groups.is_empty() { Value::Null } else { Value::set(self.groups.iter().map(|s| Value::string(s.clone())).collect()) }),
+            ("security_groups", Value::set(self.groups.iter().map(|s| Value::string(s.clone())).collect())),
             ("self", Value::Bool(self.own)),
             ("to_port", Value::int(self.to)),
         ])
