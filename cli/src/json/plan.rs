@@ -517,21 +517,7 @@ mod tests {
     #[test]
     fn reasons_are_named_as_documented() {
         let doc = include_str!("../../../docs/json-output.md");
-        let all = [
-            Reason::None,
-            Reason::ReplaceBecauseCannotUpdate,
-            Reason::ReplaceByRequest,
-            Reason::ReplaceByTriggers,
-            Reason::DeleteBecauseNoResourceConfig,
-            Reason::DeleteBecauseCountIndex,
-            Reason::DeleteBecauseEachKey,
-            Reason::DeleteBecauseNoModule,
-            Reason::DeleteBecauseDestroyMode,
-            Reason::DeleteBecauseDeposed,
-            Reason::ReadBecauseConfigUnknown,
-            Reason::ReadBecauseDependencyPending,
-        ];
-        for r in all.iter().filter_map(reason_name) {
+        for r in Reason::ALL.iter().filter_map(reason_name) {
             assert!(doc.contains(&format!("`{r}`")), "{r} is not in docs/json-output.md");
         }
         assert_eq!(action_names(Action::CreateThenDelete), ["create", "delete"]);

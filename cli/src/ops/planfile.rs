@@ -43,21 +43,6 @@ fn parse_action(s: &str) -> Option<Action> {
         .find(|a| action_name(*a) == s)
 }
 
-const REASONS: &[Reason] = &[
-    Reason::None,
-    Reason::ReplaceBecauseCannotUpdate,
-    Reason::ReplaceByRequest,
-    Reason::ReplaceByTriggers,
-    Reason::DeleteBecauseNoResourceConfig,
-    Reason::DeleteBecauseCountIndex,
-    Reason::DeleteBecauseEachKey,
-    Reason::DeleteBecauseNoModule,
-    Reason::DeleteBecauseDestroyMode,
-    Reason::DeleteBecauseDeposed,
-    Reason::ReadBecauseConfigUnknown,
-    Reason::ReadBecauseDependencyPending,
-];
-
 fn reason_name(r: &Reason) -> String {
     format!("{r:?}")
 }
@@ -95,7 +80,7 @@ fn resource_change(c: &PlannedChange) -> Result<ResourceChange> {
         addr: instance_addr(&c.address)?,
         provider: c.provider.clone(),
         action: parse_action(&c.action).ok_or_else(|| invalid(format!("has an unknown action {:?} for {}", c.action, c.address)))?,
-        reason: REASONS
+        reason: Reason::ALL
             .iter()
             .find(|r| reason_name(r) == c.reason)
             .cloned()

@@ -66,6 +66,24 @@ pub enum Reason {
     ReadBecauseDependencyPending,
 }
 
+impl Reason {
+    /// Every reason, for readers that map names back and for checks that each is documented.
+    pub const ALL: [Reason; 12] = [
+        Reason::None,
+        Reason::ReplaceBecauseCannotUpdate,
+        Reason::ReplaceByRequest,
+        Reason::ReplaceByTriggers,
+        Reason::DeleteBecauseNoResourceConfig,
+        Reason::DeleteBecauseCountIndex,
+        Reason::DeleteBecauseEachKey,
+        Reason::DeleteBecauseNoModule,
+        Reason::DeleteBecauseDestroyMode,
+        Reason::DeleteBecauseDeposed,
+        Reason::ReadBecauseConfigUnknown,
+        Reason::ReadBecauseDependencyPending,
+    ];
+}
+
 #[derive(Clone, Debug)]
 pub struct ResourceChange {
     pub addr: InstanceAddr,
