@@ -155,9 +155,27 @@ pub fn plan_tags_all(planned: &mut Value, default_tags: &BTreeMap<String, String
         } else {
             let mut all = default_tags.clone();
             all.extend(attrs::map_of(Some(&tags)));
-            map_value(&all)
+            keep_marks(&tags, map_value(&all))
         };
         m.insert("tags_all".into(), all);
+    }
+}
+
+/// `tags_all` with the sensitive marks of `tags`: a tag from a sensitive value stays hidden in
+/// `tags_all` too (the engine only carries marks along the same path).
+fn keep_marks(tags: &Value, all: Value) -> Value {
+    let (inner, whole) = tags.unmark();
+    match (all, inner.as_map()) {
+        (all, _) if whole => all.sensitive(),
+        (Value::Map(mut m), Some(t)) => {
+            for (k, v) in t.iter().filter(|(_, v)| v.contains_sensitive()) {
+                if let Some(x) = m.remove(k) {
+                    m.insert(k.clone(), if v.is_null() { x } else { x.sensitive() });
+                }
+            }
+            Value::Map(m)
+        }
+        (all, _) => all,
     }
 }
 
@@ -237,5 +255,27 @@ where
             Some(Err(e)) => return Err(Diagnostic::error("Internal error", format!("a read task failed: {e}."))),
             None => return Ok(out),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sensitive_tag_stays_hidden_in_tags_all() {
+        let tags = Value::Map([("Name".to_string(), Value::string("web")), ("Secret".to_string(), Value::string("s3cr3t").sensitive())].into_iter().collect());
+        let mut planned = Value::object([("tags", tags), ("tags_all", Value::Unknown)]);
+        let defaults: BTreeMap<String, String> = [("team".to_string(), "ops".to_string())].into_iter().collect();
+        plan_tags_all(&mut planned, &defaults);
+        let all = planned.get_attr("tags_all").and_then(Value::as_map).cloned().unwrap_or_default();
+        assert_eq!(all.keys().cloned().collect::<Vec<_>>(), ["Name", "Secret", "team"]);
+        assert!(matches!(all.get("Secret"), Some(Value::Sensitive(_))), "{all:?}");
+        assert!(!all.get("Name").is_some_and(Value::contains_sensitive), "{all:?}");
+
+        let mut whole =
+            Value::object([("tags", Value::Map([("A".to_string(), Value::string("b"))].into_iter().collect()).sensitive()), ("tags_all", Value::Unknown)]);
+        plan_tags_all(&mut whole, &BTreeMap::new());
+        assert!(matches!(whole.get_attr("tags_all"), Some(Value::Sensitive(_))));
     }
 }
