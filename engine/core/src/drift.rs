@@ -10,7 +10,7 @@ use crate::addr::InstanceAddr;
 use crate::hooks::Hook;
 use crate::plan::{plan_keeping_providers, Action, Plan, PlanMode, PlanOptions};
 use crate::walk::Ctx;
-use infra_lang::config::{IgnoreChanges, Mode};
+use infra_lang::config::{IgnoreChanges, Mode, ProviderRef};
 use infra_lang::diag::{Diagnostic, Diagnostics};
 use infra_lang::value::Value;
 use infra_provider::DiscoveryScopeRequest;
@@ -401,10 +401,7 @@ impl Report {
 
 fn object_name(v: &Value) -> Option<String> {
     let v = v.deep_unmark();
-    v.get_attr("name")
-        .and_then(Value::as_str)
-        .or_else(|| v.get_attr("tags").and_then(|t| t.get_attr("Name")).and_then(Value::as_str))
-        .map(str::to_string)
+    v.get_attr("name").and_then(Value::as_str).or_else(|| v.get_attr("tags").and_then(|t| t.get_attr("Name")).and_then(Value::as_str)).map(str::to_string)
 }
 
 fn object_id(v: &Value) -> Option<String> {
@@ -444,7 +441,16 @@ pub async fn drift(ctx: &Ctx, state: &infra_state::StateFile, opts: &DriftOption
                     Some(IgnoreChanges::Attrs(v)) => v,
                     _ => &[],
                 };
-                let changes: Vec<AttrChange> = diff(b, a).into_iter().filter(|ch| !ignored.iter().any(|p| under(&ch.path, p))).collect();
+                // Computed-only attributes (hashes, ARNs, statuses) follow from the arguments or
+                // from the cloud: drift is reported on what a configuration can set, so an
+                // ignored argument does not come back through what is derived from it.
+                let family = ProviderRef::parse(&c.provider).name;
+                let schema = ctx.schemas.get(&family).and_then(|s| s.resources.get(&c.addr.type_name));
+                let settable = |path: &str| {
+                    let top = parse_path(path).into_iter().next().unwrap_or_default();
+                    schema.is_none_or(|s| s.attributes.get(&top).is_none_or(|a| a.required || a.optional))
+                };
+                let changes: Vec<AttrChange> = diff(b, a).into_iter().filter(|ch| settable(&ch.path) && !ignored.iter().any(|p| under(&ch.path, p))).collect();
                 if !changes.is_empty() {
                     findings.push(Finding { changes, ..base });
                 }
@@ -478,7 +484,8 @@ pub async fn drift(ctx: &Ctx, state: &infra_state::StateFile, opts: &DriftOption
             if managed.is_empty() {
                 continue;
             }
-            let requests = provider.discovery_scope(&DiscoveryScopeRequest { managed: managed.clone(), region: opts.region, include_defaults: opts.include_defaults });
+            let requests =
+                provider.discovery_scope(&DiscoveryScopeRequest { managed: managed.clone(), region: opts.region, include_defaults: opts.include_defaults });
             for req in requests {
                 listings += 1;
                 let ty = req.type_name.clone();
@@ -536,9 +543,7 @@ pub fn apply_rules(f: &mut Finding, rules: &[IgnoreRule]) {
             RuleKind::Type => glob(&r.patterns[0], &f.type_name),
             RuleKind::Address => f.kind != Kind::Unmanaged && glob(&r.patterns[0], &addr),
             RuleKind::Unmanaged => {
-                f.kind == Kind::Unmanaged
-                    && glob(&r.patterns[0], &f.type_name)
-                    && [&f.id, &f.name].into_iter().flatten().any(|s| glob(&r.patterns[1], s))
+                f.kind == Kind::Unmanaged && glob(&r.patterns[0], &f.type_name) && [&f.id, &f.name].into_iter().flatten().any(|s| glob(&r.patterns[1], s))
             }
             RuleKind::Attribute => {
                 if f.kind == Kind::Changed && glob(&r.patterns[0], &addr) {
