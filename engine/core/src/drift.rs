@@ -319,20 +319,21 @@ fn diff_into(path: &mut Vec<Step>, before: Option<&Value>, after: Option<&Value>
                 path.pop();
             }
         }
-        (Some(Value::List(b) | Value::Tuple(b)), Some(Value::List(a) | Value::Tuple(a))) => {
-            for i in 0..b.len().max(a.len()) {
-                path.push(Step::Index(i));
-                diff_into(path, b.get(i), a.get(i), out);
-                path.pop();
-            }
-        }
-        (Some(Value::Set(b)), Some(Value::Set(a))) => {
+        // A set on either side (the state file keeps sets as JSON arrays) compares as a set.
+        (Some(Value::Set(b)), Some(Value::Set(a) | Value::List(a) | Value::Tuple(a))) | (Some(Value::List(b) | Value::Tuple(b)), Some(Value::Set(a))) => {
             let has = |set: &[Value], v: &Value| set.iter().any(|x| x.deep_unmark().equals(&v.deep_unmark()));
             for gone in b.iter().filter(|v| !has(a, v)) {
                 diff_into(path, Some(gone), None, out);
             }
             for new in a.iter().filter(|v| !has(b, v)) {
                 diff_into(path, None, Some(new), out);
+            }
+        }
+        (Some(Value::List(b) | Value::Tuple(b)), Some(Value::List(a) | Value::Tuple(a))) => {
+            for i in 0..b.len().max(a.len()) {
+                path.push(Step::Index(i));
+                diff_into(path, b.get(i), a.get(i), out);
+                path.pop();
             }
         }
         (Some(Value::String(b)), Some(Value::String(a))) => match (embedded_json(b), embedded_json(a)) {
@@ -596,6 +597,7 @@ mod tests {
                 ("tags", Value::Map([("Name".to_string(), Value::string(tag))].into())),
                 ("container_definitions", Value::string(defs(image, order))),
                 ("ingress", Value::set(vec![Value::object([("from_port", Value::int(port))])])),
+                ("egress", if order { Value::Tuple(vec![Value::int(1), Value::int(2)]) } else { Value::set(vec![Value::int(2), Value::int(1)]) }),
                 ("network", Value::List(vec![Value::object([("subnets", Value::List(vec![Value::string("a")]))])])),
             ])
         };
