@@ -171,6 +171,17 @@ fn bdd_bot_drift_names_what_changed_by_hand_ignore_rules_hide_it_and_apply_resto
     // Once the stray objects are gone: exit 0.
     moto.ec2(&[("Action", "TerminateInstances"), ("InstanceId.1", &stray_instance)]);
     moto.ec2(&[("Action", "DeleteSecurityGroup"), ("GroupId", &stray_sg)]);
+    let before = moto.requests();
     let (code, doc) = drift(d, &base, &[]);
+    let drift_calls = moto.requests() - before;
     assert_eq!((code, &doc["drift"]), (0, &serde_json::json!(false)), "{doc:#}");
+
+    // The cost: the refresh's batched calls plus one listing per type in scope (the mount
+    // target listing is DescribeFileSystems plus one DescribeMountTargets per file system).
+    let before = moto.requests();
+    let (code, out, err) = run(d, &["plan", "--refresh-only"], &base);
+    assert_eq!(code, 0, "{out}{err}");
+    let refresh_calls = moto.requests() - before;
+    eprintln!("drift: {drift_calls} API calls; refresh-only plan: {refresh_calls}; listings: {}", doc["listings"]);
+    assert!(drift_calls <= refresh_calls + 9, "{drift_calls} > {refresh_calls} + 9");
 }
