@@ -85,6 +85,9 @@ fn bdd_bot_drift_names_what_changed_by_hand_ignore_rules_hide_it_and_apply_resto
     assert_eq!(doc["listings"], 8, "one listing per type in scope: {doc:#}");
     assert_eq!(doc["coverage"]["aws_security_group"], serde_json::json!({"managed": 3, "unmanaged": 0, "percent": 100.0}));
     eprintln!("drift run after apply: {clean_calls} API calls");
+    // The region scope lists the types the stack uses; the default VPC's objects are AWS's.
+    let (code, region) = drift(d, &base, &["--scope", "region"]);
+    assert_eq!((code, &region["listings"]), (0, &serde_json::json!(8)), "{region:#}");
 
     // Out of band.
     let vpc = state_id(d, "aws_vpc", "main", None);
