@@ -2,6 +2,7 @@
 //! and call `ops` or the engine; `render` and `json` shape what is printed.
 
 mod commands;
+mod drift_report;
 mod interrupts;
 mod json;
 mod ops;

@@ -5,6 +5,7 @@ pub mod apply;
 pub mod completions;
 pub mod console;
 pub mod destroy;
+pub mod drift;
 pub mod fmt;
 pub mod force_unlock;
 pub mod graph;
@@ -42,6 +43,8 @@ pub enum Cmd {
     Apply(apply::Args),
     /// Destroy everything the state records.
     Destroy(destroy::Args),
+    /// Report drift: objects changed outside infra, missing, or unmanaged in the managed scope.
+    Drift(drift::Args),
     /// Check that the stack loads and its providers are built in (nothing to download).
     Init,
     /// Check the configuration without contacting providers.
@@ -181,6 +184,7 @@ pub fn run(cmd: Cmd, cx: &Cx) -> Result<i32, Exit> {
         Cmd::Plan(a) => plan::run(a, cx),
         Cmd::Apply(a) => apply::run(a, cx),
         Cmd::Destroy(a) => destroy::run(a, cx),
+        Cmd::Drift(a) => drift::run(a, cx),
         Cmd::Output(a) => output::run(a, cx),
         Cmd::Show(a) => show::run(a, cx),
         Cmd::State(a) => state::run(a, cx),
@@ -238,5 +242,8 @@ mod tests {
         assert!(matches!(parse(&["infra", "force-unlock", "-force", "123"]), Ok(Cmd::ForceUnlock(a)) if a.id == "123" && a.force));
         assert!(matches!(parse(&["infra", "force-unlock", "123", "--force"]), Ok(Cmd::ForceUnlock(a)) if a.id == "123" && a.force));
         assert!(parse(&["infra", "plan", "--nope"]).is_err());
+        assert!(matches!(parse(&["infra", "-chdir=x", "drift", "-json", "-var", "a=b", "-target", "aws_vpc.main", "-lock-timeout=5s", "-scope", "region"]),
+            Ok(Cmd::Drift(a)) if a.json && a.targets.len() == 1 && a.lock_timeout == "5s" && a.scope == drift::Scope::Region && a.vars.vars == ["a=b"]));
+        assert!(parse(&["infra", "drift", "--json", "--markdown"]).is_err());
     }
 }

@@ -5,6 +5,7 @@
 pub mod addr;
 pub mod apply;
 pub mod console;
+pub mod drift;
 pub mod graph;
 pub mod hooks;
 pub mod plan;

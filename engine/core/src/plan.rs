@@ -196,6 +196,15 @@ fn static_resource(addr: &InstanceAddr) -> String {
 }
 
 pub async fn plan(ctx: &Ctx, state: &infra_state::StateFile, opts: &PlanOptions, hook: &dyn Hook) -> Result<Plan, Diagnostics> {
+    plan_keeping_providers(ctx, state, opts, hook).await.map(|(p, _)| p)
+}
+
+/// The configured provider instances a plan used, by provider reference.
+pub type Providers = BTreeMap<ProviderRef, Arc<dyn Provider>>;
+
+/// [`plan`], also handing back the provider instances it configured: a drift report asks the
+/// same instances what exists around the managed objects, without configuring them again.
+pub async fn plan_keeping_providers(ctx: &Ctx, state: &infra_state::StateFile, opts: &PlanOptions, hook: &dyn Hook) -> Result<(Plan, Providers), Diagnostics> {
     let working = Working::from_state(state).map_err(|e| Diagnostics::from(Diagnostic::error("Invalid state", e)))?;
     let mut p = Planner {
         ctx,
@@ -265,7 +274,8 @@ pub async fn plan(ctx: &Ctx, state: &infra_state::StateFile, opts: &PlanOptions,
     }
     let index = p.changes.iter().enumerate().map(|(i, c)| (c.addr.clone(), i)).collect();
     add_deposed_deletes(ctx, &mut exec, &deposed);
-    Ok(Plan {
+    let providers = std::mem::take(&mut p.providers);
+    let plan = Plan {
         index,
         deposed,
         adopted: std::mem::take(&mut p.adopted),
@@ -282,7 +292,8 @@ pub async fn plan(ctx: &Ctx, state: &infra_state::StateFile, opts: &PlanOptions,
         exec,
         warnings,
         data: p.data,
-    })
+    };
+    Ok((plan, providers))
 }
 
 /// Rebuilds the execution graph (and the index) of a plan read back from a saved plan file:

@@ -197,6 +197,20 @@ pub struct DiscoverRequest {
     pub filter: BTreeMap<String, String>,
 }
 
+/// What a drift report asks a provider instance: which `discover` calls cover the scope its
+/// managed objects define (the VPCs and clusters a stack manages, or with `region` every
+/// object of the types it uses in its region).
+#[derive(Clone, Debug, Default)]
+pub struct DiscoveryScopeRequest {
+    /// Every managed object of this provider instance, as `(type, refreshed value)`.
+    pub managed: Vec<(String, Value)>,
+    /// List the whole region (or account) instead of what the managed objects contain.
+    pub region: bool,
+    /// Also report objects the cloud creates by itself (a VPC's default security group and
+    /// main route table, the default VPC).
+    pub include_defaults: bool,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct DiscoverResponse {
     pub objects: Vec<Value>,
@@ -295,6 +309,14 @@ pub trait Provider: Send + Sync {
 
     async fn discover(&self, req: DiscoverRequest) -> DiscoverResponse {
         DiscoverResponse { objects: Vec::new(), diagnostics: vec![unsupported("discovery", &req.type_name)] }
+    }
+
+    /// The `discover` calls (one per type, each with its filter) that list what exists in the
+    /// scope the managed objects define. Each discovered object carries at least its `id`, as
+    /// `read_many` would record it, so the engine tells managed from unmanaged by id. The
+    /// default discovers nothing: the provider has no scope to report on.
+    fn discovery_scope(&self, _req: &DiscoveryScopeRequest) -> Vec<DiscoverRequest> {
+        Vec::new()
     }
 
     /// Finds an object created under `idempotency_token` by a run that stopped before it could

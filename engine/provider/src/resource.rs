@@ -188,6 +188,11 @@ pub trait Family: Send + Sync + Sized + 'static {
     }
     /// See [`Provider::prefetch`].
     async fn prefetch(&self, _req: PrefetchRequest) {}
+
+    /// See [`Provider::discovery_scope`].
+    fn discovery_scope(&self, _req: &DiscoveryScopeRequest) -> Vec<DiscoverRequest> {
+        Vec::new()
+    }
     /// How many times a create that may have acted, and whose object its token does not find,
     /// is sent (the family's retry setting, where it has one).
     fn create_attempts(&self) -> u32 {
@@ -376,6 +381,10 @@ impl<F: Family> Provider for Typed<F> {
 
     async fn prefetch(&self, req: PrefetchRequest) {
         self.0.prefetch(req).await
+    }
+
+    fn discovery_scope(&self, req: &DiscoveryScopeRequest) -> Vec<DiscoverRequest> {
+        self.0.discovery_scope(req)
     }
 
     async fn read_many(&self, req: ReadManyRequest) -> ReadManyResponse {

@@ -8,6 +8,7 @@
 mod common;
 mod config;
 mod data;
+mod discover;
 mod ec2;
 mod ecs;
 mod efs;
@@ -73,6 +74,10 @@ impl Family for AwsProvider {
     }
 
     /// `max_retries` + 1, as for every other call.
+    fn discovery_scope(&self, req: &DiscoveryScopeRequest) -> Vec<DiscoverRequest> {
+        discover::scope(req)
+    }
+
     fn create_attempts(&self) -> u32 {
         self.clients.get().map_or(infra_provider::resource::CREATE_ATTEMPTS, |c| c.attempts)
     }

@@ -159,6 +159,12 @@ impl ResourceType<AwsProvider> for Instance {
         Ok(ids.iter().zip(objects).map(|(id, p)| found.get(id).map(|i| instance_value(c, i, Some(p)))).collect())
     }
 
+    // One DescribeInstances (filtered by VPC) for the whole scope.
+    async fn discover(&self, c: &AwsProvider, filter: &BTreeMap<String, String>) -> Outcome<Vec<Value>> {
+        let found = describe_instances(c.clients()?, &[], crate::discover::vpc_filters(filter)).await?;
+        Ok(found.values().map(|i| crate::discover::discovered(i.instance_id().unwrap_or_default(), None, &tags_of(i.tags()))).collect())
+    }
+
     async fn update(&self, c: &AwsProvider, prior: &Value, planned: &Value) -> Outcome<()> {
         let c = c.clients()?;
         let id = attrs::req_string(prior, "id")?;

@@ -131,6 +131,17 @@ impl ResourceType<AwsProvider> for RouteTable {
         Ok(ids.iter().zip(objects).map(|(id, p)| found.get(id).map(|rt| route_table_value(c, rt, Some(p)))).collect())
     }
 
+    // One DescribeRouteTables (filtered by VPC) for the whole scope; a VPC's main route table
+    // is AWS's, not a finding.
+    async fn discover(&self, c: &AwsProvider, filter: &BTreeMap<String, String>) -> Outcome<Vec<Value>> {
+        let found = describe_route_tables(c.clients()?, &[], crate::discover::vpc_filters(filter)).await?;
+        Ok(found
+            .values()
+            .filter(|t| crate::discover::include_defaults(filter) || !t.associations().iter().any(|a| a.main() == Some(true)))
+            .map(|t| crate::discover::discovered(t.route_table_id().unwrap_or_default(), None, &tags_of(t.tags())))
+            .collect())
+    }
+
     async fn update(&self, c: &AwsProvider, prior: &Value, planned: &Value) -> Outcome<()> {
         let c = c.clients()?;
         let id = attrs::req_string(prior, "id")?;

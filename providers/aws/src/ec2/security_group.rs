@@ -203,6 +203,16 @@ impl ResourceType<AwsProvider> for SecurityGroup {
         Ok(ids.iter().zip(objects).map(|(id, p)| found.get(id).map(|g| security_group_value(c, g, Some(p)))).collect())
     }
 
+    // One DescribeSecurityGroups (filtered by VPC) for the whole scope.
+    async fn discover(&self, c: &AwsProvider, filter: &BTreeMap<String, String>) -> Outcome<Vec<Value>> {
+        let found = describe_security_groups(c.clients()?, &[], crate::discover::vpc_filters(filter)).await?;
+        Ok(found
+            .values()
+            .filter(|g| crate::discover::include_defaults(filter) || g.group_name() != Some("default"))
+            .map(|g| crate::discover::discovered(g.group_id().unwrap_or_default(), g.group_name(), &tags_of(g.tags())))
+            .collect())
+    }
+
     async fn update(&self, c: &AwsProvider, prior: &Value, planned: &Value) -> Outcome<()> {
         let c = c.clients()?;
         let id = attrs::req_string(prior, "id")?;

@@ -94,6 +94,16 @@ impl ResourceType<AwsProvider> for Subnet {
         Ok(ids.iter().zip(objects).map(|(id, p)| found.get(id).map(|s| subnet_value(s, Some(p), &c.default_tags))).collect())
     }
 
+    // One DescribeSubnets (filtered by VPC) for the whole scope.
+    async fn discover(&self, c: &AwsProvider, filter: &BTreeMap<String, String>) -> Outcome<Vec<Value>> {
+        let found = describe_subnets(c.clients()?, &[], crate::discover::vpc_filters(filter)).await?;
+        Ok(found
+            .values()
+            .filter(|s| crate::discover::include_defaults(filter) || s.default_for_az() != Some(true))
+            .map(|s| crate::discover::discovered(s.subnet_id().unwrap_or_default(), None, &tags_of(s.tags())))
+            .collect())
+    }
+
     async fn update(&self, c: &AwsProvider, prior: &Value, planned: &Value) -> Outcome<()> {
         let c = c.clients()?;
         let id = attrs::req_string(prior, "id")?;

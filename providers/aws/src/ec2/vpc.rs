@@ -122,6 +122,16 @@ impl ResourceType<AwsProvider> for Vpc {
         Ok(ids.iter().zip(objects).map(|(id, prior)| found.get(id).map(|v| vpc_value(c, v, dns.get(id).copied().unwrap_or_default(), Some(prior)))).collect())
     }
 
+    // One DescribeVpcs for the region; the default VPC is AWS's.
+    async fn discover(&self, c: &AwsProvider, filter: &BTreeMap<String, String>) -> Outcome<Vec<Value>> {
+        let found = describe_vpcs(c.clients()?, &[], Vec::new()).await?;
+        Ok(found
+            .values()
+            .filter(|v| crate::discover::include_defaults(filter) || v.is_default() != Some(true))
+            .map(|v| crate::discover::discovered(v.vpc_id().unwrap_or_default(), None, &tags_of(v.tags())))
+            .collect())
+    }
+
     async fn update(&self, c: &AwsProvider, prior: &Value, planned: &Value) -> Outcome<()> {
         let c = c.clients()?;
         let id = attrs::req_string(prior, "id")?;

@@ -313,6 +313,32 @@ impl ResourceType<AwsProvider> for Service {
         Ok(found.values().next().map(|s| service_value(c, s, prior)))
     }
 
+    // One paged ListServices per cluster in scope (every cluster, listed first, for a region).
+    async fn discover(&self, c: &AwsProvider, filter: &BTreeMap<String, String>) -> Outcome<Vec<Value>> {
+        let c = c.clients()?;
+        let clusters: Vec<String> = match filter.get("cluster") {
+            Some(list) => list.split(',').map(str::to_string).collect(),
+            None => {
+                let mut all = Vec::new();
+                let mut pages = c.ecs.list_clusters().into_paginator().send();
+                while let Some(page) = pages.next().await {
+                    all.extend(page.map_err(|e| api_error("ListClusters", &e))?.cluster_arns().iter().cloned());
+                }
+                all
+            }
+        };
+        let mut out = Vec::new();
+        for cluster in clusters {
+            let mut pages = c.ecs.list_services().cluster(&cluster).into_paginator().send();
+            while let Some(page) = pages.next().await {
+                for arn in page.map_err(|e| api_error("ListServices", &e))?.service_arns() {
+                    out.push(crate::discover::discovered(arn, arn.rsplit('/').next(), &BTreeMap::new()));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     async fn update(&self, c: &AwsProvider, prior: &Value, p: &Value) -> Outcome<()> {
         let c = c.clients()?;
         update_tags(c, prior, p).await?;

@@ -148,6 +148,25 @@ impl ResourceType<AwsProvider> for MountTarget {
         }
     }
 
+    // EFS cannot list mount targets by VPC: one paged DescribeFileSystems, then one
+    // DescribeMountTargets per file system, kept to the scope's VPCs.
+    async fn discover(&self, c: &AwsProvider, filter: &BTreeMap<String, String>) -> Outcome<Vec<Value>> {
+        let c = c.clients()?;
+        let mut systems = Vec::new();
+        let mut pages = c.efs.describe_file_systems().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| api_error("DescribeFileSystems", &e))?;
+            systems.extend(page.file_systems().iter().map(|f| f.file_system_id().to_string()));
+        }
+        let mut out = Vec::new();
+        for fs in systems {
+            for m in describe_mount_targets(c, Some(&fs), None).await?.iter().filter(|m| live(m) && crate::discover::in_vpcs(filter, m.vpc_id())) {
+                out.push(crate::discover::discovered(m.mount_target_id(), None, &BTreeMap::new()));
+            }
+        }
+        Ok(out)
+    }
+
     async fn update(&self, c: &AwsProvider, prior: &Value, p: &Value) -> Outcome<()> {
         let changed = p.get_attr("security_groups").is_some_and(|v| !v.is_unknown() && prior.get_attr("security_groups").is_none_or(|o| !o.equals(v)));
         if changed {

@@ -209,6 +209,20 @@ impl ResourceType<AwsProvider> for Lb {
             .collect())
     }
 
+    // One paged DescribeLoadBalancers, kept to the scope's VPCs.
+    async fn discover(&self, c: &AwsProvider, filter: &BTreeMap<String, String>) -> Outcome<Vec<Value>> {
+        let c = c.clients()?;
+        let mut out = Vec::new();
+        let mut pages = c.elb.describe_load_balancers().page_size(400).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| api_error("DescribeLoadBalancers", &e))?;
+            for lb in page.load_balancers().iter().filter(|lb| crate::discover::in_vpcs(filter, lb.vpc_id())) {
+                out.push(crate::discover::discovered(lb.load_balancer_arn().unwrap_or_default(), lb.load_balancer_name(), &BTreeMap::new()));
+            }
+        }
+        Ok(out)
+    }
+
     async fn update(&self, c: &AwsProvider, prior: &Value, p: &Value) -> Outcome<()> {
         let c = c.clients()?;
         change_tags(c, prior, p).await?;

@@ -197,6 +197,20 @@ impl ResourceType<AwsProvider> for TargetGroup {
             .collect())
     }
 
+    // One paged DescribeTargetGroups, kept to the scope's VPCs.
+    async fn discover(&self, c: &AwsProvider, filter: &BTreeMap<String, String>) -> Outcome<Vec<Value>> {
+        let c = c.clients()?;
+        let mut out = Vec::new();
+        let mut pages = c.elb.describe_target_groups().page_size(400).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| api_error("DescribeTargetGroups", &e))?;
+            for tg in page.target_groups().iter().filter(|tg| crate::discover::in_vpcs(filter, tg.vpc_id())) {
+                out.push(crate::discover::discovered(tg.target_group_arn().unwrap_or_default(), tg.target_group_name(), &BTreeMap::new()));
+            }
+        }
+        Ok(out)
+    }
+
     async fn update(&self, c: &AwsProvider, prior: &Value, p: &Value) -> Outcome<()> {
         let c = c.clients()?;
         change_tags(c, prior, p).await?;

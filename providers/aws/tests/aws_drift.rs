@@ -1,0 +1,190 @@
+//! `infra drift` on `examples/bdd-bot` against a real moto server: after apply there is no
+//! drift; changes made by hand (a renamed tag, SSH opened on the load balancer's group, a
+//! service scaled, a mount target deleted, a security group and an instance made in the
+//! managed VPC) are each named with the right kind and attribute paths, exit 2; ignore rules
+//! hide exactly what they say; apply restores the managed drift; once the stray objects are
+//! gone, exit 0. The API calls of a drift run are counted from moto's request log.
+
+use infra_test_harness::moto::*;
+use std::path::Path;
+use std::process::Command;
+
+fn vars(moto: &Moto) -> Vec<String> {
+    ["aws_endpoint=".to_string() + &moto.url, "backup_policy=false".into(), "deletion_protection=false".into()]
+        .into_iter()
+        .flat_map(|v| ["--var".to_string(), v])
+        .collect()
+}
+
+/// Runs infra; stdout and stderr apart (the JSON report is on stdout).
+fn run(d: &Path, args: &[&str], vars: &[String]) -> (i32, String, String) {
+    let mut c = Command::new(infra_test_harness::infra_bin());
+    c.args(args).args(vars).current_dir(d).env("NO_COLOR", "1").env_remove("AWS_PROFILE");
+    for (k, v) in aws_env() {
+        c.env(k, v);
+    }
+    let out = c.output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn drift(d: &Path, vars: &[String], extra: &[&str]) -> (i32, serde_json::Value) {
+    let mut args = vec!["drift", "--json"];
+    args.extend(extra);
+    let (code, out, err) = run(d, &args, vars);
+    let doc = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: exit {code}\n{out}\n{err}"));
+    (code, doc)
+}
+
+fn state_id(d: &Path, addr_type: &str, name: &str, index: Option<usize>) -> String {
+    let s: serde_json::Value = serde_json::from_slice(&std::fs::read(d.join("infra.tfstate")).unwrap()).unwrap();
+    let r = s["resources"].as_array().unwrap().iter().find(|r| r["type"] == addr_type && r["name"] == name).unwrap_or_else(|| panic!("{addr_type}.{name}"));
+    let inst = &r["instances"][index.unwrap_or(0)];
+    let attrs = if inst["attributes"].is_string() { serde_json::from_str(inst["attributes"].as_str().unwrap()).unwrap() } else { inst["attributes"].clone() };
+    attrs["id"].as_str().unwrap().to_string()
+}
+
+fn xml_value(xml: &str, tag: &str) -> String {
+    let open = format!("<{tag}>");
+    let start = xml.find(&open).unwrap_or_else(|| panic!("no {tag} in {xml}")) + open.len();
+    xml[start..].split('<').next().unwrap().to_string()
+}
+
+/// The findings as `kind address-or-type [paths]` lines, sorted.
+fn summary(doc: &serde_json::Value) -> Vec<String> {
+    let mut v: Vec<String> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let who =
+                f["address"].as_str().map(str::to_string).unwrap_or_else(|| format!("{} {}", f["type"].as_str().unwrap(), f["name"].as_str().unwrap_or("")));
+            let mut paths: Vec<&str> = f["changes"].as_array().unwrap().iter().map(|c| c["path"].as_str().unwrap()).collect();
+            paths.dedup();
+            format!("{} {} {}", f["kind"].as_str().unwrap(), who.trim(), paths.join(","))
+        })
+        .map(|s| s.trim().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn bdd_bot_drift_names_what_changed_by_hand_ignore_rules_hide_it_and_apply_restores_it() {
+    let moto = start_moto();
+    let dir = infra_test_harness::example("bdd-bot");
+    let d = dir.path();
+    let base = vars(&moto);
+    let (code, out, err) = run(d, &["apply", "--auto-approve"], &base);
+    assert_eq!(code, 0, "{out}{err}");
+
+    // Right after apply: no drift, and no noise from normalization or AWS's own objects.
+    let before = moto.requests();
+    let (code, doc) = drift(d, &base, &[]);
+    let clean_calls = moto.requests() - before;
+    assert_eq!((code, &doc["drift"]), (0, &serde_json::json!(false)), "{doc:#}");
+    assert_eq!(doc["listings"], 8, "one listing per type in scope: {doc:#}");
+    assert_eq!(doc["coverage"]["aws_security_group"], serde_json::json!({"managed": 3, "unmanaged": 0, "percent": 100.0}));
+    eprintln!("drift run after apply: {clean_calls} API calls");
+    // The region scope lists the types the stack uses; the default VPC's objects are AWS's.
+    let (code, region) = drift(d, &base, &["--scope", "region"]);
+    assert_eq!((code, &region["listings"]), (0, &serde_json::json!(8)), "{region:#}");
+
+    // Out of band.
+    let vpc = state_id(d, "aws_vpc", "main", None);
+    let alb_sg = state_id(d, "aws_security_group", "alb", None);
+    let private = state_id(d, "aws_subnet", "private", Some(0));
+    let mt = state_id(d, "aws_efs_mount_target", "sqlite_storage", Some(0));
+    moto.ec2(&[("Action", "CreateTags"), ("ResourceId.1", &vpc), ("Tag.1.Key", "Name"), ("Tag.1.Value", "renamed-by-hand")]);
+    moto.ec2(&[
+        ("Action", "AuthorizeSecurityGroupIngress"),
+        ("GroupId", &alb_sg),
+        ("IpPermissions.1.IpProtocol", "tcp"),
+        ("IpPermissions.1.FromPort", "22"),
+        ("IpPermissions.1.ToPort", "22"),
+        ("IpPermissions.1.IpRanges.1.CidrIp", "0.0.0.0/0"),
+    ]);
+    moto.ecs("UpdateService", serde_json::json!({"cluster": "bdd-bot-prod", "service": "bdd-bot-backend", "desiredCount": 5}));
+    moto.call("elasticfilesystem", "DELETE", &format!("/2015-02-01/mount-targets/{mt}"), &[], "");
+    let sg = moto.ec2(&[("Action", "CreateSecurityGroup"), ("GroupName", "by-hand"), ("GroupDescription", "made by hand"), ("VpcId", &vpc)]);
+    let stray_sg = xml_value(&sg, "groupId");
+    let images = moto.ec2(&[("Action", "DescribeImages")]);
+    let ami = xml_value(&images, "imageId");
+    let run_out =
+        moto.ec2(&[("Action", "RunInstances"), ("ImageId", &ami), ("MinCount", "1"), ("MaxCount", "1"), ("SubnetId", &private), ("InstanceType", "t3.micro")]);
+    let stray_instance = xml_value(&run_out, "instanceId");
+
+    let before = moto.requests();
+    let (code, doc) = drift(d, &base, &[]);
+    let drift_calls = moto.requests() - before;
+    assert_eq!(code, 2, "{doc:#}");
+    assert_eq!(
+        summary(&doc),
+        [
+            "changed aws_ecs_service.backend desired_count",
+            "changed aws_security_group.alb ingress",
+            "changed aws_vpc.main tags.Name",
+            "missing aws_efs_mount_target.sqlite_storage[0]",
+            "unmanaged aws_instance",
+            "unmanaged aws_security_group by-hand",
+        ],
+        "{doc:#}"
+    );
+    let find = |kind: &str, key: &str| {
+        doc["findings"].as_array().unwrap().iter().find(|f| f["kind"] == kind && (f["address"] == key || f["id"] == key)).cloned().unwrap()
+    };
+    let svc = find("changed", "aws_ecs_service.backend");
+    assert_eq!((&svc["changes"][0]["before"], &svc["changes"][0]["after"]), (&serde_json::json!(2), &serde_json::json!(5)));
+    let ssh = &find("changed", "aws_security_group.alb")["changes"][0];
+    assert_eq!((ssh["before_present"].as_bool(), ssh["after"]["from_port"].as_i64()), (Some(false), Some(22)), "{ssh}");
+    let tag = &find("changed", "aws_vpc.main")["changes"][0];
+    assert_eq!((&tag["before"], &tag["after"]), (&"bdd-bot-vpc".into(), &"renamed-by-hand".into()));
+    assert_eq!(find("unmanaged", &stray_instance)["provider"], "aws");
+    assert_eq!(find("unmanaged", &stray_sg)["name"], "by-hand");
+    assert_eq!(doc["coverage"]["aws_security_group"], serde_json::json!({"managed": 3, "unmanaged": 1, "percent": 75.0}));
+    eprintln!("drift run with drift: {drift_calls} API calls");
+
+    // The default security group, the main route table: AWS's, shown only when asked.
+    let (_, all) = drift(d, &base, &["--include-defaults"]);
+    assert_eq!(all["summary"]["unmanaged"], doc["summary"]["unmanaged"].as_u64().unwrap() + 2, "{all:#}");
+
+    // Ignore rules hide exactly what they say, with their reasons.
+    std::fs::write(
+        d.join(".infradriftignore"),
+        "attribute aws_ecs_service.* desired_count # autoscaling owns the count\nunmanaged aws_instance i-* # the bastion is made by hand\n",
+    )
+    .unwrap();
+    let (code, ignored) = drift(d, &base, &["--show-ignored"]);
+    assert_eq!(code, 2);
+    assert_eq!(ignored["summary"], serde_json::json!({"changed": 2, "missing": 1, "unmanaged": 1, "ignored": 2}), "{ignored:#}");
+    let hidden: Vec<&serde_json::Value> = ignored["findings"].as_array().unwrap().iter().filter(|f| f["ignored_by"].is_object()).collect();
+    assert_eq!(hidden.len(), 2, "{ignored:#}");
+    assert!(hidden.iter().any(|f| f["ignored_by"]["reason"] == "autoscaling owns the count" && f["address"] == "aws_ecs_service.backend"));
+    assert!(hidden.iter().any(|f| f["ignored_by"]["reason"] == "the bastion is made by hand" && f["id"] == stray_instance.as_str()));
+    let (_, md, _) = run(d, &["drift", "--markdown"], &base);
+    assert!(md.contains("autoscaling owns the count") && md.contains("| `aws_security_group` | `") && md.contains("`tags.Name`"), "{md}");
+
+    // apply puts the managed objects back; the unmanaged ones stay findings.
+    let (code, out, err) = run(d, &["apply", "--auto-approve"], &base);
+    assert_eq!(code, 0, "{out}{err}");
+    std::fs::remove_file(d.join(".infradriftignore")).unwrap();
+    let (code, doc) = drift(d, &base, &[]);
+    assert_eq!(code, 2);
+    assert_eq!(summary(&doc), ["unmanaged aws_instance", "unmanaged aws_security_group by-hand"], "{doc:#}");
+
+    // Once the stray objects are gone: exit 0.
+    moto.ec2(&[("Action", "TerminateInstances"), ("InstanceId.1", &stray_instance)]);
+    moto.ec2(&[("Action", "DeleteSecurityGroup"), ("GroupId", &stray_sg)]);
+    let before = moto.requests();
+    let (code, doc) = drift(d, &base, &[]);
+    let drift_calls = moto.requests() - before;
+    assert_eq!((code, &doc["drift"]), (0, &serde_json::json!(false)), "{doc:#}");
+
+    // The cost: the refresh's batched calls plus one listing per type in scope (the mount
+    // target listing is DescribeFileSystems plus one DescribeMountTargets per file system).
+    let before = moto.requests();
+    let (code, out, err) = run(d, &["plan", "--refresh-only"], &base);
+    assert_eq!(code, 0, "{out}{err}");
+    let refresh_calls = moto.requests() - before;
+    eprintln!("drift: {drift_calls} API calls; refresh-only plan: {refresh_calls}; listings: {}", doc["listings"]);
+    assert!(drift_calls <= refresh_calls + 9, "{drift_calls} > {refresh_calls} + 9");
+}
