@@ -91,3 +91,4 @@ measure "$bin" apply --auto-approve --parallelism 20
 measure "$bin" plan --detailed-exitcode
 measure "$bin" plan --refresh-full --detailed-exitcode
 measure "$bin" plan --refresh=false --detailed-exitcode
+measure "$bin" drift

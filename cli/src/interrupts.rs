@@ -99,9 +99,9 @@ async fn handle(mut int: Signal, mut term: Signal, shared: Arc<Shared>) {
             // lock file) and stop now.
             let released = held.lock.take().is_some();
             if released {
-                eprintln!("{name} received before any change was made: the state lock is released. Exiting.");
+                notice(&format!("{name} received before any change was made: the state lock is released. Exiting."));
             } else {
-                eprintln!("{name} received before any change was made. Exiting.");
+                notice(&format!("{name} received before any change was made. Exiting."));
             }
             std::process::exit(code);
         }
@@ -109,13 +109,20 @@ async fn handle(mut int: Signal, mut term: Signal, shared: Arc<Shared>) {
         during_apply += 1;
         if during_apply == 1 {
             shared.cancel.store(true, Ordering::SeqCst);
-            eprintln!("{name} received. Waiting for in-flight operations to finish; nothing new will start. Interrupt again to stop at once.");
+            notice(&format!("{name} received. Waiting for in-flight operations to finish; nothing new will start. Interrupt again to stop at once."));
         } else {
             // State writes are atomic renames and each finished object is in the journal, so
             // the files on disk are whole. The lock stays: another run could otherwise read the
             // journal while this process still appends to it; the next run takes it over.
-            eprintln!("Two interrupts received. Exiting immediately.");
+            notice("Two interrupts received. Exiting immediately.");
             std::process::exit(code);
         }
     }
+}
+
+/// One line to stderr in one write: stderr is unbuffered, and a notice formatted in pieces
+/// would be cut by progress lines written to stdout meanwhile (both go to one terminal).
+fn notice(line: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().lock().write_all(format!("{line}\n").as_bytes());
 }
