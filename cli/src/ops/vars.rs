@@ -1,5 +1,5 @@
-//! Input variables and the loaded stack: INFRA_VAR_*, terraform.tfvars, *.auto.tfvars, then
-//! --var-file and --var in order, later ones winning.
+//! Input variables and the loaded stack: TF_VAR_* (as Terraform reads them), INFRA_VAR_*,
+//! terraform.tfvars, *.auto.tfvars, then --var-file and --var in order, later ones winning.
 
 use super::Result;
 use infra_core::walk::Ctx;
@@ -61,9 +61,13 @@ pub fn load_stack(stack: (Module, Diagnostics), dir: &Path, opts: &LoadOptions, 
         }
         Value::string(raw)
     };
-    for (k, v) in std::env::vars() {
-        if let Some(name) = k.strip_prefix("INFRA_VAR_") {
-            values.insert(name.to_string(), typed_raw(name, &v));
+    // TF_VAR_ first, so that INFRA_VAR_ wins where both name a variable.
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    for prefix in ["TF_VAR_", "INFRA_VAR_"] {
+        for (k, v) in &env {
+            if let Some(name) = k.strip_prefix(prefix) {
+                values.insert(name.to_string(), typed_raw(name, v));
+            }
         }
     }
     for f in var_files(dir, &opts.var_files) {
