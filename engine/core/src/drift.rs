@@ -492,6 +492,16 @@ pub async fn drift(ctx: &Ctx, state: &infra_state::StateFile, opts: &DriftOption
                 let ty = req.type_name.clone();
                 let resp = provider.discover(req).await;
                 let failed = resp.diagnostics.iter().any(Diagnostic::is_error);
+                if failed && !managed.iter().any(|(t, _)| *t == ty) {
+                    // A type the stack does not use (listed because hand-made objects of any
+                    // type may sit in a managed VPC): a listing it may not be allowed to make
+                    // (read-only credentials without that service) is a warning, not a failure.
+                    for d in resp.diagnostics {
+                        let detail = format!("{} Unmanaged {ty} objects are not reported in this run.", d.detail.trim_end());
+                        diags.push(Diagnostic { severity: infra_lang::diag::Severity::Warning, detail, ..d });
+                    }
+                    continue;
+                }
                 diags.extend(Diagnostics(resp.diagnostics));
                 if failed {
                     continue;

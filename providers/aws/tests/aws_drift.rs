@@ -188,3 +188,119 @@ fn bdd_bot_drift_names_what_changed_by_hand_ignore_rules_hide_it_and_apply_resto
     eprintln!("drift: {drift_calls} API calls; refresh-only plan: {refresh_calls}; listings: {}", doc["listings"]);
     assert!(drift_calls <= refresh_calls + 9, "{drift_calls} > {refresh_calls} + 9");
 }
+
+/// The GitHub workflow's drift step (`examples/ci/github/drift.yml`), run as the workflow runs
+/// it — its `run:` line with the matrix stack, its environment — against moto. GitHub itself
+/// cannot run here, so `gh` is a recorder on PATH that keeps the one issue's number: the test
+/// checks the exit codes, the report the step writes, and each call to GitHub.
+#[test]
+fn the_github_drift_workflow_opens_updates_and_closes_one_issue_per_stack() {
+    let moto = start_moto();
+    let dir = infra_test_harness::example("bdd-bot");
+    let d = dir.path();
+    let base = vars(&moto);
+    let (code, out, err) = run(d, &["apply", "--auto-approve"], &base);
+    assert_eq!(code, 0, "{out}{err}");
+
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let workflow = std::fs::read_to_string(repo.join("examples/ci/github/drift.yml")).unwrap();
+    let step = workflow.lines().find_map(|l| l.trim().strip_prefix("run: examples/ci/drift.sh")).expect("the workflow's drift step");
+    let work = tempfile::tempdir().unwrap();
+    // The matrix names stacks by their directory, as `examples/bdd-bot`.
+    let stack = work.path().join("bdd-bot");
+    std::os::unix::fs::symlink(d, &stack).unwrap();
+    let command = format!("examples/ci/drift.sh{}", step.replace("${{ matrix.stack }}", &stack.display().to_string()));
+    let (shims, log, open) = (work.path().join("bin"), work.path().join("gh.log"), work.path().join("open-issue"));
+    std::fs::create_dir(&shims).unwrap();
+    let gh = "#!/bin/sh\necho \"$*\" >> \"$GH_LOG\"\ncase \"$1 $2\" in\n  \"issue list\") cat \"$GH_OPEN\" 2>/dev/null || true ;;\n  \"issue create\") echo 7 > \"$GH_OPEN\" ;;\n  \"issue close\") rm -f \"$GH_OPEN\" ;;\nesac\n";
+    std::fs::write(shims.join("gh"), gh).unwrap();
+    std::fs::set_permissions(shims.join("gh"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let report = work.path().join("drift-report/drift.md");
+    let step = |n: usize| -> (i32, String, Vec<String>) {
+        let mut c = Command::new("bash");
+        c.args(["-c", &command]).current_dir(&repo);
+        c.env("PATH", format!("{}:{}", shims.display(), std::env::var("PATH").unwrap_or_default()));
+        c.env("INFRA", infra_test_harness::infra_bin()).env("NO_COLOR", "1").env_remove("AWS_PROFILE");
+        c.envs(aws_env()).env("GH_LOG", &log).env("GH_OPEN", &open).env("GH_TOKEN", "test");
+        c.env("DRIFT_TRACKER", "github").env("DRIFT_OUT", work.path().join("drift-report")).env("DRIFT_RUN_URL", format!("https://ci.example/runs/{n}"));
+        c.env("TF_VAR_aws_endpoint", &moto.url).env("TF_VAR_backup_policy", "false").env("TF_VAR_deletion_protection", "false");
+        let out = c.output().unwrap();
+        let calls = std::fs::read_to_string(&log).unwrap_or_default().lines().map(str::to_string).collect();
+        let _ = std::fs::remove_file(&log);
+        (
+            out.status.code().unwrap_or(-1),
+            std::fs::read_to_string(&report).unwrap_or_else(|e| format!("no report ({e}): {}", String::from_utf8_lossy(&out.stderr))),
+            calls,
+        )
+    };
+    let list = "issue list --state open --search \"Drift: bdd-bot\" in:title --json number,title --jq map(select(.title == \"Drift: bdd-bot\")) | .[0].number // empty";
+
+    // Clean: exit 0, a report that says so, and GitHub only asked.
+    let (code, md, calls) = step(1);
+    assert_eq!(code, 0, "{md}");
+    assert!(md.contains("**No drift:**") && md.contains("Run: https://ci.example/runs/1"), "{md}");
+    assert_eq!(calls, [list]);
+
+    // A tag renamed by hand: exit 2, the report names it, one issue is opened with it.
+    let vpc = state_id(d, "aws_vpc", "main", None);
+    moto.ec2(&[("Action", "CreateTags"), ("ResourceId.1", &vpc), ("Tag.1.Key", "Name"), ("Tag.1.Value", "renamed-by-hand")]);
+    let (code, md, calls) = step(2);
+    assert_eq!(code, 2, "{md}");
+    assert!(md.contains("aws_vpc.main") && md.contains("renamed-by-hand"), "{md}");
+    let body = format!("--body-file {}", report.display());
+    assert_eq!(calls, [list.to_string(), format!("issue create --title Drift: bdd-bot {body}")]);
+
+    // Drift lasts: the same issue's body is updated, no second issue.
+    let (code, _, calls) = step(3);
+    assert_eq!(code, 2);
+    assert_eq!(calls, [list.to_string(), format!("issue edit 7 {body}")]);
+
+    // apply puts it back: the issue is closed.
+    let (code, out, err) = run(d, &["apply", "--auto-approve"], &base);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, md, calls) = step(4);
+    assert_eq!(code, 0, "{md}");
+    assert_eq!(calls, [list.to_string(), "issue close 7 --comment No drift any more. https://ci.example/runs/4".to_string()]);
+
+    // A broken run (an endpoint that refuses connections) exits 1 and leaves the tracker alone.
+    std::fs::write(&open, "7\n").unwrap();
+    let (code, _, calls) = {
+        let mut c = Command::new("bash");
+        c.args(["-c", &command]).current_dir(&repo);
+        c.env("PATH", format!("{}:{}", shims.display(), std::env::var("PATH").unwrap_or_default()));
+        c.env("INFRA", infra_test_harness::infra_bin()).env("NO_COLOR", "1").envs(aws_env()).env("GH_LOG", &log).env("GH_OPEN", &open);
+        c.env("DRIFT_TRACKER", "github").env("DRIFT_OUT", work.path().join("drift-report"));
+        c.env("TF_VAR_aws_endpoint", "http://127.0.0.1:9").env("TF_VAR_backup_policy", "false").env("TF_VAR_deletion_protection", "false");
+        let out = c.output().unwrap();
+        (out.status.code().unwrap_or(-1), (), std::fs::read_to_string(&log).unwrap_or_default())
+    };
+    assert_eq!(code, 1);
+    assert_eq!(calls, "", "an error never touches the issue");
+    assert!(open.exists(), "the open issue stays open");
+}
+
+/// Discovery also lists types the stack does not use (hand-made objects of any type may sit in
+/// a managed VPC). Credentials or endpoints that cannot list one of those make a warning, not a
+/// failed drift run; a type the stack uses that cannot be listed stays an error.
+#[test]
+fn a_listing_of_a_type_the_stack_does_not_use_that_fails_is_a_warning() {
+    let moto = start_moto();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let stack = |ec2: &str| {
+        format!(
+            "provider \"aws\" {{\n  region = \"us-east-1\"\n  access_key = \"test\"\n  secret_key = \"test\"\n  max_retries = 0\n  skip_credentials_validation = true\n  skip_requesting_account_id = true\n  endpoints {{\n    ec2 = \"{ec2}\"\n    efs = \"http://127.0.0.1:9\"\n    ecs = \"http://127.0.0.1:9\"\n    elbv2 = \"http://127.0.0.1:9\"\n  }}\n}}\n\nresource \"aws_vpc\" \"main\" {{\n  cidr_block = \"10.7.0.0/16\"\n}}\n"
+        )
+    };
+    std::fs::write(d.join("main.tf"), stack(&moto.url)).unwrap();
+    let (code, out, err) = run(d, &["apply", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = run(d, &["drift"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(err.contains("Warning:") && err.contains("Unmanaged aws_lb objects are not reported in this run."), "{out}{err}");
+    assert!(out.contains("No drift"), "{out}{err}");
+    // EC2 itself unreachable: the managed VPC cannot be read, which is an error.
+    std::fs::write(d.join("main.tf"), stack("http://127.0.0.1:9")).unwrap();
+    let (code, out, err) = run(d, &["drift"], &[]);
+    assert_eq!(code, 1, "{out}{err}");
+}
