@@ -3,6 +3,7 @@
 //! take plain options and return data or diagnostics, so a test can call them without a
 //! terminal; only the command modules print.
 
+pub mod import;
 pub mod plan;
 pub mod planfile;
 pub mod stack;

@@ -192,6 +192,20 @@ pub struct ImportResponse {
 }
 
 #[derive(Clone, Debug)]
+pub struct ToHclRequest {
+    pub type_name: String,
+    pub state: Value,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ToHclResponse {
+    /// The body of the resource block a person would write for the object (arguments and
+    /// nested blocks, indented two spaces), which plans with no changes against it.
+    pub body: Option<String>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+#[derive(Clone, Debug)]
 pub struct DiscoverRequest {
     pub type_name: String,
     pub filter: BTreeMap<String, String>,
@@ -295,6 +309,17 @@ pub trait Provider: Send + Sync {
 
     async fn discover(&self, req: DiscoverRequest) -> DiscoverResponse {
         DiscoverResponse { objects: Vec::new(), diagnostics: vec![unsupported("discovery", &req.type_name)] }
+    }
+
+    /// The configuration a person would write for an existing object (`plan
+    /// --generate-config-out`): only arguments a user can set, no conflicting ones, defaults
+    /// left out, so that it plans with no changes.
+    /// The default writes what the type's schema says a user can set (see [`hcl::body`]).
+    fn to_hcl(&self, req: ToHclRequest) -> ToHclResponse {
+        match self.schema().resources.get(&req.type_name) {
+            Some(s) => ToHclResponse { body: Some(hcl::body(s, &req.state)), diagnostics: Vec::new() },
+            None => ToHclResponse { body: None, diagnostics: vec![unsupported("configuration generation", &req.type_name)] },
+        }
     }
 
     /// Finds an object created under `idempotency_token` by a run that stopped before it could

@@ -426,6 +426,13 @@ impl<F: Family> Provider for Typed<F> {
         }
     }
 
+    fn to_hcl(&self, req: ToHclRequest) -> ToHclResponse {
+        match self.resource(&req.type_name) {
+            Ok(t) => ToHclResponse { body: Some(t.to_hcl(&req.state)), diagnostics: Vec::new() },
+            Err(d) => ToHclResponse { body: None, diagnostics: vec![d] },
+        }
+    }
+
     async fn discover(&self, req: DiscoverRequest) -> DiscoverResponse {
         match self.resource(&req.type_name) {
             Ok(t) => match t.discover(&self.0, &req.filter).await {
