@@ -245,6 +245,7 @@ mod tests {
             matches!(parse(&["infra", "import", "-var", "a=b", "-var-file=x.tfvars", "aws_vpc.main", "vpc-1"]), Ok(Cmd::Import(a)) if a.address == "aws_vpc.main" && a.id == "vpc-1" && a.vars.vars == ["a=b"])
         );
         assert!(matches!(parse(&["infra", "plan", "-generate-config-out=gen.tf"]), Ok(Cmd::Plan(a)) if a.generate_config_out.is_some()));
+        assert!(matches!(parse(&["infra", "state", "migrate", "-allow-partial", "terraform.tfstate"]), Ok(Cmd::State(_))));
         assert!(parse(&["infra", "plan", "--nope"]).is_err());
     }
 }

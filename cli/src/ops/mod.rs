@@ -4,6 +4,7 @@
 //! terminal; only the command modules print.
 
 pub mod import;
+pub mod migrate;
 pub mod plan;
 pub mod planfile;
 pub mod stack;

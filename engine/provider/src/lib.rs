@@ -192,6 +192,22 @@ pub struct ImportResponse {
 }
 
 #[derive(Clone, Debug)]
+pub struct FromTerraformRequest {
+    pub type_name: String,
+    /// The `schema_version` Terraform's provider recorded with the object.
+    pub schema_version: u64,
+    /// The object as Terraform recorded it, already reduced to this type's schema (arguments
+    /// infra does not model dropped, nested blocks in this schema's nesting).
+    pub attributes: Value,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct FromTerraformResponse {
+    pub attributes: Value,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+#[derive(Clone, Debug)]
 pub struct ToHclRequest {
     pub type_name: String,
     pub state: Value,
@@ -314,6 +330,13 @@ pub trait Provider: Send + Sync {
     /// The configuration a person would write for an existing object (`plan
     /// --generate-config-out`): only arguments a user can set, no conflicting ones, defaults
     /// left out, so that it plans with no changes.
+    /// An object recorded by Terraform's provider of the same name (`infra state migrate`), as
+    /// this provider records it: where ids or values differ (a route's id), rewritten. The
+    /// default takes the object as it is.
+    fn from_terraform(&self, req: FromTerraformRequest) -> FromTerraformResponse {
+        FromTerraformResponse { attributes: req.attributes, diagnostics: Vec::new() }
+    }
+
     /// The default writes what the type's schema says a user can set (see [`hcl::body`]).
     fn to_hcl(&self, req: ToHclRequest) -> ToHclResponse {
         match self.schema().resources.get(&req.type_name) {

@@ -150,6 +150,12 @@ pub trait ResourceType<C: Sync + ?Sized>: Send + Sync {
         Err(unsupported("discovery", self.name()).into())
     }
 
+    /// An object as terraform-provider-<family> recorded it (reduced to this schema), as this
+    /// type records it: ids that differ are rewritten here.
+    fn from_terraform(&self, attributes: Value, _schema_version: u64) -> Outcome<Value> {
+        Ok(attributes)
+    }
+
     /// The body of the resource block a person would write for `state`.
     fn to_hcl(&self, state: &Value) -> String {
         hcl::body(&self.schema(), state)
@@ -423,6 +429,16 @@ impl<F: Family> Provider for Typed<F> {
                 diagnostics: vec![Diagnostic::error("Cannot import non-existent remote object", format!("No {} with id {} exists.", req.type_name, req.id))],
             },
             Err(Errors(diagnostics, _)) => ImportResponse { state: None, diagnostics },
+        }
+    }
+
+    fn from_terraform(&self, req: FromTerraformRequest) -> FromTerraformResponse {
+        match self.resource(&req.type_name).and_then(|t| {
+            t.from_terraform(req.attributes, req.schema_version)
+                .map_err(|Errors(d, _)| d.into_iter().next().unwrap_or_else(|| Diagnostic::error("Cannot migrate", "The object could not be migrated.")))
+        }) {
+            Ok(attributes) => FromTerraformResponse { attributes, diagnostics: Vec::new() },
+            Err(d) => FromTerraformResponse { attributes: Value::Null, diagnostics: vec![d] },
         }
     }
 
