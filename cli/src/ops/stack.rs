@@ -54,14 +54,15 @@ pub fn terraform_state_path(module: &Module, dir: &Path) -> Option<std::path::Pa
 }
 
 /// Whether `path` holds a Terraform state: its first key is `version` (Terraform writes it
-/// first; infra's state starts with `format_version`). Only the file's start is read.
+/// first), or it names a `terraform_version` near its start; infra's state starts with
+/// `format_version`. Only the file's start is read.
 pub fn is_terraform_state(path: &Path) -> bool {
     use std::io::Read;
-    let mut head = [0u8; 256];
+    let mut head = [0u8; 4096];
     let n = std::fs::File::open(path).and_then(|mut f| f.read(&mut head)).unwrap_or(0);
     let text = String::from_utf8_lossy(&head[..n]);
     let rest = text.trim_start().strip_prefix('{').unwrap_or("").trim_start();
-    rest.starts_with("\"version\"")
+    !rest.starts_with("\"format_version\"") && (rest.starts_with("\"version\"") || rest.contains("\"terraform_version\""))
 }
 
 pub fn parse_duration(s: &str) -> Option<Duration> {
