@@ -3,7 +3,7 @@
 //! address (module path, count index or for_each key), provider configuration, dependencies and
 //! sensitive paths; its attributes are reduced to infra's schema (arguments infra does not model
 //! dropped, nested blocks in the schema's nesting) and handed to the provider's
-//! `from_terraform` for what differs (ids). Outputs are kept. Data sources are not migrated:
+//! `upgrade_terraform_state` for what differs (ids). Outputs are kept. Data sources are not migrated:
 //! infra reads them again when planning.
 
 use super::Result;
@@ -243,7 +243,7 @@ pub fn migrate(bytes: &[u8], file: &str, registry: &Registry) -> Result<Migrated
                 continue;
             };
             let reduced = reduce(&schema, attrs);
-            let resp = provider.from_terraform(FromTerraformRequest {
+            let resp = provider.upgrade_terraform_state(FromTerraformRequest {
                 type_name: r.type_name.clone(),
                 schema_version: i.schema_version,
                 attributes: from_json(&reduced),

@@ -327,16 +327,16 @@ pub trait Provider: Send + Sync {
         DiscoverResponse { objects: Vec::new(), diagnostics: vec![unsupported("discovery", &req.type_name)] }
     }
 
-    /// The configuration a person would write for an existing object (`plan
-    /// --generate-config-out`): only arguments a user can set, no conflicting ones, defaults
-    /// left out, so that it plans with no changes.
     /// An object recorded by Terraform's provider of the same name (`infra state migrate`), as
     /// this provider records it: where ids or values differ (a route's id), rewritten. The
     /// default takes the object as it is.
-    fn from_terraform(&self, req: FromTerraformRequest) -> FromTerraformResponse {
+    fn upgrade_terraform_state(&self, req: FromTerraformRequest) -> FromTerraformResponse {
         FromTerraformResponse { attributes: req.attributes, diagnostics: Vec::new() }
     }
 
+    /// The configuration a person would write for an existing object (`plan
+    /// --generate-config-out`): only arguments a user can set, no conflicting ones, defaults
+    /// left out, so that it plans with no changes.
     /// The default writes what the type's schema says a user can set (see [`hcl::body`]).
     fn to_hcl(&self, req: ToHclRequest) -> ToHclResponse {
         match self.schema().resources.get(&req.type_name) {

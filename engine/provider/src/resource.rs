@@ -152,7 +152,7 @@ pub trait ResourceType<C: Sync + ?Sized>: Send + Sync {
 
     /// An object as terraform-provider-<family> recorded it (reduced to this schema), as this
     /// type records it: ids that differ are rewritten here.
-    fn from_terraform(&self, attributes: Value, _schema_version: u64) -> Outcome<Value> {
+    fn upgrade_terraform_state(&self, attributes: Value, _schema_version: u64) -> Outcome<Value> {
         Ok(attributes)
     }
 
@@ -432,13 +432,14 @@ impl<F: Family> Provider for Typed<F> {
         }
     }
 
-    fn from_terraform(&self, req: FromTerraformRequest) -> FromTerraformResponse {
-        match self.resource(&req.type_name).and_then(|t| {
-            t.from_terraform(req.attributes, req.schema_version)
-                .map_err(|Errors(d, _)| d.into_iter().next().unwrap_or_else(|| Diagnostic::error("Cannot migrate", "The object could not be migrated.")))
-        }) {
+    fn upgrade_terraform_state(&self, req: FromTerraformRequest) -> FromTerraformResponse {
+        let t = match self.resource(&req.type_name) {
+            Ok(t) => t,
+            Err(d) => return FromTerraformResponse { attributes: Value::Null, diagnostics: vec![d] },
+        };
+        match t.upgrade_terraform_state(req.attributes, req.schema_version) {
             Ok(attributes) => FromTerraformResponse { attributes, diagnostics: Vec::new() },
-            Err(d) => FromTerraformResponse { attributes: Value::Null, diagnostics: vec![d] },
+            Err(Errors(diagnostics, _)) => FromTerraformResponse { attributes: Value::Null, diagnostics },
         }
     }
 

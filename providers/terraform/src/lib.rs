@@ -37,7 +37,7 @@ impl Provider for TerraformProvider {
 
     /// Terraform records a dynamic value with its type (`{"value": "x", "type": "string"}`);
     /// infra records the value.
-    fn from_terraform(&self, req: FromTerraformRequest) -> FromTerraformResponse {
+    fn upgrade_terraform_state(&self, req: FromTerraformRequest) -> FromTerraformResponse {
         let mut attributes = req.attributes;
         if let Value::Object(m) = &mut attributes {
             for k in ["input", "output", "triggers_replace"] {

@@ -51,7 +51,7 @@ impl ResourceType<AwsProvider> for Route {
     }
 
     /// terraform-provider-aws ids a route `r-<table><hash>`; infra `<table>_<destination>`.
-    fn from_terraform(&self, attributes: Value, _schema_version: u64) -> Outcome<Value> {
+    fn upgrade_terraform_state(&self, attributes: Value, _schema_version: u64) -> Outcome<Value> {
         let table = attrs::req_string(&attributes, "route_table_id")?;
         let dest = ["destination_cidr_block", "destination_ipv6_cidr_block", "destination_prefix_list_id"]
             .iter()

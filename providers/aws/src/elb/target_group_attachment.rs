@@ -89,7 +89,7 @@ impl ResourceType<AwsProvider> for TargetGroupAttachment {
 
     /// terraform-provider-aws ids an attachment `<target group ARN>-<timestamp>`; infra by what
     /// it attaches: `<target group ARN>,<target>[,<port>]`.
-    fn from_terraform(&self, attributes: Value, _schema_version: u64) -> Outcome<Value> {
+    fn upgrade_terraform_state(&self, attributes: Value, _schema_version: u64) -> Outcome<Value> {
         let (tg, target) = (attrs::req_string(&attributes, "target_group_arn")?, attrs::req_string(&attributes, "target_id")?);
         Ok(with_id(&attributes, &attachment_id(&tg, &target, int_of(&attributes, "port"))))
     }
