@@ -9,6 +9,7 @@ pub mod drift;
 pub mod fmt;
 pub mod force_unlock;
 pub mod graph;
+pub mod import;
 pub mod init;
 pub mod output;
 pub mod plan;
@@ -49,6 +50,8 @@ pub enum Cmd {
     Init,
     /// Check the configuration without contacting providers.
     Validate(validate::Args),
+    /// Record an existing object in state under an address the configuration declares.
+    Import(import::Args),
     /// Show the root module's outputs.
     Output(output::Args),
     /// Show the state or a saved plan.
@@ -185,6 +188,7 @@ pub fn run(cmd: Cmd, cx: &Cx) -> Result<i32, Exit> {
         Cmd::Apply(a) => apply::run(a, cx),
         Cmd::Destroy(a) => destroy::run(a, cx),
         Cmd::Drift(a) => drift::run(a, cx),
+        Cmd::Import(a) => import::run(a, cx),
         Cmd::Output(a) => output::run(a, cx),
         Cmd::Show(a) => show::run(a, cx),
         Cmd::State(a) => state::run(a, cx),
@@ -241,6 +245,11 @@ mod tests {
         assert!(matches!(parse(&["infra", "force-unlock", "123"]), Ok(Cmd::ForceUnlock(a)) if a.id == "123" && !a.force));
         assert!(matches!(parse(&["infra", "force-unlock", "-force", "123"]), Ok(Cmd::ForceUnlock(a)) if a.id == "123" && a.force));
         assert!(matches!(parse(&["infra", "force-unlock", "123", "--force"]), Ok(Cmd::ForceUnlock(a)) if a.id == "123" && a.force));
+        assert!(
+            matches!(parse(&["infra", "import", "-var", "a=b", "-var-file=x.tfvars", "aws_vpc.main", "vpc-1"]), Ok(Cmd::Import(a)) if a.address == "aws_vpc.main" && a.id == "vpc-1" && a.vars.vars == ["a=b"])
+        );
+        assert!(matches!(parse(&["infra", "plan", "-generate-config-out=gen.tf"]), Ok(Cmd::Plan(a)) if a.generate_config_out.is_some()));
+        assert!(matches!(parse(&["infra", "state", "migrate", "-allow-partial", "terraform.tfstate"]), Ok(Cmd::State(_))));
         assert!(parse(&["infra", "plan", "--nope"]).is_err());
         assert!(matches!(parse(&["infra", "-chdir=x", "drift", "-json", "-var", "a=b", "-target", "aws_vpc.main", "-lock-timeout=5s", "-scope", "region"]),
             Ok(Cmd::Drift(a)) if a.json && a.targets.len() == 1 && a.lock_timeout == "5s" && a.scope == drift::Scope::Region && a.vars.vars == ["a=b"]));

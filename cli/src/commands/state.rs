@@ -19,9 +19,32 @@ pub struct Args {
 #[derive(Subcommand)]
 pub enum StateCmd {
     List,
-    Show { address: String },
-    Rm { addresses: Vec<String> },
-    Mv { from: String, to: String },
+    Show {
+        address: String,
+    },
+    Rm {
+        addresses: Vec<String>,
+    },
+    Mv {
+        from: String,
+        to: String,
+    },
+    /// Write infra's state from a Terraform state (format version 4). Never changes FILE.
+    Migrate(MigrateArgs),
+}
+
+#[derive(clap::Args)]
+pub struct MigrateArgs {
+    /// The Terraform state: a terraform.tfstate or the output of terraform state pull (default:
+    /// the stack's local backend path when it holds a Terraform state, else terraform.tfstate).
+    file: Option<std::path::PathBuf>,
+    /// Write what can be migrated even when some objects cannot (unsupported types); they are
+    /// listed, and the exit code is 0.
+    #[arg(long)]
+    allow_partial: bool,
+    /// Replace an existing infra state (its previous version is kept as the backup).
+    #[arg(long)]
+    force: bool,
 }
 
 fn read_state(backend: &LocalBackend, out: &Out) -> Result<StateFile, Exit> {
@@ -45,6 +68,7 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
         Ok(w.instances.keys().filter(|i| t.matches(i)).cloned().collect())
     };
     match a.cmd {
+        StateCmd::Migrate(m) => migrate(m, cx, &backend),
         StateCmd::List => {
             let s = read_state(&backend, out)?;
             let w = Working::from_state(&s).map_err(|e| out.fail(Diagnostic::error("Invalid state", e)))?;
@@ -116,4 +140,67 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
             Ok(0)
         }
     }
+}
+
+fn migrate(m: MigrateArgs, cx: &Cx, backend: &LocalBackend) -> Result<i32, Exit> {
+    let out = &cx.out;
+    let file = match m.file {
+        Some(f) => f,
+        None => {
+            let stack = ops::stack::read_stack(&cx.dir, &out.sources);
+            ops::stack::terraform_state_path(&stack.0, &cx.dir).unwrap_or_else(|| cx.dir.join("terraform.tfstate"))
+        }
+    };
+    let shown = file.strip_prefix(&cx.dir).unwrap_or(&file).display().to_string();
+    let bytes = std::fs::read(&file).map_err(|e| cx.fail(Diagnostic::error("Cannot read the Terraform state", format!("Reading {shown} failed: {e}."))))?;
+    if file.canonicalize().ok() == backend.path.canonicalize().ok() {
+        return Err(cx.fail(Diagnostic::error(
+            "Migration would overwrite its source",
+            format!("infra's state for this stack is {shown} itself. Point the backend elsewhere or migrate another file."),
+        )));
+    }
+    let _lock = lock(backend, "state migrate", out)?;
+    if let Some(existing) = read_state_if_any(backend, out)? {
+        if !m.force {
+            return Err(cx.fail(Diagnostic::error(
+                "State already exists",
+                format!(
+                    "{} already holds infra's state ({} objects, serial {}). Nothing was written. Use --force to replace it (its previous version is kept as {}).",
+                    backend.path.strip_prefix(&cx.dir).unwrap_or(&backend.path).display(),
+                    existing.resources.iter().map(|r| r.instances.len()).sum::<usize>(),
+                    existing.serial,
+                    backend.backup_path().strip_prefix(&cx.dir).unwrap_or(&backend.backup_path()).display()
+                ),
+            )));
+        }
+    }
+    let migrated = ops::migrate::migrate(&bytes, &shown, &ops::stack::registry()).map_err(|d| cx.fail(d))?;
+    out.diags(&infra_lang::diag::Diagnostics(migrated.notes));
+    if !migrated.skipped.is_empty() {
+        eprintln!("Not migrated:");
+        for (addr, why) in &migrated.skipped {
+            eprintln!("  {addr}: {why}");
+        }
+        if !m.allow_partial {
+            return Err(cx.fail(Diagnostic::error(
+                "Objects cannot be migrated",
+                format!("{} object(s) listed above cannot be migrated, so nothing was written. Rerun with --allow-partial to migrate the rest; the objects left out stay unmanaged by infra.", migrated.skipped.len()),
+            )));
+        }
+    }
+    backend.write(&migrated.state).map_err(|e| cx.fail(Diagnostic::error("Failed to persist state", e.to_string())))?;
+    let version = if migrated.terraform_version.is_empty() { String::new() } else { format!(" (Terraform {})", migrated.terraform_version) };
+    println!(
+        "Migrated {} object(s) and {} output(s) from {shown}{version} to {}.{}",
+        migrated.objects,
+        migrated.state.outputs.len(),
+        backend.path.strip_prefix(&cx.dir).unwrap_or(&backend.path).display(),
+        if migrated.skipped.is_empty() { String::new() } else { format!(" {} object(s) were left out.", migrated.skipped.len()) }
+    );
+    println!("{shown} was not changed. Run infra plan: it should show no changes.");
+    Ok(0)
+}
+
+fn read_state_if_any(backend: &LocalBackend, out: &Out) -> Result<Option<StateFile>, Exit> {
+    ops::stack::read_state_if_any(backend).map_err(|d| out.fail(d))
 }

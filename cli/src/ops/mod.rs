@@ -4,6 +4,8 @@
 //! terminal; only the command modules print.
 
 pub mod drift;
+pub mod import;
+pub mod migrate;
 pub mod plan;
 pub mod planfile;
 pub mod stack;

@@ -23,13 +23,25 @@ pub fn options(r: &Request) -> Result<PlanOptions> {
     let parse = |v: &[String]| -> Result<Vec<Target>> {
         v.iter().map(|t| parse_target(t).map_err(|e| Diagnostic::error("Invalid target address", format!("{e}.")).into())).collect()
     };
-    Ok(PlanOptions { mode: r.mode, refresh: r.refresh, refresh_full: r.refresh_full, targets: parse(&r.targets)?, replace: parse(&r.replace)? })
+    Ok(PlanOptions {
+        mode: r.mode,
+        refresh: r.refresh,
+        refresh_full: r.refresh_full,
+        targets: parse(&r.targets)?,
+        replace: parse(&r.replace)?,
+        ..PlanOptions::default()
+    })
 }
 
 /// Plans the loaded stack against `state`.
 pub fn plan(rt: &tokio::runtime::Runtime, ctx: &Ctx, state: &StateFile, r: &Request) -> Result<Plan> {
-    let opts = options(r)?;
-    rt.block_on(infra_core::plan::plan(ctx, state, &opts, &infra_core::hooks::NoHook))
+    plan_with(rt, ctx, state, &options(r)?)
+}
+
+/// Plans with options beyond what a saved plan records (imports from the command line,
+/// configuration generation).
+pub fn plan_with(rt: &tokio::runtime::Runtime, ctx: &Ctx, state: &StateFile, opts: &PlanOptions) -> Result<Plan> {
+    rt.block_on(infra_core::plan::plan(ctx, state, opts, &infra_core::hooks::NoHook))
 }
 
 #[cfg(test)]

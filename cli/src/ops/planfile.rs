@@ -165,6 +165,7 @@ pub fn to_plan(doc: &PlanFile) -> Result<Plan> {
         adopted: doc.adopted.iter().map(|a| instance_addr(a)).collect::<Result<Vec<_>>>()?,
         dropped_intents: doc.dropped_intents,
         data,
+        generated: Vec::new(),
     })
 }
 

@@ -29,17 +29,40 @@ pub fn backend(dir: &Path, sources: &SourceMap) -> Result<LocalBackend> {
     backend_for(&read_stack(dir, sources).0, dir)
 }
 
+/// The stack's state. A `backend "local"` path that holds Terraform's own state (a stack
+/// Terraform ran) is left to Terraform: infra's state is then `infra.tfstate` beside it, where
+/// `infra state migrate` writes it.
 pub fn backend_for(module: &Module, dir: &Path) -> Result<LocalBackend> {
     let mut path = dir.join(infra_state::DEFAULT_STATE_FILE);
-    if let Some(b) = &module.backend {
-        if let Some(a) = b.body.attr("path") {
-            match a.expr.expr.as_str() {
-                Some(p) => path = dir.join(p),
-                None => return Err(Diagnostic::error("Invalid backend path", "The local backend's path must be a literal string.").into()),
-            }
-        }
+    if let Some(p) = backend_path(module, dir)? {
+        path = if is_terraform_state(&p) { p.parent().unwrap_or(dir).join(infra_state::DEFAULT_STATE_FILE) } else { p };
     }
     Ok(LocalBackend::new(path))
+}
+
+fn backend_path(module: &Module, dir: &Path) -> Result<Option<std::path::PathBuf>> {
+    let Some(a) = module.backend.as_ref().and_then(|b| b.body.attr("path")) else { return Ok(None) };
+    match a.expr.expr.as_str() {
+        Some(p) => Ok(Some(dir.join(p))),
+        None => Err(Diagnostic::error("Invalid backend path", "The local backend's path must be a literal string.").with_subject(a.expr.span()).into()),
+    }
+}
+
+/// The Terraform state the stack's `backend "local"` names, if it holds one.
+pub fn terraform_state_path(module: &Module, dir: &Path) -> Option<std::path::PathBuf> {
+    backend_path(module, dir).ok().flatten().filter(|p| is_terraform_state(p))
+}
+
+/// Whether `path` holds a Terraform state: its first key is `version` (Terraform writes it
+/// first), or it names a `terraform_version` near its start; infra's state starts with
+/// `format_version`. Only the file's start is read.
+pub fn is_terraform_state(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 4096];
+    let n = std::fs::File::open(path).and_then(|mut f| f.read(&mut head)).unwrap_or(0);
+    let text = String::from_utf8_lossy(&head[..n]);
+    let rest = text.trim_start().strip_prefix('{').unwrap_or("").trim_start();
+    !rest.starts_with("\"format_version\"") && (rest.starts_with("\"version\"") || rest.contains("\"terraform_version\""))
 }
 
 pub fn parse_duration(s: &str) -> Option<Duration> {

@@ -122,6 +122,15 @@ impl Builder<'_> {
             self.declare(&child, &c.module);
         }
         if path.is_empty() {
+            // An import block's id, for_each and index are evaluated when its target is planned:
+            // what they reference comes first.
+            for imp in &m.imports {
+                let Ok(crate::addr::Target { module, resource: Some((mode, ty, name)), .. }) = crate::addr::parse_target(&imp.to) else { continue };
+                let key = if mode == infra_lang::config::Mode::Data { format!("data.{ty}.{name}") } else { format!("{ty}.{name}") };
+                let Some(&i) = self.index.get(&NodeId { module: module.static_path(), kind: NodeKind::Resource(key) }) else { continue };
+                let exprs: Vec<&Expr> = std::iter::once(&imp.id).chain(imp.for_each.iter()).chain(imp.to_index.iter()).collect();
+                self.link_exprs(i, path, m, exprs);
+            }
             for p in &m.providers {
                 let key = ProviderRef { name: p.name.clone(), alias: p.alias.clone() };
                 let i = self.add(NodeId { module: Vec::new(), kind: NodeKind::Provider(key) }, p.span.clone());
@@ -216,6 +225,15 @@ impl Builder<'_> {
             self.link(&child, &c.module);
         }
         if path.is_empty() {
+            // An import block's id, for_each and index are evaluated when its target is planned:
+            // what they reference comes first.
+            for imp in &m.imports {
+                let Ok(crate::addr::Target { module, resource: Some((mode, ty, name)), .. }) = crate::addr::parse_target(&imp.to) else { continue };
+                let key = if mode == infra_lang::config::Mode::Data { format!("data.{ty}.{name}") } else { format!("{ty}.{name}") };
+                let Some(&i) = self.index.get(&NodeId { module: module.static_path(), kind: NodeKind::Resource(key) }) else { continue };
+                let exprs: Vec<&Expr> = std::iter::once(&imp.id).chain(imp.for_each.iter()).chain(imp.to_index.iter()).collect();
+                self.link_exprs(i, path, m, exprs);
+            }
             for p in &m.providers {
                 let key = ProviderRef { name: p.name.clone(), alias: p.alias.clone() };
                 let i = self.index[&NodeId { module: Vec::new(), kind: NodeKind::Provider(key) }];

@@ -5,7 +5,7 @@ use crate::addr::{InstanceAddr, InstanceKey, ModuleInstance, Target};
 use crate::graph::{resolve_provider, NodeKind};
 use crate::hooks::Hook;
 /// The plan's types keep their old paths: callers name them `plan::Action`, `plan::Plan`.
-pub use crate::plan_types::{Action, ExecGraph, ExecNode, OutputChange, Plan, PlanMode, Reason, ResourceChange};
+pub use crate::plan_types::{Action, ExecGraph, ExecNode, GeneratedConfig, OutputChange, Plan, PlanMode, Reason, ResourceChange};
 use crate::state_io::{Instance, OnExisting, Working};
 use crate::walk::{self, decode_resource, scope, with_instance, Ctx, Expansion, Store};
 use infra_lang::config::{IgnoreChanges, Mode, Module, ProviderRef, Resource};
@@ -29,12 +29,34 @@ pub struct PlanOptions {
     pub refresh_full: bool,
     pub targets: Vec<Target>,
     pub replace: Vec<Target>,
+    /// Imports beside the configuration's import blocks (`infra import ADDR ID`).
+    pub imports: Vec<(InstanceAddr, String)>,
+    /// For an import block whose target has no resource block, read the object and write the
+    /// block a person would (`Plan::generated`) instead of failing.
+    pub generate_config: bool,
 }
 
 impl Default for PlanOptions {
     fn default() -> Self {
-        PlanOptions { mode: PlanMode::Normal, refresh: true, refresh_full: false, targets: Vec::new(), replace: Vec::new() }
+        PlanOptions {
+            mode: PlanMode::Normal,
+            refresh: true,
+            refresh_full: false,
+            targets: Vec::new(),
+            replace: Vec::new(),
+            imports: Vec::new(),
+            generate_config: false,
+        }
     }
+}
+
+/// An import planned for one instance address: from an import block (its index in the root
+/// module's `imports`) or from the command line.
+#[derive(Clone, Debug)]
+struct PendingImport {
+    id: String,
+    block: Option<usize>,
+    used: bool,
 }
 
 /// Marks in `to` every path that is sensitive in `from` (the planned value), so that a value
@@ -158,7 +180,12 @@ pub struct Planner<'a> {
     pub changes: Vec<ResourceChange>,
     pub drift: Vec<ResourceChange>,
     pub diags: Diagnostics,
-    imports: BTreeMap<String, String>,
+    imports: BTreeMap<InstanceAddr, PendingImport>,
+    /// Import blocks already evaluated (by index).
+    imports_evaluated: BTreeSet<usize>,
+    /// Resources planned in some module instance (`module.a[0].aws_vpc.main`).
+    planned_resources: BTreeSet<String>,
+    generated: Vec<crate::plan_types::GeneratedConfig>,
     moved: BTreeMap<InstanceAddr, String>,
     adopted: Vec<InstanceAddr>,
     dropped_intents: usize,
@@ -219,7 +246,10 @@ pub async fn plan_keeping_providers(ctx: &Ctx, state: &infra_state::StateFile, o
         changes: Vec::new(),
         drift: Vec::new(),
         diags: ctx.preflight.clone(),
-        imports: BTreeMap::new(),
+        imports: opts.imports.iter().map(|(a, id)| (a.clone(), PendingImport { id: id.clone(), block: None, used: false })).collect(),
+        imports_evaluated: BTreeSet::new(),
+        planned_resources: BTreeSet::new(),
+        generated: Vec::new(),
         moved: BTreeMap::new(),
         adopted: Vec::new(),
         dropped_intents: 0,
@@ -235,6 +265,7 @@ pub async fn plan_keeping_providers(ctx: &Ctx, state: &infra_state::StateFile, o
     }
     let allowed = allowed_nodes(ctx, opts);
     walk::walk(ctx, |n| allowed.contains(&n), &mut p).await;
+    p.finish_imports().await;
     p.orphans().await;
     p.check_deletes().await;
     p.check_planned().await;
@@ -292,6 +323,7 @@ pub async fn plan_keeping_providers(ctx: &Ctx, state: &infra_state::StateFile, o
         exec,
         warnings,
         data: p.data,
+        generated: p.generated,
     };
     Ok((plan, providers))
 }
@@ -402,14 +434,221 @@ impl Planner<'_> {
                 self.moved.insert(new, old.to_string());
             }
         }
-        for imp in &self.ctx.config.imports {
-            match infra_lang::eval::eval(&imp.id, &infra_lang::eval::EmptyScope).ok().and_then(|v| v.as_str().map(str::to_string)) {
-                Some(id) => {
-                    self.imports.insert(imp.to.clone(), id);
+    }
+
+    /// Evaluates the import blocks that target `resource` (`module.a.aws_vpc.main`, static
+    /// path), or every one not evaluated yet when `resource` is `None`: in the root module's
+    /// scope, once per `for_each` element, when the target is planned (the graph orders what
+    /// the blocks reference before it).
+    fn eval_imports(&mut self, resource: Option<&str>) {
+        for (i, imp) in self.ctx.config.imports.iter().enumerate() {
+            let target = match crate::addr::parse_target(&imp.to) {
+                Ok(t @ Target { resource: Some((Mode::Managed, _, _)), .. }) => t,
+                Ok(_) | Err(_) => {
+                    if self.imports_evaluated.insert(i) {
+                        self.diags.push(
+                            Diagnostic::error(
+                                "Invalid import address",
+                                format!("The import target {} is not a managed resource address such as aws_vpc.main.", imp.to),
+                            )
+                            .with_subject(imp.to_span.clone().or(imp.span.clone())),
+                        );
+                    }
+                    continue;
                 }
-                None => {
-                    self.diags.push(Diagnostic::error("Invalid import id", "The id of an import block must be a literal string.").with_subject(imp.id.span()))
+            };
+            let Some((_, ty, name)) = target.resource.clone() else { continue };
+            let static_key = format!("{}{ty}.{name}", target.module.static_path().iter().map(|m| format!("module.{m}.")).collect::<String>());
+            if resource.is_some_and(|r| r != static_key) || !self.imports_evaluated.insert(i) {
+                continue;
+            }
+            let root = ModuleInstance::root();
+            let mut found: Vec<(InstanceAddr, String)> = Vec::new();
+            let mut diags = Diagnostics::new();
+            {
+                let s = scope(self.ctx, &self.store, &root, &self.ctx.config);
+                let exp = match &imp.for_each {
+                    Some(fe) => match walk::expand(&s, None, Some(fe), "this import block") {
+                        Ok(e) => e,
+                        Err(d) => {
+                            self.diags.push(d);
+                            continue;
+                        }
+                    },
+                    None => Expansion::Single,
+                };
+                for k in exp.keys() {
+                    let s = with_instance(scope(self.ctx, &self.store, &root, &self.ctx.config), &exp, &k);
+                    let key = match &imp.to_index {
+                        None => target.key.clone(),
+                        Some(e) => match infra_lang::eval::eval(e, &s).map(|v| v.deep_unmark()) {
+                            Ok(Value::String(k)) => Some(InstanceKey::Str(k)),
+                            Ok(v) if v.as_i64().is_some() => v.as_i64().map(InstanceKey::Int),
+                            Ok(v) => {
+                                diags.push(
+                                    Diagnostic::error(
+                                        "Invalid import address",
+                                        format!(
+                                            "The index of an import target must be a known number or string, not {}.",
+                                            if v.is_unknown() { "a value known only after apply" } else { v.type_name() }
+                                        ),
+                                    )
+                                    .with_subject(e.span()),
+                                );
+                                continue;
+                            }
+                            Err(d) => {
+                                diags.push(d);
+                                continue;
+                            }
+                        },
+                    };
+                    let id = match infra_lang::eval::eval(&imp.id, &s).map(|v| v.deep_unmark()) {
+                        Ok(Value::String(id)) if !id.is_empty() => id,
+                        Ok(v) => {
+                            let what = if v.is_unknown() {
+                                "a value known only after apply"
+                            } else if v.is_null() {
+                                "null"
+                            } else if v.as_str().is_some() {
+                                "an empty string"
+                            } else {
+                                v.type_name()
+                            };
+                            diags.push(
+                                Diagnostic::error(
+                                    "Invalid import id",
+                                    format!("The id of an import block must be a known, non-empty string when planning, not {what}."),
+                                )
+                                .with_subject(imp.id.span()),
+                            );
+                            continue;
+                        }
+                        Err(d) => {
+                            diags.push(d);
+                            continue;
+                        }
+                    };
+                    let addr = InstanceAddr { module: target.module.clone(), mode: Mode::Managed, type_name: ty.clone(), name: name.clone(), key };
+                    found.push((addr, id));
                 }
+            }
+            self.diags.extend(diags);
+            for (addr, id) in found {
+                if let Some(prev) = self.imports.get(&addr) {
+                    let other = if prev.block == Some(i) { "this block" } else { "another import" };
+                    self.diags.push(
+                        Diagnostic::error(
+                            "Duplicate import configuration",
+                            format!("{addr} is imported twice (also by {other}). An instance can be imported only once."),
+                        )
+                        .with_subject(imp.span.clone()),
+                    );
+                    continue;
+                }
+                self.imports.insert(addr, PendingImport { id, block: Some(i), used: false });
+            }
+        }
+    }
+
+    /// The span of what asked for the import of `addr`: its import block, if any.
+    fn import_span(&self, addr: &InstanceAddr) -> Option<infra_lang::source::Span> {
+        let b = self.imports.get(addr)?.block?;
+        let imp = self.ctx.config.imports.get(b)?;
+        imp.to_span.clone().or(imp.span.clone())
+    }
+
+    /// An object imported for `addr` must not be managed already at another address of its
+    /// type: two addresses would then both own (and one day delete) the same object.
+    /// The same object is the same `id` and the same value of every attribute that only a
+    /// replacement changes (a `local_file`'s id is its content's hash: two files with the same
+    /// content differ by `filename`).
+    fn check_not_managed_elsewhere(&self, addr: &InstanceAddr, obj: &Value, schema: Option<&Schema>) -> Option<Diagnostic> {
+        let id = obj.get_attr("id").and_then(|v| v.deep_unmark().as_str().map(str::to_string))?;
+        let same = |v: &Value| {
+            v.get_attr("id").is_some_and(|i| i.deep_unmark().as_str() == Some(id.as_str()))
+                && schema.is_none_or(|s| {
+                    s.force_new_attrs().all(|k| match (v.get_attr(k), obj.get_attr(k)) {
+                        (Some(a), Some(b)) if a.is_wholly_known() && b.is_wholly_known() => a.deep_unmark().equals(&b.deep_unmark()),
+                        _ => true,
+                    })
+                })
+        };
+        let (other, _) = self.working.instances.iter().find(|(a, i)| *a != addr && a.type_name == addr.type_name && same(&i.value))?;
+        Some(
+            Diagnostic::error(
+                "Resource already managed",
+                format!("The object {id} imported for {addr} is already managed by infra at {other}. Remove it from there first (infra state rm {other}) or move it (infra state mv {other} {addr})."),
+            )
+            .with_subject(self.import_span(addr))
+            .with_address(addr.to_string()),
+        )
+    }
+
+    /// After the walk: import blocks whose target was never planned. A target with no
+    /// resource block gets its configuration generated when asked (`--generate-config-out`),
+    /// else is an error; so is one whose resource has no instance with that key.
+    async fn finish_imports(&mut self) {
+        if self.opts.mode != PlanMode::Normal {
+            return;
+        }
+        self.eval_imports(None);
+        let unused: Vec<(InstanceAddr, String)> = self.imports.iter().filter(|(_, i)| !i.used).map(|(a, i)| (a.clone(), i.id.clone())).collect();
+        for (addr, id) in unused {
+            let span = self.import_span(&addr);
+            let declared =
+                crate::graph::module_at(&self.ctx.config, &addr.module.static_path()).is_some_and(|m| m.resources.contains_key(&addr.resource_key()));
+            if declared {
+                let resource = format!("{}{}", if addr.module.is_root() { String::new() } else { format!("{}.", addr.module) }, addr.resource_key());
+                if self.planned_resources.contains(&resource) {
+                    self.diags.push(
+                        Diagnostic::error(
+                            "Configuration for import target does not exist",
+                            format!("The configuration for the given import target {addr} does not exist: {resource} has no instance with that key. Check its count or for_each."),
+                        )
+                        .with_subject(span),
+                    );
+                }
+                // Otherwise it was left out (--target, a module instance that does not exist).
+                continue;
+            }
+            if !self.opts.generate_config || !addr.module.is_root() || addr.key.is_some() {
+                let why = if !self.opts.generate_config {
+                    "Add a resource block for it, or run infra plan --generate-config-out=FILE to have one written."
+                } else {
+                    "Configuration can be generated only for a single resource of the root module (no module path, no index): write this one by hand."
+                };
+                self.diags.push(
+                    Diagnostic::error(
+                        "Configuration for import target does not exist",
+                        format!("The configuration for the given import target {addr} does not exist. {why}"),
+                    )
+                    .with_subject(span),
+                );
+                continue;
+            }
+            let block = self.imports.get(&addr).and_then(|i| i.block).and_then(|b| self.ctx.config.imports.get(b));
+            let family = addr.type_name.split('_').next().unwrap_or_default().to_string();
+            let key = block.and_then(|b| b.provider.clone()).unwrap_or(ProviderRef { name: family, alias: None });
+            let Some(provider) = self.provider(&key).await else { continue };
+            let resp = provider.import(ImportRequest { type_name: addr.type_name.clone(), id: id.clone() }).await;
+            for d in resp.diagnostics {
+                self.diags.push(d.with_subject(span.clone()).with_address(addr.to_string()));
+            }
+            let Some(obj) = resp.state else { continue };
+            let schema = self.schema_of(&key.name, &addr.type_name, Mode::Managed).cloned();
+            if let Some(d) = self.check_not_managed_elsewhere(&addr, &obj, schema.as_ref()) {
+                self.diags.push(d);
+                continue;
+            }
+            let resp = provider.to_hcl(infra_provider::ToHclRequest { type_name: addr.type_name.clone(), state: obj });
+            for d in resp.diagnostics {
+                self.diags.push(d.with_subject(span.clone()).with_address(addr.to_string()));
+            }
+            if let Some(body) = resp.body {
+                let provider =
+                    if key.name == addr.type_name.split('_').next().unwrap_or_default() && key.alias.is_none() { None } else { Some(key.to_string()) };
+                self.generated.push(crate::plan_types::GeneratedConfig { type_name: addr.type_name.clone(), name: addr.name.clone(), id, body, provider });
             }
         }
     }
@@ -561,6 +800,11 @@ impl Planner<'_> {
         };
         let deps = resource_deps(self.ctx, node);
         let schema = self.schema_of(&family, &r.ty, r.mode).cloned();
+        if r.mode == Mode::Managed && self.opts.mode == PlanMode::Normal {
+            let static_prefix: String = mi.static_path().iter().map(|m| format!("module.{m}.")).collect();
+            self.eval_imports(Some(&format!("{static_prefix}{}", r.key())));
+            self.planned_resources.insert(if mi.is_root() { r.key() } else { format!("{mi}.{}", r.key()) });
+        }
         for key in exp.keys() {
             let addr = InstanceAddr { module: mi.clone(), mode: r.mode, type_name: r.ty.clone(), name: r.name.clone(), key: key.clone() };
             self.visited.insert(addr.clone());
@@ -589,13 +833,31 @@ impl Planner<'_> {
             }
             let mut prior_value = prior_value;
             let mut importing = None;
+            let pending_import = self.imports.get_mut(&addr).map(|i| {
+                i.used = true;
+                i.id.clone()
+            });
             if prior_value.is_none() {
-                if let Some(id) = self.imports.get(&addr.to_string()).cloned() {
+                if let Some(id) = pending_import {
                     let resp = provider.import(ImportRequest { type_name: r.ty.clone(), id: id.clone() }).await;
+                    let span = self.import_span(&addr);
                     for d in resp.diagnostics {
-                        self.diags.push(attach_span(d, r, &addr.to_string()));
+                        self.diags.push(match &span {
+                            Some(s) => d.with_subject(Some(s.clone())).with_address(addr.to_string()),
+                            None => attach_span(d, r, &addr.to_string()),
+                        });
                     }
-                    if let Some(obj) = resp.state {
+                    let resp_state = match resp.state {
+                        Some(obj) => match self.check_not_managed_elsewhere(&addr, &obj, schema.as_ref()) {
+                            Some(d) => {
+                                self.diags.push(d);
+                                None
+                            }
+                            None => Some(obj),
+                        },
+                        None => None,
+                    };
+                    if let Some(obj) = resp_state {
                         let obj = mark_sensitive(obj, schema.as_ref());
                         self.working.instances.insert(
                             addr.clone(),

@@ -180,6 +180,21 @@ pub struct Plan {
     /// Data sources read while planning, with what they read: apply uses these values and
     /// reads again only the data sources planned as `Read`.
     pub data: BTreeMap<InstanceAddr, Value>,
+    /// Resource blocks written for import blocks that had none (`PlanOptions::generate_config`).
+    pub generated: Vec<GeneratedConfig>,
+}
+
+/// The resource block a person would write for an imported object that has no configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GeneratedConfig {
+    pub type_name: String,
+    pub name: String,
+    /// The import id, for the comment above the block.
+    pub id: String,
+    /// The block's body (arguments and nested blocks), indented two spaces.
+    pub body: String,
+    /// The provider configuration, when not the type's default one (`aws.west`).
+    pub provider: Option<String>,
 }
 
 impl Plan {

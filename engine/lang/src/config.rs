@@ -227,8 +227,14 @@ pub struct Moved {
 
 #[derive(Clone, Debug)]
 pub struct Import {
+    /// The target without a computed index: `aws_vpc.main`, `module.net.aws_subnet.a[0]`.
     pub to: String,
+    /// A computed index of the target (`aws_vpc.main[each.key]`), evaluated per instance.
+    pub to_index: Option<Expr>,
+    /// The span of `to`, for diagnostics about the target.
+    pub to_span: Option<Span>,
     pub id: Expr,
+    pub for_each: Option<Expr>,
     pub provider: Option<ProviderRef>,
     pub span: Option<Span>,
 }
@@ -341,11 +347,14 @@ fn decode_top_block(sources: &SourceMap, m: &mut Module, block: Block, depth: us
             }
         }
         "import" => {
-            let to = block.body.attr("to").and_then(|a| traversal_text(&a.expr));
+            let to_attr = block.body.attr("to");
+            let to = to_attr.and_then(|a| import_target(&a.expr));
+            let to_span = to_attr.and_then(|a| a.expr.span());
             let id = block.body.attr("id").map(|a| a.expr.clone());
             let provider = block.body.attr("provider").and_then(|a| provider_ref(&a.expr));
+            let for_each = block.body.attr("for_each").map(|a| a.expr.clone());
             match (to, id) {
-                (Some(to), Some(id)) => m.imports.push(Import { to, id, provider, span: block.span.clone() }),
+                (Some((to, to_index)), Some(id)) => m.imports.push(Import { to, to_index, to_span, id, for_each, provider, span: block.span.clone() }),
                 _ => diags.push(
                     Diagnostic::error("Invalid import block", "An import block needs to (a resource address) and id (the object's id in the provider).")
                         .with_subject(block.span.clone()),
@@ -792,6 +801,21 @@ pub fn traversal_text(expr: &Expr) -> Option<String> {
         }
     }
     walk(&expr.expr)
+}
+
+/// An import block's `to`: the address as text, and the index expression when the last index
+/// is computed (`aws_vpc.main[each.key]`) rather than literal.
+fn import_target(expr: &Expr) -> Option<(String, Option<Expr>)> {
+    if let Some(t) = traversal_text(expr) {
+        return Some((t, None));
+    }
+    let Expression::Traversal(t) = &*expr.expr else { return None };
+    let (last, rest) = t.operators.split_last()?;
+    let TraversalOperator::Index(index) = last.value() else { return None };
+    let mut base = (**t).clone();
+    base.operators = rest.to_vec();
+    let base = traversal_text(&Expr { file: expr.file, expr: Arc::new(Expression::Traversal(Box::new(base))) })?;
+    Some((base, Some(Expr { file: expr.file, expr: Arc::new(index.clone()) })))
 }
 
 fn literal_string(expr: &Expr) -> Option<String> {

@@ -192,6 +192,36 @@ pub struct ImportResponse {
 }
 
 #[derive(Clone, Debug)]
+pub struct FromTerraformRequest {
+    pub type_name: String,
+    /// The `schema_version` Terraform's provider recorded with the object.
+    pub schema_version: u64,
+    /// The object as Terraform recorded it, already reduced to this type's schema (arguments
+    /// infra does not model dropped, nested blocks in this schema's nesting).
+    pub attributes: Value,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct FromTerraformResponse {
+    pub attributes: Value,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ToHclRequest {
+    pub type_name: String,
+    pub state: Value,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ToHclResponse {
+    /// The body of the resource block a person would write for the object (arguments and
+    /// nested blocks, indented two spaces), which plans with no changes against it.
+    pub body: Option<String>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+#[derive(Clone, Debug)]
 pub struct DiscoverRequest {
     pub type_name: String,
     pub filter: BTreeMap<String, String>,
@@ -317,6 +347,24 @@ pub trait Provider: Send + Sync {
     /// default discovers nothing: the provider has no scope to report on.
     fn discovery_scope(&self, _req: &DiscoveryScopeRequest) -> Vec<DiscoverRequest> {
         Vec::new()
+    }
+
+    /// An object recorded by Terraform's provider of the same name (`infra state migrate`), as
+    /// this provider records it: where ids or values differ (a route's id), rewritten. The
+    /// default takes the object as it is.
+    fn upgrade_terraform_state(&self, req: FromTerraformRequest) -> FromTerraformResponse {
+        FromTerraformResponse { attributes: req.attributes, diagnostics: Vec::new() }
+    }
+
+    /// The configuration a person would write for an existing object (`plan
+    /// --generate-config-out`): only arguments a user can set, no conflicting ones, defaults
+    /// left out, so that it plans with no changes.
+    /// The default writes what the type's schema says a user can set (see [`hcl::body`]).
+    fn to_hcl(&self, req: ToHclRequest) -> ToHclResponse {
+        match self.schema().resources.get(&req.type_name) {
+            Some(s) => ToHclResponse { body: Some(hcl::body(s, &req.state)), diagnostics: Vec::new() },
+            None => ToHclResponse { body: None, diagnostics: vec![unsupported("configuration generation", &req.type_name)] },
+        }
     }
 
     /// Finds an object created under `idempotency_token` by a run that stopped before it could

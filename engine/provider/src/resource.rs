@@ -150,6 +150,12 @@ pub trait ResourceType<C: Sync + ?Sized>: Send + Sync {
         Err(unsupported("discovery", self.name()).into())
     }
 
+    /// An object as terraform-provider-<family> recorded it (reduced to this schema), as this
+    /// type records it: ids that differ are rewritten here.
+    fn upgrade_terraform_state(&self, attributes: Value, _schema_version: u64) -> Outcome<Value> {
+        Ok(attributes)
+    }
+
     /// The body of the resource block a person would write for `state`.
     fn to_hcl(&self, state: &Value) -> String {
         hcl::body(&self.schema(), state)
@@ -432,6 +438,24 @@ impl<F: Family> Provider for Typed<F> {
                 diagnostics: vec![Diagnostic::error("Cannot import non-existent remote object", format!("No {} with id {} exists.", req.type_name, req.id))],
             },
             Err(Errors(diagnostics, _)) => ImportResponse { state: None, diagnostics },
+        }
+    }
+
+    fn upgrade_terraform_state(&self, req: FromTerraformRequest) -> FromTerraformResponse {
+        let t = match self.resource(&req.type_name) {
+            Ok(t) => t,
+            Err(d) => return FromTerraformResponse { attributes: Value::Null, diagnostics: vec![d] },
+        };
+        match t.upgrade_terraform_state(req.attributes, req.schema_version) {
+            Ok(attributes) => FromTerraformResponse { attributes, diagnostics: Vec::new() },
+            Err(Errors(diagnostics, _)) => FromTerraformResponse { attributes: Value::Null, diagnostics },
+        }
+    }
+
+    fn to_hcl(&self, req: ToHclRequest) -> ToHclResponse {
+        match self.resource(&req.type_name) {
+            Ok(t) => ToHclResponse { body: Some(t.to_hcl(&req.state)), diagnostics: Vec::new() },
+            Err(d) => ToHclResponse { body: None, diagnostics: vec![d] },
         }
     }
 

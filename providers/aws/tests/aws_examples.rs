@@ -167,8 +167,268 @@ fn import_id(ty: &str, attrs: &serde_json::Value) -> String {
     match ty {
         "aws_ecs_service" => format!("{}/{}", s("cluster").rsplit('/').next().unwrap_or_default(), s("name")),
         "aws_ecs_task_definition" => s("arn"),
+        "aws_route_table_association" if !s("subnet_id").is_empty() => format!("{}/{}", s("subnet_id"), s("route_table_id")),
+        "aws_route_table_association" => format!("{}/{}", s("gateway_id"), s("route_table_id")),
         _ => s("id"),
     }
+}
+
+/// The bdd-bot stack's provider block and variables, without its resources.
+fn provider_only(dir: &Path) {
+    let main = std::fs::read_to_string(dir.join("main.tf")).unwrap();
+    let provider: String = main.split("\noutput ").next().unwrap().to_string();
+    for f in ["main.tf", "network.tf", "storage.tf", "ecs.tf", "alb.tf"] {
+        let _ = std::fs::remove_file(dir.join(f));
+    }
+    std::fs::write(dir.join("provider.tf"), provider).unwrap();
+}
+
+#[test]
+fn generated_configuration_for_every_bdd_bot_object_plans_only_imports() {
+    let moto = start_moto();
+    let made = example("bdd-bot");
+    let base = vars(&moto, &["deletion_protection=false", "backup_policy=false"]);
+    let (code, out) = run(made.path(), &["apply", "--auto-approve"], &base);
+    assert_eq!(code, 0, "{out}");
+
+    // A stack with the provider block only, and an import block per object.
+    let adopt = example("bdd-bot");
+    provider_only(adopt.path());
+    let mut blocks = String::new();
+    let mut n = 0;
+    for r in state(made.path())["resources"].as_array().unwrap() {
+        let ty = r["type"].as_str().unwrap();
+        for (i, inst) in r["instances"].as_array().unwrap().iter().enumerate() {
+            blocks.push_str(&format!("import {{\n  to = {ty}.{}_{i}\n  id = \"{}\"\n}}\n\n", r["name"].as_str().unwrap(), import_id(ty, &inst["attributes"])));
+            n += 1;
+        }
+    }
+    std::fs::write(adopt.path().join("imports.tf"), blocks).unwrap();
+    let (code, out) = run(adopt.path(), &["plan"], &base);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("Configuration for import target does not exist") && out.contains("--generate-config-out"), "{out}");
+    let (code, out) = run(adopt.path(), &["plan", "-generate-config-out=generated.tf", "--detailed-exitcode"], &base);
+    let generated = std::fs::read_to_string(adopt.path().join("generated.tf")).unwrap_or_default();
+    assert_eq!(code, 2, "{out}\n{generated}");
+    // moto does not store a service's deployment configuration nor its health check grace
+    // period (see the test above): the plan sets them on the two services; nothing else differs.
+    assert!(out.contains(&format!("Plan: {n} to import, 0 to add, 2 to change, 0 to destroy.")), "{out}\n{generated}");
+    let changed: Vec<&str> = out
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("+ ") || l.starts_with("~ ") || l.starts_with("- "))
+        .filter(|l| !l.contains("resource \""))
+        .collect();
+    assert!(
+        changed.len() == 6
+            && changed.iter().all(|l| ["+ deployment_maximum_percent", "+ deployment_minimum_healthy_percent", "+ health_check_grace_period_seconds"]
+                .iter()
+                .any(|a| l.starts_with(a))),
+        "{out}"
+    );
+    assert_eq!(generated.matches("\nresource \"").count(), n, "{generated}");
+    assert!(!generated.contains("tags_all") && !generated.contains(" arn "), "computed-only attributes are left out:\n{generated}");
+    let (_, unformatted) = run(adopt.path(), &["fmt", "--check"], &[]);
+    assert!(!unformatted.contains("generated.tf"), "generated configuration is formatted: {unformatted}");
+    // Terraform refuses to overwrite: so does infra.
+    let (code, out) = run(adopt.path(), &["plan", "-generate-config-out=generated.tf"], &base);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("Target generated file already exists"), "{out}");
+    let (code, out) = run(adopt.path(), &["apply", "--auto-approve"], &base);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = run(adopt.path(), &["plan", "--detailed-exitcode"], &base);
+    assert_eq!(code, 0, "imported objects match the generated configuration:\n{out}\n{generated}");
+}
+
+#[test]
+fn infra_import_records_objects_by_their_documented_ids_and_refuses_what_terraform_refuses() {
+    let moto = start_moto();
+    let made = example("bdd-bot");
+    let base = vars(&moto, &["deletion_protection=false", "backup_policy=false"]);
+    let (code, out) = run(made.path(), &["apply", "--auto-approve"], &base);
+    assert_eq!(code, 0, "{out}");
+    let adopt = example("bdd-bot");
+    let resources = state(made.path())["resources"].as_array().unwrap().clone();
+    let mut n = 0;
+    for r in &resources {
+        let ty = r["type"].as_str().unwrap();
+        for i in r["instances"].as_array().unwrap() {
+            let key = match &i["index_key"] {
+                serde_json::Value::Null => String::new(),
+                k => format!("[{k}]"),
+            };
+            let addr = format!("{ty}.{}{key}", r["name"].as_str().unwrap());
+            let (code, out) = run(adopt.path(), &["import", &addr, &import_id(ty, &i["attributes"])], &base);
+            assert_eq!(code, 0, "{addr}: {out}");
+            n += 1;
+        }
+    }
+    let (_, list) = infra(adopt.path(), &["state", "list"], &[]);
+    assert_eq!(list.lines().count(), n, "{list}");
+    // An address already in state; an object managed at another address; an id that is not one.
+    let vpc = state(made.path())["resources"].as_array().unwrap().iter().find(|r| r["type"] == "aws_vpc").unwrap()["instances"][0]["attributes"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (code, out) = run(adopt.path(), &["import", "aws_vpc.main", &vpc], &base);
+    assert!(code == 1 && out.contains("Resource already managed by infra"), "{out}");
+    std::fs::write(adopt.path().join("extra.tf"), "resource \"aws_vpc\" \"again\" {\n  cidr_block = \"10.0.0.0/16\"\n}\n").unwrap();
+    let (code, out) = run(adopt.path(), &["import", "aws_vpc.again", &vpc], &base);
+    assert!(code == 1 && out.contains("Resource already managed") && out.contains("at aws_vpc.main"), "{out}");
+    let (code, out) = run(adopt.path(), &["import", "aws_vpc.again", "vpc-00000000000000000"], &base);
+    assert!(code == 1 && out.contains("Cannot import non-existent remote object"), "{out}");
+    let (code, out) = run(adopt.path(), &["import", "aws_route_table_association.private", "not-an-id/x"], &base);
+    assert!(code == 1, "{out}");
+    std::fs::remove_file(adopt.path().join("extra.tf")).unwrap();
+    let (code, out) = run(adopt.path(), &["plan", "--detailed-exitcode"], &base);
+    // moto does not store a service's deployment configuration (see the test above).
+    assert!(code == 0 || out.contains("Plan: 0 to add, 2 to change, 0 to destroy."), "{out}");
+}
+
+/// A state as Terraform 1.11 with terraform-provider-aws 5.100 writes it, from infra's state of
+/// the same objects: every attribute the provider's 5.100 schema has (those infra does not
+/// model get the value their type's zero), single nested blocks as lists of one, sensitive
+/// paths in Terraform's form, `timeouts` and `private` as Terraform records them.
+fn terraform_state_of(infra_state: &serde_json::Value) -> String {
+    // Each type's attributes and nested block names in terraform-provider-aws 5.100's schema
+    // (`terraform providers schema -json`, reduced to the types infra offers).
+    let tf_schema: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/terraform-aws-5.100-attributes.json")).unwrap()).unwrap();
+    let ours = infra_provider_aws::factory()().schema();
+    fn zero(ty: &serde_json::Value) -> serde_json::Value {
+        match ty {
+            serde_json::Value::String(t) if t == "string" => serde_json::json!(""),
+            serde_json::Value::String(t) if t == "bool" => serde_json::json!(false),
+            serde_json::Value::String(t) if t == "number" => serde_json::json!(0),
+            serde_json::Value::Array(a) if a[0] == "map" => serde_json::json!({}),
+            serde_json::Value::Array(a) if a[0] == "list" || a[0] == "set" => serde_json::json!([]),
+            _ => serde_json::Value::Null,
+        }
+    }
+    let mut resources = Vec::new();
+    for r in infra_state["resources"].as_array().unwrap() {
+        let ty = r["type"].as_str().unwrap();
+        let tf = &tf_schema[ty];
+        let schema = &ours.resources[ty];
+        let mut instances = Vec::new();
+        for i in r["instances"].as_array().unwrap() {
+            let mut attrs = i["attributes"].as_object().unwrap().clone();
+            for (name, b) in &schema.blocks {
+                if b.nesting == infra_provider::Nesting::Single {
+                    let v = attrs.get(name).cloned().unwrap_or_default();
+                    attrs.insert(name.clone(), if v.is_null() { serde_json::json!([]) } else { serde_json::json!([v]) });
+                }
+            }
+            for (name, t) in tf["attributes"].as_object().unwrap() {
+                attrs.entry(name.clone()).or_insert_with(|| zero(t));
+            }
+            for name in tf["block_types"].as_array().unwrap() {
+                let name = name.as_str().unwrap().to_string();
+                let empty = if name == "timeouts" { serde_json::Value::Null } else { serde_json::json!([]) };
+                attrs.entry(name).or_insert(empty);
+            }
+            attrs.insert("timeouts".into(), serde_json::Value::Null);
+            let sensitive: Vec<serde_json::Value> = i["sensitive_attributes"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .map(|p| {
+                    serde_json::Value::Array(
+                        p.as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|s| match s {
+                                serde_json::Value::String(a) => serde_json::json!({"type": "get_attr", "value": a}),
+                                serde_json::Value::Number(n) => serde_json::json!({"type": "index", "value": {"value": n, "type": "number"}}),
+                                _ => unreachable!(),
+                            })
+                            .collect(),
+                    )
+                })
+                .collect();
+            let mut inst = serde_json::json!({
+                "schema_version": tf["version"].as_u64().unwrap_or(0),
+                "attributes": attrs,
+                "sensitive_attributes": sensitive,
+                "private": "eyJzY2hlbWFfdmVyc2lvbiI6IjEifQ==",
+                "dependencies": i["dependencies"].as_array().cloned().unwrap_or_default(),
+            });
+            if !i["index_key"].is_null() {
+                inst["index_key"] = i["index_key"].clone();
+            }
+            instances.push(inst);
+        }
+        resources.push(serde_json::json!({
+            "mode": "managed", "type": ty, "name": r["name"],
+            "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+            "instances": instances,
+        }));
+    }
+    let outputs: serde_json::Map<String, serde_json::Value> = infra_state["outputs"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, o)| (k.clone(), serde_json::json!({"value": o["value"], "type": "string", "sensitive": o["sensitive"]})))
+        .collect();
+    // In Terraform's key order (serde_json sorts keys): version first.
+    let field = |k: &str, v: serde_json::Value| format!("  \"{k}\": {}", serde_json::to_string_pretty(&v).unwrap().replace('\n', "\n  "));
+    let fields = [
+        field("version", 4.into()),
+        field("terraform_version", "1.11.4".into()),
+        field("serial", 12.into()),
+        field("lineage", "7d0c0c5e-8f5e-4b0a-9a53-6d7b8f0e2a11".into()),
+        field("outputs", outputs.into()),
+        field("resources", resources.into()),
+        field("check_results", serde_json::Value::Null),
+    ];
+    format!("{{\n{}\n}}\n", fields.join(",\n"))
+}
+
+#[test]
+fn a_terraform_state_of_bdd_bot_migrates_and_plans_with_no_changes_and_no_writes() {
+    let moto = start_moto();
+    let made = example("bdd-bot");
+    let base = vars(&moto, &["deletion_protection=false", "backup_policy=false"]);
+    let (code, out) = run(made.path(), &["apply", "--auto-approve"], &base);
+    assert_eq!(code, 0, "{out}");
+    let tf = terraform_state_of(&state(made.path()));
+
+    // The same stack as Terraform left it: its .tf files, a backend "local" block naming
+    // Terraform's state, and that state.
+    let adopt = example("bdd-bot");
+    let d = adopt.path();
+    std::fs::write(d.join("terraform.tf"), "terraform {\n  required_providers {\n    aws = {\n      source  = \"hashicorp/aws\"\n      version = \"~> 5.100\"\n    }\n  }\n  backend \"local\" {\n    path = \"terraform.tfstate\"\n  }\n}\n").unwrap();
+    let text = tf;
+    std::fs::write(d.join("terraform.tfstate"), &text).unwrap();
+    let (code, out) = infra(d, &["state", "migrate"], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(std::fs::read_to_string(d.join("terraform.tfstate")).unwrap(), text, "the Terraform state is never changed");
+    let (_, list) = infra(d, &["state", "list"], &[]);
+    assert_eq!(list.lines().count(), 25, "{list}");
+
+    let read_only = infra_test_harness::faults::start_proxy(&moto.url, &["--forbid-mutating"]);
+    let through: Vec<String> = ["--var", &format!("aws_endpoint={}", read_only.url), "--var", "deletion_protection=false", "--var", "backup_policy=false"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let (code, out) = run(d, &["plan", "--detailed-exitcode"], &through);
+    assert_eq!(read_only.faulted("forbidden"), Vec::<String>::new(), "plan sent mutating calls:\n{out}");
+    // moto does not store a service's deployment configuration nor its health check grace
+    // period: the plan sets them, as after an import (see above); nothing else differs.
+    assert!(code == 0 || out.contains("Plan: 0 to add, 2 to change, 0 to destroy."), "{out}");
+    let changed: Vec<&str> = out
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("+ ") || l.starts_with("~ ") || l.starts_with("- "))
+        .filter(|l| !l.contains("resource \""))
+        .collect();
+    assert!(
+        changed.iter().all(|l| ["+ deployment_maximum_percent", "+ deployment_minimum_healthy_percent", "+ health_check_grace_period_seconds"]
+            .iter()
+            .any(|a| l.starts_with(a))),
+        "{out}"
+    );
 }
 
 #[test]

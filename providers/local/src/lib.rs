@@ -160,6 +160,21 @@ impl Provider for LocalProvider {
         out
     }
 
+    /// As the schema says, without the permissions the type defaults to.
+    fn to_hcl(&self, req: ToHclRequest) -> ToHclResponse {
+        let sensitive = req.type_name == "local_sensitive_file";
+        let default_mode = if sensitive { "0700" } else { "0777" };
+        let mut state = req.state.clone();
+        if let Value::Object(m) = &mut state {
+            for k in ["file_permission", "directory_permission"] {
+                if m.get(k).and_then(|v| v.as_str().map(str::to_string)).as_deref() == Some(default_mode) {
+                    m.insert(k.into(), Value::Null);
+                }
+            }
+        }
+        ToHclResponse { body: Some(infra_provider::hcl::body(&file_schema(sensitive), &state)), diagnostics: Vec::new() }
+    }
+
     async fn plan(&self, req: PlanRequest) -> PlanResponse {
         let sensitive = req.type_name == "local_sensitive_file";
         let schema = file_schema(sensitive);

@@ -35,6 +35,21 @@ impl Provider for TerraformProvider {
         resp
     }
 
+    /// Terraform records a dynamic value with its type (`{"value": "x", "type": "string"}`);
+    /// infra records the value.
+    fn upgrade_terraform_state(&self, req: FromTerraformRequest) -> FromTerraformResponse {
+        let mut attributes = req.attributes;
+        if let Value::Object(m) = &mut attributes {
+            for k in ["input", "output", "triggers_replace"] {
+                let typed = m.get(k).and_then(|v| v.as_map()).filter(|o| o.len() == 2 && o.contains_key("type")).and_then(|o| o.get("value").cloned());
+                if let Some(v) = typed {
+                    m.insert(k.into(), v);
+                }
+            }
+        }
+        FromTerraformResponse { attributes, diagnostics: Vec::new() }
+    }
+
     fn journals_creates(&self) -> bool {
         false
     }

@@ -50,6 +50,16 @@ impl ResourceType<AwsProvider> for Route {
         "aws_route"
     }
 
+    /// terraform-provider-aws ids a route `r-<table><hash>`; infra `<table>_<destination>`.
+    fn upgrade_terraform_state(&self, attributes: Value, _schema_version: u64) -> Outcome<Value> {
+        let table = attrs::req_string(&attributes, "route_table_id")?;
+        let dest = ["destination_cidr_block", "destination_ipv6_cidr_block", "destination_prefix_list_id"]
+            .iter()
+            .find_map(|k| attrs::string(&attributes, k).filter(|v| !v.is_empty()))
+            .ok_or_else(|| Diagnostic::error("Cannot migrate aws_route", "The route records no destination."))?;
+        Ok(with_id(&attributes, &route_id(&table, &dest)))
+    }
+
     fn schema(&self) -> Schema {
         Schema::new()
             .attr("id", AttrSchema::computed(Type::String))

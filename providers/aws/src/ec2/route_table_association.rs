@@ -83,6 +83,23 @@ impl ResourceType<AwsProvider> for RouteTableAssociation {
         Ok(ids.iter().map(|id| found.get(id).map(association_value)).collect())
     }
 
+    /// terraform-provider-aws imports by `subnet-id/rtb-id` or `gateway-id/rtb-id`; an
+    /// association id (`rtbassoc-…`) is read as it is.
+    fn import_seed(&self, id: &str) -> Outcome<Value> {
+        match id.split_once('/') {
+            Some((target, table)) if !target.is_empty() && table.starts_with("rtb-") => {
+                let key = if target.starts_with("subnet-") { "subnet_id" } else { "gateway_id" };
+                Ok(Value::object([("id", Value::string(id)), ("route_table_id", Value::string(table)), (key, Value::string(target))]))
+            }
+            Some(_) => Err(Diagnostic::error(
+                "Invalid import id",
+                format!("An aws_route_table_association is imported by subnet-id/rtb-id, gateway-id/rtb-id or its association id, not {id:?}."),
+            )
+            .into()),
+            None => Ok(Value::object([("id", Value::string(id))])),
+        }
+    }
+
     /// By id; after an in-place update the association has a new id
     /// (ReplaceRouteTableAssociation), so it is then found in its new table instead.
     async fn read_one(&self, c: &AwsProvider, known: &Value) -> Outcome<Option<Value>> {

@@ -87,6 +87,13 @@ impl ResourceType<AwsProvider> for TargetGroupAttachment {
         Ok(objects.iter().map(|o| found.get(&id_of(o)).cloned()).collect())
     }
 
+    /// terraform-provider-aws ids an attachment `<target group ARN>-<timestamp>`; infra by what
+    /// it attaches: `<target group ARN>,<target>[,<port>]`.
+    fn upgrade_terraform_state(&self, attributes: Value, _schema_version: u64) -> Outcome<Value> {
+        let (tg, target) = (attrs::req_string(&attributes, "target_group_arn")?, attrs::req_string(&attributes, "target_id")?);
+        Ok(with_id(&attributes, &attachment_id(&tg, &target, int_of(&attributes, "port"))))
+    }
+
     fn import_seed(&self, id: &str) -> Outcome<Value> {
         Ok(Value::object([("id", Value::string(id)), ("target_group_arn", Value::string(id.split(',').next().unwrap_or_default()))]))
     }

@@ -1,0 +1,1 @@
+files = ["a.txt", "b.txt"]

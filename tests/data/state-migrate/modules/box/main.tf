@@ -1,0 +1,8 @@
+variable "name" {
+  type = string
+}
+
+resource "terraform_data" "item" {
+  count = 1
+  input = var.name
+}
