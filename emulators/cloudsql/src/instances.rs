@@ -71,7 +71,7 @@ pub fn insert(app: &Arc<App>, ctx: &Ctx, project: &str, body: Value) -> Result<R
     let now = now_secs();
     store.prune(now);
     if let Some(at) = store.deleted.get(&key) {
-        let days = (NAME_REUSE_SECS.saturating_sub(now.saturating_sub(*at)) + 86_399) / 86_400;
+        let days = NAME_REUSE_SECS.saturating_sub(now.saturating_sub(*at)).div_ceil(86_400);
         return Err(ApiError::conflict(
             "instanceAlreadyExists",
             format!(
