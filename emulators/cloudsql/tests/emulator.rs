@@ -115,6 +115,14 @@ fn an_instance_lives_creates_a_database_and_user_that_log_in_changes_tier_and_is
     let (status, err) = emu.call("PATCH", &base, Some(&json!({"settings": {"tier": "db-perf-optimized-N-2"}})));
     assert_eq!(status, 400, "an Enterprise Plus tier on Enterprise: {err}");
 
+    // The server speaks TLS with serverCaCert; ENCRYPTED_ONLY refuses plain connections.
+    let ssl =
+        |mode: &str| psql(&format!("{address} sslmode={mode}"), "attendee", "second", "attendee", "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
+    assert_eq!(ssl("require").as_deref(), Ok("t"));
+    emu.mutate(P, "PATCH", &base, Some(&json!({"settings": {"ipConfiguration": {"sslMode": "ENCRYPTED_ONLY"}}})));
+    assert!(ssl("disable").is_err(), "a plain connection to an ENCRYPTED_ONLY instance");
+    assert_eq!(ssl("require").as_deref(), Ok("t"));
+
     // Deletion protection refuses the delete; the instance and its server stay.
     emu.mutate(P, "PATCH", &base, Some(&json!({"settings": {"deletionProtectionEnabled": true}})));
     let (status, err) = emu.call("DELETE", &base, None);

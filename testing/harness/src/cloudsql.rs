@@ -33,7 +33,10 @@ pub fn ensure_postgres() -> PathBuf {
     assert!(ok, "installing PostgreSQL with `apt-get install -y postgresql` failed (root and apt access are needed)");
     // Debian's package starts a cluster on 5432 where it can: the emulator's instances use
     // 127.0.0.2 and up, so it does not matter, but it is not ours to leave running.
-    let _ = Command::new("pg_ctlcluster").args(["--mode", "fast", "15", "main", "stop"]).status();
+    for entry in std::fs::read_dir("/etc/postgresql").into_iter().flatten().filter_map(Result::ok) {
+        let version = entry.file_name().to_string_lossy().into_owned();
+        let _ = Command::new("pg_ctlcluster").args([version.as_str(), "main", "stop"]).status();
+    }
     postgres_bin().unwrap_or_else(|| panic!("PostgreSQL was installed but no /usr/lib/postgresql/*/bin/initdb exists"))
 }
 
