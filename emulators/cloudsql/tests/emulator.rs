@@ -222,4 +222,15 @@ fn a_restarted_emulator_finds_its_instances_and_starts_their_servers() {
     assert_eq!(psql(&address, "app", "pw-1", "postgres", "SELECT current_user").as_deref(), Ok("app"));
     let (_, ops) = emu.call("GET", &format!("/v1/projects/{P}/operations?instance=kept"), None);
     assert_eq!(ops["items"].as_array().map(Vec::len), Some(2), "{ops}");
+
+    // Another process took the address while the emulator was down: the server moves to a
+    // free one, and the API says where.
+    drop(emu);
+    let squatter = std::net::TcpListener::bind((address.as_str(), 5432)).expect("bind the instance's address");
+    let emu = cloudsql::start(bin(), dir.path(), &Options::default());
+    let (_, moved) = emu.call("GET", &base, None);
+    let new_address = moved["ipAddresses"][0]["ipAddress"].as_str().unwrap_or_default().to_string();
+    assert_ne!(new_address, address, "{moved}");
+    assert_eq!(psql(&new_address, "app", "pw-1", "postgres", "SELECT current_user").as_deref(), Ok("app"));
+    drop(squatter);
 }
