@@ -103,6 +103,13 @@ fn an_instance_lives_creates_a_database_and_user_that_log_in_changes_tier_and_is
     assert_eq!(psql(&address, "attendee", "second", "attendee", "SELECT 1").as_deref(), Ok("1"));
     let (status, err) = emu.call("POST", &format!("{base}/databases"), Some(&json!({"name": "attendee"})));
     assert_eq!(status, 400, "an existing database: {err}");
+    // Work that fails in PostgreSQL ends the operation DONE with error.errors[].
+    let (status, op) = emu.call("POST", &format!("{base}/databases"), Some(&json!({"name": "other", "charset": "BOGUS"})));
+    assert_eq!(status, 200, "{op}");
+    let failed = emu.wait(P, &op);
+    let message = failed["error"]["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("BOGUS"), "{failed}");
+    assert!(failed["error"]["errors"][0]["code"].is_string(), "{failed}");
 
     // Patch the tier: settingsVersion moves on; a stale one is refused.
     emu.mutate(P, "PATCH", &base, Some(&json!({"settings": {"tier": "db-custom-4-15360", "settingsVersion": "1"}})));
