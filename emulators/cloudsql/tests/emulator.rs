@@ -217,6 +217,16 @@ fn a_restarted_emulator_finds_its_instances_and_starts_their_servers() {
     let address = inst["ipAddresses"][0]["ipAddress"].as_str().unwrap_or_default().to_string();
     let pgdata = emu.data_dir.join("instances").join(P).join("kept").display().to_string();
 
+    // restart, and activationPolicy NEVER / ALWAYS stop and start the server.
+    emu.mutate(P, "POST", &format!("{base}/restart"), None);
+    assert_eq!(psql(&address, "app", "pw-1", "postgres", "SELECT 1").as_deref(), Ok("1"));
+    emu.mutate(P, "PATCH", &base, Some(&json!({"settings": {"activationPolicy": "NEVER"}})));
+    assert!(psql(&address, "app", "pw-1", "postgres", "SELECT 1").is_err());
+    let (status, err) = emu.call("GET", &format!("{base}/users"), None);
+    assert_eq!(status, 400, "users of a stopped instance: {err}");
+    emu.mutate(P, "PATCH", &base, Some(&json!({"settings": {"activationPolicy": "ALWAYS"}})));
+    assert_eq!(psql(&address, "app", "pw-1", "postgres", "SELECT 1").as_deref(), Ok("1"));
+
     emu.stop();
     assert_eq!(cloudsql::processes_mentioning(&pgdata), Vec::<String>::new(), "SIGTERM stops the servers");
     assert!(psql(&address, "app", "pw-1", "postgres", "SELECT 1").is_err());
@@ -228,7 +238,8 @@ fn a_restarted_emulator_finds_its_instances_and_starts_their_servers() {
     assert_eq!(again["ipAddresses"], inst["ipAddresses"]);
     assert_eq!(psql(&address, "app", "pw-1", "postgres", "SELECT current_user").as_deref(), Ok("app"));
     let (_, ops) = emu.call("GET", &format!("/v1/projects/{P}/operations?instance=kept"), None);
-    assert_eq!(ops["items"].as_array().map(Vec::len), Some(2), "{ops}");
+    assert_eq!(ops["items"].as_array().map(Vec::len), Some(5), "{ops}");
+    assert_eq!(ops["items"][0]["operationType"], "UPDATE", "newest first: {ops}");
 
     // Another process took the address while the emulator was down: the server moves to a
     // free one, and the API says where.
@@ -240,4 +251,47 @@ fn a_restarted_emulator_finds_its_instances_and_starts_their_servers() {
     assert_ne!(new_address, address, "{moved}");
     assert_eq!(psql(&new_address, "app", "pw-1", "postgres", "SELECT current_user").as_deref(), Ok("app"));
     drop(squatter);
+}
+
+/// Nothing a client sends may crash the emulator: malformed and hostile bodies get an error or
+/// an operation, and the emulator keeps answering.
+#[test]
+fn hostile_requests_get_answers_not_crashes() {
+    let dir = cloudsql::data_dir();
+    let emu = cloudsql::start(bin(), dir.path(), &Options { op_delay_ms: 0 });
+    let bodies = [
+        "[]".to_string(),
+        "\"text\"".to_string(),
+        "null".to_string(),
+        "{\"name\": 5, \"settings\": []}".to_string(),
+        "{\"name\": \"ok-name\", \"databaseVersion\": -1, \"settings\": {\"tier\": 7}}".to_string(),
+        "{\"name\": \"ok-name\", \"databaseVersion\": \"POSTGRES_16\", \"settings\": \"db-f1-micro\"}".to_string(),
+        "{\"name\": \"ok-name\", \"databaseVersion\": 999999999999, \"settings\": {\"tier\": \"db-custom-99999999999999999999-1\", \"edition\": \"ENTERPRISE\"}}".to_string(),
+        "{\"name\": \"ok-name\", \"databaseVersion\": \"POSTGRES_16\", \"settings\": {\"tier\": \"db-f1-micro\", \"edition\": \"ENTERPRISE\", \"backupConfiguration\": {\"startTime\": \"éé:0\"}}}".to_string(),
+        format!("{{\"name\": \"{}\"}}", "é".repeat(200)),
+        format!("{}{}", "{\"settings\":".repeat(200), "}".repeat(200)),
+        "{".to_string(),
+    ];
+    let paths = [
+        format!("/v1/projects/{P}/instances"),
+        format!("/v1/projects/{P}/instances/missing"),
+        format!("/v1/projects/{P}/instances/missing/databases"),
+        format!("/v1/projects/{P}/instances/missing/users?name=%ZZ"),
+        "/v1/projects/..%2F..%2Fetc/instances".to_string(),
+        "/v1/projects/%00/instances".to_string(),
+    ];
+    for path in &paths {
+        for method in ["POST", "PATCH", "PUT", "DELETE", "GET"] {
+            for body in &bodies {
+                let (status, text) = cloudsql::http(&emu.addr, method, path, Some(body));
+                assert!((200..600).contains(&status), "{method} {path} {body}: no answer");
+                let json: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {path} {body}: {text}: {e}"));
+                if status != 200 {
+                    assert!(json["error"]["code"].is_number(), "{method} {path}: {json}");
+                }
+            }
+        }
+    }
+    let (status, _) = emu.call("GET", &format!("/v1/projects/{P}/instances"), None);
+    assert_eq!(status, 200);
 }
