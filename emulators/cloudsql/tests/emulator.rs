@@ -117,6 +117,12 @@ fn an_instance_lives_creates_a_database_and_user_that_log_in_changes_tier_and_is
     assert_eq!(inst["settings"]["tier"], "db-custom-4-15360");
     assert_eq!(inst["settings"]["settingsVersion"], "2");
     assert_eq!(inst["settings"]["userLabels"]["app"], "attendee", "a patch keeps what it does not name");
+    // Authorized networks are kept as given (every connection comes from loopback here).
+    let networks = json!({"settings": {"ipConfiguration": {"authorizedNetworks": [{"name": "vps", "value": "203.0.113.7/32"}]}}});
+    emu.mutate(P, "PATCH", &base, Some(&networks));
+    let (_, inst) = emu.call("GET", &base, None);
+    assert_eq!(inst["settings"]["ipConfiguration"]["authorizedNetworks"], json!([{"kind": "sql#aclEntry", "name": "vps", "value": "203.0.113.7/32"}]));
+    assert_eq!(inst["settings"]["settingsVersion"], "3");
     let (status, err) = emu.call("PATCH", &base, Some(&json!({"settings": {"tier": "db-custom-2-7680", "settingsVersion": "1"}})));
     assert_eq!(status, 412, "{err}");
     let (status, err) = emu.call("PATCH", &base, Some(&json!({"settings": {"tier": "db-perf-optimized-N-2"}})));
