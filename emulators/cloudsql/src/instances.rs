@@ -359,10 +359,7 @@ fn check_settings(version: &str, s: &Value) -> Result<(), ApiError> {
     }
     if let Some(flags) = s["databaseFlags"].as_array() {
         for f in flags {
-            let name = f["name"].as_str().unwrap_or_default();
-            if !catalog::known_flag(name) {
-                return Err(ApiError::invalid(format!("Invalid request: Invalid flag name: {name}.")));
-            }
+            catalog::check_flag(f["name"].as_str().unwrap_or_default(), f["value"].as_str().unwrap_or_default())?;
         }
     }
     Ok(())

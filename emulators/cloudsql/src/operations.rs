@@ -222,6 +222,19 @@ fn execute(app: &App, inst: &Instance, job: &Job) -> Result<Option<Value>, Strin
                     app.pg.reload(&pgdata)?;
                 }
             }
+            let (flags, restart) = crate::catalog::server_flags(&new["settings"]);
+            let (old_flags, old_restart) = crate::catalog::server_flags(&inst.resource["settings"]);
+            if flags != old_flags {
+                app.pg.write_flags(&pgdata, &flags)?;
+                if app.pg.running(&pgdata) {
+                    if restart != old_restart {
+                        app.pg.stop(&pgdata)?;
+                        app.start_server(&inst.project, &inst.name, &inst.address)?;
+                    } else {
+                        app.pg.reload(&pgdata)?;
+                    }
+                }
+            }
             match new["settings"]["activationPolicy"].as_str() {
                 Some("NEVER") => app.pg.stop(&pgdata)?,
                 _ if !app.pg.running(&pgdata) => {
@@ -277,6 +290,7 @@ fn create_server(app: &App, inst: &Instance, root_password: Option<&str>) -> Res
     let pgdata = dir.join("pgdata");
     app.pg.init(&pgdata, &inst.admin_password)?;
     app.pg.write_hba(&pgdata, ssl_only(&inst.resource))?;
+    app.pg.write_flags(&pgdata, &crate::catalog::server_flags(&inst.resource["settings"]).0)?;
     let address = app.start_server(&inst.project, &inst.name, &inst.address)?;
     app.pg.sql(&address, app.pg_port, &inst.admin_password, "postgres", &crate::pg::Postgres::bootstrap_sql(root_password))?;
     if inst.resource["settings"]["activationPolicy"] == "NEVER" {

@@ -117,12 +117,21 @@ fn an_instance_lives_creates_a_database_and_user_that_log_in_changes_tier_and_is
     assert_eq!(inst["settings"]["tier"], "db-custom-4-15360");
     assert_eq!(inst["settings"]["settingsVersion"], "2");
     assert_eq!(inst["settings"]["userLabels"]["app"], "attendee", "a patch keeps what it does not name");
+    // Database flags are the server's settings: max_connections needs a restart, work_mem a reload.
+    let flags = json!({"settings": {"databaseFlags": [{"name": "max_connections", "value": "42"}, {"name": "work_mem", "value": "8192"}]}});
+    emu.mutate(P, "PATCH", &base, Some(&flags));
+    let show = |setting: &str| psql(&address, "attendee", "second", "attendee", &format!("SHOW {setting}"));
+    assert_eq!(show("max_connections").as_deref(), Ok("42"));
+    assert_eq!(show("work_mem").as_deref(), Ok("8MB"));
+    let (status, err) = emu.call("PATCH", &base, Some(&json!({"settings": {"databaseFlags": [{"name": "max_connections", "value": "1"}]}})));
+    assert_eq!(status, 400, "{err}");
+
     // Authorized networks are kept as given (every connection comes from loopback here).
     let networks = json!({"settings": {"ipConfiguration": {"authorizedNetworks": [{"name": "vps", "value": "203.0.113.7/32"}]}}});
     emu.mutate(P, "PATCH", &base, Some(&networks));
     let (_, inst) = emu.call("GET", &base, None);
     assert_eq!(inst["settings"]["ipConfiguration"]["authorizedNetworks"], json!([{"kind": "sql#aclEntry", "name": "vps", "value": "203.0.113.7/32"}]));
-    assert_eq!(inst["settings"]["settingsVersion"], "3");
+    assert_eq!(inst["settings"]["settingsVersion"], "4");
     let (status, err) = emu.call("PATCH", &base, Some(&json!({"settings": {"tier": "db-custom-2-7680", "settingsVersion": "1"}})));
     assert_eq!(status, 412, "{err}");
     let (status, err) = emu.call("PATCH", &base, Some(&json!({"settings": {"tier": "db-perf-optimized-N-2"}})));
