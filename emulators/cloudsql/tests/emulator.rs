@@ -4,7 +4,6 @@
 use infra_test_harness::cloudsql::{self, CloudSql, Options};
 use serde_json::{json, Value};
 use std::path::Path;
-use std::process::Command;
 
 const P: &str = "proj-1";
 
@@ -17,21 +16,7 @@ fn instance_body(name: &str) -> Value {
            "settings": {"tier": "db-custom-2-7680", "edition": "ENTERPRISE", "userLabels": {"app": "attendee"}}})
 }
 
-/// Logs in over TCP with a password and runs one query; returns its output or psql's error.
-fn psql(address: &str, user: &str, password: &str, db: &str, sql: &str) -> Result<String, String> {
-    let bin = cloudsql::ensure_postgres().join("psql");
-    let out = Command::new(bin)
-        .args(["-X", "-A", "-t", "-c", sql])
-        .arg(format!("host={address} port=5432 user={user} dbname={db} connect_timeout=10"))
-        .env("PGPASSWORD", password)
-        .output()
-        .map_err(|e| e.to_string())?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
-}
+use cloudsql::psql;
 
 fn create_instance(emu: &CloudSql, name: &str) -> Value {
     emu.mutate(P, "POST", &format!("/v1/projects/{P}/instances"), Some(&instance_body(name)));

@@ -220,6 +220,24 @@ pub fn http(addr: &str, method: &str, path: &str, body: Option<&str>) -> (u16, S
     (status, body.to_string())
 }
 
+/// Logs in to an instance's server over TCP with a password (libpq's `sslmode=prefer`; add
+/// ` sslmode=...` to `address` for another) and runs one query; returns its output (`-A -t`:
+/// unaligned, no headers) or psql's error.
+pub fn psql(address: &str, user: &str, password: &str, db: &str, sql: &str) -> Result<String, String> {
+    let bin = ensure_postgres().join("psql");
+    let out = Command::new(bin)
+        .args(["-X", "-A", "-t", "-c", sql])
+        .arg(format!("host={address} port=5432 user={user} dbname={db} connect_timeout=10"))
+        .env("PGPASSWORD", password)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
 /// Command lines of running processes that mention `needle` (e.g. a data directory).
 pub fn processes_mentioning(needle: &str) -> Vec<String> {
     let out = Command::new("ps").args(["-eo", "args"]).output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
