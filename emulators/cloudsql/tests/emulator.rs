@@ -251,6 +251,17 @@ fn a_restarted_emulator_finds_its_instances_and_starts_their_servers() {
     assert_ne!(new_address, address, "{moved}");
     assert_eq!(psql(&new_address, "app", "pw-1", "postgres", "SELECT current_user").as_deref(), Ok("app"));
     drop(squatter);
+
+    // A crashed emulator leaves its servers running; the next one adopts them, and stops them.
+    let mut emu = emu;
+    emu.kill();
+    assert_eq!(psql(&new_address, "app", "pw-1", "postgres", "SELECT 1").as_deref(), Ok("1"), "the server outlives a SIGKILL");
+    let mut emu = cloudsql::start(bin(), dir.path(), &Options::default());
+    let (_, adopted) = emu.call("GET", &base, None);
+    assert_eq!(adopted["ipAddresses"][0]["ipAddress"], new_address.as_str());
+    assert_eq!(psql(&new_address, "app", "pw-1", "postgres", "SELECT 1").as_deref(), Ok("1"));
+    emu.stop();
+    assert_eq!(cloudsql::processes_mentioning(&pgdata), Vec::<String>::new());
 }
 
 /// Nothing a client sends may crash the emulator: malformed and hostile bodies get an error or

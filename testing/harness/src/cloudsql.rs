@@ -161,6 +161,15 @@ impl CloudSql {
         }
     }
 
+    /// SIGKILL: the emulator dies without stopping its servers (a crash); the next emulator on
+    /// the same directory finds them running.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// One call; returns the status and the JSON body (`Null` when empty).
     pub fn call(&self, method: &str, path: &str, body: Option<&serde_json::Value>) -> (u16, serde_json::Value) {
         let (status, text) = http(&self.addr, method, path, body.map(|b| b.to_string()).as_deref());
