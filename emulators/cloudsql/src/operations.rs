@@ -247,7 +247,12 @@ fn execute(app: &App, inst: &Instance, job: &Job) -> Result<Option<Value>, Strin
         Job::DeleteInstance => {
             app.pg.stop(&pgdata)?;
             let dir = store::instance_dir(&app.data_dir, &inst.project, &inst.name);
-            std::fs::remove_dir_all(&dir).map_err(|e| format!("cannot remove {}: {e}", dir.display()))?;
+            match std::fs::remove_dir_all(&dir) {
+                // An instance whose create never got as far as its directory (FAILED).
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(format!("cannot remove {}: {e}", dir.display())),
+                Ok(()) => {}
+            }
             Ok(None)
         }
         Job::Restart => {
