@@ -126,7 +126,8 @@ pub struct Api {
     /// How long a 409 operationInProgress is retried, and an operation waited for.
     pub busy_limit: Duration,
     pub operation_limit: Duration,
-    /// The first pause between polls of an operation (then doubling to 10 s).
+    /// The first pause between polls of an operation (then doubling to ten times that, at most
+    /// 10 s: 2 s to 10 s for Google, 0.2 s to 2 s for a local endpoint).
     pub first_poll: Duration,
 }
 
@@ -257,7 +258,19 @@ impl Api {
             };
             if !retry {
                 let acted = if e.transient() && !method.idempotent() { Acted::Maybe } else { Acted::No };
-                return Err(CallError { diagnostic: e.diagnostic(op), error: e, acted });
+                let diagnostic = if e.in_progress() {
+                    Diagnostic::error(
+                        "Cloud SQL instance busy",
+                        format!(
+                            "{op} failed: the instance was still running another operation after {} seconds of retries (HTTP 409 operationInProgress: {}). Run again once it has finished (gcloud sql operations list --instance=NAME shows it).",
+                            started.elapsed().as_secs(),
+                            e.message.trim_end_matches('.')
+                        ),
+                    )
+                } else {
+                    e.diagnostic(op)
+                };
+                return Err(CallError { diagnostic, error: e, acted });
             }
             let pause = if e.in_progress() {
                 backoff(self.first_poll.max(Duration::from_millis(500)), attempt, Duration::from_secs(10))
@@ -317,7 +330,7 @@ impl Api {
                 )
                 .into());
             }
-            tokio::time::sleep(backoff(self.first_poll, n, Duration::from_secs(10))).await;
+            tokio::time::sleep(backoff(self.first_poll, n, self.first_poll.saturating_mul(10).min(Duration::from_secs(10)))).await;
             n += 1;
             match self.call("operations.get", Method::Get, &format!("projects/{}/operations/{}", enc(project), enc(&name)), None).await {
                 Ok(j) => current = j,

@@ -22,6 +22,10 @@ use std::sync::OnceLock;
 #[derive(Default)]
 pub struct GoogleProvider {
     client: OnceLock<config::Client>,
+    /// The errors of create operations that failed after their object came to exist (an
+    /// instance left FAILED), by object: `create` returns the object so that it is recorded,
+    /// never orphaned, and `converge` reports these.
+    create_errors: std::sync::Mutex<BTreeMap<String, Vec<Diagnostic>>>,
 }
 
 pub fn factory() -> ProviderFactory {

@@ -477,7 +477,7 @@ impl ResourceType<GoogleProvider> for DatabaseInstance {
             d.push(
                 Diagnostic::error(
                     "Instance protected from deletion",
-                    format!("google_sql_database_instance {name} has deletion_protection = true, so this plan would fail half way; nothing was deleted, not even its databases and users. Set deletion_protection = false and apply, then destroy."),
+                    format!("google_sql_database_instance {name} has deletion_protection = true, so the plan stops here, before anything is deleted (its databases and users included). Set deletion_protection = false and apply, then destroy."),
                 )
                 .with_path(attrs::at("deletion_protection")),
             );
@@ -530,13 +530,31 @@ impl ResourceType<GoogleProvider> for DatabaseInstance {
             }
             Err(e) => return Err(e.into()),
         };
-        cl.api.wait(&project, &op, &format!("create of instance {name}")).await?;
+        if let Err(Errors(diagnostics, acted)) = cl.api.wait(&project, &op, &format!("create of instance {name}")).await {
+            // A failed create may leave the instance (FAILED): record it, and report the
+            // failure from converge, rather than leave it outside the state.
+            match get(c, &project, &name).await {
+                Ok(Some(_)) => {
+                    c.create_errors.lock().unwrap_or_else(|p| p.into_inner()).insert(format!("{project}/{name}"), diagnostics);
+                }
+                _ => return Err(Errors(diagnostics, acted)),
+            }
+        }
         let mut v = with_id(planned, &name);
         if let Value::Object(m) = &mut v {
             m.insert("name".into(), Value::string(&name));
             m.insert("project".into(), Value::string(&project));
         }
         Ok(v)
+    }
+
+    async fn converge(&self, c: &GoogleProvider, created: &Value, _planned: &Value) -> Outcome<()> {
+        let key = format!("{}/{}", attrs::string(created, "project").unwrap_or_default(), attrs::string(created, "name").unwrap_or_default());
+        let failed = c.create_errors.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
+        match failed {
+            Some(d) => Err(d.into()),
+            None => Ok(()),
+        }
     }
 
     /// One instances.get for one object, else one instances.list per project and page.
@@ -670,7 +688,7 @@ mod tests {
         let prior = Value::object([("name", Value::string("db")), ("deletion_protection", Value::Bool(true))]);
         let d = DatabaseInstance.check_delete(&prior);
         assert_eq!(d.len(), 1);
-        assert!(d[0].detail.contains("nothing was deleted, not even its databases and users"), "{}", d[0].detail);
+        assert!(d[0].detail.contains("before anything is deleted (its databases and users included)"), "{}", d[0].detail);
         assert!(DatabaseInstance.check_delete(&Value::object([("name", Value::string("db")), ("deletion_protection", Value::Bool(false))])).is_empty());
     }
 
