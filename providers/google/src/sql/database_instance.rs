@@ -434,11 +434,15 @@ impl ResourceType<GoogleProvider> for DatabaseInstance {
             let cfg_settings = first(config, "settings").unwrap_or(Value::Object(Default::default()));
             let prior_settings = prior.and_then(|p| first(p, "settings"));
             let mut planned = plan_nested(&settings_schema(), &cfg_settings, prior_settings.as_ref());
-            // Changed settings may change what the API derives (disk size grows, say): the
-            // recorded derived values stand unless their own argument changed.
+            // Blocks the configuration leaves out are Cloud SQL's to set, as in
+            // terraform-provider-google (optional and computed): what exists stands, so an
+            // imported instance plans no change for them.
             if let (Value::Object(pm), Some(ps)) = (&mut planned, prior_settings.as_ref()) {
-                if let Some(ed) = ps.get_attr("edition").filter(|_| pm.get("edition").is_some_and(Value::is_unknown)) {
-                    pm.insert("edition".into(), ed.clone());
+                for b in ["backup_configuration", "ip_configuration", "maintenance_window", "insights_config"] {
+                    let left_out = pm.get(b).and_then(Value::as_seq).is_none_or(<[Value]>::is_empty);
+                    if let Some(old) = ps.get_attr(b).filter(|o| left_out && o.as_seq().is_some_and(|s| !s.is_empty())) {
+                        pm.insert(b.into(), old.clone());
+                    }
                 }
             }
             m.insert("settings".into(), Value::List(vec![planned]));
