@@ -1,8 +1,10 @@
 //! What every real-target test shares: the `infra` binary (built on demand, since only the CLI
 //! crate's own tests get `CARGO_BIN_EXE_infra`), the target directory, and copies of the
-//! repository's example stacks. `moto` and `vps` hold the AWS and SSH targets.
+//! repository's example stacks. `moto` and `vps` hold the AWS and SSH targets, `cloudsql` the
+//! Cloud SQL emulator and its PostgreSQL.
 
 pub mod checkov;
+pub mod cloudsql;
 pub mod faults;
 pub mod moto;
 pub mod vps;
