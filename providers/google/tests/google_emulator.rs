@@ -240,3 +240,62 @@ resource "google_sql_user" "app" {
     let (code, out) = infra(&cs, d, &["plan", "--detailed-exitcode"]);
     assert_eq!(code, 0, "{out}");
 }
+
+const TEN: &str = r#"
+resource "google_sql_database_instance" "db" {
+  name                = "ten"
+  database_version    = "POSTGRES_15"
+  deletion_protection = false
+  settings {
+    tier    = "db-custom-2-7680"
+    edition = "ENTERPRISE"
+  }
+}
+resource "google_sql_database" "d" {
+  count    = 10
+  name     = "db${count.index}"
+  instance = google_sql_database_instance.db.name
+}
+resource "google_sql_user" "u" {
+  count    = 10
+  name     = "user${count.index}"
+  instance = google_sql_database_instance.db.name
+  password = "password-${count.index}"
+}
+"#;
+
+#[test]
+fn a_no_op_plan_of_an_instance_with_10_databases_and_10_users_costs_3_calls_and_a_major_version_changes_in_place() {
+    let data = data_dir();
+    let cs = start(emulator_bin(), data.path(), &Options::default());
+    let dir = stack(TEN);
+    let d = dir.path();
+    let (code, out) = infra(&cs, d, &["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Resources: 21 added"), "{out}");
+
+    // Planning sends no mutating call, and reads each kind once: instances.get, databases.list, users.list.
+    let proxy = infra_test_harness::faults::start_proxy(&cs.url, &["--forbid-mutating"]);
+    let (code, out) = infra_with(&cs, d, &["plan", "--detailed-exitcode"], &[("GOOGLE_SQL_CUSTOM_ENDPOINT", &proxy.url)]);
+    assert_eq!(code, 0, "{out}");
+    let calls: Vec<String> = proxy.calls().iter().map(|c| c["op"].as_str().unwrap_or_default().to_string()).collect();
+    assert_eq!(calls.len(), 3, "{calls:?}");
+
+    // POSTGRES_15 -> POSTGRES_16 is an in-place major version upgrade, announced, never a replacement.
+    let upgraded = TEN.replace("POSTGRES_15", "POSTGRES_16");
+    std::fs::write(d.join("main.tf"), &upgraded).unwrap();
+    let (code, out) = infra(&cs, d, &["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Major version upgrade") && out.contains("Resources: 0 added, 1 changed, 0 destroyed."), "{out}");
+    let (_, inst) = cs.call("GET", "/v1/projects/p/instances/ten", None);
+    assert_eq!(inst["databaseVersion"], "POSTGRES_16", "{inst}");
+    assert_eq!(names(&cs, "ten", "databases").iter().filter(|n| n.starts_with("db")).count(), 10);
+    let (code, out) = infra(&cs, d, &["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{out}");
+
+    // A downgrade replaces the instance, and the plan says the data goes with it.
+    std::fs::write(d.join("main.tf"), TEN).unwrap();
+    let (code, out) = infra(&cs, d, &["plan"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Instance replaced: its data is deleted") && out.contains("must be replaced"), "{out}");
+}
