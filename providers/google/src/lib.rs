@@ -11,6 +11,7 @@
 mod api;
 mod auth;
 mod config;
+mod data;
 mod sql;
 mod types;
 

@@ -1,12 +1,12 @@
 //! The one table of the google provider: every resource type it offers. Adding a type is its
 //! file under its service plus one line here.
 
-use crate::{sql, GoogleProvider};
+use crate::{data, sql, GoogleProvider};
 use infra_provider::{DataSource, ResourceType};
 
 pub static RESOURCES: &[&dyn ResourceType<GoogleProvider>] = &[&sql::database_instance::DatabaseInstance, &sql::database::Database, &sql::user::User];
 
-pub static DATA_SOURCES: &[&dyn DataSource<GoogleProvider>] = &[];
+pub static DATA_SOURCES: &[&dyn DataSource<GoogleProvider>] = &[&data::sql_database_instance::SqlDatabaseInstance, &data::sql_tiers::SqlTiers];
 
 #[cfg(test)]
 mod tests {

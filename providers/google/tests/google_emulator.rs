@@ -239,6 +239,16 @@ resource "google_sql_user" "app" {
     assert_eq!(code, 0, "{out}");
     let (code, out) = infra(&cs, d, &["plan", "--detailed-exitcode"]);
     assert_eq!(code, 0, "{out}");
+
+    // The data sources read the same instance and the tiers.
+    let dir = stack(
+        "data \"google_sql_database_instance\" \"db\" {\n  name = \"handmade\"\n}\ndata \"google_sql_tiers\" \"all\" {}\n\
+         output \"tier\" {\n  value = data.google_sql_database_instance.db.settings[0].tier\n}\n\
+         output \"has_tiers\" {\n  value = length(data.google_sql_tiers.all.tiers) > 0\n}\n",
+    );
+    let (code, out) = infra(&cs, dir.path(), &["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("tier = \"db-custom-2-7680\"") && out.contains("has_tiers = true"), "{out}");
 }
 
 const TEN: &str = r#"
