@@ -4,7 +4,7 @@
 use crate::pg::Postgres;
 use crate::store::Store;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -17,11 +17,14 @@ pub struct App {
     pub op_delay: Duration,
     store: Mutex<Store>,
     pub shutting_down: AtomicBool,
+    /// Operations whose work (processes, SQL) is running now: shutdown waits for them, so no
+    /// server starts after every server was stopped.
+    pub working: AtomicUsize,
 }
 
 impl App {
     pub fn new(data_dir: PathBuf, pg: Postgres, pg_port: u16, op_delay: Duration, store: Store) -> App {
-        App { data_dir, pg, pg_port, op_delay, store: Mutex::new(store), shutting_down: AtomicBool::new(false) }
+        App { data_dir, pg, pg_port, op_delay, store: Mutex::new(store), shutting_down: AtomicBool::new(false), working: AtomicUsize::new(0) }
     }
 
     /// The store; a panic elsewhere while holding it leaves it usable (every change is whole).
@@ -34,6 +37,33 @@ impl App {
         if let Err(e) = store.save(&self.data_dir) {
             eprintln!("cloudsql-emulator: {e}");
         }
+    }
+
+    /// Starts an instance's server on its address; when another process took that address
+    /// (another emulator on this machine), on a new one, recorded in the store and in the
+    /// instance's `ipAddresses`. Returns the address.
+    pub fn start_server(&self, project: &str, name: &str, address: &str) -> Result<String, String> {
+        let pgdata = crate::store::pgdata(&self.data_dir, project, name);
+        let mut address = address.to_string();
+        for _attempt in 0..5 {
+            match self.pg.start(&pgdata, &address, self.pg_port) {
+                Ok(()) => return Ok(address),
+                Err(e) if e.contains("could not bind") || e.contains("already in use") => {
+                    let mut store = self.store();
+                    let Some(next) = self.free_address(&store) else { return Err(e) };
+                    if let Some(inst) = store.instances.get_mut(&crate::store::key(project, name)) {
+                        inst.address = next.clone();
+                        if let Some(ip) = inst.resource["ipAddresses"].get_mut(0) {
+                            ip["ipAddress"] = serde_json::json!(next);
+                        }
+                    }
+                    self.save(&store);
+                    address = next;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(format!("no loopback address could be bound for instance {name}"))
     }
 
     /// A loopback address (127.0.0.2 to 127.0.0.254) where nothing listens on the PostgreSQL

@@ -3,6 +3,7 @@
 
 use crate::error::ApiError;
 use serde_json::{json, Value};
+use std::path::Path;
 
 /// Instance names: lowercase letters, digits and hyphens, starting with a letter, at most 98
 /// characters (the project id and the name together are limited to 98 too; the emulator checks
@@ -165,9 +166,62 @@ pub fn flags(database_version: Option<&str>) -> Value {
     json!({"kind": "sql#flagsList", "items": items})
 }
 
-/// Whether `flags.list` knows a flag name.
-pub fn known_flag(name: &str) -> bool {
-    flags(None)["items"].as_array().is_some_and(|items| items.iter().any(|f| f["name"] == name))
+/// The `flags.list` entry of a flag name.
+pub fn flag(name: &str) -> Option<Value> {
+    flags(None)["items"].as_array()?.iter().find(|f| f["name"] == name).cloned()
+}
+
+/// Checks a `databaseFlags` entry against its flag's type, range and allowed values.
+pub fn check_flag(name: &str, value: &str) -> Result<(), ApiError> {
+    let Some(def) = flag(name) else {
+        return Err(ApiError::invalid(format!("Invalid request: Invalid flag name: {name}.")));
+    };
+    let bad = || ApiError::invalid(format!("Invalid request: Invalid flag value for {name}: {value}."));
+    match def["type"].as_str() {
+        Some("INTEGER") => {
+            let n: i64 = value.parse().map_err(|_| bad())?;
+            let min = def["minValue"].as_str().and_then(|m| m.parse::<i64>().ok()).unwrap_or(i64::MIN);
+            let max = def["maxValue"].as_str().and_then(|m| m.parse::<i64>().ok()).unwrap_or(i64::MAX);
+            if n < min || n > max {
+                return Err(bad());
+            }
+        }
+        Some("BOOLEAN") => {
+            if !matches!(value, "on" | "off") {
+                return Err(bad());
+            }
+        }
+        _ => {
+            let allowed: Vec<&str> = def["allowedStringValues"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+            let plain = !value.is_empty() && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '/' | '+' | '-' | '.'));
+            if (!allowed.is_empty() && !allowed.contains(&value)) || !plain || value.contains("..") {
+                return Err(bad());
+            }
+            // A time zone PostgreSQL does not know would keep the server from starting.
+            if name == "timezone" && value != "UTC" && !Path::new("/usr/share/zoneinfo").join(value).is_file() {
+                return Err(bad());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The flags that are PostgreSQL settings (not Cloud SQL's own `cloudsql.*`), as
+/// `postgresql.conf` lines, and whether any of them needs a restart.
+pub fn server_flags(settings: &Value) -> (String, Vec<String>) {
+    let mut text = String::from("# written by cloudsql-emulator from settings.databaseFlags\n");
+    let mut restart = Vec::new();
+    for f in settings["databaseFlags"].as_array().into_iter().flatten() {
+        let (Some(name), Some(value)) = (f["name"].as_str(), f["value"].as_str()) else { continue };
+        if name.starts_with("cloudsql.") || check_flag(name, value).is_err() {
+            continue;
+        }
+        text.push_str(&format!("{name} = '{}'\n", value.replace('\'', "''")));
+        if flag(name).is_some_and(|d| d["requiresRestart"] == true) {
+            restart.push(format!("{name}={value}"));
+        }
+    }
+    (text, restart)
 }
 
 #[cfg(test)]
@@ -195,6 +249,24 @@ mod tests {
         assert!(check_tier("db-perf-optimized-N-8", "ENTERPRISE_PLUS").is_ok());
         assert!(check_tier("db-perf-optimized-N-8", "ENTERPRISE").is_err());
         assert!(check_tier("db-n1-standard-1", "ENTERPRISE").is_err());
+    }
+
+    #[test]
+    fn flag_values_follow_their_type() {
+        assert!(check_flag("max_connections", "42").is_ok());
+        assert!(check_flag("max_connections", "1").is_err());
+        assert!(check_flag("max_connections", "many").is_err());
+        assert!(check_flag("log_connections", "on").is_ok());
+        assert!(check_flag("log_connections", "yes").is_err());
+        assert!(check_flag("log_statement", "ddl").is_ok());
+        assert!(check_flag("log_statement", "x'; drop").is_err());
+        assert!(check_flag("timezone", "UTC").is_ok());
+        assert!(check_flag("timezone", "Nowhere/Atlantis").is_err());
+        assert!(check_flag("no_such_flag", "1").is_err());
+        let (text, restart) = server_flags(&json!({"databaseFlags": [{"name": "max_connections", "value": "42"},
+            {"name": "cloudsql.iam_authentication", "value": "on"}, {"name": "work_mem", "value": "8192"}]}));
+        assert_eq!(text.lines().skip(1).collect::<Vec<_>>(), ["max_connections = '42'", "work_mem = '8192'"]);
+        assert_eq!(restart, ["max_connections=42"]);
     }
 
     #[test]

@@ -81,14 +81,13 @@ pub fn insert(app: &Arc<App>, ctx: &Ctx, project: &str, body: Value) -> Result<R
     }
     let address = app.free_address(&store).ok_or_else(|| ApiError::internal("no free loopback address is left for another PostgreSQL server"))?;
     let zone = settings["locationPreference"]["zone"].as_str().unwrap_or_default().to_string();
-    let ip_type = if settings["ipConfiguration"]["ipv4Enabled"] == false { "PRIVATE" } else { "PRIMARY" };
     let mut resource = json!({
         "kind": "sql#instance",
         "state": "PENDING_CREATE",
         "databaseVersion": version,
         "settings": settings,
         "etag": random_hex(16),
-        "ipAddresses": [{"type": ip_type, "ipAddress": address}],
+        "ipAddresses": [{"type": "PRIMARY", "ipAddress": address}],
         "instanceType": "CLOUD_SQL_INSTANCE",
         "project": project,
         "region": region,
@@ -105,9 +104,7 @@ pub fn insert(app: &Arc<App>, ctx: &Ctx, project: &str, body: Value) -> Result<R
     if settings["availabilityType"] == "REGIONAL" {
         resource["secondaryGceZone"] = json!(format!("{region}-b"));
     }
-    if ip_type == "PRIVATE" {
-        resource["ipAddresses"][0]["type"] = json!("PRIVATE");
-    }
+    decorate(&mut resource);
     let inst = Instance {
         project: project.to_string(),
         name: name.clone(),
@@ -190,6 +187,7 @@ pub fn patch(app: &Arc<App>, ctx: &Ctx, project: &str, name: &str, body: Value, 
     if new["settings"]["availabilityType"] == "REGIONAL" && new.get("secondaryGceZone").is_none() {
         new["secondaryGceZone"] = json!(format!("{region}-b"));
     }
+    decorate(&mut new);
     let name = name.to_string();
     Ok(operations::start(app, ctx, &mut store, project, &name, Job::PatchInstance { new }))
 }
@@ -273,6 +271,21 @@ fn settings_from(requested: &Value, version: &str, region: &str) -> Value {
     settings
 }
 
+/// What the API derives from settings: the address's type (`PRIVATE` without a public IP)
+/// and the `kind` of each authorized network.
+fn decorate(resource: &mut Value) {
+    let private = resource["settings"]["ipConfiguration"]["ipv4Enabled"] == false;
+    if let Some(ip) = resource.get_mut("ipAddresses").and_then(|a| a.get_mut(0)).and_then(Value::as_object_mut) {
+        ip.insert("type".into(), json!(if private { "PRIVATE" } else { "PRIMARY" }));
+    }
+    let networks = resource.get_mut("settings").and_then(|s| s.get_mut("ipConfiguration")).and_then(|i| i.get_mut("authorizedNetworks"));
+    if let Some(Value::Array(entries)) = networks {
+        for entry in entries.iter_mut().filter_map(Value::as_object_mut) {
+            entry.insert("kind".into(), json!("sql#aclEntry"));
+        }
+    }
+}
+
 /// Merges `patch` into `target`: objects field by field, anything else replaced; `null`
 /// removes a field.
 fn merge(target: &mut Value, patch: &Value) {
@@ -346,10 +359,7 @@ fn check_settings(version: &str, s: &Value) -> Result<(), ApiError> {
     }
     if let Some(flags) = s["databaseFlags"].as_array() {
         for f in flags {
-            let name = f["name"].as_str().unwrap_or_default();
-            if !catalog::known_flag(name) {
-                return Err(ApiError::invalid(format!("Invalid request: Invalid flag name: {name}.")));
-            }
+            catalog::check_flag(f["name"].as_str().unwrap_or_default(), f["value"].as_str().unwrap_or_default())?;
         }
     }
     Ok(())

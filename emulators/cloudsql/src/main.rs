@@ -107,6 +107,7 @@ fn recover(app: &App) -> usize {
             "message": "the emulator stopped while this operation was running"}]});
     }
     let mut started = 0;
+    let mut to_start = Vec::new();
     let keys: Vec<String> = store.instances.keys().cloned().collect();
     for key in keys {
         let Some(inst) = store.instances.get_mut(&key) else { continue };
@@ -122,14 +123,18 @@ fn recover(app: &App) -> usize {
         let pgdata = store::pgdata(&app.data_dir, &inst.project, &inst.name);
         if app.pg.running(&pgdata) {
             started += 1;
-            continue;
-        }
-        match app.pg.start(&pgdata, &inst.address, app.pg_port) {
-            Ok(()) => started += 1,
-            Err(e) => eprintln!("cloudsql-emulator: cannot start instance {key}: {e}"),
+        } else {
+            to_start.push((inst.project.clone(), inst.name.clone(), inst.address.clone()));
         }
     }
     app.save(&store);
+    drop(store);
+    for (project, name, address) in to_start {
+        match app.start_server(&project, &name, &address) {
+            Ok(_) => started += 1,
+            Err(e) => eprintln!("cloudsql-emulator: cannot start instance {project}/{name}: {e}"),
+        }
+    }
     started
 }
 
@@ -161,6 +166,12 @@ async fn serve(app: Arc<App>, listen: SocketAddr, recovered: usize) -> Result<()
 /// Stops every instance's server (on SIGTERM/SIGINT and on exit).
 async fn stop_all(app: &Arc<App>) {
     app.shutting_down.store(true, Ordering::SeqCst);
+    // Work already running (an initdb, a server starting) finishes first, or its server
+    // would outlive the emulator.
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while app.working.load(Ordering::SeqCst) > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let dirs: Vec<PathBuf> = app.store().instances.values().map(|i| store::pgdata(&app.data_dir, &i.project, &i.name)).collect();
     let stops: Vec<_> = dirs
         .into_iter()

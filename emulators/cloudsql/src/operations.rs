@@ -120,7 +120,15 @@ async fn run(app: Arc<App>, project: String, instance: String, op: String, job: 
             let app2 = app.clone();
             let job_ref = Arc::new(job);
             let job2 = job_ref.clone();
-            let result = tokio::task::spawn_blocking(move || execute(&app2, &inst, &job2)).await.unwrap_or_else(|e| Err(format!("the work failed: {e}")));
+            let result = tokio::task::spawn_blocking(move || {
+                app2.working.fetch_add(1, Ordering::SeqCst);
+                let result =
+                    if app2.shutting_down.load(Ordering::SeqCst) { Err("the emulator is shutting down".to_string()) } else { execute(&app2, &inst, &job2) };
+                app2.working.fetch_sub(1, Ordering::SeqCst);
+                result
+            })
+            .await
+            .unwrap_or_else(|e| Err(format!("the work failed: {e}")));
             tokio::time::sleep(app.op_delay.saturating_sub(half)).await;
             finish(&app, &project, &instance, &job_ref, result)
         }
@@ -214,9 +222,24 @@ fn execute(app: &App, inst: &Instance, job: &Job) -> Result<Option<Value>, Strin
                     app.pg.reload(&pgdata)?;
                 }
             }
+            let (flags, restart) = crate::catalog::server_flags(&new["settings"]);
+            let (old_flags, old_restart) = crate::catalog::server_flags(&inst.resource["settings"]);
+            if flags != old_flags {
+                app.pg.write_flags(&pgdata, &flags)?;
+                if app.pg.running(&pgdata) {
+                    if restart != old_restart {
+                        app.pg.stop(&pgdata)?;
+                        app.start_server(&inst.project, &inst.name, &inst.address)?;
+                    } else {
+                        app.pg.reload(&pgdata)?;
+                    }
+                }
+            }
             match new["settings"]["activationPolicy"].as_str() {
                 Some("NEVER") => app.pg.stop(&pgdata)?,
-                _ if !app.pg.running(&pgdata) => app.pg.start(&pgdata, &inst.address, app.pg_port)?,
+                _ if !app.pg.running(&pgdata) => {
+                    app.start_server(&inst.project, &inst.name, &inst.address)?;
+                }
                 _ => {}
             }
             Ok(None)
@@ -229,7 +252,7 @@ fn execute(app: &App, inst: &Instance, job: &Job) -> Result<Option<Value>, Strin
         }
         Job::Restart => {
             app.pg.stop(&pgdata)?;
-            app.pg.start(&pgdata, &inst.address, app.pg_port)?;
+            app.start_server(&inst.project, &inst.name, &inst.address)?;
             Ok(None)
         }
         Job::CreateDatabase { name, charset, .. } => {
@@ -260,9 +283,6 @@ fn execute(app: &App, inst: &Instance, job: &Job) -> Result<Option<Value>, Strin
 
 /// initdb, start, Cloud SQL's roles; returns the server certificate as `serverCaCert`.
 fn create_server(app: &App, inst: &Instance, root_password: Option<&str>) -> Result<Value, String> {
-    if app.shutting_down.load(Ordering::SeqCst) {
-        return Err("the emulator is shutting down".to_string());
-    }
     let dir = store::instance_dir(&app.data_dir, &inst.project, &inst.name);
     for d in [app.data_dir.join("instances"), app.data_dir.join("instances").join(&inst.project), dir.clone()] {
         app.pg.searchable_dir(&d)?;
@@ -270,8 +290,9 @@ fn create_server(app: &App, inst: &Instance, root_password: Option<&str>) -> Res
     let pgdata = dir.join("pgdata");
     app.pg.init(&pgdata, &inst.admin_password)?;
     app.pg.write_hba(&pgdata, ssl_only(&inst.resource))?;
-    app.pg.start(&pgdata, &inst.address, app.pg_port)?;
-    app.pg.sql(&inst.address, app.pg_port, &inst.admin_password, "postgres", &crate::pg::Postgres::bootstrap_sql(root_password))?;
+    app.pg.write_flags(&pgdata, &crate::catalog::server_flags(&inst.resource["settings"]).0)?;
+    let address = app.start_server(&inst.project, &inst.name, &inst.address)?;
+    app.pg.sql(&address, app.pg_port, &inst.admin_password, "postgres", &crate::pg::Postgres::bootstrap_sql(root_password))?;
     if inst.resource["settings"]["activationPolicy"] == "NEVER" {
         app.pg.stop(&pgdata)?;
     }

@@ -129,7 +129,7 @@ impl Postgres {
             let key = pgdata.join("server.key");
             std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).map_err(|e| format!("cannot protect {}: {e}", key.display()))?;
         }
-        let conf = "\n# cloudsql-emulator\nunix_socket_directories = ''\nfsync = off\nshared_buffers = 32MB\nssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\npassword_encryption = 'scram-sha-256'\n";
+        let conf = "\n# cloudsql-emulator\nunix_socket_directories = ''\nfsync = off\nshared_buffers = 32MB\nssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\npassword_encryption = 'scram-sha-256'\ninclude_if_exists = 'cloudsql-flags.conf'\n";
         append(&pgdata.join("postgresql.conf"), conf)?;
         self.write_hba(pgdata, false)
     }
@@ -142,6 +142,13 @@ impl Postgres {
             "# written by cloudsql-emulator\nhost all {ADMIN_USER} 127.0.0.0/8 scram-sha-256\n{kind} all all 0.0.0.0/0 scram-sha-256\n{kind} all all ::/0 scram-sha-256\n"
         );
         let path = pgdata.join("pg_hba.conf");
+        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        self.give(&path)
+    }
+
+    /// Writes the instance's database flags where `postgresql.conf` includes them.
+    pub fn write_flags(&self, pgdata: &Path, text: &str) -> Result<(), String> {
+        let path = pgdata.join("cloudsql-flags.conf");
         std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         self.give(&path)
     }

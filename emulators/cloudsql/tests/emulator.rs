@@ -4,7 +4,6 @@
 use infra_test_harness::cloudsql::{self, CloudSql, Options};
 use serde_json::{json, Value};
 use std::path::Path;
-use std::process::Command;
 
 const P: &str = "proj-1";
 
@@ -17,21 +16,7 @@ fn instance_body(name: &str) -> Value {
            "settings": {"tier": "db-custom-2-7680", "edition": "ENTERPRISE", "userLabels": {"app": "attendee"}}})
 }
 
-/// Logs in over TCP with a password and runs one query; returns its output or psql's error.
-fn psql(address: &str, user: &str, password: &str, db: &str, sql: &str) -> Result<String, String> {
-    let bin = cloudsql::ensure_postgres().join("psql");
-    let out = Command::new(bin)
-        .args(["-X", "-A", "-t", "-c", sql])
-        .arg(format!("host={address} port=5432 user={user} dbname={db} connect_timeout=10"))
-        .env("PGPASSWORD", password)
-        .output()
-        .map_err(|e| e.to_string())?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
-}
+use cloudsql::psql;
 
 fn create_instance(emu: &CloudSql, name: &str) -> Value {
     emu.mutate(P, "POST", &format!("/v1/projects/{P}/instances"), Some(&instance_body(name)));
@@ -103,6 +88,13 @@ fn an_instance_lives_creates_a_database_and_user_that_log_in_changes_tier_and_is
     assert_eq!(psql(&address, "attendee", "second", "attendee", "SELECT 1").as_deref(), Ok("1"));
     let (status, err) = emu.call("POST", &format!("{base}/databases"), Some(&json!({"name": "attendee"})));
     assert_eq!(status, 400, "an existing database: {err}");
+    // Work that fails in PostgreSQL ends the operation DONE with error.errors[].
+    let (status, op) = emu.call("POST", &format!("{base}/databases"), Some(&json!({"name": "other", "charset": "BOGUS"})));
+    assert_eq!(status, 200, "{op}");
+    let failed = emu.wait(P, &op);
+    let message = failed["error"]["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("BOGUS"), "{failed}");
+    assert!(failed["error"]["errors"][0]["code"].is_string(), "{failed}");
 
     // Patch the tier: settingsVersion moves on; a stale one is refused.
     emu.mutate(P, "PATCH", &base, Some(&json!({"settings": {"tier": "db-custom-4-15360", "settingsVersion": "1"}})));
@@ -110,10 +102,33 @@ fn an_instance_lives_creates_a_database_and_user_that_log_in_changes_tier_and_is
     assert_eq!(inst["settings"]["tier"], "db-custom-4-15360");
     assert_eq!(inst["settings"]["settingsVersion"], "2");
     assert_eq!(inst["settings"]["userLabels"]["app"], "attendee", "a patch keeps what it does not name");
+    // Database flags are the server's settings: max_connections needs a restart, work_mem a reload.
+    let flags = json!({"settings": {"databaseFlags": [{"name": "max_connections", "value": "42"}, {"name": "work_mem", "value": "8192"}]}});
+    emu.mutate(P, "PATCH", &base, Some(&flags));
+    let show = |setting: &str| psql(&address, "attendee", "second", "attendee", &format!("SHOW {setting}"));
+    assert_eq!(show("max_connections").as_deref(), Ok("42"));
+    assert_eq!(show("work_mem").as_deref(), Ok("8MB"));
+    let (status, err) = emu.call("PATCH", &base, Some(&json!({"settings": {"databaseFlags": [{"name": "max_connections", "value": "1"}]}})));
+    assert_eq!(status, 400, "{err}");
+
+    // Authorized networks are kept as given (every connection comes from loopback here).
+    let networks = json!({"settings": {"ipConfiguration": {"authorizedNetworks": [{"name": "vps", "value": "203.0.113.7/32"}]}}});
+    emu.mutate(P, "PATCH", &base, Some(&networks));
+    let (_, inst) = emu.call("GET", &base, None);
+    assert_eq!(inst["settings"]["ipConfiguration"]["authorizedNetworks"], json!([{"kind": "sql#aclEntry", "name": "vps", "value": "203.0.113.7/32"}]));
+    assert_eq!(inst["settings"]["settingsVersion"], "4");
     let (status, err) = emu.call("PATCH", &base, Some(&json!({"settings": {"tier": "db-custom-2-7680", "settingsVersion": "1"}})));
     assert_eq!(status, 412, "{err}");
     let (status, err) = emu.call("PATCH", &base, Some(&json!({"settings": {"tier": "db-perf-optimized-N-2"}})));
     assert_eq!(status, 400, "an Enterprise Plus tier on Enterprise: {err}");
+
+    // The server speaks TLS with serverCaCert; ENCRYPTED_ONLY refuses plain connections.
+    let ssl =
+        |mode: &str| psql(&format!("{address} sslmode={mode}"), "attendee", "second", "attendee", "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
+    assert_eq!(ssl("require").as_deref(), Ok("t"));
+    emu.mutate(P, "PATCH", &base, Some(&json!({"settings": {"ipConfiguration": {"sslMode": "ENCRYPTED_ONLY"}}})));
+    assert!(ssl("disable").is_err(), "a plain connection to an ENCRYPTED_ONLY instance");
+    assert_eq!(ssl("require").as_deref(), Ok("t"));
 
     // Deletion protection refuses the delete; the instance and its server stay.
     emu.mutate(P, "PATCH", &base, Some(&json!({"settings": {"deletionProtectionEnabled": true}})));
@@ -202,6 +217,16 @@ fn a_restarted_emulator_finds_its_instances_and_starts_their_servers() {
     let address = inst["ipAddresses"][0]["ipAddress"].as_str().unwrap_or_default().to_string();
     let pgdata = emu.data_dir.join("instances").join(P).join("kept").display().to_string();
 
+    // restart, and activationPolicy NEVER / ALWAYS stop and start the server.
+    emu.mutate(P, "POST", &format!("{base}/restart"), None);
+    assert_eq!(psql(&address, "app", "pw-1", "postgres", "SELECT 1").as_deref(), Ok("1"));
+    emu.mutate(P, "PATCH", &base, Some(&json!({"settings": {"activationPolicy": "NEVER"}})));
+    assert!(psql(&address, "app", "pw-1", "postgres", "SELECT 1").is_err());
+    let (status, err) = emu.call("GET", &format!("{base}/users"), None);
+    assert_eq!(status, 400, "users of a stopped instance: {err}");
+    emu.mutate(P, "PATCH", &base, Some(&json!({"settings": {"activationPolicy": "ALWAYS"}})));
+    assert_eq!(psql(&address, "app", "pw-1", "postgres", "SELECT 1").as_deref(), Ok("1"));
+
     emu.stop();
     assert_eq!(cloudsql::processes_mentioning(&pgdata), Vec::<String>::new(), "SIGTERM stops the servers");
     assert!(psql(&address, "app", "pw-1", "postgres", "SELECT 1").is_err());
@@ -213,5 +238,60 @@ fn a_restarted_emulator_finds_its_instances_and_starts_their_servers() {
     assert_eq!(again["ipAddresses"], inst["ipAddresses"]);
     assert_eq!(psql(&address, "app", "pw-1", "postgres", "SELECT current_user").as_deref(), Ok("app"));
     let (_, ops) = emu.call("GET", &format!("/v1/projects/{P}/operations?instance=kept"), None);
-    assert_eq!(ops["items"].as_array().map(Vec::len), Some(2), "{ops}");
+    assert_eq!(ops["items"].as_array().map(Vec::len), Some(5), "{ops}");
+    assert_eq!(ops["items"][0]["operationType"], "UPDATE", "newest first: {ops}");
+
+    // Another process took the address while the emulator was down: the server moves to a
+    // free one, and the API says where.
+    drop(emu);
+    let squatter = std::net::TcpListener::bind((address.as_str(), 5432)).expect("bind the instance's address");
+    let emu = cloudsql::start(bin(), dir.path(), &Options::default());
+    let (_, moved) = emu.call("GET", &base, None);
+    let new_address = moved["ipAddresses"][0]["ipAddress"].as_str().unwrap_or_default().to_string();
+    assert_ne!(new_address, address, "{moved}");
+    assert_eq!(psql(&new_address, "app", "pw-1", "postgres", "SELECT current_user").as_deref(), Ok("app"));
+    drop(squatter);
+}
+
+/// Nothing a client sends may crash the emulator: malformed and hostile bodies get an error or
+/// an operation, and the emulator keeps answering.
+#[test]
+fn hostile_requests_get_answers_not_crashes() {
+    let dir = cloudsql::data_dir();
+    let emu = cloudsql::start(bin(), dir.path(), &Options { op_delay_ms: 0 });
+    let bodies = [
+        "[]".to_string(),
+        "\"text\"".to_string(),
+        "null".to_string(),
+        "{\"name\": 5, \"settings\": []}".to_string(),
+        "{\"name\": \"ok-name\", \"databaseVersion\": -1, \"settings\": {\"tier\": 7}}".to_string(),
+        "{\"name\": \"ok-name\", \"databaseVersion\": \"POSTGRES_16\", \"settings\": \"db-f1-micro\"}".to_string(),
+        "{\"name\": \"ok-name\", \"databaseVersion\": 999999999999, \"settings\": {\"tier\": \"db-custom-99999999999999999999-1\", \"edition\": \"ENTERPRISE\"}}".to_string(),
+        "{\"name\": \"ok-name\", \"databaseVersion\": \"POSTGRES_16\", \"settings\": {\"tier\": \"db-f1-micro\", \"edition\": \"ENTERPRISE\", \"backupConfiguration\": {\"startTime\": \"éé:0\"}}}".to_string(),
+        format!("{{\"name\": \"{}\"}}", "é".repeat(200)),
+        format!("{}{}", "{\"settings\":".repeat(200), "}".repeat(200)),
+        "{".to_string(),
+    ];
+    let paths = [
+        format!("/v1/projects/{P}/instances"),
+        format!("/v1/projects/{P}/instances/missing"),
+        format!("/v1/projects/{P}/instances/missing/databases"),
+        format!("/v1/projects/{P}/instances/missing/users?name=%ZZ"),
+        "/v1/projects/..%2F..%2Fetc/instances".to_string(),
+        "/v1/projects/%00/instances".to_string(),
+    ];
+    for path in &paths {
+        for method in ["POST", "PATCH", "PUT", "DELETE", "GET"] {
+            for body in &bodies {
+                let (status, text) = cloudsql::http(&emu.addr, method, path, Some(body));
+                assert!((200..600).contains(&status), "{method} {path} {body}: no answer");
+                let json: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {path} {body}: {text}: {e}"));
+                if status != 200 {
+                    assert!(json["error"]["code"].is_number(), "{method} {path}: {json}");
+                }
+            }
+        }
+    }
+    let (status, _) = emu.call("GET", &format!("/v1/projects/{P}/instances"), None);
+    assert_eq!(status, 200);
 }

@@ -33,7 +33,10 @@ pub fn ensure_postgres() -> PathBuf {
     assert!(ok, "installing PostgreSQL with `apt-get install -y postgresql` failed (root and apt access are needed)");
     // Debian's package starts a cluster on 5432 where it can: the emulator's instances use
     // 127.0.0.2 and up, so it does not matter, but it is not ours to leave running.
-    let _ = Command::new("pg_ctlcluster").args(["--mode", "fast", "15", "main", "stop"]).status();
+    for entry in std::fs::read_dir("/etc/postgresql").into_iter().flatten().filter_map(Result::ok) {
+        let version = entry.file_name().to_string_lossy().into_owned();
+        let _ = Command::new("pg_ctlcluster").args([version.as_str(), "main", "stop"]).status();
+    }
     postgres_bin().unwrap_or_else(|| panic!("PostgreSQL was installed but no /usr/lib/postgresql/*/bin/initdb exists"))
 }
 
@@ -215,6 +218,24 @@ pub fn http(addr: &str, method: &str, path: &str, body: Option<&str>) -> (u16, S
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let status = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
     (status, body.to_string())
+}
+
+/// Logs in to an instance's server over TCP with a password (libpq's `sslmode=prefer`; add
+/// ` sslmode=...` to `address` for another) and runs one query; returns its output (`-A -t`:
+/// unaligned, no headers) or psql's error.
+pub fn psql(address: &str, user: &str, password: &str, db: &str, sql: &str) -> Result<String, String> {
+    let bin = ensure_postgres().join("psql");
+    let out = Command::new(bin)
+        .args(["-X", "-A", "-t", "-c", sql])
+        .arg(format!("host={address} port=5432 user={user} dbname={db} connect_timeout=10"))
+        .env("PGPASSWORD", password)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
 }
 
 /// Command lines of running processes that mention `needle` (e.g. a data directory).
