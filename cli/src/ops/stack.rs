@@ -17,6 +17,7 @@ pub fn registry() -> Registry {
     r.register("random", infra_provider_random::factory());
     r.register("aws", infra_provider_aws::factory());
     r.register("vps", infra_provider_vps::factory());
+    r.register("google", infra_provider_google::factory());
     r
 }
 
