@@ -27,7 +27,14 @@ pub const AWS_TYPES: &[(&str, &str)] = &[
     ("aws_lb", "alb.tf"),
     ("aws_lb_target_group", "alb.tf"),
     ("aws_lb_listener", "alb.tf"),
+    ("aws_ecs_cluster", "ecs.tf"),
+    ("aws_ecs_task_definition", "ecs.tf"),
+    ("aws_ecs_service", "ecs.tf"),
 ];
+
+/// Types without a VPC: with `--vpc-id`, kept only when they join what is kept (a service
+/// in the VPC's subnets; its cluster and task definition).
+const NO_VPC: &[&str] = &["aws_ecs_cluster", "aws_ecs_task_definition", "aws_ecs_service"];
 
 /// What to list and how to reach the API; the provider block written says the same.
 #[derive(Clone, Debug, Default)]
@@ -129,7 +136,7 @@ pub fn discover_aws(rt: &tokio::runtime::Runtime, registry: &Registry, o: &AwsOp
     for t in &o.types {
         if !AWS_TYPES.iter().any(|(n, _)| n == t) {
             let known: Vec<&str> = AWS_TYPES.iter().map(|(n, _)| *n).collect();
-            return Err(err("Unsupported type", format!("infra discover aws cannot list {t}; it lists {}.", known.join(", "))));
+            return Err(err("Unsupported type", format!("The type {t} cannot be listed by discover aws, which lists {}.", known.join(", "))));
         }
     }
     let provider: Arc<dyn Provider> = Arc::from(factory());
@@ -141,6 +148,7 @@ pub fn discover_aws(rt: &tokio::runtime::Runtime, registry: &Registry, o: &AwsOp
         }
         list_and_read(provider.clone(), o).await
     })?;
+    let found = select_by_vpc(found, !o.vpc_ids.is_empty());
     let found = select_by_tags(found, &o.tags);
     let found = name_all(found);
     let mut bodies = Vec::new();
@@ -235,6 +243,37 @@ async fn list_and_read(provider: Arc<dyn Provider>, o: &AwsOptions) -> Result<Ve
         return Err(Diagnostics(diags));
     }
     Ok(found)
+}
+
+/// The id and ARN an object is referred to by.
+fn handles(f: &Found) -> Vec<String> {
+    let mut out = vec![f.id.clone()];
+    out.extend(["id", "arn"].iter().filter_map(|k| infra_provider::attrs::string(&f.state, k)));
+    out
+}
+
+fn strings_of(f: &Found) -> Vec<String> {
+    let mut out = Vec::new();
+    collect_strings(&f.state, &mut out);
+    out
+}
+
+/// With `--vpc-id`, ECS objects (listed for the whole region: they have no VPC) stay only when
+/// they join the VPCs: a service that names a kept subnet or security group, and the clusters
+/// and task definitions of the services kept.
+fn select_by_vpc(found: Vec<Found>, scoped: bool) -> Vec<Found> {
+    if !scoped {
+        return found;
+    }
+    let no_vpc = |f: &Found| NO_VPC.contains(&f.type_name.as_str());
+    let kept: BTreeSet<String> = found.iter().filter(|f| !no_vpc(f)).flat_map(handles).collect();
+    let services: Vec<&Found> = found.iter().filter(|f| f.type_name == "aws_ecs_service" && strings_of(f).iter().any(|s| kept.contains(s))).collect();
+    let used: BTreeSet<String> = services.iter().flat_map(|f| strings_of(f)).collect();
+    let service_ids: BTreeSet<String> = services.iter().map(|f| f.id.clone()).collect();
+    found
+        .into_iter()
+        .filter(|f| !no_vpc(f) || service_ids.contains(&f.id) || (f.type_name != "aws_ecs_service" && handles(f).iter().any(|h| used.contains(h))))
+        .collect()
 }
 
 /// With `--tag`, taggable objects must carry every tag; an untaggable object (an association,

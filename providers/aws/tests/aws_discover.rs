@@ -1,8 +1,10 @@
 //! `infra discover aws` against a real moto server: a stack made by hand with boto3
 //! (`data/discover_stack.py`: VPC, two subnets, internet gateway, route table with a route and
 //! two associations, two security groups one admitting the other, EFS with a mount target,
-//! target group, load balancer and listener) is written as a stack that passes `fmt --check`,
-//! uses references instead of literal ids, plans as imports only, applies, and then plans empty.
+//! target group, load balancer and listener, an ECS cluster, a task definition mounting the EFS
+//! volume and a Fargate service behind the target group) is written as a stack that passes `fmt --check`,
+//! uses references instead of literal ids, plans as imports only, applies, and then plans empty;
+//! a user's first change (a service's `desired_count`) applies.
 
 use infra_test_harness::moto::*;
 use std::path::Path;
@@ -31,12 +33,12 @@ fn discover_writes_a_stack_with_references_that_plans_as_imports_only_and_then_e
     );
     assert_eq!(code, 0, "{out}");
     let d = work.path().join("stack");
-    for f in ["provider.tf", "network.tf", "storage.tf", "alb.tf", "imports.tf"] {
+    for f in ["provider.tf", "network.tf", "storage.tf", "alb.tf", "ecs.tf", "imports.tf"] {
         assert!(d.join(f).exists(), "{f} missing: {out}");
     }
     let read = |f: &str| std::fs::read_to_string(d.join(f)).unwrap();
-    let (network, storage, alb, imports) = (read("network.tf"), read("storage.tf"), read("alb.tf"), read("imports.tf"));
-    let all = format!("{network}{storage}{alb}");
+    let (network, storage, alb, ecs, imports) = (read("network.tf"), read("storage.tf"), read("alb.tf"), read("ecs.tf"), read("imports.tf"));
+    let all = format!("{network}{storage}{alb}{ecs}");
 
     // Names from Name tags; references wherever the object is in the stack.
     for want in [
@@ -50,8 +52,13 @@ fn discover_writes_a_stack_with_references_that_plans_as_imports_only_and_then_e
         "file_system_id  = aws_efs_file_system.bdd_bot_data.id",
         "load_balancer_arn = aws_lb.bdd_bot_alb.arn",
         "target_group_arn = aws_lb_target_group.bdd_bot_app.arn",
+        "cluster         = aws_ecs_cluster.bdd_bot_prod.arn",
+        "task_definition = aws_ecs_task_definition.bdd_bot.arn",
+        "file_system_id     = aws_efs_file_system.bdd_bot_data.id",
+        "security_groups  = [aws_security_group.bdd_bot_app.id]",
     ] {
-        assert!(all.contains(want), "no {want:?} in\n{all}");
+        let flat = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(flat(&all).contains(&flat(want)), "no {want:?} in\n{all}");
     }
     // The load balancer's subnets (a set: in the order of their ids).
     let subnets = alb.lines().find(|l| l.trim_start().starts_with("subnets ")).unwrap_or_default();
@@ -60,7 +67,7 @@ fn discover_writes_a_stack_with_references_that_plans_as_imports_only_and_then_e
     for prefix in ["\"vpc-", "\"subnet-", "\"igw-", "\"rtb-", "\"sg-", "\"fs-", "\"arn:"] {
         assert!(!all.contains(prefix), "literal {prefix} in\n{all}");
     }
-    assert_eq!(imports.matches("import {").count(), 14, "{imports}");
+    assert_eq!(imports.matches("import {").count(), 17, "{imports}");
     // What AWS made by itself is left out: the default security group and the main route table.
     assert!(!all.contains("name        = \"default\""), "{all}");
     assert_eq!(network.matches("resource \"aws_route_table\"").count(), 1, "{network}");
@@ -69,12 +76,22 @@ fn discover_writes_a_stack_with_references_that_plans_as_imports_only_and_then_e
     assert_eq!(code, 0, "{out}");
     let (code, out) = infra(&d, &["plan"], &env);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("Plan: 14 to import, 0 to add, 0 to change, 0 to destroy."), "{out}");
+    assert!(out.contains("Plan: 17 to import, 0 to add, 0 to change, 0 to destroy."), "{out}");
     let (code, out) = infra(&d, &["apply", "--auto-approve"], &env);
     assert_eq!(code, 0, "{out}");
     let (code, out) = infra(&d, &["plan", "--detailed-exitcode"], &env);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("No changes."), "{out}");
+
+    // The user's first change applies, and the stack is clean again.
+    let count = ecs.lines().find(|l| l.trim_start().starts_with("desired_count ")).unwrap_or_default();
+    assert!(count.ends_with("= 1"), "{ecs}");
+    std::fs::write(d.join("ecs.tf"), ecs.replace(count, &count.replace("= 1", "= 2"))).unwrap();
+    let (code, out) = infra(&d, &["apply", "--auto-approve"], &env);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("0 added, 1 changed, 0 destroyed"), "{out}");
+    let (code, out) = infra(&d, &["plan", "--detailed-exitcode"], &env);
+    assert_eq!(code, 0, "{out}");
 
     // A directory with a stack in it is never overwritten.
     let (code, out) = infra(work.path(), &["discover", "aws", "--region", "us-east-1", "--endpoint", &moto.url, "--out", "stack"], &env);

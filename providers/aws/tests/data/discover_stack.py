@@ -15,6 +15,7 @@ kw = dict(endpoint_url=url, region_name="us-east-1", aws_access_key_id="test", a
 ec2 = boto3.client("ec2", **kw)
 efs = boto3.client("efs", **kw)
 elb = boto3.client("elbv2", **kw)
+ecs = boto3.client("ecs", **kw)
 
 
 def tags(name):
@@ -44,4 +45,24 @@ mt = efs.create_mount_target(FileSystemId=fs, SubnetId=a, SecurityGroups=[app_sg
 tg = elb.create_target_group(Name="bdd-bot-app", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip", Tags=tags("bdd-bot-app"))["TargetGroups"][0]["TargetGroupArn"]
 lb = elb.create_load_balancer(Name="bdd-bot-alb", Subnets=[a, b], SecurityGroups=[alb_sg], Scheme="internet-facing", Type="application", Tags=tags("bdd-bot-alb"))["LoadBalancers"][0]["LoadBalancerArn"]
 listener = elb.create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}])["Listeners"][0]["ListenerArn"]
-print(json.dumps({"vpc": vpc, "subnets": [a, b], "igw": igw, "route_table": rt, "security_groups": [alb_sg, app_sg], "efs": fs, "mount_target": mt, "target_group": tg, "lb": lb, "listener": listener}))
+cluster = ecs.create_cluster(clusterName="bdd-bot-prod", settings=[{"name": "containerInsights", "value": "enabled"}])["cluster"]["clusterArn"]
+container = {"name": "bot", "image": "ghcr.io/example/bdd-bot:1", "essential": True, "portMappings": [{"containerPort": 8080, "protocol": "tcp"}], "mountPoints": [{"sourceVolume": "data", "containerPath": "/data"}]}
+task = ecs.register_task_definition(
+    family="bdd-bot",
+    requiresCompatibilities=["FARGATE"],
+    networkMode="awsvpc",
+    cpu="256",
+    memory="512",
+    containerDefinitions=[container],
+    volumes=[{"name": "data", "efsVolumeConfiguration": {"fileSystemId": fs, "transitEncryption": "ENABLED"}}],
+)["taskDefinition"]["taskDefinitionArn"]
+service = ecs.create_service(
+    cluster=cluster,
+    serviceName="bdd-bot",
+    taskDefinition=task,
+    desiredCount=1,
+    launchType="FARGATE",
+    networkConfiguration={"awsvpcConfiguration": {"subnets": [a, b], "securityGroups": [app_sg], "assignPublicIp": "ENABLED"}},
+    loadBalancers=[{"targetGroupArn": tg, "containerName": "bot", "containerPort": 8080}],
+)["service"]["serviceArn"]
+print(json.dumps({"cluster": cluster, "task_definition": task, "service": service, "vpc": vpc, "subnets": [a, b], "igw": igw, "route_table": rt, "security_groups": [alb_sg, app_sg], "efs": fs, "mount_target": mt, "target_group": tg, "lb": lb, "listener": listener}))
