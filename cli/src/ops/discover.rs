@@ -156,7 +156,7 @@ pub fn discover_aws(rt: &tokio::runtime::Runtime, registry: &Registry, o: &AwsOp
     for f in &found {
         let resp = provider.to_hcl(ToHclRequest { type_name: f.type_name.clone(), state: f.state.clone() });
         diags.extend(resp.diagnostics);
-        bodies.push(resp.body.unwrap_or_default());
+        bodies.push(json_as_hcl(f, resp.body.unwrap_or_default()));
     }
     if diags.iter().any(Diagnostic::is_error) {
         return Err(Diagnostics(diags));
@@ -243,6 +243,19 @@ async fn list_and_read(provider: Arc<dyn Provider>, o: &AwsOptions) -> Result<Ve
         return Err(Diagnostics(diags));
     }
     Ok(found)
+}
+
+/// A task definition's `container_definitions` as a person writes it, `jsonencode({...})`,
+/// so that ids inside become references too (planning compares the JSON canonically).
+fn json_as_hcl(f: &Found, body: String) -> String {
+    let Some(text) = infra_provider::attrs::string(&f.state, "container_definitions") else { return body };
+    let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else { return body };
+    let quoted = infra_provider::hcl::quote(&text);
+    if f.type_name != "aws_ecs_task_definition" || !body.contains(&quoted) {
+        return body;
+    }
+    let expr = infra_provider::hcl::expr(&infra_lang::value::from_json(&json), 1);
+    body.replacen(&quoted, &format!("jsonencode({expr})"), 1)
 }
 
 /// The id and ARN an object is referred to by.

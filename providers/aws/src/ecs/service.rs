@@ -84,19 +84,12 @@ fn service_value(c: &Clients, s: &aws_sdk_ecs::types::Service, prior: Option<&Va
                 .map(|b| Value::object([("enable", Value::Bool(b.enable())), ("rollback", Value::Bool(b.rollback()))]))
                 .unwrap_or(Value::Null),
         ),
-        // An answer without them (moto's, for a service made by hand) means AWS's defaults,
-        // which planning assumes too.
-        None => (
-            or_if_null(keep("deployment_minimum_healthy_percent"), Value::int(100)),
-            or_if_null(keep("deployment_maximum_percent"), Value::int(200)),
-            keep("deployment_circuit_breaker"),
-        ),
+        None => (keep("deployment_minimum_healthy_percent"), keep("deployment_maximum_percent"), keep("deployment_circuit_breaker")),
     };
     let grace = match s.health_check_grace_period_seconds() {
         Some(g) => Value::int(g.into()),
-        None => or_if_null(keep("health_check_grace_period_seconds"), Value::int(0)),
+        None => keep("health_check_grace_period_seconds"),
     };
-    let fargate = s.launch_type().is_some_and(|l| l.as_str() == "FARGATE");
     Value::object([
         ("id", Value::string(arn)),
         ("arn", Value::string(arn)),
@@ -105,10 +98,7 @@ fn service_value(c: &Clients, s: &aws_sdk_ecs::types::Service, prior: Option<&Va
         ("task_definition", keep_reference(prior, "task_definition", s.task_definition())),
         ("desired_count", Value::int(s.desired_count().into())),
         ("launch_type", opt_string(s.launch_type().map(|l| l.as_str()))),
-        (
-            "platform_version",
-            or_if_null(opt_string(s.platform_version()), or_if_null(keep("platform_version"), if fargate { Value::string("LATEST") } else { Value::Null })),
-        ),
+        ("platform_version", or_if_null(opt_string(s.platform_version()), keep("platform_version"))),
         ("deployment_minimum_healthy_percent", min),
         ("deployment_maximum_percent", max),
         ("deployment_circuit_breaker", breaker),
