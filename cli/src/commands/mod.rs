@@ -5,6 +5,7 @@ pub mod apply;
 pub mod completions;
 pub mod console;
 pub mod destroy;
+pub mod discover;
 pub mod drift;
 pub mod fmt;
 pub mod force_unlock;
@@ -46,6 +47,8 @@ pub enum Cmd {
     Destroy(destroy::Args),
     /// Report drift: objects changed outside infra, missing, or unmanaged in the managed scope.
     Drift(drift::Args),
+    /// List what exists in a cloud and write a stack that imports it.
+    Discover(discover::Args),
     /// Check that the stack loads and its providers are built in (nothing to download).
     Init,
     /// Check the configuration without contacting providers.
@@ -188,6 +191,7 @@ pub fn run(cmd: Cmd, cx: &Cx) -> Result<i32, Exit> {
         Cmd::Apply(a) => apply::run(a, cx),
         Cmd::Destroy(a) => destroy::run(a, cx),
         Cmd::Drift(a) => drift::run(a, cx),
+        Cmd::Discover(a) => discover::run(a, cx),
         Cmd::Import(a) => import::run(a, cx),
         Cmd::Output(a) => output::run(a, cx),
         Cmd::Show(a) => show::run(a, cx),

@@ -103,6 +103,31 @@ impl ResourceType<AwsProvider> for InternetGateway {
         Ok(ids.iter().zip(objects).map(|(id, p)| found.get(id).map(|g| igw_value(c, g, Some(p)))).collect())
     }
 
+    // One DescribeInternetGateways (filtered by attached VPC) for the whole scope; the default
+    // VPC's gateway is AWS's.
+    async fn discover(&self, c: &AwsProvider, filter: &BTreeMap<String, String>) -> Outcome<Vec<Value>> {
+        let c = c.clients()?;
+        let scope = crate::discover::vpcs(filter).map(|v| vec![Filter::builder().name("attachment.vpc-id").set_values(Some(v)).build()]).unwrap_or_default();
+        let found = describe_igws(c, &[], scope).await?;
+        let defaults: Vec<String> = if crate::discover::include_defaults(filter) {
+            Vec::new()
+        } else {
+            let out = c
+                .ec2
+                .describe_vpcs()
+                .filters(Filter::builder().name("is-default").values("true").build())
+                .send()
+                .await
+                .map_err(|e| api_error("DescribeVpcs", &e))?;
+            out.vpcs().iter().filter_map(|v| v.vpc_id().map(str::to_string)).collect()
+        };
+        Ok(found
+            .values()
+            .filter(|g| !g.attachments().iter().any(|a| a.vpc_id().is_some_and(|v| defaults.iter().any(|d| d == v))))
+            .map(|g| crate::discover::discovered(g.internet_gateway_id().unwrap_or_default(), None, &tags_of(g.tags())))
+            .collect())
+    }
+
     async fn update(&self, c: &AwsProvider, prior: &Value, planned: &Value) -> Outcome<()> {
         let c = c.clients()?;
         let id = attrs::req_string(prior, "id")?;

@@ -83,6 +83,19 @@ impl ResourceType<AwsProvider> for RouteTableAssociation {
         Ok(ids.iter().map(|id| found.get(id).map(association_value)).collect())
     }
 
+    // One DescribeRouteTables (filtered by VPC) for the whole scope; a main route table's
+    // implicit association is AWS's.
+    async fn discover(&self, c: &AwsProvider, filter: &BTreeMap<String, String>) -> Outcome<Vec<Value>> {
+        let found = describe_route_tables(c.clients()?, &[], crate::discover::vpc_filters(filter)).await?;
+        Ok(found
+            .values()
+            .flat_map(|t| t.associations())
+            .filter(|a| a.main() != Some(true))
+            .filter_map(|a| a.route_table_association_id())
+            .map(|id| crate::discover::discovered(id, None, &BTreeMap::new()))
+            .collect())
+    }
+
     /// terraform-provider-aws imports by `subnet-id/rtb-id` or `gateway-id/rtb-id`; an
     /// association id (`rtbassoc-…`) is read as it is.
     fn import_seed(&self, id: &str) -> Outcome<Value> {

@@ -108,6 +108,19 @@ impl ResourceType<AwsProvider> for Cluster {
         Ok(ids.iter().zip(objects).map(|(id, p)| found.get(id).map(|cl| cluster_value(c, cl, Some(p)))).collect())
     }
 
+    // One paged ListClusters (a cluster has no VPC: every one in the region).
+    async fn discover(&self, c: &AwsProvider, _filter: &BTreeMap<String, String>) -> Outcome<Vec<Value>> {
+        let c = c.clients()?;
+        let mut out = Vec::new();
+        let mut pages = c.ecs.list_clusters().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            for arn in page.map_err(|e| api_error("ListClusters", &e))?.cluster_arns() {
+                out.push(crate::discover::discovered(arn, arn.rsplit('/').next(), &BTreeMap::new()));
+            }
+        }
+        Ok(out)
+    }
+
     async fn update(&self, c: &AwsProvider, prior: &Value, p: &Value) -> Outcome<()> {
         let c = c.clients()?;
         update_tags(c, prior, p).await?;

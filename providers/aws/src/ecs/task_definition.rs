@@ -332,6 +332,24 @@ impl ResourceType<AwsProvider> for TaskDefinition {
         Ok(with_id(p, &register_task_definition(c.clients()?, p, token).await?))
     }
 
+    // One paged ListTaskDefinitions (ACTIVE, newest first): the latest revision of each family,
+    // as a person's configuration holds one block per family. Reported by ARN.
+    async fn discover(&self, c: &AwsProvider, _filter: &BTreeMap<String, String>) -> Outcome<Vec<Value>> {
+        let c = c.clients()?;
+        let mut latest: BTreeMap<String, (i64, String)> = BTreeMap::new();
+        let mut pages = c.ecs.list_task_definitions().status(aws_sdk_ecs::types::TaskDefinitionStatus::Active).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            for arn in page.map_err(|e| api_error("ListTaskDefinitions", &e))?.task_definition_arns() {
+                let Some((family, rev)) = arn.rsplit('/').next().and_then(|s| s.rsplit_once(':')) else { continue };
+                let rev = rev.parse::<i64>().unwrap_or(0);
+                if latest.get(family).is_none_or(|(r, _)| *r < rev) {
+                    latest.insert(family.to_string(), (rev, arn.clone()));
+                }
+            }
+        }
+        Ok(latest.into_iter().map(|(family, (_, arn))| crate::discover::discovered(&arn, Some(&family), &BTreeMap::new())).collect())
+    }
+
     async fn read_many(&self, c: &AwsProvider, objects: &[Value], full: bool) -> Outcome<Vec<Option<Value>>> {
         let c = c.clients()?;
         let arns: Vec<String> = objects.iter().map(|o| attrs::string(o, "arn").unwrap_or_else(|| id_of(o))).collect();

@@ -196,6 +196,26 @@ impl ResourceType<AwsProvider> for FileSystem {
         Ok(ids.iter().zip(objects).map(|(id, p)| found.get(id).map(|f| fs_value(c, f, Some(p)))).collect())
     }
 
+    // One paged DescribeFileSystems; with a VPC scope, kept to the file systems with a mount
+    // target in those VPCs (EFS has no VPC of its own).
+    async fn discover(&self, c: &AwsProvider, filter: &BTreeMap<String, String>) -> Outcome<Vec<Value>> {
+        let c = c.clients()?;
+        let found = describe_file_systems(c, &[]).await?;
+        let mut out = Vec::new();
+        for f in found.values() {
+            if crate::discover::vpcs(filter).is_some() {
+                let targets =
+                    c.efs.describe_mount_targets().file_system_id(f.file_system_id()).send().await.map_err(|e| api_error("DescribeMountTargets", &e))?;
+                if !targets.mount_targets().iter().any(|m| crate::discover::in_vpcs(filter, m.vpc_id())) {
+                    continue;
+                }
+            }
+            let tags = user_tags(f.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())));
+            out.push(crate::discover::discovered(f.file_system_id(), f.name(), &tags));
+        }
+        Ok(out)
+    }
+
     async fn update(&self, c: &AwsProvider, prior: &Value, p: &Value) -> Outcome<()> {
         let (c, id) = (c.clients()?, attrs::req_string(prior, "id")?);
         let changed = |k: &str| p.get_attr(k).is_some_and(|v| !v.is_unknown() && prior.get_attr(k).is_none_or(|o| !o.equals(v)));

@@ -45,11 +45,21 @@ fn lb_value(c: &Clients, lb: &elb::types::LoadBalancer, tags: &BTreeMap<String, 
         ("subnets", string_set(lb.availability_zones().iter().filter_map(|z| z.subnet_id().map(str::to_string)))),
         ("ip_address_type", Value::string(lb.ip_address_type().map(|t| t.as_str()).unwrap_or("ipv4"))),
         ("enable_deletion_protection", attr_bool(a, "deletion_protection.enabled")),
-        ("idle_timeout", if application { attr_int(a, "idle_timeout.timeout_seconds") } else { Value::Null }),
-        ("enable_http2", if application { attr_bool(a, "routing.http2.enabled") } else { Value::Null }),
+        // AWS always reports these of an application load balancer; one left out (by moto,
+        // for a load balancer made by hand) has AWS's default.
+        ("idle_timeout", if application { or_default(attr_int(a, "idle_timeout.timeout_seconds"), Value::int(60)) } else { Value::Null }),
+        ("enable_http2", if application { or_default(attr_bool(a, "routing.http2.enabled"), Value::Bool(true)) } else { Value::Null }),
         tags,
         tags_all,
     ])
+}
+
+fn or_default(v: Value, default: Value) -> Value {
+    if v.is_null() {
+        default
+    } else {
+        v
+    }
 }
 
 async fn wait_lb_active(c: &Clients, arn: &str) -> Result<(), Diagnostic> {

@@ -164,6 +164,25 @@ impl ResourceType<AwsProvider> for Listener {
         Ok(ids.iter().zip(objects).map(|(id, p)| found.get(id).map(|l| listener_value(c, l, tags.get(id).unwrap_or(&none), Some(p)))).collect())
     }
 
+    // One paged DescribeLoadBalancers kept to the scope's VPCs, then one DescribeListeners per
+    // load balancer and page.
+    async fn discover(&self, c: &AwsProvider, filter: &BTreeMap<String, String>) -> Outcome<Vec<Value>> {
+        let c = c.clients()?;
+        let mut lbs = Vec::new();
+        let mut pages = c.elb.describe_load_balancers().page_size(400).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| api_error("DescribeLoadBalancers", &e))?;
+            lbs.extend(
+                page.load_balancers()
+                    .iter()
+                    .filter(|lb| crate::discover::in_vpcs(filter, lb.vpc_id()))
+                    .filter_map(|lb| lb.load_balancer_arn().map(str::to_string)),
+            );
+        }
+        let found = describe_listeners(c, &lbs).await?;
+        Ok(found.keys().map(|arn| crate::discover::discovered(arn, None, &BTreeMap::new())).collect())
+    }
+
     fn import_seed(&self, id: &str) -> Outcome<Value> {
         Ok(Value::object([("id", Value::string(id)), ("load_balancer_arn", Value::string(listener_lb_arn(id)))]))
     }

@@ -278,7 +278,14 @@ fn action_value(a: &LbAction) -> Value {
 fn actions_value(actions: &[LbAction]) -> Value {
     let mut actions: Vec<&LbAction> = actions.iter().collect();
     actions.sort_by_key(|a| a.order().unwrap_or(i32::MAX));
-    Value::List(actions.into_iter().map(action_value).collect())
+    let mut out: Vec<Value> = actions.into_iter().map(action_value).collect();
+    // An answer without `Order` (moto's) means the position, as planning assumes.
+    for (i, a) in out.iter_mut().enumerate() {
+        if let Value::Object(a) = a {
+            attrs::set_default(a, "order", Value::int(i as i64 + 1));
+        }
+    }
+    Value::List(out)
 }
 
 fn actions_of(p: &Value, block: &str) -> Result<Vec<LbAction>, Diagnostic> {

@@ -1,0 +1,148 @@
+//! `infra discover aws` against a real moto server: a stack made by hand with boto3
+//! (`data/discover_stack.py`: VPC, two subnets, internet gateway, route table with a route and
+//! two associations, two security groups one admitting the other, EFS with a mount target,
+//! target group, load balancer and listener, an ECS cluster, a task definition mounting the EFS
+//! volume and a Fargate service behind the target group) is written as a stack that passes `fmt --check`,
+//! uses references instead of literal ids, plans as imports only, applies, and then plans empty;
+//! a user's first change (a service's `desired_count`) applies.
+
+use infra_test_harness::moto::*;
+use std::path::Path;
+use std::process::Command;
+
+fn build_by_hand(moto: &Moto) -> serde_json::Value {
+    let server = moto_server();
+    let python = server.parent().unwrap().join("python");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/discover_stack.py");
+    let out = Command::new(python).arg(script).arg(&moto.url).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn discover_writes_a_stack_with_references_that_plans_as_imports_only_and_then_empty() {
+    let moto = start_moto();
+    let made = build_by_hand(&moto);
+    let vpc = made["vpc"].as_str().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let env = aws_env();
+    let (code, out) = infra(
+        work.path(),
+        &["discover", "aws", "--region", "us-east-1", "--vpc-id", vpc, "--endpoint", &moto.url, "--max-retries", "0", "--out", "stack"],
+        &env,
+    );
+    assert_eq!(code, 0, "{out}");
+    let d = work.path().join("stack");
+    for f in ["provider.tf", "network.tf", "storage.tf", "alb.tf", "ecs.tf", "imports.tf"] {
+        assert!(d.join(f).exists(), "{f} missing: {out}");
+    }
+    let read = |f: &str| std::fs::read_to_string(d.join(f)).unwrap();
+    let (network, storage, alb, ecs, imports) = (read("network.tf"), read("storage.tf"), read("alb.tf"), read("ecs.tf"), read("imports.tf"));
+    let all = format!("{network}{storage}{alb}{ecs}");
+
+    // Names from Name tags; references wherever the object is in the stack.
+    for want in [
+        "resource \"aws_vpc\" \"bdd_bot_vpc\"",
+        "resource \"aws_security_group\" \"bdd_bot_alb\"",
+        "vpc_id = aws_vpc.bdd_bot_vpc.id",
+        "gateway_id = aws_internet_gateway.bdd_bot_igw.id",
+        "subnet_id      = aws_subnet.bdd_bot_public_a.id",
+        "route_table_id = aws_route_table.bdd_bot_public.id",
+        "security_groups = [aws_security_group.bdd_bot_alb.id]",
+        "file_system_id  = aws_efs_file_system.bdd_bot_data.id",
+        "load_balancer_arn = aws_lb.bdd_bot_alb.arn",
+        "target_group_arn = aws_lb_target_group.bdd_bot_app.arn",
+        "cluster         = aws_ecs_cluster.bdd_bot_prod.arn",
+        "task_definition = aws_ecs_task_definition.bdd_bot.arn",
+        "file_system_id     = aws_efs_file_system.bdd_bot_data.id",
+        "security_groups  = [aws_security_group.bdd_bot_app.id]",
+        "container_definitions = jsonencode([{",
+    ] {
+        let flat = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(flat(&all).contains(&flat(want)), "no {want:?} in\n{all}");
+    }
+    // The load balancer's subnets (a set: in the order of their ids).
+    let subnets = alb.lines().find(|l| l.trim_start().starts_with("subnets ")).unwrap_or_default();
+    assert!(subnets.contains("aws_subnet.bdd_bot_public_a.id") && subnets.contains("aws_subnet.bdd_bot_public_b.id"), "{alb}");
+    // No literal id of an object of the stack outside the import blocks.
+    for prefix in ["\"vpc-", "\"subnet-", "\"igw-", "\"rtb-", "\"sg-", "\"fs-", "\"arn:"] {
+        assert!(!all.contains(prefix), "literal {prefix} in\n{all}");
+    }
+    assert_eq!(imports.matches("import {").count(), 17, "{imports}");
+    // What AWS made by itself is left out: the default security group and the main route table.
+    assert!(!all.contains("name        = \"default\""), "{all}");
+    assert_eq!(network.matches("resource \"aws_route_table\"").count(), 1, "{network}");
+
+    let (code, out) = infra(&d, &["fmt", "--check"], &env);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = infra(&d, &["plan"], &env);
+    assert_eq!(code, 0, "{out}");
+    // moto does not report a service's deployment configuration, grace period nor platform
+    // version (as `aws_examples.rs` notes): the imported service lacks them and the plan sets
+    // AWS's defaults. AWS reports them, and there the plan is imports only. Nothing else differs.
+    assert!(out.contains("Plan: 17 to import, 0 to add, 1 to change, 0 to destroy."), "{out}");
+    let changed: Vec<&str> = out.lines().map(str::trim).filter(|l| l.starts_with("+ ") || l.starts_with("~ ") || l.starts_with("- ")).collect();
+    let moto_gap = ["+ deployment_maximum_percent", "+ deployment_minimum_healthy_percent", "+ health_check_grace_period_seconds", "+ platform_version"];
+    assert!(changed.iter().all(|l| l.starts_with("~ resource \"aws_ecs_service\"") || moto_gap.iter().any(|a| l.starts_with(a))), "{out}");
+    let (code, out) = infra(&d, &["apply", "--auto-approve"], &env);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = infra(&d, &["plan", "--detailed-exitcode"], &env);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("No changes."), "{out}");
+
+    // The user's first change applies, and the stack is clean again.
+    let count = ecs.lines().find(|l| l.trim_start().starts_with("desired_count ")).unwrap_or_default();
+    assert!(count.ends_with("= 1"), "{ecs}");
+    std::fs::write(d.join("ecs.tf"), ecs.replace(count, &count.replace("= 1", "= 2"))).unwrap();
+    let (code, out) = infra(&d, &["apply", "--auto-approve"], &env);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("0 added, 1 changed, 0 destroyed"), "{out}");
+    let (code, out) = infra(&d, &["plan", "--detailed-exitcode"], &env);
+    assert_eq!(code, 0, "{out}");
+
+    // A directory with a stack in it is never overwritten.
+    let (code, out) = infra(work.path(), &["discover", "aws", "--region", "us-east-1", "--endpoint", &moto.url, "--out", "stack"], &env);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("already holds .tf files"), "{out}");
+}
+
+#[test]
+fn discover_with_a_tag_keeps_tagged_objects_and_what_joins_them() {
+    let moto = start_moto();
+    build_by_hand(&moto);
+    // Something else in the region, untagged: left out by --tag.
+    moto.ec2(&[("Action", "CreateVpc"), ("CidrBlock", "10.99.0.0/16")]);
+    let work = tempfile::tempdir().unwrap();
+    let env = aws_env();
+    let (code, out) = infra(
+        work.path(),
+        &[
+            "discover",
+            "aws",
+            "--region",
+            "us-east-1",
+            "--tag",
+            "app=bdd-bot",
+            "--type",
+            "aws_vpc",
+            "--type",
+            "aws_subnet",
+            "--type",
+            "aws_route_table",
+            "--type",
+            "aws_route_table_association",
+            "--endpoint",
+            &moto.url,
+            "--out",
+            "stack",
+        ],
+        &env,
+    );
+    assert_eq!(code, 0, "{out}");
+    let imports = std::fs::read_to_string(work.path().join("stack/imports.tf")).unwrap();
+    assert_eq!(imports.matches("import {").count(), 1 + 2 + 1 + 2, "{imports}");
+    assert!(!std::fs::read_to_string(work.path().join("stack/network.tf")).unwrap().contains("10.99.0.0/16"));
+    let (code, out) = infra(&work.path().join("stack"), &["plan"], &env);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Plan: 6 to import, 0 to add, 0 to change, 0 to destroy."), "{out}");
+}
