@@ -14,6 +14,7 @@ use std::sync::Arc;
 pub mod hcl;
 pub mod plan_helpers;
 pub mod resource;
+pub mod text;
 
 pub use resource::{DataSource, Errors, Family, Outcome, ResourceType, Typed};
 

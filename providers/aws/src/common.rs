@@ -33,7 +33,7 @@ pub fn api_error<E: ProvideErrorMetadata + std::error::Error + 'static>(op: &str
     }
     if let Some(raw) = e.raw_response() {
         let body = raw.body().bytes().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
-        let text: String = strip_markup(&body).chars().take(200).collect();
+        let text: String = infra_provider::text::strip_markup(&body).chars().take(200).collect();
         let status = raw.status().as_u16();
         let said = if text.is_empty() { "an empty body".to_string() } else { format!("\"{text}\"") };
         return Diagnostic::error("AWS API call failed", format!("{op} failed: HTTP {status} with an answer that is not an AWS error: {said}."));
@@ -57,24 +57,6 @@ pub fn create_error<E: ProvideErrorMetadata + std::error::Error + 'static>(op: &
     } else {
         d.into()
     }
-}
-
-/// The text of an HTML or XML page, its tags dropped and its white space folded.
-fn strip_markup(body: &str) -> String {
-    let mut out = String::new();
-    let mut in_tag = false;
-    for ch in body.chars() {
-        match ch {
-            '<' => in_tag = true,
-            '>' if in_tag => {
-                in_tag = false;
-                out.push(' ');
-            }
-            _ if !in_tag => out.push(ch),
-            _ => {}
-        }
-    }
-    out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The error code of an SDK error, when AWS sent one.

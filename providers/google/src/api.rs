@@ -79,26 +79,9 @@ pub fn parse_error(status: u16, body: &[u8]) -> ApiError {
         let message = e.get("message").and_then(Json::as_str).unwrap_or("no message").to_string();
         return ApiError { status, reason, message };
     }
-    let text = strip_markup(&String::from_utf8_lossy(body));
+    let text = infra_provider::text::strip_markup(&String::from_utf8_lossy(body));
     let said = if text.is_empty() { "an empty body".to_string() } else { format!("\"{}\"", text.chars().take(200).collect::<String>()) };
     ApiError { status, reason: String::new(), message: format!("an answer that is not a Google API error: {said}") }
-}
-
-fn strip_markup(body: &str) -> String {
-    let mut out = String::new();
-    let mut in_tag = false;
-    for ch in body.chars() {
-        match ch {
-            '<' => in_tag = true,
-            '>' if in_tag => {
-                in_tag = false;
-                out.push(' ');
-            }
-            _ if !in_tag => out.push(ch),
-            _ => {}
-        }
-    }
-    out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The diagnostics of a DONE operation that failed: one per `error.errors[]`, with its code.
