@@ -3,30 +3,15 @@
 //! operations polled until DONE, and mutations of one instance run one at a time.
 
 use crate::auth::Auth;
+pub use crate::http::{enc, http_client, Http};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use infra_provider::resource::Acted;
 use infra_provider::*;
 use serde_json::{json, Value as Json};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-pub type Http = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
-
-/// The one HTTP client: HTTPS with the system's roots (rustls on ring), plain HTTP for a local
-/// endpoint such as the Cloud SQL emulator.
-pub fn http_client() -> Result<Http, Diagnostic> {
-    let tls = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_native_roots()
-        .map_err(|e| Diagnostic::error("Cannot load TLS roots", format!("the system's certificate roots cannot be read: {e}.")))?
-        .https_or_http()
-        .enable_http1()
-        .enable_http2()
-        .build();
-    Ok(Client::builder(hyper_util::rt::TokioExecutor::new()).build(tls))
-}
 
 /// An answer that is not a success, as the API (or whatever answered) gave it.
 #[derive(Clone, Debug)]
@@ -146,19 +131,6 @@ fn backoff(first: Duration, n: u32, cap: Duration) -> Duration {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
     let ms = base.as_millis() as u64;
     Duration::from_millis(ms / 2 + u64::from(nanos) % (ms / 2 + 1))
-}
-
-/// Percent-encodes one path segment or query value.
-pub fn enc(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 impl Api {

@@ -5,7 +5,7 @@
 //! metadata server). A local plain-HTTP endpoint (the Cloud SQL emulator) with none of these
 //! gets no token at all.
 
-use crate::api::Http;
+use crate::http::Http;
 use base64::Engine;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -102,7 +102,7 @@ pub fn assertion(email: &str, key: &ring::signature::RsaKeyPair, token_uri: &str
 }
 
 fn form(pairs: &[(&str, &str)]) -> String {
-    pairs.iter().map(|(k, v)| format!("{k}={}", crate::api::enc(v))).collect::<Vec<_>>().join("&")
+    pairs.iter().map(|(k, v)| format!("{k}={}", crate::http::enc(v))).collect::<Vec<_>>().join("&")
 }
 
 impl Auth {

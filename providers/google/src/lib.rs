@@ -12,6 +12,7 @@ mod api;
 mod auth;
 mod config;
 mod data;
+mod http;
 mod sql;
 mod types;
 
