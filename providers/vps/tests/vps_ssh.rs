@@ -387,3 +387,42 @@ fn rsa_and_ecdsa_keys_work_as_well_as_ed25519() {
         assert!(out.contains(&format!("arch = \"{}\"", sh("uname -m").trim())), "{kind}: {out}");
     }
 }
+
+/// Issue 9: a step used to stop at its first output line after infra was killed (SIGPIPE on
+/// the closed channel), leaving its object half made; it now runs to its end.
+#[test]
+fn a_step_runs_to_its_end_when_infra_is_killed_during_it() {
+    let sshd = start_sshd();
+    let work = tempfile::tempdir().unwrap();
+    let marks = tempfile::tempdir().unwrap();
+    let (started, finished) = (marks.path().join("started"), marks.path().join("finished"));
+    std::fs::write(
+        work.path().join("main.tf"),
+        format!(
+            "{}\nresource \"vps_command\" \"slow\" {{\n  create = \"touch {}; sleep 1; echo halfway; echo halfway >&2; touch {}\"\n}}\n",
+            sshd.provider_block(""),
+            started.display(),
+            finished.display()
+        ),
+    )
+    .unwrap();
+    let mut apply = std::process::Command::new(infra_test_harness::infra_bin())
+        .args(["apply", "--auto-approve"])
+        .current_dir(work.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !started.exists() {
+        assert!(std::time::Instant::now() < deadline, "the step did not start");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    apply.kill().unwrap();
+    apply.wait().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !finished.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(finished.exists(), "the step stopped half way when infra was killed");
+}
