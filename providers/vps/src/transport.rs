@@ -6,7 +6,7 @@
 //!
 //! A step runs whole or not at all, whatever happens to infra or the connection (see
 //! [`whole`]): a killed apply leaves each object as a finished step left it, which the next
-//! refresh reads.
+//! refresh reads. At most [`MAX_CHANNELS`] steps are open at once, under sshd's `MaxSessions`.
 
 use infra_provider::Diagnostic;
 use russh::keys::{HashAlg, PrivateKeyWithHashAlg, PublicKey};
@@ -131,7 +131,28 @@ pub struct Connection {
     /// rewrites its rules file without a lock (two parallel `ufw allow` lose one rule), and
     /// dpkg refuses a second apt while one runs.
     pub exclusive: tokio::sync::Mutex<()>,
+    /// One permit per open channel: see [`MAX_CHANNELS`].
+    channels: tokio::sync::Semaphore,
+    /// Our channels open now, and a signal when one closes: a server that refuses a channel
+    /// while ours are open counts fewer sessions than [`MAX_CHANNELS`].
+    open: std::sync::atomic::AtomicUsize,
+    closed: tokio::sync::Notify,
 }
+
+/// Counts a channel as open for as long as it lives.
+struct Open<'a>(&'a Connection);
+
+impl Drop for Open<'_> {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        self.0.closed.notify_waiters();
+    }
+}
+
+/// Steps open at once on one connection. OpenSSH refuses a session channel beyond
+/// `MaxSessions` (10 by default) and counts one until its process has ended on the server,
+/// slightly after the client saw it close; an apply runs 10 objects in parallel by default.
+pub const MAX_CHANNELS: usize = 8;
 
 fn fail(summary: &str, detail: String) -> Diagnostic {
     Diagnostic::error(summary, detail)
@@ -184,7 +205,15 @@ impl Connection {
             }
         };
         match authenticated {
-            Ok(true) => Ok(Connection { handle, sudo: t.sudo, port: t.port, exclusive: tokio::sync::Mutex::new(()) }),
+            Ok(true) => Ok(Connection {
+                handle,
+                sudo: t.sudo,
+                port: t.port,
+                exclusive: tokio::sync::Mutex::new(()),
+                channels: tokio::sync::Semaphore::new(MAX_CHANNELS),
+                open: std::sync::atomic::AtomicUsize::new(0),
+                closed: tokio::sync::Notify::new(),
+            }),
             Ok(false) => Err(fail("SSH authentication failed", format!("{}@{}:{} refused the key.", t.user, t.host, t.port))),
             Err(e) => Err(fail("SSH authentication failed", format!("{}@{}:{}: {e}.", t.user, t.host, t.port))),
         }
@@ -194,7 +223,8 @@ impl Connection {
     /// stdin, so its size is unbounded and no quoting layer can alter it. Data a script needs
     /// (file content) is embedded in it as base64 (`data()`). The script runs [`whole`].
     pub async fn run(&self, script: &str) -> Result<Output, Diagnostic> {
-        let mut channel = self.handle.channel_open_session().await.map_err(|e| fail("SSH channel failed", format!("Opening a channel failed: {e}.")))?;
+        let _permit = self.channels.acquire().await.map_err(|e| fail("SSH channel failed", format!("{e}.")))?;
+        let (mut channel, _open) = self.open_channel().await?;
         let command = if self.sudo { "sudo -n sh -s" } else { "sh -s" };
         channel.exec(true, command).await.map_err(|e| fail("SSH exec failed", format!("{e}.")))?;
         channel.data(whole(script).as_bytes()).await.map_err(|e| fail("SSH exec failed", format!("Sending the script failed: {e}.")))?;
@@ -211,6 +241,38 @@ impl Connection {
         }
         out.status = status.unwrap_or(255);
         Ok(out)
+    }
+
+    /// A session channel. A server refuses one beyond its `MaxSessions`: while channels of
+    /// ours are open, the next try waits for one of them to close; else (another client's
+    /// sessions) it is asked again a few times, with a growing pause.
+    async fn open_channel(&self) -> Result<(russh::Channel<client::Msg>, Open<'_>), Diagnostic> {
+        let mut pause = Duration::from_millis(100);
+        let mut refused_alone = 0;
+        loop {
+            let closed = self.closed.notified();
+            match self.handle.channel_open_session().await {
+                Ok(channel) => {
+                    self.open.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    return Ok((channel, Open(self)));
+                }
+                Err(russh::Error::ChannelOpenFailure(_)) if self.open.load(std::sync::atomic::Ordering::SeqCst) > 0 => {
+                    // The server may count a session a little after its channel closed here.
+                    let _ = tokio::time::timeout(Duration::from_secs(1), closed).await;
+                }
+                Err(russh::Error::ChannelOpenFailure(_)) if refused_alone < 5 => {
+                    refused_alone += 1;
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                }
+                Err(e) => {
+                    return Err(fail(
+                        "SSH channel failed",
+                        format!("Opening a channel failed: {e}. If the server refuses sessions, check MaxSessions in its sshd_config (infra opens up to {MAX_CHANNELS} at once)."),
+                    ))
+                }
+            }
+        }
     }
 }
 

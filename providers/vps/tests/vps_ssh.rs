@@ -426,3 +426,19 @@ fn a_step_runs_to_its_end_when_infra_is_killed_during_it() {
     }
     assert!(finished.exists(), "the step stopped half way when infra was killed");
 }
+
+/// sshd refuses a session channel beyond its MaxSessions (10 by default, an apply's default
+/// parallelism): steps wait for a channel instead of failing.
+#[test]
+fn more_steps_at_once_than_the_servers_max_sessions_wait_for_a_channel() {
+    let sshd = start_sshd_configured("ed25519", "MaxSessions 3\n");
+    let work = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let files: String =
+        (0..16).map(|i| format!("resource \"vps_file\" \"f{i}\" {{\n  path    = \"{}/f{i}\"\n  content = \"{i}\\n\"\n}}\n\n", root.path().display())).collect();
+    std::fs::write(work.path().join("main.tf"), format!("{}\n{files}", sshd.provider_block(""))).unwrap();
+    let (code, out) = infra(work.path(), &["apply", "--auto-approve", "--parallelism", "16"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 16);
+    assert_eq!(infra(work.path(), &["plan", "--detailed-exitcode"]).0, 0);
+}

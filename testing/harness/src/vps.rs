@@ -94,6 +94,12 @@ pub fn start_sshd() -> Sshd {
 
 /// An sshd whose host key and client key are of type `kind`.
 pub fn start_sshd_with(kind: &str) -> Sshd {
+    start_sshd_configured(kind, "")
+}
+
+/// An sshd whose host key and client key are of type `kind`, with `extra` lines in its
+/// configuration (`MaxSessions 3\n`).
+pub fn start_sshd_configured(kind: &str, extra: &str) -> Sshd {
     ensure_package("/usr/sbin/sshd", "openssh-server");
     std::fs::create_dir_all("/run/sshd").unwrap();
     let netns = Netns::new();
@@ -107,7 +113,7 @@ pub fn start_sshd_with(kind: &str) -> Sshd {
     std::fs::write(
         &config,
         format!(
-            "ListenAddress {}\nPort 22\nHostKey {}\nPidFile {}\nAuthorizedKeysFile {}\nAuthenticationMethods publickey\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nPermitRootLogin prohibit-password\nAllowUsers root\nStrictModes no\nLogLevel VERBOSE\nSubsystem sftp internal-sftp\n",
+            "ListenAddress {}\nPort 22\nHostKey {}\nPidFile {}\nAuthorizedKeysFile {}\nAuthenticationMethods publickey\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nPermitRootLogin prohibit-password\nAllowUsers root\nStrictModes no\nLogLevel VERBOSE\nSubsystem sftp internal-sftp\n{extra}",
             netns.ns_ip,
             host_key_path.display(),
             d.join("sshd.pid").display(),
