@@ -183,7 +183,7 @@ fn compose_stack(sshd: &Sshd, dir: &str, image: &str, worker: bool) -> String {
     format!(
         "{}\nresource \"vps_compose_stack\" \"app\" {{\n  directory    = {dir:?}\n  project_name = \"infratest\"\n  compose      = <<-EOT\n    services:\n      web:\n        image: {image}\n        command: [\"sleep\", \"3600\"]\n        environment:\n          GREETING: $${{GREETING}}\n          LITERAL: $${{LITERAL}}\n    {worker}  EOT\n  env = {{\n    GREETING = \"hello 'world'\"\n    LITERAL  = \"$HOME stays\"\n  }}\n}}\n",
         sshd.provider_block(""),
-        worker = worker.replace("\n  ", "\n      ").replace("  worker:", "  worker:")
+        worker = worker.replace("\n  ", "\n      ")
     )
 }
 
