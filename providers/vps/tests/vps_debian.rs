@@ -164,6 +164,12 @@ fn an_apt_package_comes_from_a_local_repository_and_goes_on_destroy() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    // The server answers once it listens; apt in the container must not race its start.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::net::TcpStream::connect((debian.netns.host_ip.as_str(), port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "python3 -m http.server did not listen on {}:{port}", debian.netns.host_ip);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     let work = tempfile::tempdir().unwrap();
     let stack = format!(
         "{}\nresource \"vps_file\" \"sources\" {{\n  path    = \"/etc/apt/sources.list\"\n  content = \"deb [trusted=yes] http://{}:{port}/ ./\\n\"\n}}\n\nresource \"vps_apt_package\" \"hello\" {{\n  name       = \"hello\"\n  depends_on = [vps_file.sources]\n}}\n",
