@@ -51,6 +51,8 @@ fn provider_schema() -> Schema {
         .attr("connect_timeout", s(Type::Number))
 }
 
+// `Diagnostic` is the provider interface's error: large, and rare.
+#[allow(clippy::result_large_err)]
 fn target_of(cfg: &Value) -> Result<Target, Diagnostic> {
     let cfg = cfg.deep_unmark();
     let at = |k: &str| vec![PathStep::Attr(k.to_string())];
@@ -175,7 +177,7 @@ fn complete(v: Value, schema: &Schema) -> Value {
             for k in schema.attributes.keys() {
                 m.entry(k.clone()).or_insert(Value::Null);
             }
-            Value::Object(m.into())
+            Value::Object(m)
         }
         v => v,
     }

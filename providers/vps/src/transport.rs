@@ -3,6 +3,10 @@
 //! trip), so no argument goes through a second round of shell parsing. Host keys are verified against
 //! the pinned `host_key` or a `known_hosts_file`; an unknown or changed key is refused with its
 //! SHA256 fingerprint. `sudo = true` runs every script through `sudo -n sh -s`.
+//!
+//! A step runs whole or not at all, whatever happens to infra or the connection (see
+//! [`whole`]): a killed apply leaves each object as a finished step left it, which the next
+//! refresh reads. At most [`MAX_CHANNELS`] steps are open at once, under sshd's `MaxSessions`.
 
 use infra_provider::Diagnostic;
 use russh::keys::{HashAlg, PrivateKeyWithHashAlg, PublicKey};
@@ -127,7 +131,28 @@ pub struct Connection {
     /// rewrites its rules file without a lock (two parallel `ufw allow` lose one rule), and
     /// dpkg refuses a second apt while one runs.
     pub exclusive: tokio::sync::Mutex<()>,
+    /// One permit per open channel: see [`MAX_CHANNELS`].
+    channels: tokio::sync::Semaphore,
+    /// Our channels open now, and a signal when one closes: a server that refuses a channel
+    /// while ours are open counts fewer sessions than [`MAX_CHANNELS`].
+    open: std::sync::atomic::AtomicUsize,
+    closed: tokio::sync::Notify,
 }
+
+/// Counts a channel as open for as long as it lives.
+struct Open<'a>(&'a Connection);
+
+impl Drop for Open<'_> {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        self.0.closed.notify_waiters();
+    }
+}
+
+/// Steps open at once on one connection. OpenSSH refuses a session channel beyond
+/// `MaxSessions` (10 by default) and counts one until its process has ended on the server,
+/// slightly after the client saw it close; an apply runs 10 objects in parallel by default.
+pub const MAX_CHANNELS: usize = 8;
 
 fn fail(summary: &str, detail: String) -> Diagnostic {
     Diagnostic::error(summary, detail)
@@ -180,7 +205,15 @@ impl Connection {
             }
         };
         match authenticated {
-            Ok(true) => Ok(Connection { handle, sudo: t.sudo, port: t.port, exclusive: tokio::sync::Mutex::new(()) }),
+            Ok(true) => Ok(Connection {
+                handle,
+                sudo: t.sudo,
+                port: t.port,
+                exclusive: tokio::sync::Mutex::new(()),
+                channels: tokio::sync::Semaphore::new(MAX_CHANNELS),
+                open: std::sync::atomic::AtomicUsize::new(0),
+                closed: tokio::sync::Notify::new(),
+            }),
             Ok(false) => Err(fail("SSH authentication failed", format!("{}@{}:{} refused the key.", t.user, t.host, t.port))),
             Err(e) => Err(fail("SSH authentication failed", format!("{}@{}:{}: {e}.", t.user, t.host, t.port))),
         }
@@ -188,12 +221,13 @@ impl Connection {
 
     /// Runs `script` with `sh -s` (through `sudo -n` when configured): the script travels on
     /// stdin, so its size is unbounded and no quoting layer can alter it. Data a script needs
-    /// (file content) is embedded in it as base64 (`data()`).
+    /// (file content) is embedded in it as base64 (`data()`). The script runs [`whole`].
     pub async fn run(&self, script: &str) -> Result<Output, Diagnostic> {
-        let mut channel = self.handle.channel_open_session().await.map_err(|e| fail("SSH channel failed", format!("Opening a channel failed: {e}.")))?;
+        let _permit = self.channels.acquire().await.map_err(|e| fail("SSH channel failed", format!("{e}.")))?;
+        let (mut channel, _open) = self.open_channel().await?;
         let command = if self.sudo { "sudo -n sh -s" } else { "sh -s" };
         channel.exec(true, command).await.map_err(|e| fail("SSH exec failed", format!("{e}.")))?;
-        channel.data(script.as_bytes()).await.map_err(|e| fail("SSH exec failed", format!("Sending the script failed: {e}.")))?;
+        channel.data(whole(script).as_bytes()).await.map_err(|e| fail("SSH exec failed", format!("Sending the script failed: {e}.")))?;
         channel.eof().await.map_err(|e| fail("SSH exec failed", format!("{e}.")))?;
         let mut out = Output::default();
         let mut status = None;
@@ -208,6 +242,54 @@ impl Connection {
         out.status = status.unwrap_or(255);
         Ok(out)
     }
+
+    /// A session channel. A server refuses one beyond its `MaxSessions`: while channels of
+    /// ours are open, the next try waits for one of them to close; else (another client's
+    /// sessions) it is asked again a few times, with a growing pause.
+    async fn open_channel(&self) -> Result<(russh::Channel<client::Msg>, Open<'_>), Diagnostic> {
+        let mut pause = Duration::from_millis(100);
+        let mut refused_alone = 0;
+        loop {
+            let closed = self.closed.notified();
+            match self.handle.channel_open_session().await {
+                Ok(channel) => {
+                    self.open.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    return Ok((channel, Open(self)));
+                }
+                Err(russh::Error::ChannelOpenFailure(_)) if self.open.load(std::sync::atomic::Ordering::SeqCst) > 0 => {
+                    // The server may count a session a little after its channel closed here.
+                    let _ = tokio::time::timeout(Duration::from_secs(1), closed).await;
+                }
+                Err(russh::Error::ChannelOpenFailure(_)) if refused_alone < 5 => {
+                    refused_alone += 1;
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                }
+                Err(e) => {
+                    return Err(fail(
+                        "SSH channel failed",
+                        format!("Opening a channel failed: {e}. If the server refuses sessions, check MaxSessions in its sshd_config (infra opens up to {MAX_CHANNELS} at once)."),
+                    ))
+                }
+            }
+        }
+    }
+}
+
+/// `script` as the host runs it: whole or not at all, and to its end.
+///
+/// Whole: the script is the body of a function, which `sh` parses completely before running
+/// any of it, so a script cut short in transit (infra killed while sending it) is a syntax
+/// error, never its first half. To its end: a script used to stop at its first output line
+/// after infra died (SIGPIPE on the closed channel), leaving an object half made that a refresh
+/// may not see (a unit file rewritten but its service not restarted). Hangups and broken pipes
+/// are ignored around it and its output is held in temporary files until it ends (when none can
+/// be made, it writes to the channel as before; the script itself runs with SIGPIPE restored,
+/// so its own pipelines behave as usual).
+pub fn whole(script: &str) -> String {
+    format!(
+        "{{\ninfra_step() (\ntrap - PIPE\n{script}\n)\ntrap '' HUP PIPE\nif infra_o=$(mktemp \"${{TMPDIR:-/tmp}}/infra-step.XXXXXX\" 2>/dev/null) && infra_e=$(mktemp \"${{TMPDIR:-/tmp}}/infra-step.XXXXXX\" 2>/dev/null); then\n  infra_step </dev/null >\"$infra_o\" 2>\"$infra_e\"\n  infra_rc=$?\n  cat -- \"$infra_o\"\n  cat -- \"$infra_e\" >&2\n  rm -f -- \"$infra_o\" \"$infra_e\"\n  exit $infra_rc\nfi\ninfra_step </dev/null\n}}\n"
+    )
 }
 
 pub fn base64_encode(data: &[u8]) -> String {
@@ -228,4 +310,55 @@ pub fn data(bytes: &[u8]) -> String {
 /// A word for `sh`, whatever it contains (quotes, spaces, newlines).
 pub fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::whole;
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    /// `sh -s` with `input` on stdin, in `dir`, with `TMPDIR` set: (status, stdout, stderr).
+    fn sh(dir: &std::path::Path, tmpdir: &str, input: &[u8]) -> (i32, String, String) {
+        let mut child = Command::new("sh")
+            .arg("-s")
+            .current_dir(dir)
+            .env("TMPDIR", tmpdir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        let out = child.wait_with_output().unwrap();
+        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+
+    #[test]
+    fn a_step_cut_short_in_transit_runs_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = whole("set -e\ntouch first\necho between\ntouch 'second'\n");
+        for cut in 0..script.len() {
+            let _ = std::fs::remove_file(dir.path().join("first"));
+            let _ = std::fs::remove_file(dir.path().join("second"));
+            sh(dir.path(), "/tmp", &script.as_bytes()[..cut]);
+            let (a, b) = (dir.path().join("first").exists(), dir.path().join("second").exists());
+            assert_eq!(a, b, "cut after {cut} bytes, half the step ran: {:?}", &script[..cut]);
+        }
+        assert_eq!(sh(dir.path(), "/tmp", script.as_bytes()).0, 0);
+        assert!(dir.path().join("second").exists());
+    }
+
+    #[test]
+    fn a_step_keeps_its_output_streams_exit_status_and_own_pipelines() {
+        let dir = tempfile::tempdir().unwrap();
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir(&tmp).unwrap();
+        let script = whole("echo out\necho err >&2\nyes | head -n 2\nread x || echo 'stdin is empty'\nexit 3\n");
+        let expected = (3, "out\ny\ny\nstdin is empty\n".to_string(), "err\n".to_string());
+        assert_eq!(sh(dir.path(), &tmp.to_string_lossy(), script.as_bytes()), expected);
+        assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "the output files are removed");
+        // Nowhere to hold the output: the step runs all the same, writing to the channel.
+        assert_eq!(sh(dir.path(), "/nonexistent", script.as_bytes()), expected);
+    }
 }

@@ -183,7 +183,7 @@ fn compose_stack(sshd: &Sshd, dir: &str, image: &str, worker: bool) -> String {
     format!(
         "{}\nresource \"vps_compose_stack\" \"app\" {{\n  directory    = {dir:?}\n  project_name = \"infratest\"\n  compose      = <<-EOT\n    services:\n      web:\n        image: {image}\n        command: [\"sleep\", \"3600\"]\n        environment:\n          GREETING: $${{GREETING}}\n          LITERAL: $${{LITERAL}}\n    {worker}  EOT\n  env = {{\n    GREETING = \"hello 'world'\"\n    LITERAL  = \"$HOME stays\"\n  }}\n}}\n",
         sshd.provider_block(""),
-        worker = worker.replace("\n  ", "\n      ").replace("  worker:", "  worker:")
+        worker = worker.replace("\n  ", "\n      ")
     )
 }
 
@@ -386,4 +386,59 @@ fn rsa_and_ecdsa_keys_work_as_well_as_ed25519() {
         assert_eq!(code, 0, "{kind}: {out}");
         assert!(out.contains(&format!("arch = \"{}\"", sh("uname -m").trim())), "{kind}: {out}");
     }
+}
+
+/// Issue 9: a step used to stop at its first output line after infra was killed (SIGPIPE on
+/// the closed channel), leaving its object half made; it now runs to its end.
+#[test]
+fn a_step_runs_to_its_end_when_infra_is_killed_during_it() {
+    let sshd = start_sshd();
+    let work = tempfile::tempdir().unwrap();
+    let marks = tempfile::tempdir().unwrap();
+    let (started, finished) = (marks.path().join("started"), marks.path().join("finished"));
+    std::fs::write(
+        work.path().join("main.tf"),
+        format!(
+            "{}\nresource \"vps_command\" \"slow\" {{\n  create = \"touch {}; sleep 1; echo halfway; echo halfway >&2; touch {}\"\n}}\n",
+            sshd.provider_block(""),
+            started.display(),
+            finished.display()
+        ),
+    )
+    .unwrap();
+    let mut apply = std::process::Command::new(infra_test_harness::infra_bin())
+        .args(["apply", "--auto-approve"])
+        .current_dir(work.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !started.exists() {
+        assert!(std::time::Instant::now() < deadline, "the step did not start");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    apply.kill().unwrap();
+    apply.wait().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !finished.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(finished.exists(), "the step stopped half way when infra was killed");
+}
+
+/// sshd refuses a session channel beyond its MaxSessions (10 by default, an apply's default
+/// parallelism): steps wait for a channel instead of failing.
+#[test]
+fn more_steps_at_once_than_the_servers_max_sessions_wait_for_a_channel() {
+    let sshd = start_sshd_configured("ed25519", "MaxSessions 3\n");
+    let work = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let files: String =
+        (0..16).map(|i| format!("resource \"vps_file\" \"f{i}\" {{\n  path    = \"{}/f{i}\"\n  content = \"{i}\\n\"\n}}\n\n", root.path().display())).collect();
+    std::fs::write(work.path().join("main.tf"), format!("{}\n{files}", sshd.provider_block(""))).unwrap();
+    let (code, out) = infra(work.path(), &["apply", "--auto-approve", "--parallelism", "16"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 16);
+    assert_eq!(infra(work.path(), &["plan", "--detailed-exitcode"]).0, 0);
 }

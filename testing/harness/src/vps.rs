@@ -33,13 +33,51 @@ pub struct Netns {
     pub host_ip: String,
     pub ns_ip: String,
     veth: String,
+    claim: PathBuf,
+}
+
+/// Where test processes claim their `10.200.N.0/30`: two test binaries on one machine (CI
+/// beside a developer's run, or two checkouts) that picked the same subnet routed one's SSH to
+/// the other's namespace.
+const CLAIMS: &str = "/tmp/infra-test-netns";
+
+/// Claims a free `N` (1 to 250): a claim file created exclusively, holding the claimer's pid;
+/// a claim whose process is gone is taken over; a subnet some link already has is skipped.
+fn claim_subnet() -> (usize, PathBuf) {
+    std::fs::create_dir_all(CLAIMS).unwrap();
+    let links = sh("ip -br addr");
+    let start = std::process::id() as usize * 7 + NEXT.fetch_add(1, Ordering::SeqCst);
+    for i in 0..250 {
+        let n = (start + i) % 250 + 1;
+        if links.contains(&format!(" 10.200.{n}.1/")) {
+            continue;
+        }
+        let claim = Path::new(CLAIMS).join(n.to_string());
+        for _ in 0..2 {
+            match std::fs::OpenOptions::new().write(true).create_new(true).open(&claim) {
+                Ok(mut f) => {
+                    use std::io::Write;
+                    f.write_all(std::process::id().to_string().as_bytes()).unwrap();
+                    return (n, claim);
+                }
+                Err(_) => {
+                    let holder = std::fs::read_to_string(&claim).unwrap_or_default();
+                    if holder.is_empty() || Path::new("/proc").join(holder.trim()).exists() {
+                        break;
+                    }
+                    let _ = std::fs::remove_file(&claim);
+                }
+            }
+        }
+    }
+    panic!("no free 10.200.N.0/30 subnet: every claim in {CLAIMS} is held by a live process");
 }
 
 // No `Default`: creating one makes a kernel network namespace, which a default value should not.
 #[allow(clippy::new_without_default)]
 impl Netns {
     pub fn new() -> Netns {
-        let n = (std::process::id() as usize * 7 + NEXT.fetch_add(1, Ordering::SeqCst)) % 250 + 1;
+        let (n, claim) = claim_subnet();
         let name = format!("infra-{}-{n}", std::process::id());
         let veth = format!("iv{}h{n}", std::process::id() % 10000);
         let peer = format!("iv{}n{n}", std::process::id() % 10000);
@@ -47,7 +85,7 @@ impl Netns {
         sh(&format!(
             "ip netns add {name} && ip link add {veth} type veth peer name {peer} && ip link set {peer} netns {name} && ip addr add {host_ip}/30 dev {veth} && ip link set {veth} up && ip netns exec {name} ip addr add {ns_ip}/30 dev {peer} && ip netns exec {name} ip link set {peer} up && ip netns exec {name} ip link set lo up"
         ));
-        Netns { name, host_ip, ns_ip, veth }
+        Netns { name, host_ip, ns_ip, veth, claim }
     }
 }
 
@@ -55,6 +93,7 @@ impl Drop for Netns {
     fn drop(&mut self) {
         let _ = Command::new("ip").args(["link", "del", &self.veth]).status();
         let _ = Command::new("ip").args(["netns", "del", &self.name]).status();
+        let _ = std::fs::remove_file(&self.claim);
     }
 }
 
@@ -94,6 +133,12 @@ pub fn start_sshd() -> Sshd {
 
 /// An sshd whose host key and client key are of type `kind`.
 pub fn start_sshd_with(kind: &str) -> Sshd {
+    start_sshd_configured(kind, "")
+}
+
+/// An sshd whose host key and client key are of type `kind`, with `extra` lines in its
+/// configuration (`MaxSessions 3\n`).
+pub fn start_sshd_configured(kind: &str, extra: &str) -> Sshd {
     ensure_package("/usr/sbin/sshd", "openssh-server");
     std::fs::create_dir_all("/run/sshd").unwrap();
     let netns = Netns::new();
@@ -107,7 +152,7 @@ pub fn start_sshd_with(kind: &str) -> Sshd {
     std::fs::write(
         &config,
         format!(
-            "ListenAddress {}\nPort 22\nHostKey {}\nPidFile {}\nAuthorizedKeysFile {}\nAuthenticationMethods publickey\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nPermitRootLogin prohibit-password\nAllowUsers root\nStrictModes no\nLogLevel VERBOSE\nSubsystem sftp internal-sftp\n",
+            "ListenAddress {}\nPort 22\nHostKey {}\nPidFile {}\nAuthorizedKeysFile {}\nAuthenticationMethods publickey\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nPermitRootLogin prohibit-password\nAllowUsers root\nStrictModes no\nLogLevel VERBOSE\nSubsystem sftp internal-sftp\n{extra}",
             netns.ns_ip,
             host_key_path.display(),
             d.join("sshd.pid").display(),

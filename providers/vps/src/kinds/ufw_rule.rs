@@ -112,12 +112,35 @@ impl ResourceType<VpsProvider> for UfwRule {
         self.create(c, planned, "").await.map(|_| ())
     }
 
+    /// A rule that lets infra in is not deleted while UFW is on and denies the rest: a firewall
+    /// the state does not know (an apply stopped right after enabling it) would stay on while
+    /// destroy deletes its rules, and lock the host out.
     async fn delete(&self, c: &VpsProvider, prior: &Value) -> Outcome<()> {
         let command = ufw_rule_command(prior, true)?;
         let conn = c.writing(self.name(), prior).await?;
+        let (action, proto, port, _) = rule_spec(prior);
+        let guard = if matches!(action.as_str(), "allow" | "limit") && proto != "udp" && covers(&port, conn.port) {
+            format!(
+                "if ufw status verbose | grep -qx 'Status: active' && ufw status verbose | grep -Eq '^Default: (deny|reject) \\(incoming\\)' && [ \"$(grep -Ec '^### tuple ### (allow|limit) (tcp|any) (([0-9]+:)?{p}(:[0-9]+)?|[0-9]+:[0-9]+) ' /etc/ufw/user.rules)\" -le 1 ]; then exit 4; fi\n",
+                p = conn.port
+            )
+        } else {
+            String::new()
+        };
         let _exclusive = conn.exclusive.lock().await;
-        run(conn, "Deleting vps_ufw_rule", &format!("{command} || true\n")).await?;
-        Ok(())
+        let out = conn.run(&format!("{guard}{command} || true\n")).await?;
+        match out.status {
+            0 => Ok(()),
+            4 => Err(Diagnostic::error(
+                "Rule would lock infra out",
+                format!(
+                    "UFW is on with incoming traffic denied, and this is the last rule allowing port {}/tcp, the SSH port infra is connected to: deleting it would cut this host off. Disable the firewall first (a vps_ufw this state does not record, left by an interrupted apply: run apply to record it, then destroy), or keep the rule.",
+                    conn.port
+                ),
+            )
+            .into()),
+            n => Err(Diagnostic::error("Deleting vps_ufw_rule failed", format!("The host answered (exit {n}): {}", out.stderr_text())).into()),
+        }
     }
 
     /// `allow tcp 22 any`, as the rule's id.
