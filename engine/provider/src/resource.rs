@@ -319,7 +319,14 @@ impl<F: Family> Provider for Typed<F> {
             // create again, so a lost answer never makes a second one. The pause also gives an
             // eventually consistent API time to list what it just made.
             tokio::time::sleep(backoff(attempt)).await;
-            match t.adopt(&self.0, token, &planned).await {
+            let mut found = t.adopt(&self.0, token, &planned).await;
+            if matches!(found, Ok(None)) {
+                // Listings can lag behind a create (EC2's Describe calls are eventually
+                // consistent): look once more before sending a create that would make a second.
+                tokio::time::sleep(backoff(attempt)).await;
+                found = t.adopt(&self.0, token, &planned).await;
+            }
+            match found {
                 Ok(Some(found)) => {
                     let (state, diagnostics) = self.converge_and_read(t, found, &planned).await;
                     return CreateResponse { state, diagnostics };
@@ -501,6 +508,8 @@ mod tests {
         calls: Mutex<u32>,
         /// For each create call in turn: whether it acts, and how it fails (None: it answers).
         script: Mutex<Vec<(bool, Option<Acted>)>>,
+        /// How many lookups miss an object that exists (a listing that lags behind).
+        lag: Mutex<u32>,
     }
 
     struct Thing;
@@ -541,6 +550,11 @@ mod tests {
             Ok(())
         }
         async fn adopt(&self, c: &Cloud, token: &str, planned: &Value) -> Outcome<Option<Value>> {
+            let mut lag = c.lag.lock().unwrap();
+            if *lag > 0 {
+                *lag -= 1;
+                return Ok(None);
+            }
             Ok(c.objects.lock().unwrap().iter().find(|t| *t == token).map(|t| with_id(planned, t)))
         }
     }
@@ -568,7 +582,11 @@ mod tests {
     }
 
     async fn create(script: Vec<(bool, Option<Acted>)>) -> (CreateResponse, u32, usize) {
-        let p = Typed(Cloud { script: Mutex::new(script), ..Default::default() });
+        create_lagging(script, 0).await
+    }
+
+    async fn create_lagging(script: Vec<(bool, Option<Acted>)>, lag: u32) -> (CreateResponse, u32, usize) {
+        let p = Typed(Cloud { script: Mutex::new(script), lag: Mutex::new(lag), ..Default::default() });
         let req = CreateRequest { type_name: "toy_thing".into(), planned: Value::object([("id", Value::Unknown)]), idempotency_token: "tok-1".into() };
         let resp = p.create(req).await;
         let calls = *p.0.calls.lock().unwrap();
@@ -582,6 +600,14 @@ mod tests {
         let (resp, calls, objects) = create(vec![(true, Some(Acted::Maybe))]).await;
         assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
         assert_eq!(resp.state.as_ref().and_then(|s| attrs::string(s, "id")).as_deref(), Some("tok-1"));
+        assert_eq!((calls, objects), (1, 1));
+    }
+
+    // Paused time: the backoff between attempts passes at once.
+    #[tokio::test(start_paused = true)]
+    async fn a_listing_that_lags_behind_the_create_is_asked_twice_before_a_second_create() {
+        let (resp, calls, objects) = create_lagging(vec![(true, Some(Acted::Maybe))], 1).await;
+        assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
         assert_eq!((calls, objects), (1, 1));
     }
 
