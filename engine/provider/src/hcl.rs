@@ -1,7 +1,9 @@
 //! Writing configuration for an existing object: the body of the resource block a person would
 //! write, from the type's schema and the object's attributes. Only arguments a user can set
 //! appear (computed-only attributes never do), nulls and schema defaults are left out, and
-//! nested blocks are written as blocks.
+//! nested blocks are written as blocks. A sensitive value is never written: the argument reads
+//! `null # sensitive`, as Terraform writes it, for the user to fill from wherever the secret
+//! lives (a variable, a secret store); the file holds no secret.
 
 use crate::{Schema, Value};
 use infra_lang::schema::Nesting;
@@ -15,18 +17,22 @@ pub fn body(schema: &Schema, state: &Value) -> String {
 
 fn write_body(out: &mut String, schema: &Schema, state: &Value, depth: usize) {
     let pad = "  ".repeat(depth);
-    let settable: Vec<(&String, &Value)> = schema
+    let settable: Vec<(&String, &Value, bool)> = schema
         .attributes
         .iter()
         .filter(|(_, a)| a.required || a.optional)
         .filter_map(|(k, a)| state.get_attr(k).map(|v| (k, v, a)))
         .filter(|(_, v, a)| !v.is_null() && a.default.as_ref().is_none_or(|d| !d.equals(v)))
         .filter(|(_, v, _)| !is_empty_collection(v))
-        .map(|(k, v, _)| (k, v))
+        .map(|(k, v, a)| (k, v, a.sensitive || v.contains_sensitive()))
         .collect();
-    let width = settable.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
-    for (k, v) in settable {
-        out.push_str(&format!("{pad}{k:<width$} = {}\n", expr(v, depth)));
+    let width = settable.iter().map(|(k, _, _)| k.len()).max().unwrap_or(0);
+    for (k, v, secret) in settable {
+        if secret {
+            out.push_str(&format!("{pad}{k:<width$} = null # sensitive\n"));
+        } else {
+            out.push_str(&format!("{pad}{k:<width$} = {}\n", expr(v, depth)));
+        }
     }
     for (name, b) in &schema.blocks {
         let Some(v) = state.get_attr(name) else { continue };
@@ -134,5 +140,17 @@ mod tests {
         ]);
         let want = "  name = \"a \\\"b\\\" $${c}\"\n  tags = {\n    Name = \"web\"\n  }\n\n  check {\n    path = \"/health\"\n  }\n";
         assert_eq!(body(&schema, &state), want);
+    }
+
+    #[test]
+    fn a_sensitive_value_is_never_written() {
+        let schema = Schema::new()
+            .attr("name", AttrSchema::required(Type::String))
+            .attr("password", AttrSchema::optional(Type::String).sensitive())
+            .attr("note", AttrSchema::optional(Type::String));
+        let state = Value::object([("name", Value::string("app")), ("password", Value::string("hunter2")), ("note", Value::string("s3cr3t").sensitive())]);
+        let written = body(&schema, &state);
+        assert_eq!(written, "  name     = \"app\"\n  note     = null # sensitive\n  password = null # sensitive\n");
+        assert!(!written.contains("hunter2") && !written.contains("s3cr3t"));
     }
 }
