@@ -30,7 +30,7 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Scope::Managed)]
     pub scope: Scope,
     /// Also report objects the cloud makes by itself (default security groups, main route
-    /// tables, the default VPC).
+    /// tables, the default VPC; on a VPS host, what Debian packages ship).
     #[arg(long)]
     pub include_defaults: bool,
     /// Do not look for unmanaged objects.

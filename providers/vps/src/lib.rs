@@ -10,6 +10,7 @@
 //! This file is the family (provider block, connection, the refresh cache, the firewall
 //! lock-out check); each resource type is one file under `kinds/`, listed in `kinds/mod.rs`.
 
+mod discover;
 mod host;
 mod kinds;
 mod probe;
@@ -30,6 +31,8 @@ pub struct VpsProvider {
     /// Objects read by `prefetch` or recorded by a write, by type and id, each answered once:
     /// `None` when the object is gone.
     prefetched: Mutex<BTreeMap<(String, String), Option<Value>>>,
+    /// What discovery listed on the host (one round trip, every type), read on first use.
+    inventory: OnceCell<Result<discover::Inventory, Diagnostic>>,
 }
 
 pub fn factory() -> ProviderFactory {
@@ -97,7 +100,7 @@ fn target_of(cfg: &Value) -> Result<Target, Diagnostic> {
 impl VpsProvider {
     /// A provider instance before `configure` names its host.
     fn unconfigured() -> VpsProvider {
-        VpsProvider { target: Mutex::new(None), connection: OnceCell::new(), prefetched: Mutex::new(BTreeMap::new()) }
+        VpsProvider { target: Mutex::new(None), connection: OnceCell::new(), prefetched: Mutex::new(BTreeMap::new()), inventory: OnceCell::new() }
     }
 
     async fn connection(&self) -> Result<&Connection, Diagnostic> {
@@ -149,6 +152,28 @@ impl VpsProvider {
         }
         let objects: Vec<(&dyn Kind, Value)> = objects.iter().map(|o| (kind, o.clone())).collect();
         Ok(self.read_objects(&objects).await?)
+    }
+
+    /// What exists of `type_name` on the host, for a drift report: every type is listed by one
+    /// script on the first call, the others answer from what it printed.
+    async fn discovered(&self, type_name: &str, filter: &BTreeMap<String, String>) -> Outcome<Vec<Value>> {
+        let inventory = self
+            .inventory
+            .get_or_init(|| async {
+                let out = self.connection().await?.run(discover::SCRIPT).await?;
+                if out.status != 0 {
+                    return Err(Diagnostic::error(
+                        "Listing the host failed",
+                        format!("The discovery script exited with {}: {}", out.status, out.stderr_text()),
+                    ));
+                }
+                Ok(discover::parse(&out.stdout_text()))
+            })
+            .await;
+        match inventory {
+            Ok(inv) => Ok(inv.objects(type_name, discover::include_defaults(filter))),
+            Err(d) => Err(d.clone().into()),
+        }
     }
 
     /// Reads objects (of any kinds) in one round trip.
@@ -221,6 +246,11 @@ impl Family for VpsProvider {
     fn check_planned(&self, req: &CheckPlannedRequest) -> Vec<(usize, Diagnostic)> {
         let ssh_port = self.target.lock().ok().and_then(|t| t.as_ref().map(|t| t.port)).unwrap_or(22);
         kinds::check_planned(req, ssh_port)
+    }
+
+    /// The host itself, once the stack manages anything on it (see `discover`).
+    fn discovery_scope(&self, req: &DiscoveryScopeRequest) -> Vec<DiscoverRequest> {
+        discover::scope(req)
     }
 
     async fn prefetch(&self, req: PrefetchRequest) {

@@ -97,8 +97,43 @@ fn units_sites_firewall_and_cron_on_a_systemd_debian() {
     assert_ne!(debian.ssh("systemctl show -p MainPID --value infra-app.service"), pid, "the unit was restarted");
     assert_eq!(debian.ssh("systemctl is-active infra-app.service"), "active\n");
 
+    // `infra drift` on the host just applied: nothing, Debian's own files (nginx's default
+    // site, cron's e2scrub_all) are not findings unless asked for.
+    let (code, report) = drift(d, &[]);
+    assert_eq!(code, 0, "{report}");
+    let (code, report) = drift(d, &["--include-defaults"]);
+    assert_eq!(code, 2, "{report}");
+    let defaults = unmanaged(&report);
+    assert!(
+        defaults.contains(&("vps_nginx_site".into(), "default".into())) && defaults.contains(&("vps_cron_job".into(), "e2scrub_all".into())),
+        "{defaults:?}"
+    );
+
     // Hand edits are drift, named by drift detection, and apply puts things back.
     debian.ssh("sed -i 's/0 2/30 3/' /etc/cron.d/infra-backup && systemctl stop infra-app.service && ufw delete allow 80/tcp");
+    // What infra did not make: a cron file and an nginx site, by hand.
+    debian.ssh(
+        "echo '* * * * * root true' > /etc/cron.d/by-hand && echo 'server { listen 81; }' > /etc/nginx/sites-available/by-hand.conf && ln -s ../sites-available/by-hand.conf /etc/nginx/sites-enabled/by-hand.conf",
+    );
+    let (code, report) = drift(d, &[]);
+    assert_eq!(code, 2, "{report}");
+    assert_eq!(unmanaged(&report), [("vps_cron_job".to_string(), "by-hand".to_string()), ("vps_nginx_site".into(), "by-hand.conf".into())], "{report}");
+    let finding = |kind: &str, address: &str| {
+        report["findings"]
+            .as_array()
+            .and_then(|f| f.iter().find(|f| f["kind"] == kind && f["address"] == address))
+            .cloned()
+            .unwrap_or_else(|| panic!("no {kind} {address}: {report}"))
+    };
+    let paths = |f: &serde_json::Value| -> Vec<String> {
+        f["changes"].as_array().map(|c| c.iter().filter_map(|c| c["path"].as_str().map(String::from)).collect()).unwrap_or_default()
+    };
+    let cron = finding("changed", "vps_cron_job.backup");
+    assert!(paths(&cron).contains(&"schedule".to_string()) && cron["id"] == "infra-backup", "{cron}");
+    let unit = finding("changed", "vps_systemd_unit.app");
+    assert!(paths(&unit).contains(&"active".to_string()) && unit["id"] == "infra-app.service", "{unit}");
+    assert_eq!(finding("missing", "vps_ufw_rule.http")["id"], "allow tcp 80 any");
+    assert_eq!(report["coverage"]["vps_cron_job"]["unmanaged"], 1, "{report}");
     let (code, out) = infra(d, &["plan", "--refresh-only", "--detailed-exitcode"]);
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("vps_cron_job.backup") && out.contains("\"30 3 * * 0\""), "{out}");
@@ -109,6 +144,11 @@ fn units_sites_firewall_and_cron_on_a_systemd_debian() {
     assert!(debian.ssh("ufw status").contains("80/tcp"));
     assert!(debian.ssh("cat /etc/cron.d/infra-backup").contains("0 2 * * 0 root"));
     assert_eq!(infra(d, &["plan", "--detailed-exitcode"]).0, 0);
+    // Apply leaves what it does not manage alone: still reported, until removed.
+    assert_eq!(drift(d, &[]).0, 2);
+    debian.ssh("rm /etc/cron.d/by-hand /etc/nginx/sites-enabled/by-hand.conf /etc/nginx/sites-available/by-hand.conf");
+    let (code, report) = drift(d, &[]);
+    assert_eq!(code, 0, "{report}");
 
     // Destroy leaves the host as it was: no unit, no site, firewall off, no cron file.
     let (code, out) = infra(d, &["destroy", "--auto-approve"]);
@@ -197,6 +237,28 @@ fn an_apt_package_comes_from_a_local_repository_and_goes_on_destroy() {
 }
 
 /// The variables every VPS example takes, for this container.
+/// `infra drift --json` (and `extra`): the exit code and the report.
+fn drift(d: &std::path::Path, extra: &[&str]) -> (i32, serde_json::Value) {
+    let out =
+        std::process::Command::new(infra_test_harness::infra_bin()).args(["drift", "--json"]).args(extra).current_dir(d).env("NO_COLOR", "1").output().unwrap();
+    let report = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("drift --json printed no report ({e}):\n{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)));
+    (out.status.code().unwrap_or(-1), report)
+}
+
+/// The `(type, id)` of every unmanaged finding of a drift report, sorted.
+fn unmanaged(report: &serde_json::Value) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["kind"] == "unmanaged")
+        .map(|f| (f["type"].as_str().unwrap_or_default().to_string(), f["id"].as_str().unwrap_or_default().to_string()))
+        .collect();
+    v.sort();
+    v
+}
+
 fn host_vars(debian: &Debian, extra: &[&str]) -> Vec<String> {
     let key: Vec<&str> = debian.host_key.split_whitespace().take(2).collect();
     let mut v =

@@ -70,6 +70,13 @@ fn files_directories_and_commands_apply_read_back_in_one_round_trip_and_show_han
     let (code, out) = infra(work.path(), &["plan", "--detailed-exitcode"]);
     assert_eq!(code, 0, "{out}");
     assert_eq!(sshd.sessions() - before, 1, "one SSH session for the whole refresh");
+    // A drift report adds one round trip for the listing of every type on the host (what this
+    // machine holds beyond the stack decides the exit code: 0 or 2, never an error).
+    let before = sshd.sessions();
+    let (code, out) = infra(work.path(), &["drift", "--json"]);
+    assert!(code == 0 || code == 2, "{out}");
+    assert!(out.contains("\"listings\": 5"), "one listing per type: {out}");
+    assert_eq!(sshd.sessions() - before, 2, "one SSH session for the refresh, one for the five listings");
 
     // Hand edits are drift: the plan names the file and shows the change; apply restores it.
     std::fs::write(&file, "edited by hand\n").unwrap();

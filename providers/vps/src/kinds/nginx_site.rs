@@ -94,6 +94,11 @@ impl ResourceType<VpsProvider> for NginxSite {
         Ok(())
     }
 
+    /// What exists on the host, managed or not (drift reports; see `crate::discover`).
+    async fn discover(&self, c: &VpsProvider, filter: &std::collections::BTreeMap<String, String>) -> Outcome<Vec<Value>> {
+        c.discovered(self.name(), filter).await
+    }
+
     fn import_seed(&self, id: &str) -> Outcome<Value> {
         Ok(Value::object([("id", Value::string(id)), ("name", Value::string(id))]))
     }

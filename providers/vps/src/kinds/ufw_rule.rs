@@ -143,6 +143,11 @@ impl ResourceType<VpsProvider> for UfwRule {
         }
     }
 
+    /// What exists on the host, managed or not (drift reports; see `crate::discover`).
+    async fn discover(&self, c: &VpsProvider, filter: &std::collections::BTreeMap<String, String>) -> Outcome<Vec<Value>> {
+        c.discovered(self.name(), filter).await
+    }
+
     /// `allow tcp 22 any`, as the rule's id.
     fn import_seed(&self, id: &str) -> Outcome<Value> {
         let f: Vec<&str> = id.split_whitespace().collect();

@@ -1,0 +1,211 @@
+//! Discovery for drift reports: what a managed host holds of each type, managed or not.
+//!
+//! The scope is the host itself (a provider instance is one host): as soon as a stack manages
+//! any object there, `infra drift` lists the host's systemd units, nginx sites, cron files, UFW
+//! rules and compose projects. One script reads them all in one round trip, kept for the
+//! provider's lifetime, and each type's `discover` answers from it. Each object's `id` is the id
+//! the type records in state (a unit, site or cron file by name, a rule as `allow tcp 22 any`, a
+//! compose project by its directory), so the engine tells managed from unmanaged by id.
+//!
+//! What Debian packages ship (files `dpkg` owns: nginx's `default` site, cron's `e2scrub_all`,
+//! `php`, `sysstat`; unit symlinks into /lib and /usr/lib, which are `systemctl enable` links or
+//! aliases of packaged units) is left out unless `include_defaults`.
+
+use infra_provider::{DiscoverRequest, DiscoveryScopeRequest, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The types a host lists, in the order the scope asks for them.
+pub const TYPES: &[&str] = &["vps_systemd_unit", "vps_nginx_site", "vps_cron_job", "vps_ufw_rule", "vps_compose_stack"];
+
+/// One line per object, tab-separated and tagged by type; `owned` lines are the paths dpkg
+/// installed under the directories listed. Exits 0 whatever is missing on the host.
+pub const SCRIPT: &str = r#"export LC_ALL=C
+find /etc/systemd/system -mindepth 1 -maxdepth 1 \( -type f -o -type l \) -printf 'unit\t%f\t%l\n' 2>/dev/null
+find /etc/nginx/sites-available /etc/nginx/sites-enabled -mindepth 1 -maxdepth 1 \( -type f -o -type l \) -printf 'site\t%h\t%f\n' 2>/dev/null
+find /etc/cron.d -mindepth 1 -maxdepth 1 -type f -printf 'cron\t%f\n' 2>/dev/null
+grep -h '^### tuple ###' /etc/ufw/user.rules 2>/dev/null | sed 's/^/ufw\t/'
+if command -v docker >/dev/null 2>&1; then
+  docker ps -a --format '{{.Label "com.docker.compose.project.working_dir"}}	{{.Label "com.docker.compose.project"}}' 2>/dev/null | sed 's/^/compose\t/'
+fi
+cat /var/lib/dpkg/info/*.list 2>/dev/null | grep -E '^/etc/(systemd/system|nginx/sites-available|nginx/sites-enabled|cron\.d)/[^/]+$' | sed 's/^/owned\t/'
+true
+"#;
+
+/// An object found on the host: its id, a name, and whether a package ships it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Found {
+    pub id: String,
+    pub name: String,
+    pub default: bool,
+}
+
+/// Everything the script listed, per type.
+#[derive(Clone, Debug, Default)]
+pub struct Inventory(pub BTreeMap<&'static str, Vec<Found>>);
+
+pub fn scope(req: &DiscoveryScopeRequest) -> Vec<DiscoverRequest> {
+    if req.managed.is_empty() {
+        return Vec::new();
+    }
+    let mut filter = BTreeMap::new();
+    if req.include_defaults {
+        filter.insert("include_defaults".to_string(), "true".to_string());
+    }
+    TYPES.iter().map(|t| DiscoverRequest { type_name: t.to_string(), filter: filter.clone() }).collect()
+}
+
+pub fn include_defaults(filter: &BTreeMap<String, String>) -> bool {
+    filter.get("include_defaults").is_some_and(|v| v == "true")
+}
+
+/// A UFW tuple line (`allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in comment=…`) as the rule's id
+/// (`allow tcp 22 any`), or `None` for a line that is not a port rule.
+fn ufw_id(tuple: &str) -> Option<String> {
+    let f: Vec<&str> = tuple.trim_start_matches("### tuple ###").split_whitespace().collect();
+    let (action, proto, port, source) = (f.first()?, f.get(1)?, f.get(2)?, f.get(5)?);
+    let from = if matches!(*source, "0.0.0.0/0" | "::/0") { "any" } else { source };
+    Some(format!("{action} {proto} {port} {from}"))
+}
+
+/// The script's output, read into objects. Unknown or malformed lines are skipped.
+pub fn parse(output: &str) -> Inventory {
+    let mut owned = BTreeSet::new();
+    let mut units = Vec::new();
+    let mut sites = BTreeSet::new();
+    let mut crons = Vec::new();
+    let mut rules = BTreeSet::new();
+    let mut stacks: BTreeMap<String, String> = BTreeMap::new();
+    for line in output.lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        match f.as_slice() {
+            ["owned", path] => {
+                owned.insert(path.to_string());
+            }
+            ["unit", name, target] if !name.is_empty() => units.push((name.to_string(), target.to_string())),
+            ["site", _dir, name] if !name.is_empty() => {
+                sites.insert(name.to_string());
+            }
+            ["cron", name] if !name.is_empty() && !name.starts_with('.') => crons.push(name.to_string()),
+            ["ufw", tuple] => {
+                if let Some(id) = ufw_id(tuple) {
+                    rules.insert(id);
+                }
+            }
+            ["compose", dir, project, ..] if !dir.is_empty() => {
+                stacks.insert(dir.to_string(), project.to_string());
+            }
+            _ => {}
+        }
+    }
+    let found = |id: &str, default: bool| Found { id: id.to_string(), name: id.to_string(), default };
+    let mut inv = BTreeMap::new();
+    inv.insert(
+        "vps_systemd_unit",
+        units
+            .iter()
+            .map(|(name, target)| {
+                // A symlink is an alias or an enable link of a packaged unit (or a mask, to
+                // /dev/null): not a unit of its own.
+                let link = !target.is_empty() && (target.starts_with("/lib/") || target.starts_with("/usr/lib/") || target == "/dev/null");
+                found(name, link || owned.contains(&format!("/etc/systemd/system/{name}")))
+            })
+            .collect(),
+    );
+    inv.insert(
+        "vps_nginx_site",
+        sites
+            .iter()
+            .map(|name| {
+                let packaged = owned.contains(&format!("/etc/nginx/sites-available/{name}")) || owned.contains(&format!("/etc/nginx/sites-enabled/{name}"));
+                found(name, packaged)
+            })
+            .collect(),
+    );
+    inv.insert("vps_cron_job", crons.iter().map(|name| found(name, owned.contains(&format!("/etc/cron.d/{name}")))).collect());
+    inv.insert("vps_ufw_rule", rules.iter().map(|id| found(id, false)).collect());
+    inv.insert(
+        "vps_compose_stack",
+        stacks
+            .iter()
+            .map(|(dir, project)| Found { id: dir.clone(), name: if project.is_empty() { dir.clone() } else { project.clone() }, default: false })
+            .collect(),
+    );
+    Inventory(inv)
+}
+
+impl Inventory {
+    /// The objects of one type as discovery reports them (`id`, `name`).
+    pub fn objects(&self, type_name: &str, include_defaults: bool) -> Vec<Value> {
+        self.0
+            .get(type_name)
+            .map(|v| {
+                v.iter()
+                    .filter(|f| include_defaults || !f.default)
+                    .map(|f| Value::object([("id", Value::string(f.id.clone())), ("name", Value::string(f.name.clone()))]))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use infra_provider::attrs;
+
+    fn ids(inv: &Inventory, t: &str, defaults: bool) -> Vec<String> {
+        inv.objects(t, defaults).iter().filter_map(|o| attrs::string(o, "id")).collect()
+    }
+
+    const OUTPUT: &str = "unit\tinfra-app.service\t\n\
+unit\tsshd.service\t/lib/systemd/system/ssh.service\n\
+unit\tby-hand.service\t\n\
+unit\tmasked.service\t/dev/null\n\
+unit\tpackaged.service\t\n\
+site\t/etc/nginx/sites-available\tdefault\n\
+site\t/etc/nginx/sites-enabled\tdefault\n\
+site\t/etc/nginx/sites-available\tapp.conf\n\
+site\t/etc/nginx/sites-enabled\tapp.conf\n\
+site\t/etc/nginx/sites-enabled\tonly-enabled\n\
+cron\te2scrub_all\n\
+cron\t.placeholder\n\
+cron\tinfra-backup\n\
+ufw\t### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in comment=696e667261\n\
+ufw\t### tuple ### deny udp 53 0.0.0.0/0 any 10.0.0.0/8 in\n\
+ufw\t### tuple ### garbage\n\
+compose\t/srv/web\tweb\n\
+compose\t/srv/web\tweb\n\
+compose\t\t\n\
+owned\t/etc/systemd/system/packaged.service\n\
+owned\t/etc/nginx/sites-available/default\n\
+owned\t/etc/cron.d/e2scrub_all\n\
+nonsense line\n\
+unit\n";
+
+    #[test]
+    fn the_listing_is_read_into_ids_as_state_records_them_and_packaged_files_are_defaults() {
+        let inv = parse(OUTPUT);
+        assert_eq!(ids(&inv, "vps_systemd_unit", false), ["infra-app.service", "by-hand.service"]);
+        assert_eq!(ids(&inv, "vps_systemd_unit", true).len(), 5);
+        assert_eq!(ids(&inv, "vps_nginx_site", false), ["app.conf", "only-enabled"]);
+        assert_eq!(ids(&inv, "vps_nginx_site", true), ["app.conf", "default", "only-enabled"]);
+        assert_eq!(ids(&inv, "vps_cron_job", false), ["infra-backup"]);
+        assert_eq!(ids(&inv, "vps_cron_job", true), ["e2scrub_all", "infra-backup"]);
+        assert_eq!(ids(&inv, "vps_ufw_rule", false), ["allow tcp 22 any", "deny udp 53 10.0.0.0/8"]);
+        let stacks = inv.objects("vps_compose_stack", false);
+        assert_eq!(stacks.len(), 1);
+        assert_eq!(attrs::string(&stacks[0], "id").as_deref(), Some("/srv/web"));
+        assert_eq!(attrs::string(&stacks[0], "name").as_deref(), Some("web"));
+        assert!(inv.objects("vps_file", true).is_empty());
+        assert!(parse("").objects("vps_cron_job", true).is_empty());
+    }
+
+    #[test]
+    fn the_scope_is_the_host_when_the_stack_manages_anything_there() {
+        assert!(scope(&DiscoveryScopeRequest::default()).is_empty());
+        let req = DiscoveryScopeRequest { managed: vec![("vps_file".into(), Value::Null)], region: false, include_defaults: true };
+        let s = scope(&req);
+        assert_eq!(s.iter().map(|r| r.type_name.as_str()).collect::<Vec<_>>(), TYPES);
+        assert!(s.iter().all(|r| include_defaults(&r.filter)));
+    }
+}
