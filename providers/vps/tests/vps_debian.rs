@@ -111,13 +111,21 @@ fn units_sites_firewall_and_cron_on_a_systemd_debian() {
 
     // Hand edits are drift, named by drift detection, and apply puts things back.
     debian.ssh("sed -i 's/0 2/30 3/' /etc/cron.d/infra-backup && systemctl stop infra-app.service && ufw delete allow 80/tcp");
-    // What infra did not make: a cron file and an nginx site, by hand.
+    // What infra did not make: a cron file, an nginx site and a firewall rule, by hand.
     debian.ssh(
-        "echo '* * * * * root true' > /etc/cron.d/by-hand && echo 'server { listen 81; }' > /etc/nginx/sites-available/by-hand.conf && ln -s ../sites-available/by-hand.conf /etc/nginx/sites-enabled/by-hand.conf",
+        "echo '* * * * * root true' > /etc/cron.d/by-hand && echo 'server { listen 81; }' > /etc/nginx/sites-available/by-hand.conf && ln -s ../sites-available/by-hand.conf /etc/nginx/sites-enabled/by-hand.conf && ufw allow 8081/tcp",
     );
     let (code, report) = drift(d, &[]);
     assert_eq!(code, 2, "{report}");
-    assert_eq!(unmanaged(&report), [("vps_cron_job".to_string(), "by-hand".to_string()), ("vps_nginx_site".into(), "by-hand.conf".into())], "{report}");
+    assert_eq!(
+        unmanaged(&report),
+        [
+            ("vps_cron_job".to_string(), "by-hand".to_string()),
+            ("vps_nginx_site".into(), "by-hand.conf".into()),
+            ("vps_ufw_rule".into(), "allow tcp 8081 any".into())
+        ],
+        "{report}"
+    );
     let finding = |kind: &str, address: &str| {
         report["findings"]
             .as_array()
@@ -146,7 +154,7 @@ fn units_sites_firewall_and_cron_on_a_systemd_debian() {
     assert_eq!(infra(d, &["plan", "--detailed-exitcode"]).0, 0);
     // Apply leaves what it does not manage alone: still reported, until removed.
     assert_eq!(drift(d, &[]).0, 2);
-    debian.ssh("rm /etc/cron.d/by-hand /etc/nginx/sites-enabled/by-hand.conf /etc/nginx/sites-available/by-hand.conf");
+    debian.ssh("rm /etc/cron.d/by-hand /etc/nginx/sites-enabled/by-hand.conf /etc/nginx/sites-available/by-hand.conf && ufw delete allow 8081/tcp");
     let (code, report) = drift(d, &[]);
     assert_eq!(code, 0, "{report}");
 

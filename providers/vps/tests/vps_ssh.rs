@@ -237,6 +237,30 @@ fn a_compose_stack_runs_updates_and_goes_down_on_the_local_engine() {
     assert_eq!(code, 0, "{out}");
     assert_eq!(compose_services("infratest"), ["web running", "worker running"]);
 
+    // A compose project started by hand on the managed host is unmanaged drift, found by its
+    // working directory; the managed one is not. (Other tests' projects may run meanwhile.)
+    let by_hand = root.path().join("by-hand");
+    std::fs::create_dir(&by_hand).unwrap();
+    std::fs::write(by_hand.join("compose.yaml"), format!("services:\n  idle:\n    image: {image}\n    command: [\"sleep\", \"3600\"]\n")).unwrap();
+    // The plugin or the standalone tool, as the provider picks.
+    let dc = "dc() { if docker compose version >/dev/null 2>&1; then docker compose \"$@\"; else docker-compose \"$@\"; fi; }; dc";
+    sh(&format!("cd {} && {dc} -p infrabyhand up -d 2>&1", by_hand.display()));
+    let (code, out) = infra(work.path(), &["drift", "--json"]);
+    sh(&format!("cd {} && {dc} -p infrabyhand down -t 1 2>&1", by_hand.display()));
+    assert_eq!(code, 2, "{out}");
+    // The report is stdout's one JSON document; stderr (warnings) follows it in `out`.
+    let json = out.find('{').zip(out.rfind("\n}")).map(|(a, b)| &out[a..b + 2]).unwrap_or("");
+    let report: serde_json::Value = serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let unmanaged: Vec<(String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "unmanaged" && f["type"] == "vps_compose_stack")
+        .map(|f| (f["id"].as_str().unwrap_or("").to_string(), f["name"].as_str().unwrap_or("").to_string()))
+        .collect();
+    assert!(unmanaged.contains(&(by_hand.display().to_string(), "infrabyhand".to_string())), "{unmanaged:?}\n{out}");
+    assert!(!unmanaged.iter().any(|(id, _)| *id == dir), "the managed project is not unmanaged: {unmanaged:?}");
+
     // Destroy brings the stack down and removes its files.
     let (code, out) = infra(work.path(), &["destroy", "--auto-approve"]);
     assert_eq!(code, 0, "{out}");
