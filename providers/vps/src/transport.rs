@@ -121,6 +121,41 @@ pub fn parse_key_line(line: &str) -> Result<PublicKey, String> {
     russh::keys::parse_public_key_base64(data).map_err(|e| e.to_string())
 }
 
+/// How long one TCP connect waits for an answer before the next try, on a fresh socket.
+const TCP_TRY: Duration = Duration::from_secs(4);
+
+/// A TCP connection to the host by `deadline` (`None` when none answered in time), each try on
+/// a fresh socket: a connect that gets no answer within [`TCP_TRY`] is tried again from another
+/// local port. A host whose firewall was turned on while a connection was open (UFW: conntrack
+/// picks the live connection up mid-stream, as if the server had opened it) may drop new
+/// connections from that local port for minutes, or for days when it never sees that
+/// connection close, and the kernel's own retries reuse the port. A refusal ends at once.
+async fn tcp(t: &Target, deadline: tokio::time::Instant) -> std::io::Result<Option<tokio::net::TcpStream>> {
+    let addrs: Vec<std::net::SocketAddr> = match tokio::time::timeout_at(deadline, tokio::net::lookup_host((t.host.as_str(), t.port))).await {
+        Ok(found) => found?.collect(),
+        Err(_) => return Ok(None),
+    };
+    loop {
+        let (mut refused, mut silent) = (None, false);
+        for addr in &addrs {
+            let try_until = deadline.min(tokio::time::Instant::now() + TCP_TRY);
+            match tokio::time::timeout_at(try_until, tokio::net::TcpStream::connect(addr)).await {
+                Ok(Ok(stream)) => {
+                    let _ = stream.set_nodelay(true);
+                    return Ok(Some(stream));
+                }
+                Ok(Err(e)) => refused = Some(e),
+                Err(_) if tokio::time::Instant::now() >= deadline => return Ok(None),
+                Err(_) => silent = true,
+            }
+        }
+        // Every address answered, with a refusal: no point in asking again.
+        if !silent {
+            return Err(refused.unwrap_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "the host name has no address")));
+        }
+    }
+}
+
 /// A live, authenticated connection; each `run` is one round trip.
 pub struct Connection {
     handle: client::Handle<Checker>,
@@ -163,10 +198,16 @@ impl Connection {
         let refusal = Arc::new(Mutex::new(None));
         let config = Arc::new(client::Config { inactivity_timeout: Some(Duration::from_secs(600)), ..Default::default() });
         let checker = Checker { target: t.clone(), refusal: refusal.clone() };
-        let addr = (t.host.clone(), t.port);
-        let connected = tokio::time::timeout(t.connect_timeout, client::connect(config, addr, checker)).await;
+        let deadline = tokio::time::Instant::now() + t.connect_timeout;
+        let timed_out = || fail("SSH connection timed out", format!("{}:{} did not answer within {} s.", t.host, t.port, t.connect_timeout.as_secs()));
+        let stream = match tcp(t, deadline).await {
+            Ok(Some(s)) => s,
+            Ok(None) => return Err(timed_out()),
+            Err(e) => return Err(fail("SSH connection failed", format!("{}:{}: {e}.", t.host, t.port))),
+        };
+        let connected = tokio::time::timeout_at(deadline, client::connect_stream(config, stream, checker)).await;
         let mut handle = match connected {
-            Err(_) => return Err(fail("SSH connection timed out", format!("{}:{} did not answer within {} s.", t.host, t.port, t.connect_timeout.as_secs()))),
+            Err(_) => return Err(timed_out()),
             Ok(Err(e)) => {
                 let why = refusal.lock().ok().and_then(|r| r.clone());
                 return Err(match why {
@@ -314,7 +355,7 @@ pub fn quote(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::whole;
+    use super::{tcp, whole, Auth, Target, Trust};
     use std::io::Write;
     use std::process::{Command, Stdio};
 
@@ -360,5 +401,30 @@ mod tests {
         assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "the output files are removed");
         // Nowhere to hold the output: the step runs all the same, writing to the channel.
         assert_eq!(sh(dir.path(), "/nonexistent", script.as_bytes()), expected);
+    }
+
+    fn local(port: u16) -> Target {
+        let connect_timeout = std::time::Duration::from_millis(1500);
+        Target { host: "127.0.0.1".into(), port, user: "root".into(), auth: Auth::Agent, trust: Trust::Pinned(String::new()), sudo: false, connect_timeout }
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_fails_at_once_and_a_silent_one_at_the_deadline() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let started = tokio::time::Instant::now();
+        assert!(tcp(&local(closed), started + std::time::Duration::from_secs(5)).await.is_err(), "nothing listens: refused");
+        assert!(started.elapsed() < std::time::Duration::from_secs(1), "a refusal is not asked again");
+
+        // A listener whose queue is full drops new connections' SYNs: no answer at all.
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let listener = socket.listen(0).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let _queued = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let started = tokio::time::Instant::now();
+        let silent = tcp(&local(port), started + std::time::Duration::from_millis(1500)).await;
+        assert!(matches!(silent, Ok(None)), "{silent:?}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(3));
+        drop(listener);
     }
 }

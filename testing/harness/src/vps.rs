@@ -314,17 +314,27 @@ impl Debian {
     }
 
     /// Runs a command in the container over SSH with the system client (a second, independent
-    /// client to check what infra did); returns stdout, whatever the exit status.
+    /// client to check what infra did); returns stdout, whatever the exit status. A connection
+    /// that gets no answer is made again from another local port: once UFW was turned on over
+    /// live connections, the container's conntrack may drop new ones from their ports.
     pub fn ssh(&self, cmd: &str) -> String {
-        let out = Command::new("ssh")
-            .args(["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "-i"])
-            .arg(&self.client_key)
-            .arg(format!("root@{}", self.netns.ns_ip))
-            .arg(cmd)
-            .output()
-            .unwrap();
-        assert_ne!(out.status.code(), Some(255), "ssh to the container failed: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        for _ in 0..4 {
+            let out = Command::new("ssh")
+                .args(["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "BatchMode=yes"])
+                .args(["-o", "ConnectTimeout=5", "-i"])
+                .arg(&self.client_key)
+                .arg(format!("root@{}", self.netns.ns_ip))
+                .arg(cmd)
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            if out.status.code() == Some(255) && err.contains("timed out") {
+                continue;
+            }
+            assert_ne!(out.status.code(), Some(255), "ssh to the container failed: {err}");
+            return String::from_utf8_lossy(&out.stdout).into_owned();
+        }
+        panic!("ssh to the container timed out four times");
     }
 }
 
