@@ -32,6 +32,26 @@ fn position(out: &str, needle: &str) -> usize {
     out.find(needle).unwrap_or_else(|| panic!("{needle:?} not in:\n{out}"))
 }
 
+/// The attribute lines a plan changes (`+`, `~`, `-`), before its summary.
+fn changed_lines(out: &str) -> Vec<&str> {
+    out.split("\nPlan:")
+        .next()
+        .unwrap_or_default()
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("+ ") || l.starts_with("~ ") || l.starts_with("- "))
+        .filter(|l| !l.contains("resource \""))
+        .collect()
+}
+
+/// Every changed line is one of the service settings moto does not store (its deployment
+/// configuration and health check grace period), which the plan sets as AWS's defaults.
+fn only_moto_service_gaps(changed: &[&str]) -> bool {
+    changed.iter().all(|l| {
+        ["+ deployment_maximum_percent", "+ deployment_minimum_healthy_percent", "+ health_check_grace_period_seconds"].iter().any(|a| l.starts_with(a))
+    })
+}
+
 fn state(d: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(d.join("infra.tfstate")).unwrap()).unwrap()
 }
@@ -213,19 +233,8 @@ fn generated_configuration_for_every_bdd_bot_object_plans_only_imports() {
     // moto does not store a service's deployment configuration nor its health check grace
     // period (see the test above): the plan sets them on the two services; nothing else differs.
     assert!(out.contains(&format!("Plan: {n} to import, 0 to add, 2 to change, 0 to destroy.")), "{out}\n{generated}");
-    let changed: Vec<&str> = out
-        .lines()
-        .map(str::trim)
-        .filter(|l| l.starts_with("+ ") || l.starts_with("~ ") || l.starts_with("- "))
-        .filter(|l| !l.contains("resource \""))
-        .collect();
-    assert!(
-        changed.len() == 6
-            && changed.iter().all(|l| ["+ deployment_maximum_percent", "+ deployment_minimum_healthy_percent", "+ health_check_grace_period_seconds"]
-                .iter()
-                .any(|a| l.starts_with(a))),
-        "{out}"
-    );
+    let changed = changed_lines(&out);
+    assert!(changed.len() == 6 && only_moto_service_gaps(&changed), "{out}");
     assert_eq!(generated.matches("\nresource \"").count(), n, "{generated}");
     assert!(!generated.contains("tags_all") && !generated.contains(" arn "), "computed-only attributes are left out:\n{generated}");
     let (_, unformatted) = run(adopt.path(), &["fmt", "--check"], &[]);
@@ -281,8 +290,10 @@ fn infra_import_records_objects_by_their_documented_ids_and_refuses_what_terrafo
     assert!(code == 1, "{out}");
     std::fs::remove_file(adopt.path().join("extra.tf")).unwrap();
     let (code, out) = run(adopt.path(), &["plan", "--detailed-exitcode"], &base);
-    // moto does not store a service's deployment configuration (see the test above).
-    assert!(code == 0 || out.contains("Plan: 0 to add, 2 to change, 0 to destroy."), "{out}");
+    // moto does not store a service's deployment configuration (see the test above): the plan
+    // sets it on the two imported services, and nothing else.
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("Plan: 0 to add, 2 to change, 0 to destroy.") && only_moto_service_gaps(&changed_lines(&out)), "{out}");
 }
 
 /// A state as Terraform 1.11 with terraform-provider-aws 5.100 writes it, from infra's state of
@@ -414,21 +425,9 @@ fn a_terraform_state_of_bdd_bot_migrates_and_plans_with_no_changes_and_no_writes
         .collect();
     let (code, out) = run(d, &["plan", "--detailed-exitcode"], &through);
     assert_eq!(read_only.faulted("forbidden"), Vec::<String>::new(), "plan sent mutating calls:\n{out}");
-    // moto does not store a service's deployment configuration nor its health check grace
-    // period: the plan sets them, as after an import (see above); nothing else differs.
-    assert!(code == 0 || out.contains("Plan: 0 to add, 2 to change, 0 to destroy."), "{out}");
-    let changed: Vec<&str> = out
-        .lines()
-        .map(str::trim)
-        .filter(|l| l.starts_with("+ ") || l.starts_with("~ ") || l.starts_with("- "))
-        .filter(|l| !l.contains("resource \""))
-        .collect();
-    assert!(
-        changed.iter().all(|l| ["+ deployment_maximum_percent", "+ deployment_minimum_healthy_percent", "+ health_check_grace_period_seconds"]
-            .iter()
-            .any(|a| l.starts_with(a))),
-        "{out}"
-    );
+    // The Terraform state records the services' deployment settings, so, unlike after an
+    // import on moto, there is nothing to set: no changes at all.
+    assert_eq!(code, 0, "{out}");
 }
 
 #[test]
@@ -462,22 +461,8 @@ fn every_bdd_bot_object_imports_by_id_with_an_empty_plan() {
     // period (TEST-TARGETS.md), so an imported service lacks them and the plan sets them; AWS
     // reports them and the plan is a pure import there. Nothing else differs.
     assert!(out.contains("Plan: 25 to import, 0 to add, 2 to change, 0 to destroy."), "{out}");
-    let changed: Vec<&str> = out
-        .split("\nPlan:")
-        .next()
-        .unwrap_or_default()
-        .lines()
-        .map(str::trim)
-        .filter(|l| l.starts_with("+ ") || l.starts_with("~ ") || l.starts_with("- "))
-        .filter(|l| !l.contains("resource \""))
-        .collect();
-    assert!(
-        changed.len() == 6
-            && changed.iter().all(|l| ["+ deployment_maximum_percent", "+ deployment_minimum_healthy_percent", "+ health_check_grace_period_seconds"]
-                .iter()
-                .any(|a| l.starts_with(a))),
-        "{out}"
-    );
+    let changed = changed_lines(&out);
+    assert!(changed.len() == 6 && only_moto_service_gaps(&changed), "{out}");
     let (code, out) = run(adopt.path(), &["apply", "--auto-approve"], &base);
     assert_eq!(code, 0, "{out}");
     let (code, out) = run(adopt.path(), &["plan", "--detailed-exitcode"], &base);
