@@ -1,21 +1,10 @@
 //! `cloudsql-emulator`: a local Cloud SQL Admin API (v1 REST) whose instances are real
 //! PostgreSQL servers, each on its own loopback address. `main` → `run() -> Result` → exit code.
-
-mod api;
-mod app;
-mod catalog;
-mod databases;
-mod error;
-mod instances;
-mod operations;
-mod pg;
-mod schema;
-mod store;
-mod users;
-mod util;
+//! The API itself is the library (`lib.rs`).
 
 use app::App;
 use clap::Parser;
+use cloudsql_emulator::{api, app, pg, store, util};
 use serde_json::json;
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -10,16 +10,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 static INSTALL: Mutex<()> = Mutex::new(());
 
-/// The newest `/usr/lib/postgresql/*/bin` holding `initdb`.
+/// The newest `/usr/lib/postgresql/*/bin` holding `initdb`: the emulator's own lookup.
 pub fn postgres_bin() -> Option<PathBuf> {
-    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
-        .ok()?
-        .filter_map(Result::ok)
-        .filter_map(|e| Some((e.file_name().to_str()?.parse::<u32>().ok()?, e.path().join("bin"))))
-        .filter(|(_, bin)| bin.join("initdb").exists())
-        .collect();
-    found.sort();
-    found.pop().map(|(_, b)| b)
+    cloudsql_emulator::newest_postgres()
 }
 
 /// PostgreSQL's binaries, installed with `apt-get install -y postgresql` when missing.
