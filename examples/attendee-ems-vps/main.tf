@@ -76,7 +76,7 @@ resource "vps_compose_stack" "app" {
       pgdata:
   EOT
   env = {
-    DATABASE_URL       = "postgresql://postgres:${random_password.db.result}@db:5432/attendee_ems"
+    DATABASE_URL       = var.database_url != "" ? var.database_url : "postgresql://postgres:${random_password.db.result}@db:5432/attendee_ems"
     POSTGRES_PASSWORD  = random_password.db.result
     JWT_SECRET         = random_password.jwt.result
     JWT_REFRESH_SECRET = random_password.jwt_refresh.result

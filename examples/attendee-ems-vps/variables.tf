@@ -80,3 +80,10 @@ variable "run_compose" {
   type        = bool
   default     = true
 }
+
+variable "database_url" {
+  description = "DATABASE_URL of the production database (examples/attendee-ems's database_url output: Cloud SQL). Empty: the compose stack's own db service."
+  type        = string
+  default     = ""
+  sensitive   = true
+}

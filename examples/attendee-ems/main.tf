@@ -79,7 +79,7 @@ output "public_ip_address" {
 }
 
 # The seed's DATABASE_URL, for the backend's .env (examples/attendee-ems-vps takes it as
-# a variable).
+# its database_url variable).
 output "database_url" {
   value     = "postgresql://${google_sql_user.attendee.name}:${urlencode(random_password.attendee.result)}@${google_sql_database_instance.main.public_ip_address}:5432/${google_sql_database.attendee.name}?schema=public&sslmode=require"
   sensitive = true
