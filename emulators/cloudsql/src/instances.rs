@@ -61,6 +61,7 @@ pub fn insert(app: &Arc<App>, ctx: &Ctx, project: &str, body: Value) -> Result<R
     };
     let settings = settings_from(requested, &version, &region);
     check_settings(&version, &settings)?;
+    let master = body["masterInstanceName"].as_str().filter(|m| !m.is_empty()).map(str::to_string);
     let root_password = body["rootPassword"].as_str().filter(|p| !p.is_empty()).map(str::to_string);
 
     let mut store = app.store();
@@ -79,6 +80,30 @@ pub fn insert(app: &Arc<App>, ctx: &Ctx, project: &str, body: Value) -> Result<R
             ),
         ));
     }
+    // A read replica: of an existing, running primary of the same major version, in the same
+    // project; its server is a streaming-replication standby of the primary's.
+    let replica_of = match &master {
+        None => None,
+        Some(m) => {
+            let primary = store
+                .instances
+                .get(&store::key(project, m))
+                .ok_or_else(|| ApiError::not_found("instanceDoesNotExist", &format!("The Cloud SQL instance {m} (masterInstanceName) does not exist.")))?;
+            if primary.resource["state"] != "RUNNABLE" || primary.resource["settings"]["activationPolicy"] == "NEVER" {
+                return Err(ApiError::invalid(&format!("Invalid request: the primary instance {m} is not running.")));
+            }
+            if primary.resource["instanceType"] == "READ_REPLICA_INSTANCE" {
+                return Err(ApiError::invalid(&format!("Invalid request: {m} is itself a read replica (this emulator makes replicas of primaries only).")));
+            }
+            if primary.resource["databaseVersion"] != json!(version) {
+                return Err(ApiError::invalid(&format!(
+                    "Invalid request: a read replica runs the primary's database version ({}), not {version}.",
+                    primary.resource["databaseVersion"].as_str().unwrap_or("?")
+                )));
+            }
+            Some((primary.address.clone(), primary.admin_password.clone()))
+        }
+    };
     let address = app.free_address(&store).ok_or_else(|| ApiError::internal("no free loopback address is left for another PostgreSQL server"))?;
     let zone = settings["locationPreference"]["zone"].as_str().unwrap_or_default().to_string();
     let mut resource = json!({
@@ -104,19 +129,39 @@ pub fn insert(app: &Arc<App>, ctx: &Ctx, project: &str, body: Value) -> Result<R
     if settings["availabilityType"] == "REGIONAL" {
         resource["secondaryGceZone"] = json!(format!("{region}-b"));
     }
+    if let Some(m) = &master {
+        resource["instanceType"] = json!("READ_REPLICA_INSTANCE");
+        resource["masterInstanceName"] = json!(m);
+        let mut rc = json!({"kind": "sql#replicaConfiguration", "failoverTarget": false});
+        if let Some(given) = body.get("replicaConfiguration").and_then(Value::as_object) {
+            for k in ["failoverTarget", "cascadableReplica"] {
+                if let Some(v) = given.get(k).filter(|v| v.is_boolean()) {
+                    rc[k] = v.clone();
+                }
+            }
+        }
+        resource["replicaConfiguration"] = rc;
+        if let Some(primary) = store.instances.get_mut(&store::key(project, m)) {
+            let names = primary.resource["replicaNames"].as_array().cloned().unwrap_or_default();
+            let mut names: Vec<Value> = names.into_iter().filter(|n| n != &json!(name)).collect();
+            names.push(json!(name));
+            primary.resource["replicaNames"] = Value::Array(names);
+        }
+    }
     decorate(&mut resource);
     let inst = Instance {
         project: project.to_string(),
         name: name.clone(),
         resource,
         address,
-        admin_password: random_hex(24),
+        // A standby is a copy of its primary's cluster, roles and passwords included.
+        admin_password: replica_of.as_ref().map(|(_, pw)| pw.clone()).unwrap_or_else(|| random_hex(24)),
         busy: None,
         databases: Default::default(),
         user_types: Default::default(),
     };
     store.instances.insert(key, inst);
-    Ok(operations::start(app, ctx, &mut store, project, &name, Job::CreateInstance { root_password }))
+    Ok(operations::start(app, ctx, &mut store, project, &name, Job::CreateInstance { root_password, replica_of: replica_of.map(|(a, _)| a) }))
 }
 
 /// `instances.patch` (merge) and `instances.update` (`replace`: settings not given return to
@@ -196,6 +241,10 @@ pub fn delete(app: &Arc<App>, ctx: &Ctx, project: &str, name: &str) -> Result<Re
     let mut store = app.store();
     let inst = store.instances.get_mut(&store::key(project, name)).ok_or_else(ApiError::instance_not_found)?;
     check_idle(inst)?;
+    if let Some(replicas) = inst.resource["replicaNames"].as_array().filter(|r| !r.is_empty()) {
+        let names: Vec<&str> = replicas.iter().filter_map(Value::as_str).collect();
+        return Err(ApiError::invalid(&format!("Invalid request: the instance has read replicas ({}); delete them first.", names.join(", "))));
+    }
     if inst.resource["settings"]["deletionProtectionEnabled"] == true {
         return Err(ApiError::new(
             400,
@@ -302,7 +351,8 @@ fn merge_maps(t: &mut Map<String, Value>, p: &Map<String, Value>) {
             continue;
         }
         match t.get_mut(k) {
-            Some(existing) if existing.is_object() && v.is_object() => merge(existing, v),
+            // A map field (userLabels) is replaced whole, like a repeated field; messages merge.
+            Some(existing) if existing.is_object() && v.is_object() && k != "userLabels" => merge(existing, v),
             _ => {
                 t.insert(k.clone(), v.clone());
             }

@@ -16,6 +16,8 @@ use std::sync::Arc;
 pub enum Job {
     CreateInstance {
         root_password: Option<String>,
+        /// The primary's address, for a read replica.
+        replica_of: Option<String>,
     },
     /// The instance as it will read once the operation is done (settingsVersion bumped).
     PatchInstance {
@@ -165,8 +167,21 @@ fn finish(app: &App, project: &str, instance: &str, job: &Job, result: Result<Op
             }
         }
         Job::DeleteInstance => {
-            store.instances.remove(&key);
+            let gone = store.instances.remove(&key);
             store.deleted.insert(key.clone(), now_secs());
+            // A replica leaves its primary's replicaNames.
+            if let Some(m) = gone.as_ref().and_then(|g| g.resource["masterInstanceName"].as_str()) {
+                if let Some(primary) = store.instances.get_mut(&store::key(project, m)) {
+                    if let Some(names) = primary.resource["replicaNames"].as_array_mut() {
+                        names.retain(|n| n != instance);
+                    }
+                    if primary.resource["replicaNames"].as_array().is_some_and(Vec::is_empty) {
+                        if let Some(o) = primary.resource.as_object_mut() {
+                            o.remove("replicaNames");
+                        }
+                    }
+                }
+            }
         }
         _ if failed => {}
         _ => {
@@ -206,8 +221,11 @@ fn execute(app: &App, inst: &Instance, job: &Job) -> Result<Option<Value>, Strin
     let pgdata = store::pgdata(&app.data_dir, &inst.project, &inst.name);
     let sql = |db: &str, text: &str| app.pg.sql(&inst.address, app.pg_port, &inst.admin_password, db, text);
     match job {
-        Job::CreateInstance { root_password } => {
-            let made = create_server(app, inst, root_password.as_deref());
+        Job::CreateInstance { root_password, replica_of } => {
+            let made = match replica_of {
+                Some(primary) => create_replica(app, inst, primary),
+                None => create_server(app, inst, root_password.as_deref()),
+            };
             if made.is_err() {
                 let _ = app.pg.stop(&pgdata);
                 let _ = std::fs::remove_dir_all(store::instance_dir(&app.data_dir, &inst.project, &inst.name));
@@ -284,6 +302,21 @@ fn execute(app: &App, inst: &Instance, job: &Job) -> Result<Option<Value>, Strin
         }
         Job::DeleteUser { name } => sql("postgres", &format!("DROP ROLE {};", crate::util::ident(name))).map(|_| None),
     }
+}
+
+/// A read replica: a base backup of the primary's running server (`pg_basebackup -R`, over
+/// the replication connection the primary's `pg_hba.conf` allows the admin from loopback),
+/// started as a hot standby that streams the primary's changes.
+fn create_replica(app: &App, inst: &Instance, primary: &str) -> Result<Value, String> {
+    let dir = store::instance_dir(&app.data_dir, &inst.project, &inst.name);
+    for d in [app.data_dir.join("instances"), app.data_dir.join("instances").join(&inst.project), dir.clone()] {
+        app.pg.searchable_dir(&d)?;
+    }
+    app.pg.give(&dir)?;
+    let pgdata = dir.join("pgdata");
+    app.pg.base_backup(primary, app.pg_port, &inst.admin_password, &pgdata)?;
+    app.start_server(&inst.project, &inst.name, &inst.address)?;
+    Ok(crate::pg::Postgres::server_ca_cert(&pgdata, &inst.name))
 }
 
 /// initdb, start, Cloud SQL's roles; returns the server certificate as `serverCaCert`.

@@ -139,11 +139,23 @@ impl Postgres {
     pub fn write_hba(&self, pgdata: &Path, ssl_only: bool) -> Result<(), String> {
         let kind = if ssl_only { "hostssl" } else { "host" };
         let text = format!(
-            "# written by cloudsql-emulator\nhost all {ADMIN_USER} 127.0.0.0/8 scram-sha-256\n{kind} all all 0.0.0.0/0 scram-sha-256\n{kind} all all ::/0 scram-sha-256\n"
+            "# written by cloudsql-emulator\nhost all {ADMIN_USER} 127.0.0.0/8 scram-sha-256\nhost replication {ADMIN_USER} 127.0.0.0/8 scram-sha-256\n{kind} all all 0.0.0.0/0 scram-sha-256\n{kind} all all ::/0 scram-sha-256\n"
         );
         let path = pgdata.join("pg_hba.conf");
         std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         self.give(&path)
+    }
+
+    /// A standby's data directory: `pg_basebackup` of the server at `primary`, with `-R`
+    /// (standby.signal and the primary's connection in postgresql.auto.conf).
+    pub fn base_backup(&self, primary: &str, port: u16, admin_password: &str, pgdata: &Path) -> Result<(), String> {
+        let out = self
+            .command("pg_basebackup")
+            .args(["-h", primary, "-p", &port.to_string(), "-U", ADMIN_USER, "-X", "stream", "-R", "-w", "-D"])
+            .arg(pgdata)
+            .env("PGPASSWORD", admin_password)
+            .output();
+        check("pg_basebackup", out)
     }
 
     /// Writes the instance's database flags where `postgresql.conf` includes them.
@@ -255,7 +267,8 @@ impl Postgres {
     }
 }
 
-fn newest_install() -> Option<PathBuf> {
+/// The newest `/usr/lib/postgresql/*/bin` holding `initdb` (Debian's layout).
+pub fn newest_install() -> Option<PathBuf> {
     let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .ok()?
         .filter_map(Result::ok)

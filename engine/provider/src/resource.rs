@@ -90,6 +90,14 @@ pub trait ResourceType<C: Sync + ?Sized>: Send + Sync {
         Vec::new()
     }
 
+    /// Refuses, at plan time, a create the API would refuse for a reason only the API can tell
+    /// (a name Cloud SQL still reserves after a delete). Called for planned creates only (and
+    /// the new object of a replacement), never for a no-op or an update, so a routine plan
+    /// costs nothing more; it may read, never change.
+    async fn check_create(&self, _c: &C, _planned: &Value) -> Vec<Diagnostic> {
+        Vec::new()
+    }
+
     /// The create call itself. Returns the object as far as the create knows it, with at least
     /// its `id`; [`Typed`] then calls [`ResourceType::converge`] and reads the object back.
     /// `token` is stable across retries of one intent: pass it to the API's idempotency
@@ -289,7 +297,14 @@ impl<F: Family> Provider for Typed<F> {
 
     async fn plan(&self, req: PlanRequest) -> PlanResponse {
         match self.resource(&req.type_name) {
-            Ok(t) => t.plan(&self.0, req.prior.as_ref(), &req.config),
+            Ok(t) => {
+                let mut resp = t.plan(&self.0, req.prior.as_ref(), &req.config);
+                if req.prior.is_none() && !resp.diagnostics.iter().any(Diagnostic::is_error) {
+                    let found = t.check_create(&self.0, &resp.planned).await;
+                    resp.diagnostics.extend(found);
+                }
+                resp
+            }
             Err(d) => PlanResponse { planned: req.config, diagnostics: vec![d], ..Default::default() },
         }
     }

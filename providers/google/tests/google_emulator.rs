@@ -309,3 +309,165 @@ fn a_no_op_plan_of_an_instance_with_10_databases_and_10_users_costs_3_calls_and_
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("Instance replaced: its data is deleted") && out.contains("must be replaced"), "{out}");
 }
+
+const REUSED: &str = r#"
+resource "google_sql_database_instance" "db" {
+  name                = "reused"
+  database_version    = "POSTGRES_16"
+  deletion_protection = false
+  settings {
+    tier    = "db-custom-2-7680"
+    edition = "ENTERPRISE"
+  }
+}
+"#;
+
+#[test]
+fn a_name_deleted_less_than_a_week_ago_is_refused_at_plan_time_at_its_name_and_nothing_is_created() {
+    let data = data_dir();
+    let cs = start(emulator_bin(), data.path(), &Options::default());
+    let dir = stack(REUSED);
+    let d = dir.path();
+    let (code, out) = infra(&cs, d, &["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = infra(&cs, d, &["destroy", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(instances(&cs).is_empty());
+
+    // The plan reads the name's last operation (the delete) and stops, at the name's line,
+    // before anything is sent: one read, no mutation.
+    let proxy = infra_test_harness::faults::start_proxy(&cs.url, &["--forbid-mutating"]);
+    let (code, out) = infra_with(&cs, d, &["plan", "--detailed-exitcode"], &[("GOOGLE_SQL_CUSTOM_ENDPOINT", &proxy.url)]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("Error: Instance name reserved") && out.contains("on main.tf:3:"), "{out}");
+    assert!(out.contains("An instance named reused was deleted from project p at") && out.contains("would be refused until about"), "{out}");
+    let calls: Vec<String> = proxy.calls().iter().map(|c| c["op"].as_str().unwrap_or_default().to_string()).collect();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+
+    let (code, out) = infra(&cs, d, &["apply", "--auto-approve"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("Instance name reserved") && !out.contains("Creating"), "{out}");
+    assert!(instances(&cs).is_empty(), "nothing was created");
+
+    // Another name plans and applies as usual.
+    std::fs::write(d.join("main.tf"), REUSED.replace("\"reused\"", "\"reused-2\"")).unwrap();
+    let (code, out) = infra(&cs, d, &["plan"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Plan: 1 to add"), "{out}");
+}
+
+const REPLICATED: &str = r#"
+variable "root_password" {
+  default = "first-root-pass"
+}
+variable "zone" {
+  default = "europe-west1-c"
+}
+resource "google_sql_database_instance" "main" {
+  name                = "main"
+  database_version    = "POSTGRES_16"
+  deletion_protection = false
+  root_password       = var.root_password
+  settings {
+    tier    = "db-custom-2-7680"
+    edition = "ENTERPRISE"
+    location_preference {
+      zone = var.zone
+    }
+  }
+}
+resource "google_sql_database_instance" "replica" {
+  name                 = "main-replica"
+  master_instance_name = google_sql_database_instance.main.name
+  database_version     = "POSTGRES_16"
+  deletion_protection  = false
+  settings {
+    tier    = "db-custom-2-7680"
+    edition = "ENTERPRISE"
+  }
+}
+output "main_ip" {
+  value = google_sql_database_instance.main.public_ip_address
+}
+output "replica_ip" {
+  value = google_sql_database_instance.replica.public_ip_address
+}
+output "replica_type" {
+  value = google_sql_database_instance.replica.instance_type
+}
+output "settings_version" {
+  value = google_sql_database_instance.main.settings[0].version
+}
+"#;
+
+#[test]
+fn a_read_replica_streams_the_primary_root_password_logs_in_and_changes_and_a_stale_settings_version_is_refused() {
+    let data = data_dir();
+    let cs = start(emulator_bin(), data.path(), &Options::default());
+    let dir = stack(REPLICATED);
+    let d = dir.path();
+    let (code, out) = infra(&cs, d, &["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    let mut made = instances(&cs);
+    made.sort();
+    assert_eq!(made, ["main", "main-replica"]);
+    let (_, main) = cs.call("GET", "/v1/projects/p/instances/main", None);
+    assert_eq!(main["replicaNames"], json!(["main-replica"]), "{main}");
+    assert_eq!(main["settings"]["locationPreference"]["zone"], "europe-west1-c", "{main}");
+    let output = |name: &str| {
+        let (code, v) = infra(&cs, d, &["output", "-raw", name]);
+        assert_eq!(code, 0, "{v}");
+        v.trim().to_string()
+    };
+    assert_eq!(output("replica_type"), "READ_REPLICA_INSTANCE");
+    let version: i64 = output("settings_version").parse().unwrap();
+    assert!(version >= 1, "{version}");
+
+    // root_password is the postgres user's password; what it writes on the primary streams
+    // to the replica, a hot standby of it.
+    let (main_ip, replica_ip) = (output("main_ip"), output("replica_ip"));
+    psql(&main_ip, "postgres", "first-root-pass", "postgres", "create table t (x int); insert into t values (42)").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match psql(&replica_ip, "postgres", "first-root-pass", "postgres", "select x from t") {
+            Ok(v) if v == "42" => break,
+            other => assert!(Instant::now() < deadline, "the replica never showed the row: {other:?}"),
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(psql(&replica_ip, "postgres", "first-root-pass", "postgres", "select pg_is_in_recovery()").unwrap(), "t");
+    assert!(psql(&replica_ip, "postgres", "first-root-pass", "postgres", "insert into t values (1)").is_err(), "a replica is read-only");
+
+    let (code, out) = infra(&cs, d, &["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{out}");
+
+    // A new root_password is set on the postgres user in place.
+    let (code, out) = infra(&cs, d, &["apply", "--auto-approve", "--var", "root_password=second-root-pass"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Resources: 0 added, 1 changed, 0 destroyed."), "{out}");
+    assert!(psql(&main_ip, "postgres", "second-root-pass", "postgres", "select 1").is_ok());
+    assert!(psql(&main_ip, "postgres", "first-root-pass", "postgres", "select 1").is_err());
+
+    // The settings change carries the version it was planned from: a change made by hand in
+    // between makes Cloud SQL refuse it (412) instead of overwriting it.
+    let pw = ["--var", "root_password=second-root-pass"];
+    let (code, out) = infra(&cs, d, &[&["plan", "--out", "tfplan", "--var", "zone=europe-west1-d"][..], &pw].concat());
+    assert_eq!(code, 0, "{out}");
+    cs.mutate("p", "PATCH", "/v1/projects/p/instances/main", Some(&json!({"settings": {"userLabels": {"by": "hand"}}})));
+    let (code, out) = infra(&cs, d, &["apply", "tfplan"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("HTTP 412 staleData"), "{out}");
+    let (_, main) = cs.call("GET", "/v1/projects/p/instances/main", None);
+    assert_eq!(main["settings"]["locationPreference"]["zone"], "europe-west1-c", "{main}");
+    let (code, out) = infra(&cs, d, &[&["apply", "--auto-approve", "--var", "zone=europe-west1-d"][..], &pw].concat());
+    assert_eq!(code, 0, "{out}");
+    let (_, main) = cs.call("GET", "/v1/projects/p/instances/main", None);
+    assert_eq!(main["settings"]["locationPreference"]["zone"], "europe-west1-d", "{main}");
+    let (code, out) = infra(&cs, d, &[&["plan", "--detailed-exitcode", "--var", "zone=europe-west1-d"][..], &pw].concat());
+    assert_eq!(code, 0, "{out}");
+
+    // The replica goes first, then the primary.
+    let (code, out) = infra(&cs, d, &[&["destroy", "--auto-approve", "--var", "zone=europe-west1-d"][..], &pw].concat());
+    assert_eq!(code, 0, "{out}");
+    assert!(instances(&cs).is_empty());
+}

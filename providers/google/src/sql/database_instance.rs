@@ -58,7 +58,11 @@ fn settings_schema() -> Schema {
         .attr("record_client_address", s(Type::Bool).default(Value::Bool(false)))
         .attr("query_plans_per_minute", oc(Type::Number));
     let flags = Schema::new().attr("name", AttrSchema::required(Type::String)).attr("value", AttrSchema::required(Type::String));
+    let location = Schema::new().attr("follow_gae_application", s(Type::String)).attr("zone", oc(Type::String)).attr("secondary_zone", oc(Type::String));
     Schema::new()
+        // Cloud SQL's settingsVersion: read back, and sent with every settings change so that a
+        // change made meanwhile by someone else is refused (412) instead of overwritten.
+        .attr("version", AttrSchema::computed(Type::Number))
         .attr("tier", AttrSchema::required(Type::String))
         .attr("edition", oc(Type::String))
         .attr("availability_type", s(Type::String).default(Value::string("ZONAL")))
@@ -75,6 +79,7 @@ fn settings_schema() -> Schema {
         .block("ip_configuration", one(ip))
         .block("maintenance_window", one(maintenance))
         .block("insights_config", one(insights))
+        .block("location_preference", one(location))
 }
 
 fn obj(fields: &[(&str, Type)]) -> Type {
@@ -188,6 +193,13 @@ pub fn settings_json(settings: &Value, labels: &BTreeMap<String, String>) -> Jso
         put(&mut wm, "updateTrack", w.get_attr("update_track"));
         m.insert("maintenanceWindow".into(), Json::Object(wm));
     }
+    if let Some(l) = first(settings, "location_preference") {
+        let mut lm = JsonMap::new();
+        put(&mut lm, "followGaeApplication", l.get_attr("follow_gae_application"));
+        put(&mut lm, "zone", l.get_attr("zone"));
+        put(&mut lm, "secondaryZone", l.get_attr("secondary_zone"));
+        m.insert("locationPreference".into(), Json::Object(lm));
+    }
     if let Some(i) = first(settings, "insights_config") {
         let mut q = JsonMap::new();
         put(&mut q, "queryInsightsEnabled", i.get_attr("query_insights_enabled"));
@@ -263,6 +275,7 @@ pub fn settings_value(s: &Json, known: Option<&Value>, defaults: &BTreeMap<Strin
     };
     let w = s.get("maintenanceWindow");
     let q = s.get("insightsConfig");
+    let l = s.get("locationPreference");
     let flags = s
         .get("databaseFlags")
         .and_then(Json::as_array)
@@ -272,6 +285,7 @@ pub fn settings_value(s: &Json, known: Option<&Value>, defaults: &BTreeMap<Strin
         .map(|f| Value::object([("name", js(f, "name")), ("value", js(f, "value"))]))
         .collect();
     Value::object([
+        ("version", ji(s, "settingsVersion")),
         ("tier", js(s, "tier")),
         ("edition", js(s, "edition")),
         ("availability_type", or(js(s, "availabilityType"), Value::string("ZONAL"))),
@@ -306,6 +320,18 @@ pub fn settings_value(s: &Json, known: Option<&Value>, defaults: &BTreeMap<Strin
                 ])
             }),
         ),
+        (
+            "location_preference",
+            list_if(l.is_some() && wants(known, "location_preference"), || {
+                let l = l.unwrap_or(&empty);
+                let nonempty = |v: Value| if v.as_str() == Some("") { Value::Null } else { v };
+                Value::object([
+                    ("follow_gae_application", nonempty(js(l, "followGaeApplication"))),
+                    ("zone", js(l, "zone")),
+                    ("secondary_zone", js(l, "secondaryZone")),
+                ])
+            }),
+        ),
     ])
 }
 
@@ -335,6 +361,31 @@ pub fn instance_value(j: &Json, known: &Value, defaults: &BTreeMap<String, Strin
         ("region", js(j, "region")),
         ("database_version", js(j, "databaseVersion")),
         ("deletion_protection", or(known.get_attr("deletion_protection").cloned().unwrap_or(Value::Null), Value::Bool(true))),
+        ("root_password", known.get_attr("root_password").cloned().unwrap_or(Value::Null)),
+        ("master_instance_name", js(j, "masterInstanceName")),
+        ("instance_type", js(j, "instanceType")),
+        (
+            "replica_names",
+            Value::List(
+                j.get("replicaNames").and_then(Json::as_array).map(|a| a.iter().filter_map(Json::as_str).map(Value::string).collect()).unwrap_or_default(),
+            ),
+        ),
+        (
+            "replica_configuration",
+            // Cloud SQL reports it on every replica; it is read when the configuration sets it.
+            list_if(
+                j.get("replicaConfiguration").is_some() && known.get_attr("replica_configuration").and_then(Value::as_seq).is_some_and(|s| !s.is_empty()),
+                || {
+                    let rc = j.get("replicaConfiguration").cloned().unwrap_or(Json::Null);
+                    let kb = known.get_attr("replica_configuration").and_then(Value::as_seq).and_then(|s| s.first().cloned()).unwrap_or(Value::Null);
+                    // cascadable_replica is SQL Server's: kept as configured when the API leaves it out.
+                    Value::object([
+                        ("failover_target", or(jb(&rc, "failoverTarget"), kb.get_attr("failover_target").cloned().unwrap_or(Value::Null))),
+                        ("cascadable_replica", or(jb(&rc, "cascadableReplica"), kb.get_attr("cascadable_replica").cloned().unwrap_or(Value::Null))),
+                    ])
+                },
+            ),
+        ),
         ("connection_name", js(j, "connectionName")),
         ("self_link", js(j, "selfLink")),
         ("service_account_email_address", js(j, "serviceAccountEmailAddress")),
@@ -346,6 +397,56 @@ pub fn instance_value(j: &Json, known: &Value, defaults: &BTreeMap<String, Strin
         ("server_ca_cert", Value::List(ca.unwrap_or_default())),
         ("settings", Value::List(settings.into_iter().collect())),
     ])
+}
+
+/// How long Cloud SQL keeps the name of a deleted instance: "up to one week" in
+/// terraform-provider-google's documentation of `name`, and what users meet (409
+/// `instanceAlreadyExists` on a create with the name).
+pub const NAME_RESERVED: chrono::TimeDelta = chrono::TimeDelta::days(7);
+
+/// When the instance of this name was deleted, from `operations.list?instance=NAME` (newest
+/// first): the newest operation is a DELETE, DONE without errors. Anything else (an instance
+/// that exists, is being created, or was never made) tells nothing.
+pub fn deleted_at(ops: &[Json]) -> Option<(chrono::DateTime<chrono::Utc>, String)> {
+    let newest = ops.first()?;
+    let s = |k: &str| newest.get(k).and_then(Json::as_str);
+    if s("operationType") != Some("DELETE") || s("status") != Some("DONE") || newest.get("error").is_some_and(|e| !e.is_null()) {
+        return None;
+    }
+    let at = chrono::DateTime::parse_from_rfc3339(s("endTime").or(s("insertTime"))?).ok()?;
+    Some((at.with_timezone(&chrono::Utc), s("name").unwrap_or("?").to_string()))
+}
+
+/// The plan-time refusal of a name deleted less than [`NAME_RESERVED`] before `now`.
+pub fn reserved_name(name: &str, project: &str, ops: &[Json], now: chrono::DateTime<chrono::Utc>) -> Option<Diagnostic> {
+    let (at, op) = deleted_at(ops)?;
+    let free = at + NAME_RESERVED;
+    if free <= now {
+        return None;
+    }
+    Some(
+        Diagnostic::error(
+            "Instance name reserved",
+            format!(
+                "An instance named {name} was deleted from project {project} at {} (operation {op}). Cloud SQL keeps a deleted instance's name for about a week, so creating {name} would be refused until about {}. Choose another name, or leave name out and infra generates one.",
+                at.format("%Y-%m-%d %H:%M UTC"),
+                free.format("%Y-%m-%d %H:%M UTC"),
+            ),
+        )
+        .with_path(attrs::at("name")),
+    )
+}
+
+/// The built-in user whose password `root_password` is: `postgres` on PostgreSQL,
+/// `sqlserver` on SQL Server, `root` on MySQL.
+pub fn root_user(version: &str) -> &'static str {
+    if version.starts_with("POSTGRES") {
+        "postgres"
+    } else if version.starts_with("SQLSERVER") {
+        "sqlserver"
+    } else {
+        "root"
+    }
 }
 
 fn label_of(j: &Json) -> Option<&str> {
@@ -383,6 +484,20 @@ impl ResourceType<GoogleProvider> for DatabaseInstance {
             .attr("region", AttrSchema::optional_computed(Type::String).force_new())
             .attr("database_version", AttrSchema::required(Type::String))
             .attr("deletion_protection", AttrSchema::optional(Type::Bool).default(Value::Bool(true)))
+            // The password of the engine's built-in user (`postgres`), set by the create and,
+            // when it changes, by users.update of that user. The API never returns it.
+            .attr("root_password", AttrSchema::optional(Type::String).sensitive())
+            // Read replicas: the primary's name (a change replaces the replica), the type Cloud
+            // SQL reports (READ_REPLICA_INSTANCE), and the primary's replicas.
+            .attr("master_instance_name", AttrSchema::optional_computed(Type::String).force_new())
+            .attr("instance_type", AttrSchema::optional_computed(Type::String))
+            .attr("replica_names", c(Type::List(Box::new(Type::String))))
+            .block("replica_configuration", {
+                let rc = Schema::new()
+                    .attr("failover_target", AttrSchema::optional(Type::Bool).force_new())
+                    .attr("cascadable_replica", AttrSchema::optional(Type::Bool));
+                one(rc)
+            })
             .attr("connection_name", c(Type::String))
             .attr("self_link", c(Type::String))
             .attr("service_account_email_address", c(Type::String))
@@ -438,11 +553,21 @@ impl ResourceType<GoogleProvider> for DatabaseInstance {
             // terraform-provider-google (optional and computed): what exists stands, so an
             // imported instance plans no change for them.
             if let (Value::Object(pm), Some(ps)) = (&mut planned, prior_settings.as_ref()) {
-                for b in ["backup_configuration", "ip_configuration", "maintenance_window", "insights_config"] {
+                for b in ["backup_configuration", "ip_configuration", "maintenance_window", "insights_config", "location_preference"] {
                     let left_out = pm.get(b).and_then(Value::as_seq).is_none_or(<[Value]>::is_empty);
                     if let Some(old) = ps.get_attr(b).filter(|o| left_out && o.as_seq().is_some_and(|s| !s.is_empty())) {
                         pm.insert(b.into(), old.clone());
                     }
+                }
+            }
+            // A settings change makes Cloud SQL count a new settings version.
+            if let (Value::Object(pm), Some(ps)) = (&mut planned, prior_settings.as_ref()) {
+                let without = |v: &Value| match v {
+                    Value::Object(o) => Value::Object(o.iter().filter(|(k, _)| k.as_str() != "version").map(|(k, v)| (k.clone(), v.clone())).collect()),
+                    other => other.clone(),
+                };
+                if !without(&Value::Object(pm.clone())).equals(&without(ps)) {
+                    pm.insert("version".into(), Value::Unknown);
                 }
             }
             m.insert("settings".into(), Value::List(vec![planned]));
@@ -495,6 +620,21 @@ impl ResourceType<GoogleProvider> for DatabaseInstance {
         d
     }
 
+    /// A configured name whose instance was deleted less than a week ago is refused here, at
+    /// plan time, rather than by the create after everything before it has been applied. One
+    /// `operations.list?instance=NAME&maxResults=1` per planned create of a named instance;
+    /// an API that answers it with an error or without the delete leaves the refusal to the
+    /// create, which says the same.
+    async fn check_create(&self, c: &GoogleProvider, planned: &Value) -> Vec<Diagnostic> {
+        let (Some(name), Ok(project), Ok(cl)) = (attrs::string(planned, "name"), project_of(c, planned), c.client()) else { return Vec::new() };
+        let path = format!("projects/{}/operations?instance={}&maxResults=1", enc(&project), enc(&name));
+        let ops = match cl.api.call("operations.list", Method::Get, &path, None).await {
+            Ok(j) => j.get("items").and_then(Json::as_array).cloned().unwrap_or_default(),
+            Err(_) => return Vec::new(),
+        };
+        reserved_name(&name, &project, &ops, chrono::Utc::now()).into_iter().collect()
+    }
+
     async fn create(&self, c: &GoogleProvider, planned: &Value, token: &str) -> Outcome<Value> {
         let cl = c.client()?;
         let project = project_of(c, planned)?;
@@ -510,6 +650,21 @@ impl ResourceType<GoogleProvider> for DatabaseInstance {
         });
         if let Some(r) = attrs::string(planned, "region") {
             body["region"] = json!(r);
+        }
+        if let Some(p) = attrs::string(planned, "root_password") {
+            body["rootPassword"] = json!(p);
+        }
+        if let Some(m) = attrs::string(planned, "master_instance_name") {
+            body["masterInstanceName"] = json!(m);
+        }
+        if let Some(t) = attrs::string(planned, "instance_type") {
+            body["instanceType"] = json!(t);
+        }
+        if let Some(rc) = first(planned, "replica_configuration") {
+            let mut m = JsonMap::new();
+            put(&mut m, "failoverTarget", rc.get_attr("failover_target"));
+            put(&mut m, "cascadableReplica", rc.get_attr("cascadable_replica"));
+            body["replicaConfiguration"] = Json::Object(m);
         }
         let _guard = cl.api.lock(&project, &name).await;
         let op = match cl.api.call("instances.insert", Method::Post, &format!("projects/{}/instances", enc(&project)), Some(&body)).await {
@@ -602,9 +757,22 @@ impl ResourceType<GoogleProvider> for DatabaseInstance {
         }
         let (old_s, new_s) = (first(prior, "settings").unwrap_or(Value::Null), first(planned, "settings").unwrap_or(Value::Null));
         if !old_s.equals(&new_s) {
-            let body = json!({"settings": settings_json(&new_s, &labels(c, &new_s))});
+            let mut body = json!({"settings": settings_json(&new_s, &labels(c, &new_s))});
+            // The version the change was planned from: Cloud SQL refuses the patch (412) if the
+            // settings changed since, as terraform-provider-google sends it.
+            if let Some(v) = attrs::int(&old_s, "version") {
+                body["settings"]["settingsVersion"] = json!(v.to_string());
+            }
             let op = cl.api.call("instances.patch", Method::Patch, &path(&project, &name), Some(&body)).await?;
             cl.api.wait(&project, &op, &format!("update of instance {name}")).await?;
+        }
+        let new_root = attrs::string(planned, "root_password");
+        if new_root.is_some() && new_root != attrs::string(prior, "root_password") {
+            let user = root_user(&new_v);
+            let body = json!({"name": user, "password": new_root});
+            let path = format!("{}/users?name={}", path(&project, &name), enc(user));
+            let op = cl.api.call("users.update", Method::Put, &path, Some(&body)).await?;
+            cl.api.wait(&project, &op, &format!("password change of user {user} in instance {name}")).await?;
         }
         Ok(())
     }
@@ -685,6 +853,25 @@ mod tests {
         assert_eq!(n, generated_name("3F2A9C1E-4B7D-4E2A-9F10-0123456789ab"));
         assert!(DatabaseInstance.validate(&Value::object([("name", Value::string(n))])).is_empty());
         assert_eq!(DatabaseInstance.validate(&Value::object([("name", Value::string("Bad_Name"))])).len(), 1);
+    }
+
+    #[test]
+    fn a_name_deleted_less_than_a_week_ago_is_reserved_and_says_until_when() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-01T12:00:00Z").unwrap().with_timezone(&chrono::Utc);
+        let op = |kind: &str, end: &str| json!({"name": "op-1", "operationType": kind, "status": "DONE", "endTime": end});
+        let d = reserved_name("db", "p", &[op("DELETE", "2026-11-28T09:30:00.000Z")], now).expect("reserved");
+        assert_eq!(
+            d.detail,
+            "An instance named db was deleted from project p at 2026-11-28 09:30 UTC (operation op-1). Cloud SQL keeps a deleted instance's name for about a week, so creating db would be refused until about 2026-12-05 09:30 UTC. Choose another name, or leave name out and infra generates one."
+        );
+        assert_eq!(d.attr_path, attrs::at("name"));
+        // Older than a week, a newest operation that is not the delete, a failed delete, none.
+        assert!(reserved_name("db", "p", &[op("DELETE", "2026-11-24T11:59:00Z")], now).is_none());
+        assert!(reserved_name("db", "p", &[op("CREATE", "2026-11-30T09:30:00Z"), op("DELETE", "2026-11-29T09:30:00Z")], now).is_none());
+        let mut failed = op("DELETE", "2026-11-30T09:30:00Z");
+        failed["error"] = json!({"errors": [{"code": "X", "message": "y"}]});
+        assert!(reserved_name("db", "p", &[failed], now).is_none());
+        assert!(reserved_name("db", "p", &[], now).is_none());
     }
 
     #[test]
