@@ -167,7 +167,8 @@ fn an_apply_killed_during_the_instance_create_is_resumed_and_makes_exactly_one_i
 #[test]
 fn a_busy_instance_and_a_failing_operation_give_clear_diagnostics() {
     let data = data_dir();
-    let cs = start(emulator_bin(), data.path(), &Options { op_delay_ms: 4000 });
+    // Long enough operations that the patch below still runs when infra, on a loaded machine, gets to its insert.
+    let cs = start(emulator_bin(), data.path(), &Options { op_delay_ms: 10000 });
     let body =
         json!({"name": "busy", "databaseVersion": "POSTGRES_16", "region": "europe-west1", "settings": {"tier": "db-custom-2-7680", "edition": "ENTERPRISE"}});
     cs.mutate("p", "POST", "/v1/projects/p/instances", Some(&body));

@@ -560,7 +560,14 @@ impl ResourceType<GoogleProvider> for DatabaseInstance {
                     }
                 }
             }
-            // A settings change makes Cloud SQL count a new settings version.
+            // A settings change, or a major version upgrade (an instances.patch too), makes
+            // Cloud SQL count a new settings version.
+            let upgrading = prior
+                .and_then(|p| attrs::string(p, "database_version"))
+                .is_some_and(|old| attrs::string(config, "database_version").is_some_and(|new| new != old));
+            if let (Value::Object(pm), true) = (&mut planned, upgrading) {
+                pm.insert("version".into(), Value::Unknown);
+            }
             if let (Value::Object(pm), Some(ps)) = (&mut planned, prior_settings.as_ref()) {
                 let without = |v: &Value| match v {
                     Value::Object(o) => Value::Object(o.iter().filter(|(k, _)| k.as_str() != "version").map(|(k, v)| (k.clone(), v.clone())).collect()),
@@ -751,7 +758,8 @@ impl ResourceType<GoogleProvider> for DatabaseInstance {
         // An adopted instance may still be creating; anything else running ends first.
         cl.api.wait_idle(&project, &name).await?;
         let (old_v, new_v) = (attrs::string(prior, "database_version"), attrs::req_string(planned, "database_version")?);
-        if old_v.as_deref() != Some(new_v.as_str()) {
+        let upgrade = old_v.as_deref() != Some(new_v.as_str());
+        if upgrade {
             let op = cl.api.call("instances.patch", Method::Patch, &path(&project, &name), Some(&json!({"databaseVersion": new_v}))).await?;
             cl.api.wait(&project, &op, &format!("major version upgrade of instance {name} to {new_v}")).await?;
         }
@@ -759,8 +767,9 @@ impl ResourceType<GoogleProvider> for DatabaseInstance {
         if !old_s.equals(&new_s) {
             let mut body = json!({"settings": settings_json(&new_s, &labels(c, &new_s))});
             // The version the change was planned from: Cloud SQL refuses the patch (412) if the
-            // settings changed since, as terraform-provider-google sends it.
-            if let Some(v) = attrs::int(&old_s, "version") {
+            // settings changed since, as terraform-provider-google sends it. (After this run's own
+            // major version upgrade, which counts a version, it is left out.)
+            if let Some(v) = attrs::int(&old_s, "version").filter(|_| !upgrade) {
                 body["settings"]["settingsVersion"] = json!(v.to_string());
             }
             let op = cl.api.call("instances.patch", Method::Patch, &path(&project, &name), Some(&body)).await?;
