@@ -23,7 +23,11 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
         Some(n) => {
             let Some(o) = state.outputs.get(&n) else {
                 return Err(
-                    cx.fail(Diagnostic::error("Output not found", format!("The output \"{n}\" is not in the state. Apply the stack, or check the name.")))
+                    // Terraform's words: a null output is not in the state either.
+                    cx.fail(Diagnostic::error(
+                        format!("Output \"{n}\" not found"),
+                        "The output variable requested could not be found in the state file. If you recently added this to your configuration, be sure to run `infra apply`, since the state won't be updated with new output variables until that command is run.",
+                    ))
                 );
             };
             if json {

@@ -818,7 +818,9 @@ pub async fn apply(ctx: Arc<Ctx>, plan: Plan, backend: LocalBackend, opts: Apply
             .map(|m| {
                 m.outputs
                     .iter()
-                    .filter(|(_, v)| v.is_wholly_known())
+                    // A null output is not stored, as in Terraform: absent from `output`,
+                    // `output --json` and the state.
+                    .filter(|(_, v)| v.is_wholly_known() && !v.is_null())
                     .map(|(k, v)| (k.clone(), (v.clone(), run.ctx.config.outputs.get(k).is_some_and(|o| o.sensitive))))
                     .collect()
             })

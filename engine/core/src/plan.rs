@@ -277,7 +277,12 @@ pub async fn plan_keeping_providers(ctx: &Ctx, state: &infra_state::StateFile, o
         for (k, v) in &root.outputs {
             let sensitive = ctx.config.outputs.get(k).is_some_and(|o| o.sensitive);
             let after = if opts.mode == PlanMode::Destroy { Value::Null } else { v.clone() };
-            outputs.insert(k.clone(), OutputChange { before: p.working.outputs.get(k).map(|(v, _)| v.clone()), after, sensitive });
+            let before = p.working.outputs.get(k).map(|(v, _)| v.clone());
+            // Null is not stored: absent before and null after is no change (as in Terraform).
+            if before.is_none() && after.is_null() {
+                continue;
+            }
+            outputs.insert(k.clone(), OutputChange { before, after, sensitive });
         }
     }
     if opts.mode == PlanMode::Destroy {

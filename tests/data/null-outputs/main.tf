@@ -1,0 +1,11 @@
+output "present" {
+  value = "here"
+}
+
+output "absent" {
+  value = one([])
+}
+
+output "null_literal" {
+  value = null
+}
