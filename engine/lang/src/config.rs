@@ -341,8 +341,15 @@ fn decode_top_block(sources: &SourceMap, m: &mut Module, block: Block, depth: us
             match (from, to) {
                 (Some(from), Some(to)) => m.moved.push(Moved { from, to, span: block.span.clone() }),
                 _ => diags.push(
-                    Diagnostic::error("Invalid moved block", "A moved block needs from and to, each an address such as aws_vpc.old.")
-                        .with_subject(block.span.clone()),
+                    Diagnostic::error("Invalid moved block", "A moved block needs from and to, each an address such as aws_vpc.old.").with_subject(
+                        // The argument at fault where it is written, else the block.
+                        ["from", "to"]
+                            .iter()
+                            .filter_map(|n| block.body.attr(n))
+                            .find(|a| traversal_text(&a.expr).is_none())
+                            .and_then(|a| a.expr.span())
+                            .or_else(|| block.span.clone()),
+                    ),
                 ),
             }
         }
@@ -593,9 +600,9 @@ fn decode_resource(m: &mut Module, block: &Block, diags: &mut Diagnostics) {
         diags.push(
             Diagnostic::error(
                 "Invalid combination of \"count\" and \"for_each\"",
-                "The count and for_each meta-arguments are mutually exclusive; only one may be used.",
+                "The \"count\" and \"for_each\" meta-arguments are mutually-exclusive, only one should be used to be explicit about the number of resources to be created.",
             )
-            .with_subject(block.span.clone()),
+            .with_subject(block.body.attr("for_each").and_then(|a| a.span.clone()).or_else(|| block.span.clone())),
         );
     }
     let r = Resource {
@@ -679,7 +686,7 @@ fn decode_module_call(sources: &SourceMap, m: &mut Module, block: &Block, depth:
     let Some(source) = block.body.attr("source").and_then(|a| literal_string(&a.expr)) else {
         return diags.push(
             Diagnostic::error("Missing required argument", format!("Module \"{name}\" needs a source argument, a literal path like \"./modules/net\"."))
-                .with_subject(block.span.clone()),
+                .with_subject(block.body.attr("source").and_then(|a| a.expr.span()).or_else(|| block.span.clone())),
         );
     };
     if !(source.starts_with("./") || source.starts_with("../")) {
@@ -763,8 +770,11 @@ fn decode_module_call(sources: &SourceMap, m: &mut Module, block: &Block, depth:
     }
     if count.is_some() && for_each.is_some() {
         diags.push(
-            Diagnostic::error("Invalid combination of \"count\" and \"for_each\"", "The count and for_each meta-arguments are mutually exclusive.")
-                .with_subject(block.span.clone()),
+            Diagnostic::error(
+                "Invalid combination of \"count\" and \"for_each\"",
+                "The \"count\" and \"for_each\" meta-arguments are mutually-exclusive, only one should be used to be explicit about the number of modules to be created.",
+            )
+            .with_subject(block.body.attr("for_each").and_then(|a| a.span.clone()).or_else(|| block.span.clone())),
         );
     }
     m.module_calls
