@@ -221,8 +221,8 @@ pub fn parse() -> Cli {
     let args = with_env_args(std::env::args_os().collect(), |name| std::env::var(name).ok());
     match Cli::try_parse_from(terraform_style_args(args.into_iter())) {
         Ok(cli) => {
-            let tf_input_off = std::env::var("TF_INPUT").is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "0" | "false"));
-            let _ = GLOBALS.set(Globals { input: cli.input && !tf_input_off, lock: cli.lock, compact_warnings: cli.compact_warnings });
+            let input = input_enabled(cli.input, std::env::var("TF_INPUT").ok());
+            let _ = GLOBALS.set(Globals { input, lock: cli.lock, compact_warnings: cli.compact_warnings });
             cli
         }
         Err(e) => {
@@ -252,6 +252,12 @@ pub fn run(cmd: Cmd, cx: &Cx) -> Result<i32, Exit> {
         Cmd::Console(a) => console::run(a, cx),
         Cmd::ForceUnlock(a) => force_unlock::run(a, cx),
     }
+}
+
+/// Whether missing variables may be asked for: not with --input=false, nor with TF_INPUT set
+/// to 0 or false (as Terraform reads it).
+fn input_enabled(flag: bool, tf_input: Option<String>) -> bool {
+    flag && !tf_input.is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "0" | "false"))
 }
 
 /// TF_CLI_ARGS and TF_CLI_ARGS_<command> (`TF_CLI_ARGS_plan`, `TF_CLI_ARGS_state_list`), as
@@ -367,6 +373,15 @@ mod tests {
         assert_eq!(run(&["infra", "-version"]), ["infra", "version"]);
         assert_eq!(run(&["infra", "--version"]), ["infra", "version"]);
         assert_eq!(split_words(r#"a "b c" d\ e 'f"g'"#), ["a", "b c", "d e", "f\"g"]);
+    }
+
+    #[test]
+    fn tf_input_zero_or_false_turns_prompts_off() {
+        assert!(input_enabled(true, None));
+        assert!(input_enabled(true, Some("1".into())));
+        assert!(!input_enabled(true, Some("0".into())));
+        assert!(!input_enabled(true, Some("FALSE".into())));
+        assert!(!input_enabled(false, None));
     }
 
     #[test]

@@ -360,11 +360,13 @@ fn decode_top_block(sources: &SourceMap, m: &mut Module, block: Block, depth: us
             let id = block.body.attr("id").map(|a| a.expr.clone());
             let provider = block.body.attr("provider").and_then(|a| provider_ref(&a.expr));
             let for_each = block.body.attr("for_each").map(|a| a.expr.clone());
+            let bad_to = to_attr.is_some() && to.is_none();
             match (to, id) {
                 (Some((to, to_index)), Some(id)) => m.imports.push(Import { to, to_index, to_span, id, for_each, provider, span: block.span.clone() }),
                 _ => diags.push(
                     Diagnostic::error("Invalid import block", "An import block needs to (a resource address) and id (the object's id in the provider).")
-                        .with_subject(block.span.clone()),
+                        // A `to` that is not an address is the fault; a missing argument, the block's.
+                        .with_subject(if bad_to { to_span.clone() } else { None }.or_else(|| block.span.clone())),
                 ),
             }
         }
@@ -772,7 +774,7 @@ fn decode_module_call(sources: &SourceMap, m: &mut Module, block: &Block, depth:
         diags.push(
             Diagnostic::error(
                 "Invalid combination of \"count\" and \"for_each\"",
-                "The \"count\" and \"for_each\" meta-arguments are mutually-exclusive, only one should be used to be explicit about the number of modules to be created.",
+                "The \"count\" and \"for_each\" meta-arguments are mutually-exclusive, only one should be used to be explicit about the number of resources to be created.",
             )
             .with_subject(block.body.attr("for_each").and_then(|a| a.span.clone()).or_else(|| block.span.clone())),
         );
