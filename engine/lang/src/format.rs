@@ -334,7 +334,7 @@ fn heredoc_open(s: &str) -> Option<(usize, String)> {
     let r = s.strip_prefix("<<")?;
     let r2 = r.strip_prefix('-').unwrap_or(r);
     let name_len = r2.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-')).unwrap_or(r2.len());
-    if name_len == 0 || !r2[..1].chars().all(|c| c.is_alphabetic() || c == '_') {
+    if name_len == 0 || !r2.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_') {
         return None;
     }
     let after = &r2[name_len..];
