@@ -47,11 +47,12 @@ fn main() {
 fn run() -> Result<i32, Exit> {
     let cli = commands::parse();
     // Like terraform -chdir: relative paths in the stack resolve against the stack directory.
-    let early = Out { sources: SourceMap::new(), base: PathBuf::from("."), style: Style::from_env() };
+    let style = || Style { color: !cli.no_color && Style::from_env().color };
+    let early = Out { sources: SourceMap::new(), base: PathBuf::from("."), style: style() };
     std::env::set_current_dir(&cli.chdir)
         .map_err(|e| early.fail(Diagnostic::error("Cannot change directory", format!("--chdir {} failed: {e}.", cli.chdir.display()))))?;
     let dir = std::env::current_dir().map_err(|e| early.fail(Diagnostic::error("Cannot read the working directory", e.to_string())))?;
-    let out = Out { sources: SourceMap::new(), base: dir.clone(), style: Style::from_env() };
+    let out = Out { sources: SourceMap::new(), base: dir.clone(), style: style() };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| out.fail(Diagnostic::error("Cannot start", e.to_string())))?;
     commands::run(cli.command, &commands::Cx { dir, out, rt })
 }

@@ -18,8 +18,27 @@ pub struct Out {
 impl Out {
     pub fn diags(&self, d: &Diagnostics) {
         let mut err = std::io::stderr().lock();
+        let compact = crate::commands::globals().compact_warnings;
+        let mut warnings = Vec::new();
         for x in d.iter() {
+            if compact && !x.is_error() {
+                warnings.push(x);
+                continue;
+            }
             let _ = write!(err, "{}", render::diagnostic(x, &self.sources, &self.base, &self.style));
+        }
+        if !warnings.is_empty() {
+            // --compact-warnings: Terraform's summary, one line and its place per warning.
+            let _ = write!(err, "\n{}\n\n", self.style.yellow(&self.style.bold("Warnings:")));
+            for w in warnings {
+                let _ = writeln!(err, "- {}", w.summary);
+                if let Some(span) = &w.subject {
+                    let path = self.sources.path(span.file);
+                    let shown = path.strip_prefix(&self.base).unwrap_or(&path).display().to_string();
+                    let _ = writeln!(err, "  on {shown} line {}", self.sources.pos(span.file, span.range.start).line);
+                }
+            }
+            let _ = writeln!(err, "\nTo see the full warning notes, run infra without --compact-warnings.");
         }
     }
     pub fn fail(&self, d: impl Into<Diagnostics>) -> Exit {

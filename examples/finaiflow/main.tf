@@ -84,9 +84,9 @@ resource "vps_compose_stack" "app" {
 }
 
 resource "vps_file" "backup_script" {
-  path    = "${var.app_dir}/scripts/database_backup.sh"
-  mode    = "0750"
-  content = <<-EOT
+  path       = "${var.app_dir}/scripts/database_backup.sh"
+  mode       = "0750"
+  content    = <<-EOT
     #!/bin/sh
     # Daily dump of the database, from the postgres service of the stack.
     set -eu

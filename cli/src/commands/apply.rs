@@ -18,6 +18,7 @@ use std::sync::Arc;
 pub struct Args {
     #[command(flatten)]
     pub args: PlanArgs,
+    /// Apply without asking for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
     /// A plan file saved with `plan --out`.
@@ -27,6 +28,12 @@ pub struct Args {
 pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
     let Args { args, auto_approve, plan_file } = a;
     let out = &cx.out;
+    if plan_file.is_none() && !args.destroy {
+        super::require_config(
+            cx,
+            "Apply requires configuration to be present. Applying without a configuration would mark everything for destruction, which is normally not what is desired. If you would like to destroy everything, run infra destroy instead.",
+        )?;
+    }
     let interrupts = Interrupts::install(&cx.rt);
     let stack = ops::stack::read_stack(&cx.dir, &out.sources);
     let backend = ops::stack::backend_for(&stack.0, &cx.dir).map_err(|d| cx.fail(d))?;

@@ -4,6 +4,7 @@ use crate::out::Exit;
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// The shell: bash, zsh, fish, elvish or powershell.
     shell: clap_complete::Shell,
 }
 

@@ -11,6 +11,7 @@ use infra_lang::eval::Phase;
 pub struct Args {
     #[command(flatten)]
     pub args: PlanArgs,
+    /// Destroy without asking for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
 }

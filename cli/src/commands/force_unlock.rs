@@ -12,6 +12,7 @@ pub struct Args {
     /// -force, this also means no question is asked).
     #[arg(long)]
     pub force: bool,
+    /// The lock ID, as the error that reported the lock printed it.
     pub id: String,
 }
 

@@ -28,11 +28,25 @@ use infra_lang::eval::Phase;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "infra", version, about = "Declarative infrastructure from Terraform-language stacks")]
+#[command(name = "infra", about = "Declarative infrastructure from Terraform-language stacks")]
 pub struct Cli {
-    /// Run in this stack directory.
+    /// Run in this stack directory (Terraform's -chdir=DIR, before or after the command).
     #[arg(long, global = true, default_value = ".")]
     pub chdir: PathBuf,
+    /// Print without color codes (as NO_COLOR does).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// Ask on the terminal for variables that have no value; --input=false (or TF_INPUT=0)
+    /// never asks and reports the missing variables instead.
+    #[arg(long, global = true, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub input: bool,
+    /// Take the state lock for commands that write state (default true); --lock=false skips
+    /// it, which is safe only when nothing else can run on the same state.
+    #[arg(long, global = true, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub lock: bool,
+    /// Show warnings as one summary line each instead of in full.
+    #[arg(long, global = true)]
+    pub compact_warnings: bool,
     #[command(subcommand)]
     pub command: Cmd,
 }
@@ -71,8 +85,22 @@ pub enum Cmd {
     ForceUnlock(force_unlock::Args),
     /// Print shell completions.
     Completions(completions::Args),
-    /// Print the version.
-    Version,
+    /// Print the version (the same as --version).
+    Version(version::Args),
+}
+
+/// The options every command takes, as `parse` read them (command line and TF_* variables).
+pub struct Globals {
+    pub input: bool,
+    pub lock: bool,
+    pub compact_warnings: bool,
+}
+
+static GLOBALS: std::sync::OnceLock<Globals> = std::sync::OnceLock::new();
+
+/// The global options; their defaults before `parse` ran (in unit tests).
+pub fn globals() -> &'static Globals {
+    GLOBALS.get_or_init(|| Globals { input: true, lock: true, compact_warnings: false })
 }
 
 #[derive(clap::Args, Clone, Default)]
@@ -88,7 +116,12 @@ pub struct VarArgs {
 impl VarArgs {
     pub fn load_options(&self, phase: Phase) -> ops::vars::LoadOptions {
         use std::io::IsTerminal;
-        ops::vars::LoadOptions { vars: self.vars.clone(), var_files: self.var_files.clone(), phase, prompt_missing: std::io::stdin().is_terminal() }
+        ops::vars::LoadOptions {
+            vars: self.vars.clone(),
+            var_files: self.var_files.clone(),
+            phase,
+            prompt_missing: globals().input && std::io::stdin().is_terminal(),
+        }
     }
 }
 
@@ -96,8 +129,9 @@ impl VarArgs {
 pub struct PlanArgs {
     #[command(flatten)]
     pub vars: VarArgs,
-    /// Skip refreshing objects from their providers.
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    /// Refresh objects from their providers before planning (the default); --refresh=false
+    /// plans from the state as recorded, without reading the real objects.
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub refresh: bool,
     /// Only show (and apply) drift between state and reality (always a full refresh).
     #[arg(long)]
@@ -162,18 +196,35 @@ impl Cx {
 /// Takes the state lock for `op` with `interrupts` watching (installed before this, so no
 /// signal finds the lock without its release), warning when it took over a stale lock.
 fn take_lock(cx: &Cx, interrupts: &Interrupts, backend: &infra_state::LocalBackend, op: &str, lock_timeout: &str) -> Result<(), Exit> {
+    if !globals().lock {
+        return Ok(());
+    }
     if let Some(stale) = interrupts.lock(backend, op, lock_timeout).map_err(|d| cx.fail(d))? {
         cx.out.diags(&ops::stack::stale_lock_warning(backend, &stale).into());
     }
     Ok(())
 }
 
+/// Terraform's "No configuration files" error, for a command run where there is nothing to
+/// plan or check (a wrong directory is the usual cause).
+fn require_config(cx: &Cx, detail: &str) -> Result<(), Exit> {
+    match infra_lang::parse::stack_files(&cx.dir) {
+        Ok(files) if files.is_empty() => Err(cx.fail(infra_lang::diag::Diagnostic::error("No configuration files", detail))),
+        _ => Ok(()),
+    }
+}
+
 /// Parses the command line, exiting as clap does for help and usage errors.
 pub fn parse() -> Cli {
     // Usage errors exit 1, as Terraform's do: exit 2 means "changes present" to
     // `--detailed-exitcode` users, so a mistyped flag must never look like it.
-    match Cli::try_parse_from(terraform_style_args(std::env::args_os())) {
-        Ok(cli) => cli,
+    let args = with_env_args(std::env::args_os().collect(), |name| std::env::var(name).ok());
+    match Cli::try_parse_from(terraform_style_args(args.into_iter())) {
+        Ok(cli) => {
+            let input = input_enabled(cli.input, std::env::var("TF_INPUT").ok());
+            let _ = GLOBALS.set(Globals { input, lock: cli.lock, compact_warnings: cli.compact_warnings });
+            cli
+        }
         Err(e) => {
             let _ = e.print();
             std::process::exit(if e.use_stderr() { 1 } else { 0 });
@@ -183,7 +234,7 @@ pub fn parse() -> Cli {
 
 pub fn run(cmd: Cmd, cx: &Cx) -> Result<i32, Exit> {
     match cmd {
-        Cmd::Version => version::run(),
+        Cmd::Version(a) => version::run(a),
         Cmd::Completions(a) => completions::run(a),
         Cmd::Init => init::run(cx),
         Cmd::Validate(a) => validate::run(a, cx),
@@ -201,6 +252,68 @@ pub fn run(cmd: Cmd, cx: &Cx) -> Result<i32, Exit> {
         Cmd::Console(a) => console::run(a, cx),
         Cmd::ForceUnlock(a) => force_unlock::run(a, cx),
     }
+}
+
+/// Whether missing variables may be asked for: not with --input=false, nor with TF_INPUT set
+/// to 0 or false (as Terraform reads it).
+fn input_enabled(flag: bool, tf_input: Option<String>) -> bool {
+    flag && !tf_input.is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "0" | "false"))
+}
+
+/// TF_CLI_ARGS and TF_CLI_ARGS_<command> (`TF_CLI_ARGS_plan`, `TF_CLI_ARGS_state_list`), as
+/// Terraform reads them: their words go right after the command, the command-specific ones
+/// first. `--version`/`-version`/`-v` alone are `version`.
+pub fn with_env_args(mut args: Vec<std::ffi::OsString>, env: impl Fn(&str) -> Option<String>) -> Vec<std::ffi::OsString> {
+    // The command: the first argument that is not an option (global options such as
+    // -chdir=DIR come before it).
+    let Some(at) = args.iter().skip(1).position(|a| !a.to_string_lossy().starts_with('-')).map(|p| p + 1) else {
+        if args.len() == 2 && matches!(args[1].to_str(), Some("--version" | "-version" | "-v")) {
+            args[1] = "version".into();
+        }
+        return args;
+    };
+    let verb = args[at].to_string_lossy().into_owned();
+    // A command with subcommands (`state list`) is named by both words.
+    let mut name = verb.clone();
+    let mut end = at;
+    if matches!(verb.as_str(), "state" | "workspace" | "providers") {
+        if let Some(sub) = args.get(at + 1).map(|a| a.to_string_lossy().into_owned()).filter(|s| !s.starts_with('-')) {
+            name = format!("{verb}_{}", sub.replace('-', "_"));
+            end = at + 1;
+        }
+    }
+    for var in ["TF_CLI_ARGS".to_string(), format!("TF_CLI_ARGS_{name}")] {
+        if let Some(v) = env(&var) {
+            let words = split_words(&v);
+            args.splice(end + 1..end + 1, words.into_iter().map(std::ffi::OsString::from));
+        }
+    }
+    args
+}
+
+/// Splits a TF_CLI_ARGS value into words as a shell does: spaces separate, quotes group,
+/// a backslash escapes.
+fn split_words(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur: Option<String> = None;
+    let mut chars = s.chars();
+    let mut quote: Option<char> = None;
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some('"'), '\\') => cur.get_or_insert_with(String::new).extend(chars.next()),
+            (Some(_), c) => cur.get_or_insert_with(String::new).push(c),
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                cur.get_or_insert_with(String::new);
+            }
+            (None, '\\') => cur.get_or_insert_with(String::new).extend(chars.next()),
+            (None, c) if c.is_whitespace() => out.extend(cur.take()),
+            (None, c) => cur.get_or_insert_with(String::new).push(c),
+        }
+    }
+    out.extend(cur);
+    out
 }
 
 /// Terraform spells long options with one dash (`-var`, `-auto-approve`, `-out=tf.plan`,
@@ -238,6 +351,95 @@ mod tests {
     fn one_dash_long_options_become_two() {
         assert_eq!(args(&["infra", "-chdir=x", "apply", "-auto-approve", "-var", "a=b"]), ["infra", "--chdir=x", "apply", "--auto-approve", "--var", "a=b"]);
         assert_eq!(args(&["infra", "plan", "-h", "--", "-var"]), ["infra", "plan", "-h", "--", "-var"]);
+    }
+
+    #[test]
+    fn tf_cli_args_go_after_the_command_specific_first() {
+        let env = |name: &str| match name {
+            "TF_CLI_ARGS" => Some("-no-color -input=false".to_string()),
+            "TF_CLI_ARGS_plan" => Some("-var 'name=a b' -parallelism=3".to_string()),
+            "TF_CLI_ARGS_state_list" => Some("-id=x".to_string()),
+            _ => None,
+        };
+        let run = |v: &[&str]| -> Vec<String> {
+            with_env_args(v.iter().map(|s| s.into()).collect(), env).into_iter().map(|s| s.to_string_lossy().into_owned()).collect()
+        };
+        assert_eq!(
+            run(&["infra", "-chdir=x", "plan", "-out=p"]),
+            ["infra", "-chdir=x", "plan", "-var", "name=a b", "-parallelism=3", "-no-color", "-input=false", "-out=p"]
+        );
+        assert_eq!(run(&["infra", "apply"]), ["infra", "apply", "-no-color", "-input=false"]);
+        assert_eq!(run(&["infra", "state", "list"]), ["infra", "state", "list", "-id=x", "-no-color", "-input=false"]);
+        assert_eq!(run(&["infra", "-version"]), ["infra", "version"]);
+        assert_eq!(run(&["infra", "--version"]), ["infra", "version"]);
+        assert_eq!(split_words(r#"a "b c" d\ e 'f"g'"#), ["a", "b c", "d e", "f\"g"]);
+    }
+
+    #[test]
+    fn tf_input_zero_or_false_turns_prompts_off() {
+        assert!(input_enabled(true, None));
+        assert!(input_enabled(true, Some("1".into())));
+        assert!(!input_enabled(true, Some("0".into())));
+        assert!(!input_enabled(true, Some("FALSE".into())));
+        assert!(!input_enabled(false, None));
+    }
+
+    #[test]
+    fn every_command_and_option_has_help_text() {
+        use clap::CommandFactory;
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for a in cmd.get_arguments() {
+                let id = a.get_id().as_str();
+                if id == "help" || id == "version" {
+                    continue;
+                }
+                if a.get_help().is_none() && a.get_long_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                if sub.get_name() == "help" {
+                    continue;
+                }
+                if sub.get_about().is_none() {
+                    missing.push(format!("{path} {} (command)", sub.get_name()));
+                }
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "infra", &mut missing);
+        assert!(missing.is_empty(), "without help text: {missing:?}");
+    }
+
+    #[test]
+    fn terraform_automation_flags_parse_one_and_two_dashes() {
+        let parse = |v: &[&str]| Cli::try_parse_from(terraform_style_args(v.iter().map(|s| s.into())));
+        let c = parse(&[
+            "infra",
+            "-chdir=x",
+            "plan",
+            "-no-color",
+            "-input=false",
+            "-lock=false",
+            "-lock-timeout=30s",
+            "-compact-warnings",
+            "-parallelism=4",
+            "-var-file=a.tfvars",
+            "-refresh=false",
+        ])
+        .unwrap();
+        assert!(c.no_color && !c.input && !c.lock && c.compact_warnings);
+        assert!(
+            matches!(c.command, Cmd::Plan(a) if a.args.lock_timeout == "30s" && a.args.parallelism == 4 && !a.args.refresh && a.args.vars.var_files.len() == 1)
+        );
+        let c = parse(&["infra", "apply", "--no-color", "--input", "--lock=true", "--auto-approve"]).unwrap();
+        assert!(c.no_color && c.input && c.lock && !c.compact_warnings);
+        assert!(matches!(parse(&["infra", "version", "-json"]).map(|c| c.command), Ok(Cmd::Version(_))));
+        assert!(matches!(parse(&["infra", "validate", "-json", "-no-color"]).map(|c| c.command), Ok(Cmd::Validate(_))));
+        assert!(matches!(parse(&["infra", "output", "-json", "-no-color"]).map(|c| c.command), Ok(Cmd::Output(_))));
+        assert!(matches!(parse(&["infra", "fmt", "-recursive", "-check", "-diff", "-list=false", "-write=false"]).map(|c| c.command), Ok(Cmd::Fmt(_))));
+        assert!(parse(&["infra", "plan", "-lock=maybe"]).is_err());
     }
 
     #[test]

@@ -8,9 +8,13 @@ use infra_lang::value::from_json;
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// Print only this output's value (a sensitive one too, as Terraform does: naming it is
+    /// asking for it).
     name: Option<String>,
+    /// Print as JSON: every output with its type and sensitivity, or the named one's value.
     #[arg(long)]
     json: bool,
+    /// Print the named output's string, number or bool as is, without quotes or newline.
     #[arg(long)]
     raw: bool,
 }
@@ -43,8 +47,6 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
                         )))
                     }
                 }
-            } else if o.sensitive {
-                println!("(sensitive value)");
             } else {
                 println!("{}", render::value(&from_json(&o.value), 0));
             }

@@ -27,6 +27,12 @@ pub struct Args {
 pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
     let Args { args, out: plan_out, detailed_exitcode, generate_config_out } = a;
     let out = &cx.out;
+    if !args.destroy {
+        super::require_config(
+            cx,
+            "Plan requires configuration to be present. Planning without a configuration would mark everything for destruction, which is normally not what is desired. If you would like to destroy everything, run plan with the --destroy option. Otherwise, create a configuration file (.tf file) and try again.",
+        )?;
+    }
     let generate = match &generate_config_out {
         Some(f) => Some(ops::import::check_generate_target(&cx.dir, f).map_err(|d| cx.fail(d))?),
         None => None,
@@ -72,7 +78,11 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
         ops::planfile::save(&file, &ops::planfile::from_plan(&p, &request, inputs, serde_json::to_value(&configuration).unwrap_or_default(), timestamp))
             .map_err(|d| cx.fail(d))?;
         if !args.json {
-            println!("\nSaved the plan to: {}\nTo perform exactly these actions, run: infra apply {}", file.display(), file.display());
+            println!("\nSaved the plan to: {}", file.display());
+            // TF_IN_AUTOMATION: the pipeline runs the next step; no hint for a person.
+            if std::env::var_os("TF_IN_AUTOMATION").is_none_or(|v| v.is_empty()) {
+                println!("To perform exactly these actions, run: infra apply {}", file.display());
+            }
         }
     }
     Ok(if detailed_exitcode && p.has_changes() { 2 } else { 0 })

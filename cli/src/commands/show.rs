@@ -5,11 +5,14 @@ use crate::out::Exit;
 use crate::{json, ops, render};
 use infra_core::state_io::Working;
 use infra_lang::diag::Diagnostic;
+use infra_lang::value::from_json;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// A plan saved with plan --out; without it, the state is shown.
     plan_file: Option<PathBuf>,
+    /// Print as JSON, in the format of terraform show -json.
     #[arg(long)]
     json: bool,
 }
@@ -47,6 +50,14 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
             addr.name,
             render::value(&inst.value, 0)
         );
+    }
+    if !state.outputs.is_empty() {
+        // As terraform show: the root module's outputs after the resources, sensitive ones masked.
+        println!("\nOutputs:\n");
+        for (k, o) in &state.outputs {
+            let shown = if o.sensitive { "(sensitive value)".to_string() } else { render::value(&from_json(&o.value), 0) };
+            println!("{k} = {shown}");
+        }
     }
     Ok(0)
 }

@@ -18,15 +18,23 @@ pub struct Args {
 
 #[derive(Subcommand)]
 pub enum StateCmd {
+    /// List the resource instances the state records.
     List,
+    /// Show one resource instance's attributes.
     Show {
+        /// The instance's address, like aws_vpc.main or module.net.aws_subnet.a["x"].
         address: String,
     },
+    /// Forget resource instances (the real objects are left alone).
     Rm {
+        /// The addresses of the instances (or whole resources and modules) to forget.
         addresses: Vec<String>,
     },
+    /// Move a resource instance to another address, as after renaming it.
     Mv {
+        /// The address the state records now.
         from: String,
+        /// The new address.
         to: String,
     },
     /// Write infra's state from a Terraform state (format version 4). Never changes FILE.

@@ -7,11 +7,15 @@ use infra_lang::eval::Phase;
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// Print the result as JSON, in the format of terraform validate -json.
     #[arg(long)]
     json: bool,
 }
 
 pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
+    // Terraform itself says Success! here (hashicorp/terraform#23731), which hides a wrong
+    // directory; infra says what plan says.
+    super::require_config(cx, &format!("The directory {} contains no configuration files (.tf or .tf.json).", cx.dir.display()))?;
     let ctx = ops::vars::load(&cx.dir, &VarArgs::default().load_options(Phase::Validate), &cx.out.sources).map_err(|d| cx.fail(d))?;
     let d = infra_core::validate(&ctx);
     if a.json {

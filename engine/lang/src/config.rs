@@ -341,8 +341,15 @@ fn decode_top_block(sources: &SourceMap, m: &mut Module, block: Block, depth: us
             match (from, to) {
                 (Some(from), Some(to)) => m.moved.push(Moved { from, to, span: block.span.clone() }),
                 _ => diags.push(
-                    Diagnostic::error("Invalid moved block", "A moved block needs from and to, each an address such as aws_vpc.old.")
-                        .with_subject(block.span.clone()),
+                    Diagnostic::error("Invalid moved block", "A moved block needs from and to, each an address such as aws_vpc.old.").with_subject(
+                        // The argument at fault where it is written, else the block.
+                        ["from", "to"]
+                            .iter()
+                            .filter_map(|n| block.body.attr(n))
+                            .find(|a| traversal_text(&a.expr).is_none())
+                            .and_then(|a| a.expr.span())
+                            .or_else(|| block.span.clone()),
+                    ),
                 ),
             }
         }
@@ -353,11 +360,13 @@ fn decode_top_block(sources: &SourceMap, m: &mut Module, block: Block, depth: us
             let id = block.body.attr("id").map(|a| a.expr.clone());
             let provider = block.body.attr("provider").and_then(|a| provider_ref(&a.expr));
             let for_each = block.body.attr("for_each").map(|a| a.expr.clone());
+            let bad_to = to_attr.is_some() && to.is_none();
             match (to, id) {
                 (Some((to, to_index)), Some(id)) => m.imports.push(Import { to, to_index, to_span, id, for_each, provider, span: block.span.clone() }),
                 _ => diags.push(
                     Diagnostic::error("Invalid import block", "An import block needs to (a resource address) and id (the object's id in the provider).")
-                        .with_subject(block.span.clone()),
+                        // A `to` that is not an address is the fault; a missing argument, the block's.
+                        .with_subject(if bad_to { to_span.clone() } else { None }.or_else(|| block.span.clone())),
                 ),
             }
         }
@@ -593,9 +602,9 @@ fn decode_resource(m: &mut Module, block: &Block, diags: &mut Diagnostics) {
         diags.push(
             Diagnostic::error(
                 "Invalid combination of \"count\" and \"for_each\"",
-                "The count and for_each meta-arguments are mutually exclusive; only one may be used.",
+                "The \"count\" and \"for_each\" meta-arguments are mutually-exclusive, only one should be used to be explicit about the number of resources to be created.",
             )
-            .with_subject(block.span.clone()),
+            .with_subject(block.body.attr("for_each").and_then(|a| a.span.clone()).or_else(|| block.span.clone())),
         );
     }
     let r = Resource {
@@ -679,7 +688,7 @@ fn decode_module_call(sources: &SourceMap, m: &mut Module, block: &Block, depth:
     let Some(source) = block.body.attr("source").and_then(|a| literal_string(&a.expr)) else {
         return diags.push(
             Diagnostic::error("Missing required argument", format!("Module \"{name}\" needs a source argument, a literal path like \"./modules/net\"."))
-                .with_subject(block.span.clone()),
+                .with_subject(block.body.attr("source").and_then(|a| a.expr.span()).or_else(|| block.span.clone())),
         );
     };
     if !(source.starts_with("./") || source.starts_with("../")) {
@@ -763,8 +772,11 @@ fn decode_module_call(sources: &SourceMap, m: &mut Module, block: &Block, depth:
     }
     if count.is_some() && for_each.is_some() {
         diags.push(
-            Diagnostic::error("Invalid combination of \"count\" and \"for_each\"", "The count and for_each meta-arguments are mutually exclusive.")
-                .with_subject(block.span.clone()),
+            Diagnostic::error(
+                "Invalid combination of \"count\" and \"for_each\"",
+                "The \"count\" and \"for_each\" meta-arguments are mutually-exclusive, only one should be used to be explicit about the number of resources to be created.",
+            )
+            .with_subject(block.body.attr("for_each").and_then(|a| a.span.clone()).or_else(|| block.span.clone())),
         );
     }
     m.module_calls
