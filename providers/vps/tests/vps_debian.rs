@@ -975,6 +975,9 @@ ufw --force enable >/dev/null"
     let mut names: Vec<String> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.sort();
     assert_eq!(names, ["cron.tf", "files.tf", "firewall.tf", "imports.tf", "nginx.tf", "provider.tf", "services.tf"]);
+    for n in &names {
+        eprintln!("--- {n}\n{}", read(n));
+    }
     // Compared with spaces squashed: the alignment is fmt's business.
     let read = |f: &str| read(f).split_whitespace().collect::<Vec<_>>().join(" ");
     let all: String = names.iter().map(|n| read(n)).collect();
@@ -1021,7 +1024,7 @@ ufw --force enable >/dev/null"
     assert!(out.contains("Plan: 11 to import, 0 to add, 0 to change, 0 to destroy."), "{out}");
     let (code, out) = infra(&dir, &["apply", "-auto-approve"]);
     assert_eq!(code, 0, "{out}");
-    let state = std::fs::read_to_string(dir.join("terraform.tfstate")).unwrap();
+    let state = std::fs::read_to_string(dir.join("infra.tfstate")).unwrap();
     assert!(!state.contains("hunter2"), "nor recorded in state");
     assert!(state.contains("\"/opt/app/.env\""), "{state}");
     let (code, out) = infra(&dir, &["plan", "--detailed-exitcode"]);
