@@ -190,7 +190,7 @@ pub fn parse(output: &str) -> Inventory {
 impl Inventory {
     /// The objects of one type as discovery reports them: `id`, `name`, and what an import
     /// by that id starts from (the type's import seed), so that reading the objects listed
-    /// (one `prefetch`) answers their imports.
+    /// (one `prefetch`) answers their imports; for an import, files with their content unknown.
     pub fn objects(&self, type_name: &str, include_defaults: bool, for_import: bool) -> Vec<Value> {
         let seed = |id: &str| crate::kinds::probed(type_name).and_then(|k| k.import_seed(id).ok()).unwrap_or(Value::Null);
         self.0
@@ -205,6 +205,11 @@ impl Inventory {
                         };
                         m.insert("id".into(), Value::string(f.id.clone()));
                         m.insert("name".into(), Value::string(f.name.clone()));
+                        if for_import && type_name == "vps_file" {
+                            // Read for `infra discover vps`: a file that looks secret is
+                            // recorded without its content (see `kinds::file`).
+                            m.insert("content".into(), Value::Unknown);
+                        }
                         Value::Object(m)
                     })
                     .collect()

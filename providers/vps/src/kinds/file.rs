@@ -2,8 +2,9 @@
 //! as a secret, or read from a local file at plan time; the services that read it reloaded or
 //! restarted when the content changes. With none of the three, the content is not managed:
 //! infra keeps the file's mode and owner, and its content as the host has it (a create makes
-//! an empty file). That is how an imported file that looks secret is kept (see
-//! [`looks_secret`]): its content is never read into state or written into configuration.
+//! an empty file). That is how `infra discover vps` writes a file that looks secret (see
+//! [`looks_secret`]): its content never appears in the configuration (the import blocks then
+//! record it in state, as any import does; the state file is mode 0600).
 
 use super::*;
 use crate::probe::Facts;
@@ -132,7 +133,10 @@ impl ResourceType<VpsProvider> for File {
             }
             let whole = Value::Object(m.clone());
             let sha = if whole.is_wholly_known() && content_unmanaged(&whole) {
-                // The content is the host's: whatever the last read found.
+                // The content is the host's: whatever the last read found (and recorded).
+                if let Some(c) = prior.and_then(|p| p.get_attr("content")) {
+                    m.insert("content".into(), c.clone());
+                }
                 prior.and_then(|p| p.get_attr("content_sha256")).filter(|v| !v.is_null()).cloned().unwrap_or(Value::Unknown)
             } else if whole.is_wholly_known() {
                 match file_bytes(&whole) {
@@ -180,10 +184,10 @@ impl ResourceType<VpsProvider> for File {
         Ok(())
     }
 
-    /// The path. The content is read as well unless the file looks secret ([`looks_secret`]):
-    /// then only its hash, mode and owner are recorded, and the content stays unmanaged.
+    /// The path; the content is read with it. (`infra discover vps` reads its files with
+    /// `content` unknown instead: then a file that looks secret is recorded without it.)
     fn import_seed(&self, id: &str) -> Outcome<Value> {
-        Ok(Value::object([("id", Value::string(id)), ("path", Value::string(id)), ("content", Value::Unknown)]))
+        Ok(Value::object([("id", Value::string(id)), ("path", Value::string(id))]))
     }
 
     /// Files under the `paths` of the filter (`infra discover vps --path`; see `crate::discover`).
@@ -193,9 +197,12 @@ impl ResourceType<VpsProvider> for File {
 
     /// A multi-line content as a heredoc; an unmanaged content (a secret left on the host) as
     /// `sensitive_content = null # sensitive`, which plans clean and says where a value would go.
+    /// A file that looks secret never has its content written, whatever the state holds.
     fn to_hcl(&self, state: &Value) -> String {
-        let mut body = body_with_heredocs(&self.schema(), state);
-        if content_unmanaged(state) {
+        let secret = looks_secret(&attrs::string(state, "path").unwrap_or_default(), attrs::string(state, "mode").as_deref());
+        let state = if secret { with(state, vec![("content", Value::Null)]) } else { state.clone() };
+        let mut body = body_with_heredocs(&self.schema(), &state);
+        if content_unmanaged(&state) {
             body.push_str("  sensitive_content = null # sensitive: left as the host has it\n");
         }
         body
@@ -223,14 +230,19 @@ impl Kind for File {
             ("group", fact(facts, "group")),
             ("content_sha256", sha),
         ];
-        let importing = known.get_attr("content").is_some_and(|c| matches!(c, Value::Unknown));
-        if importing {
-            // An import: the content as the host has it, unless it looks secret (or is not text).
-            let secret = looks_secret(&g("path").unwrap_or_default(), facts.get("mode").map(String::as_str));
-            let text = if secret || !regular { None } else { decoded(facts, "content") };
-            fields.push(("content", text.map(Value::string).unwrap_or(Value::Null)));
-        } else if !content_is_secret(known) && !content_unmanaged(known) {
-            fields.push(("content", text_of(facts, "", g("content"), &g("content_sha256").unwrap_or_default())));
+        match known.get_attr("content") {
+            // Read for `infra discover vps`: the content as the host has it, unless the file
+            // looks secret (or is not text): then it stays unmanaged, in state as in the stack.
+            Some(Value::Unknown) => {
+                let secret = looks_secret(&g("path").unwrap_or_default(), facts.get("mode").map(String::as_str));
+                let text = if secret || !regular { None } else { decoded(facts, "content") };
+                fields.push(("content", text.map(Value::string).unwrap_or(Value::Null)));
+            }
+            // A bare import seed (`infra import`, an import block): the content, which the
+            // configuration will compare.
+            None if !content_is_secret(known) => fields.push(("content", text_of(facts, "", None, ""))),
+            _ if content_is_secret(known) || content_unmanaged(known) => {}
+            _ => fields.push(("content", text_of(facts, "", g("content"), &g("content_sha256").unwrap_or_default()))),
         }
         Some(with(known, fields))
     }
@@ -285,5 +297,10 @@ mod tests {
         let hcl = File.to_hcl(&prior);
         assert!(hcl.contains("sensitive_content = null # sensitive"), "{hcl}");
         assert!(!hcl.contains("abc"), "{hcl}");
+        let recorded = with(&prior, vec![("content", Value::string("DB_PASSWORD=x\n"))]);
+        let hcl = File.to_hcl(&recorded);
+        assert!(!hcl.contains("DB_PASSWORD") && hcl.contains("sensitive_content = null # sensitive"), "never written: {hcl}");
+        let kept = File.plan(&VpsProvider::unconfigured(), Some(&recorded), &config).planned;
+        assert!(kept.get_attr("content").is_some_and(|c| c.equals(&Value::string("DB_PASSWORD=x\n"))), "what state holds stays: {kept:?}");
     }
 }
