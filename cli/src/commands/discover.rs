@@ -1,5 +1,6 @@
-//! `infra discover aws`: lists what exists in a region and writes a stack for it (resources,
-//! references between them, one `import` block per object), which then plans as imports only.
+//! `infra discover aws` / `infra discover vps`: lists what exists in a region or on a host and
+//! writes a stack for it (resources, references between them, one `import` block per object),
+//! which then plans as imports only.
 
 use super::Cx;
 use crate::ops;
@@ -18,6 +19,45 @@ pub enum Cloud {
     /// List an AWS region (VPCs, subnets, gateways, route tables, security groups, instances,
     /// EFS, load balancers) and write a stack that imports it.
     Aws(AwsArgs),
+    /// List a host over SSH (systemd units and nginx sites and cron files not shipped by
+    /// Debian packages, UFW and its rules, compose projects, files under --path) and write a
+    /// stack that imports it.
+    Vps(VpsArgs),
+}
+
+#[derive(clap::Args)]
+pub struct VpsArgs {
+    /// The host to reach over SSH (name or address).
+    #[arg(long)]
+    pub host: String,
+    /// The SSH port (22 when not given).
+    #[arg(long)]
+    pub port: Option<i64>,
+    /// The user to log in as (root when not given).
+    #[arg(long)]
+    pub user: Option<String>,
+    /// The private key file to log in with.
+    #[arg(long = "private-key-file", visible_alias = "identity-file", value_name = "FILE")]
+    pub private_key_file: Option<String>,
+    /// Log in with the keys of the running ssh-agent.
+    #[arg(long)]
+    pub agent: bool,
+    /// The host's public key line, as ssh-keyscan prints it (`ssh-ed25519 AAAA…`).
+    #[arg(long = "host-key", value_name = "KEY")]
+    pub host_key: Option<String>,
+    /// A known_hosts file holding the host's key.
+    #[arg(long = "known-hosts-file", value_name = "FILE")]
+    pub known_hosts_file: Option<String>,
+    /// Run every command through sudo (a user other than root).
+    #[arg(long)]
+    pub sudo: bool,
+    /// Also list the files and directories under this absolute path (repeatable), as vps_file
+    /// and vps_directory.
+    #[arg(long = "path", value_name = "PREFIX")]
+    pub paths: Vec<String>,
+    /// The directory to write the stack into (new, or without .tf files).
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -51,7 +91,10 @@ pub struct AwsArgs {
 }
 
 pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
-    let Cloud::Aws(a) = a.cloud;
+    let a = match a.cloud {
+        Cloud::Aws(a) => a,
+        Cloud::Vps(v) => return run_vps(v, cx),
+    };
     let mut tags = Vec::new();
     for t in &a.tags {
         let Some((k, v)) = t.split_once('=') else {
@@ -69,9 +112,33 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
         types: a.types,
     };
     let found = ops::discover::discover_aws(&cx.rt, &ops::stack::registry(), &opts).map_err(|d| cx.fail(d))?;
-    let dir = cx.dir.join(&a.out);
-    ops::discover::write(&dir, &found).map_err(|d| cx.fail(d))?;
+    written(cx, &a.out, &found)
+}
+
+/// Writes the stack found and says where.
+fn written(cx: &Cx, out: &std::path::Path, found: &ops::discover::Discovered) -> Result<i32, Exit> {
+    let dir = cx.dir.join(out);
+    ops::discover::write(&dir, found).map_err(|d| cx.fail(d))?;
     println!("Discovered {} objects; wrote {} to {}.", found.objects, found.files.keys().cloned().collect::<Vec<_>>().join(", "), dir.display());
     println!("Run infra plan there: it should show only imports.");
     Ok(0)
+}
+
+fn run_vps(a: VpsArgs, cx: &Cx) -> Result<i32, Exit> {
+    // Relative key and known_hosts files are written as absolute paths: the stack may be
+    // planned from its own directory.
+    let abs = |f: Option<String>| f.map(|f| if f.starts_with('/') { f } else { cx.dir.join(&f).display().to_string() });
+    let opts = ops::discover::vps::VpsOptions {
+        host: a.host,
+        port: a.port,
+        user: a.user,
+        private_key_file: abs(a.private_key_file),
+        agent: a.agent,
+        host_key: a.host_key,
+        known_hosts_file: abs(a.known_hosts_file),
+        sudo: a.sudo,
+        paths: a.paths,
+    };
+    let found = ops::discover::vps::discover_vps(&cx.rt, &ops::stack::registry(), &opts).map_err(|d| cx.fail(d))?;
+    written(cx, &a.out, &found)
 }

@@ -12,6 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
 
+pub mod vps;
+
 /// The types `discover aws` lists, in the order their blocks are written, with the file each
 /// goes to.
 pub const AWS_TYPES: &[(&str, &str)] = &[
@@ -162,12 +164,20 @@ pub fn discover_aws(rt: &tokio::runtime::Runtime, registry: &Registry, o: &AwsOp
         return Err(Diagnostics(diags));
     }
     let bodies = with_references(&found, bodies);
+    let file_of = |t: &str| AWS_TYPES.iter().find(|(n, _)| *n == t).map(|(_, file)| *file).unwrap_or("main.tf");
+    Ok(assemble(&found, &bodies, provider_tf, file_of))
+}
+
+/// The stack's files from the objects found, their names and bodies (shared by every
+/// `discover`): `provider.tf`, one resource block per object in the file `file_of` its type
+/// says, one `import` block each in `imports.tf`, all in the canonical layout (so that
+/// `infra fmt --check` passes on what was written).
+fn assemble(found: &[Found], bodies: &[String], provider_tf: String, file_of: impl Fn(&str) -> &'static str) -> Discovered {
     let mut files: BTreeMap<String, String> = BTreeMap::new();
     files.insert("provider.tf".into(), provider_tf);
     let mut imports = String::new();
-    for (f, body) in found.iter().zip(&bodies) {
-        let file = AWS_TYPES.iter().find(|(n, _)| *n == f.type_name).map(|(_, file)| *file).unwrap_or("main.tf");
-        let text = files.entry(file.to_string()).or_default();
+    for (f, body) in found.iter().zip(bodies) {
+        let text = files.entry(file_of(&f.type_name).to_string()).or_default();
         if !text.is_empty() {
             text.push('\n');
         }
@@ -180,13 +190,12 @@ pub fn discover_aws(rt: &tokio::runtime::Runtime, registry: &Registry, o: &AwsOp
     if !imports.is_empty() {
         files.insert("imports.tf".into(), imports);
     }
-    // The canonical layout, so that `infra fmt --check` passes on what was written.
     for text in files.values_mut() {
         if let Ok(f) = infra_lang::format::format(text) {
             *text = f;
         }
     }
-    Ok(Discovered { files, objects: found.len() })
+    Discovered { files, objects: found.len() }
 }
 
 /// One `discover` per type, then one `import` per object found (concurrently, 16 at a time).
@@ -213,6 +222,13 @@ async fn list_and_read(provider: Arc<dyn Provider>, o: &AwsOptions) -> Result<Ve
     if diags.iter().any(Diagnostic::is_error) {
         return Err(Diagnostics(diags));
     }
+    import_all(provider, &listed).await
+}
+
+/// Reads every object listed (type, id, label) in full with `import`, 16 at a time; an object
+/// gone between the listing and the read is left out.
+async fn import_all(provider: Arc<dyn Provider>, listed: &[(String, String, Option<String>)]) -> Result<Vec<Found>> {
+    let mut diags = Vec::new();
     let mut found = Vec::new();
     for chunk in listed.chunks(16) {
         let mut set = tokio::task::JoinSet::new();

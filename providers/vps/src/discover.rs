@@ -24,19 +24,47 @@ find /etc/systemd/system -mindepth 1 -maxdepth 1 \( -type f -o -type l \) -print
 find /etc/nginx/sites-available /etc/nginx/sites-enabled -mindepth 1 -maxdepth 1 \( -type f -o -type l \) -printf 'site\t%h\t%f\n' 2>/dev/null
 find /etc/cron.d -mindepth 1 -maxdepth 1 -type f -printf 'cron\t%f\n' 2>/dev/null
 grep -h '^### tuple ###' /etc/ufw/user.rules 2>/dev/null | sed 's/^/ufw\t/'
+if command -v ufw >/dev/null 2>&1; then printf 'firewall\t%s\n' "$(grep -c '^ENABLED=yes' /etc/ufw/ufw.conf 2>/dev/null)"; fi
 if command -v docker >/dev/null 2>&1; then
   docker ps -a --format '{{.Label "com.docker.compose.project.working_dir"}}	{{.Label "com.docker.compose.project"}}' 2>/dev/null | sed 's/^/compose\t/'
 fi
 cat /var/lib/dpkg/info/*.list 2>/dev/null | grep -E '^/etc/(systemd/system|nginx/sites-available|nginx/sites-enabled|cron\.d)/[^/]+$' | sed 's/^/owned\t/'
-true
 "#;
 
-/// An object found on the host: its id, a name, and whether a package ships it.
+/// The listing script, with the files and directories under `paths` (regular files up to
+/// 1 MiB, directories, one file system, no symlinks) when asked.
+pub fn script(paths: &[String]) -> String {
+    let mut s = SCRIPT.to_string();
+    for p in paths {
+        s.push_str(&format!(
+            "find {} -xdev \\( -type d -o \\( -type f -size -1048577c \\) \\) -printf 'path\\t%y\\t%p\\n' 2>/dev/null\n",
+            crate::transport::quote(p)
+        ));
+    }
+    s.push_str("true\n");
+    s
+}
+
+/// The `paths` of a discovery filter: the prefixes `infra discover vps --path` lists files
+/// under, one a line.
+pub fn paths(filter: &BTreeMap<String, String>) -> Vec<String> {
+    filter.get("paths").map(|p| p.lines().map(str::trim).filter(|l| !l.is_empty()).map(|l| l.trim_end_matches('/').to_string()).collect()).unwrap_or_default()
+}
+
+/// Whether the listing is for an import (`infra discover vps`): only what can be imported as
+/// it is (a site without its file in sites-available cannot).
+pub fn for_import(filter: &BTreeMap<String, String>) -> bool {
+    filter.get("for_import").is_some_and(|v| v == "true")
+}
+
+/// An object found on the host: its id, a name, whether a package ships it, and whether it
+/// can be imported as it is.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Found {
     pub id: String,
     pub name: String,
     pub default: bool,
+    pub importable: bool,
 }
 
 /// Everything the script listed, per type.
@@ -72,6 +100,10 @@ pub fn parse(output: &str) -> Inventory {
     let mut owned = BTreeSet::new();
     let mut units = Vec::new();
     let mut sites = BTreeSet::new();
+    let mut available = BTreeSet::new();
+    let mut firewall = None;
+    let mut files = BTreeSet::new();
+    let mut dirs = BTreeSet::new();
     let mut crons = Vec::new();
     let mut rules = BTreeSet::new();
     let mut stacks: BTreeMap<String, String> = BTreeMap::new();
@@ -82,8 +114,18 @@ pub fn parse(output: &str) -> Inventory {
                 owned.insert(path.to_string());
             }
             ["unit", name, target] if !name.is_empty() => units.push((name.to_string(), target.to_string())),
-            ["site", _dir, name] if !name.is_empty() => {
+            ["site", dir, name] if !name.is_empty() => {
                 sites.insert(name.to_string());
+                if *dir == "/etc/nginx/sites-available" {
+                    available.insert(name.to_string());
+                }
+            }
+            ["firewall", enabled] => firewall = Some(*enabled == "1"),
+            ["path", "f", path] if path.starts_with('/') => {
+                files.insert(path.to_string());
+            }
+            ["path", "d", path] if path.starts_with('/') => {
+                dirs.insert(path.to_string());
             }
             ["cron", name] if !name.is_empty() && !name.starts_with('.') => crons.push(name.to_string()),
             ["ufw", tuple] => {
@@ -97,16 +139,17 @@ pub fn parse(output: &str) -> Inventory {
             _ => {}
         }
     }
-    let found = |id: &str, default: bool| Found { id: id.to_string(), name: id.to_string(), default };
+    let found = |id: &str, default: bool| Found { id: id.to_string(), name: id.to_string(), default, importable: true };
     let mut inv = BTreeMap::new();
     inv.insert(
         "vps_systemd_unit",
         units
             .iter()
             .map(|(name, target)| {
-                // A symlink is an alias or an enable link of a packaged unit (or a mask, to
-                // /dev/null): not a unit of its own.
-                let link = !target.is_empty() && (target.starts_with("/lib/") || target.starts_with("/usr/lib/") || target == "/dev/null");
+                // A symlink is an alias or an enable link of a packaged unit, a mask (to
+                // /dev/null) or a `systemctl link` of a unit file kept elsewhere: not a unit
+                // file of its own.
+                let link = !target.is_empty();
                 found(name, link || owned.contains(&format!("/etc/systemd/system/{name}")))
             })
             .collect(),
@@ -117,7 +160,7 @@ pub fn parse(output: &str) -> Inventory {
             .iter()
             .map(|name| {
                 let packaged = owned.contains(&format!("/etc/nginx/sites-available/{name}")) || owned.contains(&format!("/etc/nginx/sites-enabled/{name}"));
-                found(name, packaged)
+                Found { importable: available.contains(name), ..found(name, packaged) }
             })
             .collect(),
     );
@@ -127,21 +170,48 @@ pub fn parse(output: &str) -> Inventory {
         "vps_compose_stack",
         stacks
             .iter()
-            .map(|(dir, project)| Found { id: dir.clone(), name: if project.is_empty() { dir.clone() } else { project.clone() }, default: false })
+            .map(|(dir, project)| Found {
+                id: dir.clone(),
+                name: if project.is_empty() { dir.clone() } else { project.clone() },
+                default: false,
+                importable: true,
+            })
             .collect(),
     );
+    // The firewall itself, when it is on or holds rules (an idle, installed UFW is nothing
+    // anyone configured).
+    let configured = firewall == Some(true) || (firewall.is_some() && !rules.is_empty());
+    inv.insert("vps_ufw", if configured { vec![found("ufw", false)] } else { Vec::new() });
+    inv.insert("vps_directory", dirs.iter().map(|p| found(p, false)).collect());
+    inv.insert("vps_file", files.iter().map(|p| found(p, false)).collect());
     Inventory(inv)
 }
 
 impl Inventory {
-    /// The objects of one type as discovery reports them (`id`, `name`).
-    pub fn objects(&self, type_name: &str, include_defaults: bool) -> Vec<Value> {
+    /// The objects of one type as discovery reports them: `id`, `name`, and what an import
+    /// by that id starts from (the type's import seed), so that reading the objects listed
+    /// (one `prefetch`) answers their imports; for an import, files with their content unknown.
+    pub fn objects(&self, type_name: &str, include_defaults: bool, for_import: bool) -> Vec<Value> {
+        let seed = |id: &str| crate::kinds::probed(type_name).and_then(|k| k.import_seed(id).ok()).unwrap_or(Value::Null);
         self.0
             .get(type_name)
             .map(|v| {
                 v.iter()
-                    .filter(|f| include_defaults || !f.default)
-                    .map(|f| Value::object([("id", Value::string(f.id.clone())), ("name", Value::string(f.name.clone()))]))
+                    .filter(|f| (include_defaults || !f.default) && (!for_import || f.importable))
+                    .map(|f| {
+                        let mut m = match seed(&f.id) {
+                            Value::Object(m) => m,
+                            _ => Default::default(),
+                        };
+                        m.insert("id".into(), Value::string(f.id.clone()));
+                        m.insert("name".into(), Value::string(f.name.clone()));
+                        if for_import && type_name == "vps_file" {
+                            // Read for `infra discover vps`: a file that looks secret is
+                            // recorded without its content (see `kinds::file`).
+                            m.insert("content".into(), Value::Unknown);
+                        }
+                        Value::Object(m)
+                    })
                     .collect()
             })
             .unwrap_or_default()
@@ -154,7 +224,7 @@ mod tests {
     use infra_provider::attrs;
 
     fn ids(inv: &Inventory, t: &str, defaults: bool) -> Vec<String> {
-        inv.objects(t, defaults).iter().filter_map(|o| attrs::string(o, "id")).collect()
+        inv.objects(t, defaults, false).iter().filter_map(|o| attrs::string(o, "id")).collect()
     }
 
     const OUTPUT: &str = "unit\tinfra-app.service\t\n\
@@ -192,12 +262,12 @@ unit\n";
         assert_eq!(ids(&inv, "vps_cron_job", false), ["infra-backup"]);
         assert_eq!(ids(&inv, "vps_cron_job", true), ["e2scrub_all", "infra-backup"]);
         assert_eq!(ids(&inv, "vps_ufw_rule", false), ["allow tcp 22 any", "deny udp 53 10.0.0.0/8"]);
-        let stacks = inv.objects("vps_compose_stack", false);
+        let stacks = inv.objects("vps_compose_stack", false, false);
         assert_eq!(stacks.len(), 1);
         assert_eq!(attrs::string(&stacks[0], "id").as_deref(), Some("/srv/web"));
         assert_eq!(attrs::string(&stacks[0], "name").as_deref(), Some("web"));
-        assert!(inv.objects("vps_file", true).is_empty());
-        assert!(parse("").objects("vps_cron_job", true).is_empty());
+        assert!(inv.objects("vps_file", true, false).is_empty());
+        assert!(parse("").objects("vps_cron_job", true, false).is_empty());
     }
 
     #[test]

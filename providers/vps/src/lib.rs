@@ -154,13 +154,14 @@ impl VpsProvider {
         Ok(self.read_objects(&objects).await?)
     }
 
-    /// What exists of `type_name` on the host, for a drift report: every type is listed by one
-    /// script on the first call, the others answer from what it printed.
+    /// What exists of `type_name` on the host, for a drift report or `infra discover vps`:
+    /// every type is listed by one script on the first call (with the files under the `paths`
+    /// that call's filter names), the others answer from what it printed.
     async fn discovered(&self, type_name: &str, filter: &BTreeMap<String, String>) -> Outcome<Vec<Value>> {
         let inventory = self
             .inventory
             .get_or_init(|| async {
-                let out = self.connection().await?.run(discover::SCRIPT).await?;
+                let out = self.connection().await?.run(&discover::script(&discover::paths(filter))).await?;
                 if out.status != 0 {
                     return Err(Diagnostic::error(
                         "Listing the host failed",
@@ -171,7 +172,7 @@ impl VpsProvider {
             })
             .await;
         match inventory {
-            Ok(inv) => Ok(inv.objects(type_name, discover::include_defaults(filter))),
+            Ok(inv) => Ok(inv.objects(type_name, discover::include_defaults(filter), discover::for_import(filter))),
             Err(d) => Err(d.clone().into()),
         }
     }

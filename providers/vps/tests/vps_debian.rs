@@ -934,3 +934,103 @@ fn a_killed_apply_of_the_gw2_example_converges_at_every_kill_point() {
     let failures: Vec<String> = results.iter().filter_map(|r| r.as_ref().err()).map(|f| format!("[{}] {}", f.kind, f.detail)).collect();
     assert!(failures.is_empty(), "{summary}\n\n{}", failures.join("\n\n"));
 }
+
+/// `infra discover vps` on a Debian configured by hand with the usual commands (a unit
+/// running a script under /opt/app with its secrets in a 0600 .env, an nginx site serving a
+/// directory there, a cron file, UFW rules made with `ufw allow`): the stack written holds
+/// exactly those objects (none of what Debian's packages ship), references the script,
+/// directory and unit instead of repeating their names, never the secret, and plans as
+/// imports only; applied, the next plan is empty, and it is formatted.
+#[test]
+fn a_host_configured_by_hand_is_discovered_into_a_stack_that_plans_as_imports_only() {
+    let debian = boot_debian();
+    let secret = "DB_PASSWORD=hunter2-do-not-leak";
+    let unit = "[Unit]\nDescription=app made by hand\nAfter=network.target\n\n[Service]\nEnvironmentFile=/opt/app/.env\nExecStart=/opt/app/run.sh\n\n[Install]\nWantedBy=multi-user.target\n";
+    let site = "server {\n  listen 8081;\n  root /opt/app/static;\n}\n";
+    debian.ssh(&format!(
+        "set -e
+mkdir -p /opt/app/static
+printf '#!/bin/sh\\nexec sleep infinity\\n' > /opt/app/run.sh && chmod 755 /opt/app/run.sh
+printf '%s\\n' '{secret}' > /opt/app/.env && chmod 600 /opt/app/.env
+printf 'hello\\n' > /opt/app/static/index.html
+printf '%s' '{unit}' > /etc/systemd/system/app.service
+systemctl daemon-reload && systemctl enable --now app.service
+printf '%s' '{site}' > /etc/nginx/sites-available/app.conf
+ln -s /etc/nginx/sites-available/app.conf /etc/nginx/sites-enabled/app.conf
+nginx -t 2>/dev/null && systemctl reload nginx
+echo '30 3 * * * root systemctl restart app.service' > /etc/cron.d/app-restart
+ufw allow 22/tcp >/dev/null
+ufw allow from 10.0.0.0/8 to any port 5432 >/dev/null
+ufw --force enable >/dev/null"
+    ));
+    assert_eq!(debian.ssh("systemctl is-active app.service").trim(), "active");
+    let work = tempfile::tempdir().unwrap();
+    let key = debian.client_key.display().to_string();
+    let args =
+        ["discover", "vps", "--host", &debian.netns.ns_ip, "--private-key-file", &key, "--host-key", &debian.host_key, "--path", "/opt/app", "--out", "stack"];
+    let (code, out) = infra(work.path(), &args);
+    assert_eq!(code, 0, "{out}");
+    let dir = work.path().join("stack");
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+    let mut names: Vec<String> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(names, ["cron.tf", "files.tf", "firewall.tf", "imports.tf", "nginx.tf", "provider.tf", "services.tf"]);
+    for n in &names {
+        eprintln!("--- {n}\n{}", read(n));
+    }
+    // Compared with spaces squashed: the alignment is fmt's business.
+    let read = |f: &str| read(f).split_whitespace().collect::<Vec<_>>().join(" ");
+    let all: String = names.iter().map(|n| read(n)).collect();
+    let blocks = |kind: &str| all.matches(&format!("resource \"{kind}\" ")).count();
+    // Only what was configured by hand: ssh, nginx's default site, cron's e2scrub_all and the
+    // enable links and masks under /etc/systemd/system are Debian's.
+    assert_eq!(
+        [
+            blocks("vps_systemd_unit"),
+            blocks("vps_nginx_site"),
+            blocks("vps_cron_job"),
+            blocks("vps_ufw"),
+            blocks("vps_ufw_rule"),
+            blocks("vps_directory"),
+            blocks("vps_file")
+        ],
+        [1, 1, 1, 1, 2, 2, 3],
+        "{all}"
+    );
+    let services = read("services.tf");
+    assert!(services.contains("resource \"vps_systemd_unit\" \"app\""), "{services}");
+    assert!(services.contains("EnvironmentFile=${vps_file.app_env.path}") && services.contains("ExecStart=${vps_file.app_run_sh.path}"), "{services}");
+    assert!(services.contains("<<-EOT"), "a unit file reads as a heredoc: {services}");
+    let nginx = read("nginx.tf");
+    assert!(nginx.contains("resource \"vps_nginx_site\" \"app\"") && nginx.contains("root ${vps_directory.app_static.path};"), "{nginx}");
+    assert!(!nginx.contains("\"default\""), "{nginx}");
+    let cron = read("cron.tf");
+    assert!(cron.contains("resource \"vps_cron_job\" \"app_restart\"") && cron.contains("systemctl restart ${vps_systemd_unit.app.name}"), "{cron}");
+    let firewall = read("firewall.tf");
+    assert!(firewall.contains("resource \"vps_ufw\" \"this\""), "{firewall}");
+    assert!(
+        firewall.contains("resource \"vps_ufw_rule\" \"port_22_tcp\"") && firewall.contains("resource \"vps_ufw_rule\" \"port_5432_from_10_0_0_0_8\""),
+        "{firewall}"
+    );
+    assert!(firewall.contains("from = \"10.0.0.0/8\"") && firewall.contains("protocol = \"any\""), "{firewall}");
+    let files = read("files.tf");
+    assert!(files.contains("path = \"${vps_directory.app.path}/run.sh\"") && files.contains("mode = \"0755\""), "{files}");
+    assert!(files.contains("sensitive_content = null # sensitive"), "the .env's content is left out: {files}");
+    let imports = read("imports.tf");
+    assert!(imports.contains("id = \"allow any 5432 10.0.0.0/8\"") && imports.contains("id = \"/opt/app/.env\""), "{imports}");
+    assert!(!all.contains("hunter2"), "the secret is never written: {all}");
+    let (code, out) = infra(&dir, &["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("Plan: 11 to import, 0 to add, 0 to change, 0 to destroy."), "{out}");
+    let (code, out) = infra(&dir, &["apply", "-auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    let state = std::fs::read_to_string(dir.join("infra.tfstate")).unwrap();
+    assert!(state.contains("\"/opt/app/.env\""), "{state}");
+    let (code, out) = infra(&dir, &["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = infra(&dir, &["fmt", "-check"]);
+    assert_eq!(code, 0, "{out}");
+    // The host is as it was made: the import changed nothing.
+    assert_eq!(debian.ssh("cat /opt/app/.env").trim(), secret);
+    assert_eq!(debian.ssh("systemctl is-active app.service").trim(), "active");
+}

@@ -81,6 +81,11 @@ impl ResourceType<VpsProvider> for Directory {
         Ok(())
     }
 
+    /// Directories under the `paths` of the filter (`infra discover vps --path`; see `crate::discover`).
+    async fn discover(&self, c: &VpsProvider, filter: &std::collections::BTreeMap<String, String>) -> Outcome<Vec<Value>> {
+        c.discovered(self.name(), filter).await
+    }
+
     fn import_seed(&self, id: &str) -> Outcome<Value> {
         Ok(Value::object([("id", Value::string(id)), ("path", Value::string(id))]))
     }

@@ -1,6 +1,10 @@
 //! `vps_file`: a file written atomically with its mode and owner, its content given inline,
 //! as a secret, or read from a local file at plan time; the services that read it reloaded or
-//! restarted when the content changes.
+//! restarted when the content changes. With none of the three, the content is not managed:
+//! infra keeps the file's mode and owner, and its content as the host has it (a create makes
+//! an empty file). That is how `infra discover vps` writes a file that looks secret (see
+//! [`looks_secret`]): its content never appears in the configuration (the import blocks then
+//! record it in state, as any import does; the state file is mode 0600).
 
 use super::*;
 use crate::probe::Facts;
@@ -27,12 +31,47 @@ fn content_is_secret(v: &Value) -> bool {
     v.get_attr("sensitive_content").is_some_and(|c| !c.is_null()) || v.get_attr("source").is_some_and(|c| !c.is_null())
 }
 
+/// Whether the configuration leaves the content unmanaged (none of content,
+/// sensitive_content, source).
+fn content_unmanaged(v: &Value) -> bool {
+    ["content", "sensitive_content", "source"].iter().all(|k| v.get_attr(k).is_none_or(Value::is_null))
+}
+
+/// A file whose content an import must not read into state: not readable by everyone (0600,
+/// 0640), or named like a secret (`.env`, `*.key`, `*.pem`, `id_rsa`, `*secret*`,
+/// `*password*`, `*token*`, `*credentials*`).
+pub fn looks_secret(path: &str, mode: Option<&str>) -> bool {
+    let private = mode.and_then(|m| u32::from_str_radix(m, 8).ok()).is_some_and(|m| m & 0o004 == 0);
+    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    let named = name == ".env"
+        || name.starts_with(".env.")
+        || name.ends_with(".env")
+        || [".key", ".pem", ".p12", ".pfx", ".keystore"].iter().any(|x| name.ends_with(x))
+        || name.starts_with("id_rsa")
+        || name.starts_with("id_ed25519")
+        || name.starts_with("id_ecdsa")
+        || ["secret", "password", "passwd", "token", "credential"].iter().any(|w| name.contains(w));
+    private || named
+}
+
 impl File {
     async fn write(&self, c: &VpsProvider, prior: Option<&Value>, p: &Value) -> Outcome<()> {
         let path = attrs::req_string(p, "path")?;
         let bytes = file_bytes(p).unwrap_or(Ok(Vec::new()))?;
         let conn = c.writing(self.name(), p).await?;
-        let mut script = write_file(&path, &bytes, &attrs::req_string(p, "mode")?, &attrs::req_string(p, "owner")?, &attrs::req_string(p, "group")?);
+        let (mode, owner, group) = (attrs::req_string(p, "mode")?, attrs::req_string(p, "owner")?, attrs::req_string(p, "group")?);
+        let mut script = if content_unmanaged(p) {
+            // The content is the host's: made empty if missing, else left as it is.
+            format!(
+                "if [ ! -e {q} ]; then mkdir -p -- \"$(dirname -- {q})\"; : > {q}; fi\nchmod {} {q}\nchown {}:{} {q}\n",
+                quote(&mode),
+                quote(&owner),
+                quote(&group),
+                q = quote(&path)
+            )
+        } else {
+            write_file(&path, &bytes, &mode, &owner, &group)
+        };
         if changed(prior, p, "content_sha256") {
             // Only units that exist (a unit made later in the same apply starts with the new
             // file anyway). A stopped service being reloaded is started: the new file may be
@@ -76,8 +115,11 @@ impl ResourceType<VpsProvider> for File {
         check_mode(c, &mut out);
         check_path(c, "path", &mut out);
         let set = ["content", "sensitive_content", "source"].iter().filter(|k| c.get_attr(k).is_some_and(|v| !v.is_null())).count();
-        if set != 1 && c.is_wholly_known() {
-            out.push(Diagnostic::error("Invalid file content", format!("vps_file needs exactly one of content, sensitive_content or source; {set} are set.")));
+        if set > 1 && c.is_wholly_known() {
+            out.push(Diagnostic::error(
+                "Invalid file content",
+                format!("vps_file takes one of content, sensitive_content or source (or none, to leave the content as the host has it); {set} are set."),
+            ));
         }
         out
     }
@@ -90,7 +132,13 @@ impl ResourceType<VpsProvider> for File {
                 m.insert("mode".into(), Value::string(mode));
             }
             let whole = Value::Object(m.clone());
-            let sha = if whole.is_wholly_known() {
+            let sha = if whole.is_wholly_known() && content_unmanaged(&whole) {
+                // The content is the host's: whatever the last read found (and recorded).
+                if let Some(c) = prior.and_then(|p| p.get_attr("content")) {
+                    m.insert("content".into(), c.clone());
+                }
+                prior.and_then(|p| p.get_attr("content_sha256")).filter(|v| !v.is_null()).cloned().unwrap_or(Value::Unknown)
+            } else if whole.is_wholly_known() {
                 match file_bytes(&whole) {
                     Some(Ok(b)) => Value::string(sha256_hex(&b)),
                     Some(Err(d)) => {
@@ -136,8 +184,28 @@ impl ResourceType<VpsProvider> for File {
         Ok(())
     }
 
+    /// The path; the content is read with it. (`infra discover vps` reads its files with
+    /// `content` unknown instead: then a file that looks secret is recorded without it.)
     fn import_seed(&self, id: &str) -> Outcome<Value> {
         Ok(Value::object([("id", Value::string(id)), ("path", Value::string(id))]))
+    }
+
+    /// Files under the `paths` of the filter (`infra discover vps --path`; see `crate::discover`).
+    async fn discover(&self, c: &VpsProvider, filter: &std::collections::BTreeMap<String, String>) -> Outcome<Vec<Value>> {
+        c.discovered(self.name(), filter).await
+    }
+
+    /// A multi-line content as a heredoc; an unmanaged content (a secret left on the host) as
+    /// `sensitive_content = null # sensitive`, which plans clean and says where a value would go.
+    /// A file that looks secret never has its content written, whatever the state holds.
+    fn to_hcl(&self, state: &Value) -> String {
+        let secret = looks_secret(&attrs::string(state, "path").unwrap_or_default(), attrs::string(state, "mode").as_deref());
+        let state = if secret { with(state, vec![("content", Value::Null)]) } else { state.clone() };
+        let mut body = body_with_heredocs(&self.schema(), &state);
+        if content_unmanaged(&state) {
+            body.push_str("  sensitive_content = null # sensitive: left as the host has it\n");
+        }
+        body
     }
 }
 
@@ -162,8 +230,19 @@ impl Kind for File {
             ("group", fact(facts, "group")),
             ("content_sha256", sha),
         ];
-        if !content_is_secret(known) {
-            fields.push(("content", text_of(facts, "", g("content"), &g("content_sha256").unwrap_or_default())));
+        match known.get_attr("content") {
+            // Read for `infra discover vps`: the content as the host has it, unless the file
+            // looks secret (or is not text): then it stays unmanaged, in state as in the stack.
+            Some(Value::Unknown) => {
+                let secret = looks_secret(&g("path").unwrap_or_default(), facts.get("mode").map(String::as_str));
+                let text = if secret || !regular { None } else { decoded(facts, "content") };
+                fields.push(("content", text.map(Value::string).unwrap_or(Value::Null)));
+            }
+            // A bare import seed (`infra import`, an import block): the content, which the
+            // configuration will compare.
+            None if !content_is_secret(known) => fields.push(("content", text_of(facts, "", None, ""))),
+            _ if content_is_secret(known) || content_unmanaged(known) => {}
+            _ => fields.push(("content", text_of(facts, "", g("content"), &g("content_sha256").unwrap_or_default()))),
         }
         Some(with(known, fields))
     }
@@ -186,5 +265,42 @@ mod tests {
             &Value::object([("path", Value::string("/x")), ("content", Value::string("")), ("mode", Value::string("600"))]),
         );
         assert_eq!(attrs::string(&given.planned, "mode").as_deref(), Some("0600"), "a given mode is shown as four digits");
+    }
+
+    #[test]
+    fn secret_looking_files_are_private_or_named_so() {
+        assert!(looks_secret("/opt/app/config.json", Some("600")));
+        assert!(looks_secret("/opt/app/config.json", Some("640")));
+        assert!(!looks_secret("/opt/app/config.json", Some("644")));
+        assert!(looks_secret("/opt/app/.env", Some("644")));
+        assert!(looks_secret("/opt/app/prod.env", Some("644")));
+        assert!(looks_secret("/etc/ssl/private/site.key", Some("644")));
+        assert!(looks_secret("/opt/app/db_password", Some("644")));
+        assert!(!looks_secret("/opt/app/run.sh", Some("755")));
+    }
+
+    #[test]
+    fn an_unmanaged_content_keeps_the_hash_read_and_is_written_as_a_sensitive_null() {
+        let prior = Value::object([
+            ("id", Value::string("/opt/app/.env")),
+            ("path", Value::string("/opt/app/.env")),
+            ("mode", Value::string("0600")),
+            ("owner", Value::string("root")),
+            ("group", Value::string("root")),
+            ("content_sha256", Value::string("abc")),
+            ("content", Value::Null),
+        ]);
+        let config = Value::object([("path", Value::string("/opt/app/.env")), ("mode", Value::string("0600"))]);
+        assert!(File.validate(&config).is_empty());
+        let planned = File.plan(&VpsProvider::unconfigured(), Some(&prior), &config).planned;
+        assert_eq!(attrs::string(&planned, "content_sha256").as_deref(), Some("abc"));
+        let hcl = File.to_hcl(&prior);
+        assert!(hcl.contains("sensitive_content = null # sensitive"), "{hcl}");
+        assert!(!hcl.contains("abc"), "{hcl}");
+        let recorded = with(&prior, vec![("content", Value::string("DB_PASSWORD=x\n"))]);
+        let hcl = File.to_hcl(&recorded);
+        assert!(!hcl.contains("DB_PASSWORD") && hcl.contains("sensitive_content = null # sensitive"), "never written: {hcl}");
+        let kept = File.plan(&VpsProvider::unconfigured(), Some(&recorded), &config).planned;
+        assert!(kept.get_attr("content").is_some_and(|c| c.equals(&Value::string("DB_PASSWORD=x\n"))), "what state holds stays: {kept:?}");
     }
 }

@@ -188,6 +188,53 @@ pub fn text_of(facts: &Facts, prefix: &str, recorded: Option<String>, recorded_s
     }
 }
 
+/// The body of a resource block for `state` (see [`hcl::body`]), with text over several lines
+/// written as a person writes it: an indented heredoc.
+pub fn body_with_heredocs(schema: &Schema, state: &Value) -> String {
+    let mut plain = state.clone();
+    let mut docs = Vec::new();
+    if let Value::Object(m) = &mut plain {
+        for (k, a) in &schema.attributes {
+            if a.sensitive || !(a.required || a.optional) {
+                continue;
+            }
+            if let Some(doc) = m.get(k).and_then(Value::as_str).and_then(heredoc) {
+                m.remove(k);
+                docs.push(format!("  {k} = {doc}"));
+            }
+        }
+    }
+    let mut out = hcl::body(schema, &plain);
+    for d in docs {
+        out.push_str(&d);
+    }
+    out
+}
+
+/// `text` as an indented heredoc (`<<-EOT`, closed by its own line), when it reads back the
+/// same: whole lines, no carriage return, no whitespace-only line, at least one line starting
+/// at the margin (the indentation stripped is the least of all lines), no line that is the
+/// marker. `${` and `%{` are doubled, as in a quoted string.
+pub fn heredoc(text: &str) -> Option<String> {
+    let body = text.strip_suffix('\n')?;
+    let lines: Vec<&str> = body.split('\n').collect();
+    let margin = lines.iter().any(|l| l.chars().next().is_some_and(|c| !c.is_whitespace()));
+    let bad = text.contains('\r') || lines.iter().any(|l| (!l.is_empty() && l.trim().is_empty()) || l.trim() == "EOT");
+    if lines.len() < 2 || !margin || bad {
+        return None;
+    }
+    let mut out = String::from("<<-EOT\n");
+    for l in lines {
+        if !l.is_empty() {
+            out.push_str("    ");
+            out.push_str(&l.replace("${", "$${").replace("%{", "%%{"));
+        }
+        out.push('\n');
+    }
+    out.push_str("  EOT\n");
+    Some(out)
+}
+
 /// The sha256 of the text attribute `key` as recorded (empty when unset).
 pub fn recorded_sha(known: &Value, key: &str) -> String {
     attrs::string(known, key).map(|c| sha256_hex(c.as_bytes())).unwrap_or_default()
@@ -222,6 +269,16 @@ mod tests {
         assert_eq!(normalize_mode("1777").as_deref(), Some("1777"));
         assert_eq!(normalize_mode("u=rw"), None);
         assert_eq!(normalize_mode("99999"), None);
+    }
+
+    #[test]
+    fn text_over_several_lines_is_a_heredoc_when_it_reads_back_the_same() {
+        assert_eq!(heredoc("[Unit]\n\n  x=${a}\n").as_deref(), Some("<<-EOT\n    [Unit]\n\n      x=$${a}\n  EOT\n"));
+        assert_eq!(heredoc("one line\n"), None);
+        assert_eq!(heredoc("a\nno newline at the end"), None);
+        assert_eq!(heredoc("  all\n  indented\n"), None, "the indentation would be stripped");
+        assert_eq!(heredoc("a\n  \nb\n"), None);
+        assert_eq!(heredoc("a\nEOT\n"), None);
     }
 
     #[test]

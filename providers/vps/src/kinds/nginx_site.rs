@@ -99,6 +99,11 @@ impl ResourceType<VpsProvider> for NginxSite {
         c.discovered(self.name(), filter).await
     }
 
+    /// Text over several lines as a heredoc.
+    fn to_hcl(&self, state: &Value) -> String {
+        body_with_heredocs(&self.schema(), state)
+    }
+
     fn import_seed(&self, id: &str) -> Outcome<Value> {
         Ok(Value::object([("id", Value::string(id)), ("name", Value::string(id))]))
     }

@@ -82,6 +82,11 @@ impl ResourceType<VpsProvider> for Ufw {
         Ok(())
     }
 
+    /// The firewall, when it is on or holds rules (`infra discover vps`; see `crate::discover`).
+    async fn discover(&self, c: &VpsProvider, filter: &std::collections::BTreeMap<String, String>) -> Outcome<Vec<Value>> {
+        c.discovered(self.name(), filter).await
+    }
+
     /// There is one firewall per host, whatever the id given.
     fn import_seed(&self, _id: &str) -> Outcome<Value> {
         Ok(Value::object([("id", Value::string("ufw"))]))
