@@ -12,13 +12,15 @@ const KEY: &str = "team/app.tfstate";
 
 fn bucket(moto: &Moto) {
     moto.call("s3", "PUT", &format!("/{BUCKET}"), &[], "");
-    moto.call(
-        "s3",
-        "PUT",
-        &format!("/{BUCKET}?versioning"),
-        &[],
-        "<VersioningConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Status>Enabled</Status></VersioningConfiguration>",
+    // Versioning through boto3 from moto's own venv (a hand-made PutBucketVersioning call is
+    // not routed by moto's server).
+    let python = infra_test_harness::moto::moto_server().with_file_name("python");
+    let script = format!(
+        "import boto3\nboto3.client('s3', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='test', aws_secret_access_key='test').put_bucket_versioning(Bucket='{BUCKET}', VersioningConfiguration={{'Status': 'Enabled'}})",
+        moto.url
     );
+    let out = Command::new(python).arg("-c").arg(script).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 fn backend_block(moto: &Moto, extra: &str) -> String {
@@ -112,7 +114,7 @@ fn two_applies_sharing_one_state_never_both_write() {
     ok(infra(a.path(), &["init"], &[]));
     ok(infra(b.path(), &["init"], &[]));
     // A takes the lock and is frozen while it holds it: B fails at once naming A.
-    let mut first = cmd(a.path(), &[&["apply", "-auto-approve"][..], n].concat(), &[]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let first = cmd(a.path(), &[&["apply", "-auto-approve"][..], n].concat(), &[]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     wait_for("the first apply's lock", || lock_put(&moto));
     signal(&first, libc::SIGSTOP);
     let refused = infra(b.path(), &[&["apply", "-auto-approve"][..], n].concat(), &[]);
@@ -124,8 +126,10 @@ fn two_applies_sharing_one_state_never_both_write() {
     assert!(locks.contains(&format!("pid {}", first.id())) && locks.contains(&format!("s3://{BUCKET}/{KEY}")), "{locks}");
     signal(&first, libc::SIGCONT);
     // B again, waiting for the lock this time, while A finishes: B plans from A's state.
-    let waiting = cmd(b.path(), &[&["apply", "-auto-approve", "-lock-timeout=120s"][..], n].concat(), &[]).output();
+    let waiting =
+        cmd(b.path(), &[&["apply", "-auto-approve", "-lock-timeout=120s"][..], n].concat(), &[]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let first = first.wait_with_output().unwrap();
+    let waiting = waiting.wait_with_output();
     let first_text = ok(first);
     assert!(first_text.contains("Resources: 300 added"), "{first_text}");
     let second = ok(waiting.unwrap());
@@ -209,15 +213,15 @@ fn migration_local_to_s3_and_back_keeps_lineage_and_serial_and_refuses_another_l
     )
     .unwrap();
     std::fs::write(
-        dir.path().join("s3.hcl"),
+        dir.path().join("s3.tfbackend"),
         format!("bucket = \"{BUCKET}\"\nregion = \"us-east-1\"\nuse_path_style = true\nendpoints = {{ s3 = \"{}\" }}\n", moto.url),
     )
     .unwrap();
-    let refused = infra(dir.path(), &["init", "-backend-config=s3.hcl"], &[]);
+    let refused = infra(dir.path(), &["init", "-backend-config=s3.tfbackend"], &[]);
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
     assert!(text(&refused).contains("-migrate-state"), "{}", text(&refused));
     assert!(!keys(&moto).contains(&KEY.to_string()), "nothing was copied without -migrate-state");
-    ok(infra(dir.path(), &["init", "-backend-config=s3.hcl", "-backend-config", "skip_region_validation=true", "-migrate-state"], &[]));
+    ok(infra(dir.path(), &["init", "-backend-config=s3.tfbackend", "-backend-config", "skip_region_validation=true", "-migrate-state"], &[]));
     let remote = state_in_s3(&moto, KEY);
     assert_eq!((&remote["lineage"], &remote["serial"]), (&local["lineage"], &local["serial"]));
     assert_eq!(ids(&remote), ids(&local));
