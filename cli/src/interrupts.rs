@@ -6,7 +6,7 @@
 //! at once, leaving the lock to be taken over as stale by the next run.
 
 use crate::ops;
-use infra_state::{LocalBackend, LockGuard, LockInfo};
+use infra_state::{Lock, LockInfo, LockOptions};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use tokio::signal::unix::{signal, Signal, SignalKind};
@@ -26,7 +26,7 @@ struct Shared {
 
 #[derive(Default)]
 struct Held {
-    lock: Option<LockGuard>,
+    lock: Option<Lock>,
     applying: bool,
 }
 
@@ -49,20 +49,19 @@ impl Interrupts {
 
     /// Takes the state lock for `op`, waiting up to `lock_timeout` (as the user spelled it), and
     /// keeps it until this is dropped. Answers the stale lock it took over, if any.
-    pub fn lock(&self, backend: &LocalBackend, op: &str, lock_timeout: &str) -> ops::Result<Option<LockInfo>> {
+    pub fn lock(&self, backend: &ops::stack::StateBackend, op: &str, lock_timeout: &str, opts: LockOptions) -> ops::Result<Option<LockInfo>> {
         let timeout = ops::stack::lock_timeout_of(lock_timeout)?;
-        backend
-            .lock_with(timeout, || {
-                // Each attempt holds the mutex: the handler sees either no lock file of ours or
-                // the guard that removes it.
-                let mut held = self.held();
-                Ok(backend.try_lock(op)?.map(|guard| {
-                    let took_over = guard.took_over.clone();
-                    held.lock = Some(guard);
-                    took_over
-                }))
-            })
-            .map_err(ops::stack::lock_error)
+        infra_state::lock_with(&**backend, timeout, || {
+            // Each attempt holds the mutex: the handler sees either no lock file of ours or
+            // the guard that removes it.
+            let mut held = self.held();
+            Ok(backend.try_lock(op, opts)?.map(|guard| {
+                let took_over = guard.took_over.clone();
+                held.lock = Some(guard);
+                took_over
+            }))
+        })
+        .map_err(ops::stack::lock_error)
     }
 
     /// The apply starts: from now on a signal asks it to stop (the returned flag) instead of

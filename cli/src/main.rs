@@ -41,6 +41,15 @@ fn main() {
             1
         }
     };
+    // For bench/: what the s3 backend sent.
+    if std::env::var_os("INFRA_S3_STATS").is_some() {
+        use std::sync::atomic::Ordering;
+        eprintln!(
+            "s3 backend: {} requests, {} bytes sent",
+            infra_state_s3::REQUESTS.load(Ordering::Relaxed),
+            infra_state_s3::BYTES_SENT.load(Ordering::Relaxed)
+        );
+    }
     std::process::exit(code);
 }
 

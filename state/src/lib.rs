@@ -3,11 +3,13 @@
 //! directory), mode 0600, the previous version kept as a backup, and a lock file naming its
 //! holder (taken over when that holder ran on this host and is gone). This crate knows nothing about providers or the language.
 
+pub mod backend;
 pub mod journal;
 pub mod local;
 pub mod planfile;
 pub mod schema;
 
+pub use backend::{lock_with, Backend, JournalSink, Lock, LockOptions, StateVersion};
 pub use journal::{Journal, JournalRecord};
 pub use local::{Holder, LocalBackend, LockGuard, LockInfo, StateError, Unlock};
 pub use schema::{DeposedObject, InstanceState, Json, OutputState, PendingCreate, ResourceState, StateFile, FORMAT_VERSION};

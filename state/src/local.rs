@@ -38,6 +38,29 @@ pub enum StateError {
     HolderRunning {
         holder: Box<LockInfo>,
     },
+    /// The lock is held, and its holder is known to be gone (a lease that expired, a process
+    /// that ended); taking it over needs `--force-stale` (or `lock_stale_after`).
+    Stale {
+        location: String,
+        holder: Box<LockInfo>,
+        reason: String,
+    },
+    /// A conditional write was refused: someone else wrote since this run read.
+    Conflict {
+        location: String,
+        reason: String,
+    },
+    /// A remote store refused or failed a request.
+    Remote {
+        location: String,
+        op: &'static str,
+        message: String,
+    },
+    NoVersion {
+        location: String,
+        id: String,
+        known: String,
+    },
 }
 
 impl std::fmt::Display for StateError {
@@ -87,6 +110,20 @@ impl std::fmt::Display for StateError {
             StateError::LockMismatch { expected, found: Some(h) } => {
                 write!(f, "the lock ID {expected} does not match the current lock {} held by {}", h.id, h.who)
             }
+            StateError::Stale { location, holder, reason } => write!(
+                f,
+                "the state {location} is locked by {} (pid {}, operation {}{}, since {}, lock ID {}), and that lock is stale: {reason}. If that run was killed, rerun with --force-stale to take the lock over (the state holds every object it finished), or run `infra force-unlock {}`",
+                holder.who,
+                holder.pid,
+                holder.operation,
+                holder.job.as_deref().map(|j| format!(", job {j}")).unwrap_or_default(),
+                holder.created,
+                holder.id,
+                holder.id
+            ),
+            StateError::Conflict { location, reason } => write!(f, "the state {location} was not written: {reason}. Nothing was overwritten; run again to plan from the new state"),
+            StateError::Remote { location, op, message } => write!(f, "{op} {location} failed: {message}"),
+            StateError::NoVersion { location, id, known } => write!(f, "the state {location} has no version {id:?} (versions: {known})"),
             StateError::LockMismatch { expected, found: None } => write!(f, "there is no lock to release (asked for lock ID {expected})"),
         }
     }
@@ -110,6 +147,15 @@ pub struct LockInfo {
     pub created: String,
     #[serde(rename = "Path")]
     pub path: String,
+    /// The CI job that runs the holder, when the environment names one.
+    #[serde(rename = "Job", default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
+    /// A remote lock's lease: the holder renews it every third of `lease_seconds`; when
+    /// `renewed` is older than the lease, the lock is stale.
+    #[serde(rename = "Renewed", default, skip_serializing_if = "Option::is_none")]
+    pub renewed: Option<String>,
+    #[serde(rename = "LeaseSeconds", default, skip_serializing_if = "Option::is_none")]
+    pub lease_seconds: Option<u64>,
 }
 
 /// This host's name; `None` when the system does not say (then no lock counts as this host's).
@@ -167,8 +213,52 @@ impl LockInfo {
             version: env!("CARGO_PKG_VERSION").to_string(),
             created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             path: path.display().to_string(),
+            job: ci_job(),
+            renewed: None,
+            lease_seconds: None,
         }
     }
+
+    /// A holder that could not be read.
+    pub fn unknown() -> LockInfo {
+        LockInfo {
+            id: "unknown".into(),
+            operation: "unknown".into(),
+            who: "unknown".into(),
+            pid: 0,
+            version: String::new(),
+            created: String::new(),
+            path: String::new(),
+            job: None,
+            renewed: None,
+            lease_seconds: None,
+        }
+    }
+
+    /// How long ago the lease expired; `None` while it runs or when the lock has no lease.
+    pub fn lease_expired_for(&self, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+        let renewed = chrono::DateTime::parse_from_rfc3339(self.renewed.as_deref()?).ok()?;
+        let silent = (now - renewed.with_timezone(&chrono::Utc)).to_std().ok()?;
+        silent.checked_sub(Duration::from_secs(self.lease_seconds?)).filter(|d| !d.is_zero())
+    }
+
+    /// How long the holder has not renewed its lease.
+    pub fn silent_for(&self, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+        let renewed = chrono::DateTime::parse_from_rfc3339(self.renewed.as_deref()?).ok()?;
+        (now - renewed.with_timezone(&chrono::Utc)).to_std().ok()
+    }
+}
+
+/// The CI job running this process, when a known CI names it.
+fn ci_job() -> Option<String> {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    if let (Some(repo), Some(run)) = (var("GITHUB_REPOSITORY"), var("GITHUB_RUN_ID")) {
+        return Some(format!("github {repo} run {run}"));
+    }
+    if let Some(url) = var("CI_JOB_URL").or_else(|| var("BUILD_URL")) {
+        return Some(url);
+    }
+    var("INFRA_LOCK_JOB")
 }
 
 /// `Some(true)` when a process with this pid exists (a zombie counts, and so does a process of
@@ -320,15 +410,7 @@ impl LocalBackend {
                 return Ok(taken);
             }
             if Instant::now() >= deadline {
-                let holder = self.lock_holder().unwrap_or_else(|| LockInfo {
-                    id: "unknown".into(),
-                    operation: "unknown".into(),
-                    who: "unknown".into(),
-                    pid: 0,
-                    version: String::new(),
-                    created: String::new(),
-                    path: String::new(),
-                });
+                let holder = self.lock_holder().unwrap_or_else(LockInfo::unknown);
                 return Err(StateError::Locked { path: self.path.clone(), holder: Box::new(holder) });
             }
             std::thread::sleep(Duration::from_millis(200).min(deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1))));

@@ -3,13 +3,13 @@
 
 use super::{take_lock, Cx, PlanArgs};
 use crate::interrupts::Interrupts;
+use crate::ops::stack::StateBackend;
 use crate::out::Exit;
 use crate::{ops, progress, render};
 use infra_core::apply::{apply, ApplyOptions};
 use infra_core::plan::{Plan, PlanMode};
 use infra_lang::diag::Diagnostic;
 use infra_lang::eval::Phase;
-use infra_state::LocalBackend;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -46,7 +46,7 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
     if let Some(doc) = &saved {
         ops::planfile::check_config(doc, &cx.dir, &stack.0).map_err(|d| cx.fail(d))?;
     }
-    take_lock(cx, &interrupts, &backend, "apply", &args.lock_timeout)?;
+    take_lock(cx, &interrupts, &backend, "apply", &args.lock_timeout, args.force_stale)?;
     let state = match (ops::stack::read_state_if_any(&backend).map_err(|d| cx.fail(d))?, &saved) {
         (Some(state), _) => state,
         (None, Some(doc)) => ops::planfile::fresh_state(doc),
@@ -103,7 +103,7 @@ pub(super) fn confirm(verb: &str, cx: &Cx) -> Result<bool, Exit> {
 
 /// Runs the plan with progress on stderr; the first interrupt lets in-flight operations finish,
 /// the second exits at once (see `crate::interrupts`).
-pub(super) fn run_apply(cx: &Cx, interrupts: &Interrupts, ctx: infra_core::walk::Ctx, p: Plan, backend: LocalBackend, args: &PlanArgs) -> Result<i32, Exit> {
+pub(super) fn run_apply(cx: &Cx, interrupts: &Interrupts, ctx: infra_core::walk::Ctx, p: Plan, backend: StateBackend, args: &PlanArgs) -> Result<i32, Exit> {
     let out = &cx.out;
     let cancel = interrupts.start_apply();
     let destroy = p.mode == PlanMode::Destroy;

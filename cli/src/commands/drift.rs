@@ -59,7 +59,7 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
     let interrupts = Interrupts::install(&cx.rt);
     let stack = ops::stack::read_stack(&cx.dir, &out.sources);
     let backend = ops::stack::backend_for(&stack.0, &cx.dir).map_err(|d| cx.fail(d))?;
-    take_lock(cx, &interrupts, &backend, "drift", &a.lock_timeout)?;
+    take_lock(cx, &interrupts, &backend, "drift", &a.lock_timeout, false)?;
     let state = ops::stack::read_state(&backend).map_err(|d| cx.fail(d))?;
     let ctx = ops::vars::load_stack(stack, &cx.dir, &a.vars.load_options(Phase::Plan), &out.sources).map_err(|d| cx.fail(d))?;
     let request = ops::drift::Request {
@@ -92,6 +92,7 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
             replace: Vec::new(),
             parallelism: 10,
             lock_timeout: a.lock_timeout.clone(),
+            force_stale: false,
             json: false,
         };
         let mut ctx = ctx;

@@ -18,6 +18,7 @@ pub mod show;
 pub mod state;
 pub mod validate;
 pub mod version;
+pub mod workspace;
 
 use crate::interrupts::Interrupts;
 use crate::ops;
@@ -63,8 +64,11 @@ pub enum Cmd {
     Drift(drift::Args),
     /// List what exists in a cloud and write a stack that imports it.
     Discover(discover::Args),
-    /// Check that the stack loads and its providers are built in (nothing to download).
-    Init,
+    /// Check that the stack loads and its providers are built in (nothing to download);
+    /// configure the backend (-backend-config) and move state between backends (-migrate-state).
+    Init(init::Args),
+    /// Separate states of one stack: list, new, select, show, delete.
+    Workspace(workspace::Args),
     /// Check the configuration without contacting providers.
     Validate(validate::Args),
     /// Record an existing object in state under an address the configuration declares.
@@ -155,6 +159,9 @@ pub struct PlanArgs {
     /// Wait this long for the state lock, e.g. 30s.
     #[arg(long, default_value = "0s")]
     pub lock_timeout: String,
+    /// Take over a state lock whose lease expired (its holder stopped renewing it).
+    #[arg(long)]
+    pub force_stale: bool,
     /// Print machine-readable JSON.
     #[arg(long)]
     pub json: bool,
@@ -195,11 +202,11 @@ impl Cx {
 
 /// Takes the state lock for `op` with `interrupts` watching (installed before this, so no
 /// signal finds the lock without its release), warning when it took over a stale lock.
-fn take_lock(cx: &Cx, interrupts: &Interrupts, backend: &infra_state::LocalBackend, op: &str, lock_timeout: &str) -> Result<(), Exit> {
+fn take_lock(cx: &Cx, interrupts: &Interrupts, backend: &ops::stack::StateBackend, op: &str, lock_timeout: &str, force_stale: bool) -> Result<(), Exit> {
     if !globals().lock {
         return Ok(());
     }
-    if let Some(stale) = interrupts.lock(backend, op, lock_timeout).map_err(|d| cx.fail(d))? {
+    if let Some(stale) = interrupts.lock(backend, op, lock_timeout, infra_state::LockOptions { force_stale }).map_err(|d| cx.fail(d))? {
         cx.out.diags(&ops::stack::stale_lock_warning(backend, &stale).into());
     }
     Ok(())
@@ -236,7 +243,8 @@ pub fn run(cmd: Cmd, cx: &Cx) -> Result<i32, Exit> {
     match cmd {
         Cmd::Version(a) => version::run(a),
         Cmd::Completions(a) => completions::run(a),
-        Cmd::Init => init::run(cx),
+        Cmd::Init(a) => init::run(a, cx),
+        Cmd::Workspace(a) => workspace::run(a, cx),
         Cmd::Validate(a) => validate::run(a, cx),
         Cmd::Plan(a) => plan::run(a, cx),
         Cmd::Apply(a) => apply::run(a, cx),

@@ -1,6 +1,7 @@
-//! `infra state list|show|rm|mv`: inspecting and editing the state.
+//! `infra state list|show|rm|mv|pull|push|history|locks`: inspecting and editing the state.
 
 use super::Cx;
+use crate::ops::stack::StateBackend;
 use crate::out::{Exit, Out};
 use crate::{ops, render};
 use clap::Subcommand;
@@ -8,7 +9,7 @@ use infra_core::addr::parse_target;
 use infra_core::state_io::Working;
 use infra_lang::diag::Diagnostic;
 use infra_lang::value::Value;
-use infra_state::{LocalBackend, LockGuard, StateFile};
+use infra_state::{Lock, LockOptions, StateFile};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -20,11 +21,30 @@ pub struct Args {
 pub enum StateCmd {
     /// List the resource instances the state records.
     List,
-    /// Show one resource instance's attributes.
+    /// Show one resource instance's attributes (or, with --version and no address, that whole
+    /// stored version of the state).
     Show {
         /// The instance's address, like aws_vpc.main or module.net.aws_subnet.a["x"].
-        address: String,
+        address: Option<String>,
+        /// A stored version of the state (`infra state history` lists them).
+        #[arg(long)]
+        version: Option<String>,
     },
+    /// Print the state (as stored, journal replayed) to standard output.
+    Pull,
+    /// Replace the state with FILE ("-" for standard input). Refused when FILE's lineage differs
+    /// or its serial is lower than the stored state's, unless --force.
+    Push {
+        /// The state file to push ("-" for standard input).
+        file: std::path::PathBuf,
+        /// Push even when the lineage differs or the serial is lower.
+        #[arg(long)]
+        force: bool,
+    },
+    /// The stored versions of the state: version ID, time, serial, who wrote it.
+    History,
+    /// The state locks held now, in every workspace of the backend.
+    Locks,
     /// Forget resource instances (the real objects are left alone).
     Rm {
         /// The addresses of the instances (or whole resources and modules) to forget.
@@ -55,13 +75,13 @@ pub struct MigrateArgs {
     force: bool,
 }
 
-fn read_state(backend: &LocalBackend, out: &Out) -> Result<StateFile, Exit> {
+fn read_state(backend: &StateBackend, out: &Out) -> Result<StateFile, Exit> {
     ops::stack::read_state(backend).map_err(|d| out.fail(d))
 }
 
 /// The lock for a state edit: no waiting, and a warning when a stale lock was taken over.
-fn lock(backend: &LocalBackend, op: &str, out: &Out) -> Result<LockGuard, Exit> {
-    let guard = ops::stack::lock(backend, op, "0s").map_err(|d| out.fail(d))?;
+fn lock(backend: &StateBackend, op: &str, out: &Out) -> Result<Lock, Exit> {
+    let guard = ops::stack::lock(backend, op, "0s", LockOptions::default()).map_err(|d| out.fail(d))?;
     if let Some(stale) = &guard.took_over {
         out.diags(&ops::stack::stale_lock_warning(backend, stale).into());
     }
@@ -85,8 +105,75 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
             }
             Ok(0)
         }
-        StateCmd::Show { address } => {
+        StateCmd::Pull => {
             let s = read_state(&backend, out)?;
+            use std::io::Write;
+            let _ = std::io::stdout().write_all(&s.to_bytes());
+            Ok(0)
+        }
+        StateCmd::Push { file, force } => push(&file, force, cx, &backend),
+        StateCmd::History => {
+            let versions = backend.versions().map_err(|e| out.fail(Diagnostic::error("Cannot list state versions", format!("{e}."))))?;
+            if versions.is_empty() {
+                println!("No stored versions of {}.", backend.location());
+                return Ok(0);
+            }
+            println!("{:<36}  {:<20}  {:>6}  {:<8}  WHO", "VERSION", "TIME", "SERIAL", "SIZE");
+            for v in versions {
+                println!(
+                    "{:<36}  {:<20}  {:>6}  {:<8}  {}{}",
+                    v.id,
+                    v.modified,
+                    v.serial.map(|s| s.to_string()).unwrap_or_else(|| "?".into()),
+                    v.size,
+                    v.who.unwrap_or_else(|| "-".into()),
+                    if v.latest { "  (current)" } else { "" }
+                );
+            }
+            Ok(0)
+        }
+        StateCmd::Locks => {
+            let locks = backend.locks().map_err(|e| out.fail(Diagnostic::error("Cannot list state locks", format!("{e}."))))?;
+            if locks.is_empty() {
+                println!("No state locks are held.");
+                return Ok(0);
+            }
+            let now = infra_state::backend::Utc::now();
+            for l in locks {
+                let lease = match (l.silent_for(now), l.lease_expired_for(now)) {
+                    (Some(s), Some(_)) => format!("STALE: not renewed for {}s", s.as_secs()),
+                    (Some(s), None) => format!("renewed {}s ago", s.as_secs()),
+                    _ => String::new(),
+                };
+                println!(
+                    "{}  {}  {}  pid {}  {}  since {}{}  {}",
+                    l.id,
+                    l.path,
+                    l.who,
+                    l.pid,
+                    l.operation,
+                    l.created,
+                    l.job.as_deref().map(|j| format!("  job {j}")).unwrap_or_default(),
+                    lease
+                );
+            }
+            Ok(0)
+        }
+        StateCmd::Show { address, version } => {
+            let s = match &version {
+                Some(id) => backend.read_version(id).map_err(|e| out.fail(Diagnostic::error("Cannot read the state version", format!("{e}."))))?,
+                None => read_state(&backend, out)?,
+            };
+            let Some(address) = address else {
+                if version.is_none() {
+                    return Err(
+                        out.fail(Diagnostic::error("Missing address", "infra state show needs an address (or --version ID to print a stored version)."))
+                    );
+                }
+                use std::io::Write;
+                let _ = std::io::stdout().write_all(&s.to_bytes());
+                return Ok(0);
+            };
             let w = Working::from_state(&s).map_err(|e| out.fail(Diagnostic::error("Invalid state", e)))?;
             let found = find(&w, &address)?;
             let Some(a) = found.first() else {
@@ -150,7 +237,54 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
     }
 }
 
-fn migrate(m: MigrateArgs, cx: &Cx, backend: &LocalBackend) -> Result<i32, Exit> {
+/// `state push`: the lineage must match and the serial must not go back, unless `force`.
+fn push(file: &std::path::Path, force: bool, cx: &Cx, backend: &StateBackend) -> Result<i32, Exit> {
+    let out = &cx.out;
+    let bytes = if file == std::path::Path::new("-") {
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut b)
+            .map_err(|e| out.fail(Diagnostic::error("Cannot read the state to push", format!("standard input: {e}."))))?;
+        b
+    } else {
+        std::fs::read(file).map_err(|e| out.fail(Diagnostic::error("Cannot read the state to push", format!("{}: {e}.", file.display()))))?
+    };
+    let mut new = StateFile::from_slice(&bytes).map_err(|e| out.fail(Diagnostic::error("Invalid state to push", format!("{}: {e}.", file.display()))))?;
+    let _lock = lock(backend, "state push", out)?;
+    if let Some(cur) = read_state_if_any(backend, out)? {
+        if cur.lineage != new.lineage && !force {
+            return Err(out.fail(Diagnostic::error(
+                "Refusing to push a state of another lineage",
+                format!(
+                    "{} holds lineage {:?}, and {} has lineage {:?}: they are different states. Nothing was written. Use --force to replace it anyway.",
+                    backend.location(),
+                    cur.lineage,
+                    file.display(),
+                    new.lineage
+                ),
+            )));
+        }
+        if cur.serial > new.serial && !force {
+            return Err(out.fail(Diagnostic::error(
+                "Refusing to push an older state",
+                format!(
+                    "{} is at serial {}, and {} at serial {}: pushing it would lose the newer changes. Nothing was written. Use --force to replace it anyway.",
+                    backend.location(),
+                    cur.serial,
+                    file.display(),
+                    new.serial
+                ),
+            )));
+        }
+        if force && cur.serial >= new.serial {
+            new.serial = cur.serial + 1;
+        }
+    }
+    backend.write(&new).map_err(|e| out.fail(Diagnostic::error("Failed to persist state", format!("{e}."))))?;
+    println!("Pushed lineage {} serial {} to {}.", new.lineage, new.serial, backend.location());
+    Ok(0)
+}
+
+fn migrate(m: MigrateArgs, cx: &Cx, backend: &StateBackend) -> Result<i32, Exit> {
     let out = &cx.out;
     let file = match m.file {
         Some(f) => f,
@@ -161,7 +295,7 @@ fn migrate(m: MigrateArgs, cx: &Cx, backend: &LocalBackend) -> Result<i32, Exit>
     };
     let shown = file.strip_prefix(&cx.dir).unwrap_or(&file).display().to_string();
     let bytes = std::fs::read(&file).map_err(|e| cx.fail(Diagnostic::error("Cannot read the Terraform state", format!("Reading {shown} failed: {e}."))))?;
-    if file.canonicalize().ok() == backend.path.canonicalize().ok() {
+    if file.canonicalize().ok() == std::path::Path::new(&backend.location()).canonicalize().ok() {
         return Err(cx.fail(Diagnostic::error(
             "Migration would overwrite its source",
             format!("infra's state for this stack is {shown} itself. Point the backend elsewhere or migrate another file."),
@@ -174,10 +308,10 @@ fn migrate(m: MigrateArgs, cx: &Cx, backend: &LocalBackend) -> Result<i32, Exit>
                 "State already exists",
                 format!(
                     "{} already holds infra's state ({} objects, serial {}). Nothing was written. Use --force to replace it (its previous version is kept as {}).",
-                    backend.path.strip_prefix(&cx.dir).unwrap_or(&backend.path).display(),
+                    shown_location(backend, cx),
                     existing.resources.iter().map(|r| r.instances.len()).sum::<usize>(),
                     existing.serial,
-                    backend.backup_path().strip_prefix(&cx.dir).unwrap_or(&backend.backup_path()).display()
+                    if backend.location().starts_with("s3://") { "an object version".to_string() } else { format!("{}.backup", shown_location(backend, cx)) }
                 ),
             )));
         }
@@ -202,13 +336,19 @@ fn migrate(m: MigrateArgs, cx: &Cx, backend: &LocalBackend) -> Result<i32, Exit>
         "Migrated {} object(s) and {} output(s) from {shown}{version} to {}.{}",
         migrated.objects,
         migrated.state.outputs.len(),
-        backend.path.strip_prefix(&cx.dir).unwrap_or(&backend.path).display(),
+        shown_location(backend, cx),
         if migrated.skipped.is_empty() { String::new() } else { format!(" {} object(s) were left out.", migrated.skipped.len()) }
     );
     println!("{shown} was not changed. Run infra plan: it should show no changes.");
     Ok(0)
 }
 
-fn read_state_if_any(backend: &LocalBackend, out: &Out) -> Result<Option<StateFile>, Exit> {
+/// The state's place, relative to the stack when it is a file in it.
+fn shown_location(backend: &StateBackend, cx: &Cx) -> String {
+    let loc = backend.location();
+    std::path::Path::new(&loc).strip_prefix(&cx.dir).map(|p| p.display().to_string()).unwrap_or(loc)
+}
+
+fn read_state_if_any(backend: &StateBackend, out: &Out) -> Result<Option<StateFile>, Exit> {
     ops::stack::read_state_if_any(backend).map_err(|d| out.fail(d))
 }

@@ -3,6 +3,7 @@
 //! take plain options and return data or diagnostics, so a test can call them without a
 //! terminal; only the command modules print.
 
+pub mod backend;
 pub mod discover;
 pub mod drift;
 pub mod import;

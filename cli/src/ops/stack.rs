@@ -5,9 +5,13 @@ use infra_lang::config::Module;
 use infra_lang::diag::{Diagnostic, Diagnostics};
 use infra_lang::source::SourceMap;
 use infra_provider::Registry;
-use infra_state::{LocalBackend, LockGuard, LockInfo, StateError, StateFile};
+use infra_state::{Backend, Lock, LockInfo, LockOptions, StateError, StateFile};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
+
+/// The state of the stack's selected workspace, wherever it lives.
+pub type StateBackend = Arc<dyn Backend>;
 
 /// Every provider built into the binary.
 pub fn registry() -> Registry {
@@ -26,23 +30,29 @@ pub fn read_stack(dir: &Path, sources: &SourceMap) -> (Module, Diagnostics) {
     infra_lang::config::load_module(sources, dir)
 }
 
-pub fn backend(dir: &Path, sources: &SourceMap) -> Result<LocalBackend> {
+pub fn backend(dir: &Path, sources: &SourceMap) -> Result<StateBackend> {
     backend_for(&read_stack(dir, sources).0, dir)
 }
 
-/// The stack's state. A `backend "local"` path that holds Terraform's own state (a stack
-/// Terraform ran) is left to Terraform: infra's state is then `infra.tfstate` beside it, where
-/// `infra state migrate` writes it.
-pub fn backend_for(module: &Module, dir: &Path) -> Result<LocalBackend> {
+/// The stack's state in the selected workspace (see [`super::backend`]).
+pub fn backend_for(module: &Module, dir: &Path) -> Result<StateBackend> {
+    let spec = super::backend::configured(module, dir)?;
+    spec.open(dir, &super::backend::current_workspace(dir)?)
+}
+
+/// The local backend's state file for the default workspace. A `backend "local"` path that
+/// holds Terraform's own state (a stack Terraform ran) is left to Terraform: infra's state is
+/// then `infra.tfstate` beside it, where `infra state migrate` writes it.
+pub fn local_state_path(module: &Module, dir: &Path) -> Result<std::path::PathBuf> {
     let mut path = dir.join(infra_state::DEFAULT_STATE_FILE);
     if let Some(p) = backend_path(module, dir)? {
         path = if is_terraform_state(&p) { p.parent().unwrap_or(dir).join(infra_state::DEFAULT_STATE_FILE) } else { p };
     }
-    Ok(LocalBackend::new(path))
+    Ok(path)
 }
 
 fn backend_path(module: &Module, dir: &Path) -> Result<Option<std::path::PathBuf>> {
-    let Some(a) = module.backend.as_ref().and_then(|b| b.body.attr("path")) else { return Ok(None) };
+    let Some(a) = module.backend.as_ref().filter(|b| b.kind == "local").and_then(|b| b.body.attr("path")) else { return Ok(None) };
     match a.expr.expr.as_str() {
         Some(p) => Ok(Some(dir.join(p))),
         None => Err(Diagnostic::error("Invalid backend path", "The local backend's path must be a literal string.").with_subject(a.expr.span()).into()),
@@ -80,8 +90,8 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
 
 /// Takes the state lock for `op`, waiting up to `lock_timeout` (as the user spelled it). The
 /// commands that watch for interrupts take it through `Interrupts::lock` instead.
-pub fn lock(backend: &LocalBackend, op: &str, lock_timeout: &str) -> Result<LockGuard> {
-    backend.lock(op, lock_timeout_of(lock_timeout)?).map_err(lock_error)
+pub fn lock(backend: &StateBackend, op: &str, lock_timeout: &str, opts: LockOptions) -> Result<Lock> {
+    infra_state::lock_with(&**backend, lock_timeout_of(lock_timeout)?, || backend.try_lock(op, opts)).map_err(lock_error)
 }
 
 /// `--lock-timeout` as the user spelled it.
@@ -95,12 +105,16 @@ pub fn lock_error(e: StateError) -> Diagnostics {
 }
 
 /// What a run says when it took over a lock whose holder is gone.
-pub fn stale_lock_warning(backend: &LocalBackend, stale: &LockInfo) -> Diagnostic {
+pub fn stale_lock_warning(backend: &StateBackend, stale: &LockInfo) -> Diagnostic {
+    let why = match stale.silent_for(chrono_now()) {
+        Some(silent) if stale.lease_seconds.is_some() => format!("its holder stopped renewing its lease {}s ago", silent.as_secs()),
+        _ => "its process is no longer running on this host".to_string(),
+    };
     Diagnostic::warning(
         "Taking over a stale state lock",
         format!(
-            "The state {} was locked by {} (pid {}, operation {}, since {}, lock ID {}), but its process is no longer running on this host, so this run took the lock over. If that run was killed during an apply, the state holds what it finished: review the plan before applying it.",
-            backend.path.display(),
+            "The state {} was locked by {} (pid {}, operation {}, since {}, lock ID {}), but {why}, so this run took the lock over. If that run was killed during an apply, the state holds what it finished: review the plan before applying it.",
+            backend.location(),
             stale.who,
             stale.pid,
             stale.operation,
@@ -111,12 +125,16 @@ pub fn stale_lock_warning(backend: &LocalBackend, stale: &LockInfo) -> Diagnosti
 }
 
 /// The state, or a new empty one when there is none yet.
-pub fn read_state(backend: &LocalBackend) -> Result<StateFile> {
+fn chrono_now() -> infra_state::backend::DateTime<infra_state::backend::Utc> {
+    infra_state::backend::Utc::now()
+}
+
+pub fn read_state(backend: &StateBackend) -> Result<StateFile> {
     Ok(read_state_if_any(backend)?.unwrap_or_else(StateFile::new))
 }
 
 /// The state, or `None` when nothing was ever written.
-pub fn read_state_if_any(backend: &LocalBackend) -> Result<Option<StateFile>> {
+pub fn read_state_if_any(backend: &StateBackend) -> Result<Option<StateFile>> {
     backend.read().map_err(|e| Diagnostic::error("Failed to load state", format!("{e}.")).into())
 }
 
@@ -141,7 +159,8 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         let sources = SourceMap::new();
         let b = backend(dir.path(), &sources).map_err(|d| d.0[0].summary.clone());
-        assert_eq!(b.map(|b| b.path), Ok(dir.path().join("other.tfstate")));
-        assert_eq!(read_state(&LocalBackend::new(dir.path().join("none.tfstate"))).map(|s| s.serial).ok(), Some(StateFile::new().serial));
+        assert_eq!(b.map(|b| b.location()), Ok(dir.path().join("other.tfstate").display().to_string()));
+        let none: StateBackend = Arc::new(infra_state::LocalBackend::new(dir.path().join("none.tfstate")));
+        assert_eq!(read_state(&none).map(|s| s.serial).ok(), Some(StateFile::new().serial));
     }
 }

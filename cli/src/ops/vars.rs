@@ -99,7 +99,10 @@ pub fn load_stack(stack: (Module, Diagnostics), dir: &Path, opts: &LoadOptions, 
             }
         }
     }
-    infra_core::from_module(module, read_diags, dir, &super::stack::registry(), values, opts.phase, sources)
+    let workspace = super::backend::current_workspace(dir)?;
+    let mut ctx = infra_core::from_module(module, read_diags, dir, &super::stack::registry(), values, opts.phase, sources)?;
+    ctx.workspace = workspace;
+    Ok(ctx)
 }
 
 #[cfg(test)]

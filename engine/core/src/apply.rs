@@ -12,7 +12,7 @@ use infra_lang::config::{Mode, Module, ProviderRef};
 use infra_lang::diag::{Diagnostic, Diagnostics};
 use infra_lang::value::Value;
 use infra_provider::{CreateRequest, DeleteRequest, PlanRequest, Provider, ReadDataRequest, UpdateRequest};
-use infra_state::{LocalBackend, PendingCreate};
+use infra_state::{Backend, JournalSink, PendingCreate};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -76,9 +76,9 @@ struct Run {
     plan: Plan,
     store: Mutex<Store>,
     working: Mutex<Working>,
-    backend: LocalBackend,
+    backend: Arc<dyn Backend>,
     /// The apply's write-ahead journal: every change to `working` is appended here.
-    journal: Mutex<Option<infra_state::Journal>>,
+    journal: Mutex<Option<Box<dyn JournalSink>>>,
     /// Bumped on every change to `working`; `written` is the newest change that is durable.
     version: AtomicU64,
     written: AtomicU64,
@@ -708,7 +708,8 @@ async fn futures_join<F: std::future::Future>(futs: impl Iterator<Item = F>) -> 
 }
 
 /// Applies `plan` against `backend`, starting from the plan's prior state.
-pub async fn apply(ctx: Arc<Ctx>, plan: Plan, backend: LocalBackend, opts: ApplyOptions, hook: Arc<dyn Hook>) -> ApplyResult {
+pub async fn apply(ctx: Arc<Ctx>, plan: Plan, backend: impl Into<Arc<dyn Backend>>, opts: ApplyOptions, hook: Arc<dyn Hook>) -> ApplyResult {
+    let backend: Arc<dyn Backend> = backend.into();
     let mut working = plan.prior.clone();
     working.serial = plan.serial + 1;
     // The starting point (refreshed, moved, imported, adopted) is written in full; from there on

@@ -75,6 +75,7 @@ pub fn from_module(
         input_vars,
         schemas,
         file_reads: Arc::default(),
+        workspace: "default".into(),
     })
 }
 

@@ -116,6 +116,8 @@ pub struct Ctx {
     /// The files `file`, `templatefile` and the other readers read during the run: a saved
     /// plan pins them with the configuration.
     pub file_reads: Arc<infra_lang::funcs::FileReads>,
+    /// `terraform.workspace`: the workspace the command runs in.
+    pub workspace: String,
 }
 
 impl Ctx {
@@ -223,7 +225,7 @@ impl Scope for NodeScope<'_> {
                 Ok((Value::String(v), 1))
             }
             "terraform" => match a0 {
-                Some("workspace") => Ok((Value::string("default"), 1)),
+                Some("workspace") => Ok((Value::string(self.ctx.workspace.clone()), 1)),
                 _ => Err(need("workspace")),
             },
             "count" => match (self.count, a0) {

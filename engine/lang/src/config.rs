@@ -403,11 +403,11 @@ fn decode_terraform(m: &mut Module, block: &Block, diags: &mut Diagnostics) {
                     diags.push(Diagnostic::error("Duplicate backend configuration", "A module may declare only one backend.").with_subject(b.span.clone()));
                 }
                 let kind = b.labels.first().cloned().unwrap_or_default();
-                if kind != "local" {
+                if kind != "local" && kind != "s3" {
                     diags.push(
                         Diagnostic::error(
                             "Unsupported backend",
-                            format!("infra supports the \"local\" backend only for now, not \"{kind}\". Use backend \"local\" {{ path = \"...\" }}."),
+                            format!("infra supports the \"local\" and \"s3\" backends, not \"{kind}\". Use backend \"s3\" {{ ... }} or backend \"local\" {{ path = \"...\" }}."),
                         )
                         .with_subject(b.span.clone()),
                     );
