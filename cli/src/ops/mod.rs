@@ -5,6 +5,7 @@
 
 pub mod discover;
 pub mod drift;
+pub mod encryption;
 pub mod import;
 pub mod migrate;
 pub mod plan;

@@ -38,7 +38,8 @@ pub fn backend_for(module: &Module, dir: &Path) -> Result<LocalBackend> {
     if let Some(p) = backend_path(module, dir)? {
         path = if is_terraform_state(&p) { p.parent().unwrap_or(dir).join(infra_state::DEFAULT_STATE_FILE) } else { p };
     }
-    Ok(LocalBackend::new(path))
+    // The state target of the stack's encryption seals the state, its backup and the journal.
+    Ok(LocalBackend::new(path).with_encryption(super::encryption::resolve(module, dir)?.state))
 }
 
 fn backend_path(module: &Module, dir: &Path) -> Result<Option<std::path::PathBuf>> {

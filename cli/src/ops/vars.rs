@@ -45,6 +45,13 @@ pub fn load(dir: &Path, opts: &LoadOptions, sources: &SourceMap) -> Result<Ctx> 
 /// Loads a stack already read (so the command could find its backend first).
 pub fn load_stack(stack: (Module, Diagnostics), dir: &Path, opts: &LoadOptions, sources: &SourceMap) -> Result<Ctx> {
     let (module, read_diags) = stack;
+    let values = input_values(&module, dir, opts, sources)?;
+    infra_core::from_module(module, read_diags, dir, &super::stack::registry(), values, opts.phase, sources)
+}
+
+/// The root module's input variables as given (environment, variable files, `--var`, the
+/// prompt), before defaults and type conversion.
+pub fn input_values(module: &Module, dir: &Path, opts: &LoadOptions, sources: &SourceMap) -> Result<BTreeMap<String, Value>> {
     let mut values: BTreeMap<String, Value> = BTreeMap::new();
     let typed_raw = |name: &str, raw: &str| -> Value {
         let is_string = module
@@ -99,7 +106,7 @@ pub fn load_stack(stack: (Module, Diagnostics), dir: &Path, opts: &LoadOptions, 
             }
         }
     }
-    infra_core::from_module(module, read_diags, dir, &super::stack::registry(), values, opts.phase, sources)
+    Ok(values)
 }
 
 #[cfg(test)]
