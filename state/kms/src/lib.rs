@@ -87,8 +87,10 @@ async fn client(cfg: &Config) -> Result<aws_sdk_kms::Client, String> {
     Ok(aws_sdk_kms::Client::from_conf(b.build()))
 }
 
-fn sdk_error<E: std::error::Error + 'static>(what: &str, e: aws_sdk_kms::error::SdkError<E>) -> String {
-    use aws_sdk_kms::error::ProvideErrorMetadata;
+fn sdk_error<E>(what: &str, e: aws_sdk_kms::error::SdkError<E>) -> String
+where
+    E: aws_sdk_kms::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
     match e.as_service_error().map(|s| (s.code().map(str::to_string), s.message().map(str::to_string))) {
         Some((code, message)) => format!("KMS {what} failed: {}: {}", code.unwrap_or_default(), message.unwrap_or_default()),
         None => format!("KMS {what} failed: {}", aws_sdk_kms::error::DisplayErrorContext(&e)),
