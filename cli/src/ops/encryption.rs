@@ -23,7 +23,18 @@ pub fn resolve(module: &Module, dir: &Path) -> Result<Encryption> {
         Ok(text) if !text.trim().is_empty() => Some(from_env(&text)?),
         _ => None,
     };
-    let block = match (&module.encryption, env) {
+    let config = match &module.encryption {
+        Some(b) => {
+            let mut diags = Diagnostics::new();
+            let c = infra_lang::encryption::decode(&b.body, b.span.clone(), &mut diags);
+            if diags.has_errors() {
+                return Err(diags);
+            }
+            Some(c)
+        }
+        None => None,
+    };
+    let block = match (&config, env) {
         (None, None) => return Ok(Encryption::default()),
         (Some(c), None) => c.clone(),
         (None, Some(e)) => e,

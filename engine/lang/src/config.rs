@@ -258,8 +258,9 @@ pub struct Module {
     pub providers: Vec<ProviderBlock>,
     pub required_providers: BTreeMap<String, String>,
     pub backend: Option<Backend>,
-    /// `terraform { encryption { ... } }` (OpenTofu's state and plan encryption).
-    pub encryption: Option<crate::encryption::EncryptionBlock>,
+    /// `terraform { encryption { ... } }` (OpenTofu's state and plan encryption), decoded by
+    /// `crate::encryption::decode` (which imports this module, not the reverse).
+    pub encryption: Option<Block>,
     pub moved: Vec<Moved>,
     pub imports: Vec<Import>,
 }
@@ -414,7 +415,7 @@ fn decode_terraform(m: &mut Module, block: &Block, diags: &mut Diagnostics) {
                         Diagnostic::error("Duplicate encryption configuration", "A module may declare only one encryption block.").with_subject(b.span.clone()),
                     );
                 }
-                m.encryption = Some(crate::encryption::decode(&b.body, b.span.clone(), diags));
+                m.encryption = Some(b.clone());
             }
             _ => {}
         }
