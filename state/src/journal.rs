@@ -48,11 +48,18 @@ pub enum JournalRecord {
 pub struct Journal {
     file: File,
     pub path: PathBuf,
+    /// Seals each line on its own (the state's encryption), so a line is durable alone.
+    crypt: Option<std::sync::Arc<crate::encryption::Target>>,
 }
 
 impl Journal {
     /// Starts a journal for `base` (which must already be durable on disk).
     pub fn create(path: &Path, base: &StateFile) -> std::io::Result<Journal> {
+        Journal::create_sealed(path, base, None)
+    }
+
+    /// [`Journal::create`], each line sealed by `crypt`.
+    pub fn create_sealed(path: &Path, base: &StateFile, crypt: Option<std::sync::Arc<crate::encryption::Target>>) -> std::io::Result<Journal> {
         let mut opts = OpenOptions::new();
         opts.write(true).create(true).truncate(true);
         #[cfg(unix)]
@@ -60,7 +67,7 @@ impl Journal {
             use std::os::unix::fs::OpenOptionsExt;
             opts.mode(0o600);
         }
-        let mut j = Journal { file: opts.open(path)?, path: path.to_path_buf() };
+        let mut j = Journal { file: opts.open(path)?, path: path.to_path_buf(), crypt };
         j.append(&JournalRecord::Header { lineage: base.lineage.clone(), base_serial: base.serial })?;
         j.sync()?;
         if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -72,6 +79,9 @@ impl Journal {
     /// Appends a record (not yet durable: call [`Journal::sync`]).
     pub fn append(&mut self, rec: &JournalRecord) -> std::io::Result<()> {
         let mut line = serde_json::to_vec(rec).map_err(std::io::Error::other)?;
+        if let Some(c) = &self.crypt {
+            line = c.seal(&line).map_err(std::io::Error::other)?;
+        }
         line.push(b'\n');
         self.file.write_all(&line)
     }

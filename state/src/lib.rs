@@ -1,9 +1,11 @@
 //! State: what infra knows exists. The versioned on-disk schema ([`StateFile`]) and the local
 //! backend: atomic writes (temp file in the same directory, fsync, rename, fsync of the
 //! directory), mode 0600, the previous version kept as a backup, and a lock file naming its
-//! holder (taken over when that holder ran on this host and is gone). This crate knows nothing about providers or the language.
+//! holder (taken over when that holder ran on this host and is gone). `encryption` seals and opens the bytes of the state, its backup, the
+//! journal and plan files as OpenTofu does. This crate knows nothing about providers or the language.
 
 pub mod backend;
+pub mod encryption;
 pub mod journal;
 pub mod local;
 pub mod planfile;

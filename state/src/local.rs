@@ -61,6 +61,12 @@ pub enum StateError {
         id: String,
         known: String,
     },
+    /// The state (or journal) cannot be decrypted or encrypted as configured; nothing was
+    /// written.
+    Encryption {
+        path: PathBuf,
+        reason: String,
+    },
 }
 
 impl std::fmt::Display for StateError {
@@ -124,6 +130,7 @@ impl std::fmt::Display for StateError {
             StateError::Conflict { location, reason } => write!(f, "the state {location} was not written: {reason}. Nothing was overwritten; run again to plan from the new state"),
             StateError::Remote { location, op, message } => write!(f, "{op} {location} failed: {message}"),
             StateError::NoVersion { location, id, known } => write!(f, "the state {location} has no version {id:?} (versions: {known})"),
+            StateError::Encryption { path, reason } => write!(f, "{}: {reason}. Nothing was written", path.display()),
             StateError::LockMismatch { expected, found: None } => write!(f, "there is no lock to release (asked for lock ID {expected})"),
         }
     }
@@ -278,6 +285,9 @@ fn process_exists(pid: i32) -> Option<bool> {
 #[derive(Clone, Debug)]
 pub struct LocalBackend {
     pub path: PathBuf,
+    /// The `state` target of the stack's encryption: seals the state, its backup and each
+    /// journal line; `None` writes them plain.
+    pub crypt: Option<std::sync::Arc<crate::encryption::Target>>,
 }
 
 /// Holds the lock until dropped.
@@ -311,7 +321,18 @@ fn io<'a>(path: &'a Path, op: &'static str) -> impl FnOnce(std::io::Error) -> St
 
 impl LocalBackend {
     pub fn new(path: impl Into<PathBuf>) -> LocalBackend {
-        LocalBackend { path: path.into() }
+        LocalBackend { path: path.into(), crypt: None }
+    }
+
+    /// The same backend, its files sealed and opened by `crypt` (see [`crate::encryption`]).
+    pub fn with_encryption(mut self, crypt: Option<std::sync::Arc<crate::encryption::Target>>) -> LocalBackend {
+        self.crypt = crypt;
+        self
+    }
+
+    fn crypt_error(&self, path: &Path) -> impl Fn(crate::encryption::CryptError) -> StateError {
+        let path = path.to_path_buf();
+        move |e| StateError::Encryption { path: path.clone(), reason: e.0 }
     }
 
     pub fn lock_path(&self) -> PathBuf {
@@ -330,8 +351,11 @@ impl LocalBackend {
     /// apply is replayed on top (see [`crate::journal`]).
     pub fn read(&self) -> Result<Option<StateFile>, StateError> {
         let base = self.read_file()?;
-        let journal = match fs::read_to_string(self.journal_path()) {
-            Ok(t) => t,
+        let journal = match fs::read(self.journal_path()) {
+            Ok(t) => match &self.crypt {
+                Some(c) => String::from_utf8_lossy(&c.open_lines(&t).map_err(self.crypt_error(&self.journal_path()))?).into_owned(),
+                None => String::from_utf8_lossy(&t).into_owned(),
+            },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(base),
             Err(e) => return Err(io(&self.journal_path(), "reading")(e)),
         };
@@ -351,13 +375,17 @@ impl LocalBackend {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(StateError::Corrupt { path: self.path.clone(), reason: "it is empty".into() });
         }
+        let bytes = match &self.crypt {
+            Some(c) => c.open(&bytes).map_err(self.crypt_error(&self.path))?,
+            None => bytes,
+        };
         StateFile::from_slice(&bytes).map(Some).map_err(|reason| StateError::Corrupt { path: self.path.clone(), reason })
     }
 
     /// Starts the journal of an apply on top of `base`, which this writes in full first.
     pub fn begin_journal(&self, base: &StateFile) -> Result<crate::Journal, StateError> {
         self.write(base)?;
-        crate::Journal::create(&self.journal_path(), base).map_err(io(&self.journal_path(), "creating"))
+        crate::Journal::create_sealed(&self.journal_path(), base, self.crypt.clone()).map_err(io(&self.journal_path(), "creating"))
     }
 
     /// Ends an apply: writes the full state, then drops the journal it now contains.
@@ -374,18 +402,48 @@ impl LocalBackend {
     /// a crash at any point leaves one of them intact. The previous version becomes the backup.
     pub fn write(&self, state: &StateFile) -> Result<(), StateError> {
         let dir = self.path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        // Encrypted, the state is sealed before anything is touched: a refusal (enforced) or a
+        // key that fails leaves every file as it was.
+        let sealed = match &self.crypt {
+            Some(c) => {
+                let mut plain = Vec::new();
+                state.write_to(&mut plain).map_err(io(&self.path, "serializing"))?;
+                Some(c.seal(&plain).map_err(self.crypt_error(&self.path))?)
+            }
+            None => None,
+        };
         fs::create_dir_all(dir).map_err(io(dir, "creating directory"))?;
         if self.path.exists() {
             let backup = self.backup_path();
             let tmp_backup = sibling(&backup, &format!(".tmp{}", std::process::id()));
-            fs::copy(&self.path, &tmp_backup).map_err(io(&tmp_backup, "writing"))?;
+            match &self.crypt {
+                // The backup is sealed under the current method too, so a state written before
+                // a rotation (or plain, before encryption) does not linger beside it.
+                Some(c) => {
+                    let old = fs::read(&self.path).map_err(io(&self.path, "reading"))?;
+                    let resealed = match c.open(&old) {
+                        Ok(plain) => c.seal(&plain).map_err(self.crypt_error(&backup))?,
+                        Err(_) => old,
+                    };
+                    let mut f = create_private(&tmp_backup)?;
+                    f.write_all(&resealed).map_err(io(&tmp_backup, "writing"))?;
+                }
+                None => {
+                    fs::copy(&self.path, &tmp_backup).map_err(io(&tmp_backup, "writing"))?;
+                }
+            }
             sync_file(&tmp_backup)?;
             fs::rename(&tmp_backup, &backup).map_err(io(&backup, "renaming to"))?;
         }
         let tmp = sibling(&self.path, &format!(".tmp{}", std::process::id()));
         {
             let mut f = std::io::BufWriter::with_capacity(1 << 16, create_private(&tmp)?);
-            state.write_to(&mut f).and_then(|_| f.flush()).map_err(io(&tmp, "writing"))?;
+            match &sealed {
+                Some(bytes) => f.write_all(bytes),
+                None => state.write_to(&mut f),
+            }
+            .and_then(|_| f.flush())
+            .map_err(io(&tmp, "writing"))?;
             let f = f.into_inner().map_err(|e| io(&tmp, "writing")(e.into_error()))?;
             f.sync_all().map_err(io(&tmp, "syncing"))?;
         }

@@ -38,7 +38,10 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
     let stack = ops::stack::read_stack(&cx.dir, &out.sources);
     let backend = ops::stack::backend_for(&stack.0, &cx.dir).map_err(|d| cx.fail(d))?;
     let saved = match &plan_file {
-        Some(f) => Some(ops::planfile::read(f).map_err(|d| cx.fail(d))?),
+        Some(f) => {
+            let crypt = ops::encryption::resolve(&stack.0, &cx.dir).map_err(|d| cx.fail(d))?.plan;
+            Some(ops::planfile::read(f, crypt.as_deref()).map_err(|d| cx.fail(d))?)
+        }
         None => None,
     };
     // A saved plan applies only to the configuration it was made from: refused before the

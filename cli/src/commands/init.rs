@@ -46,6 +46,7 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
         }
     }
     let new = ops::backend::spec(module, &cx.dir, &overrides).map_err(|d| cx.fail(d))?;
+    let crypt = ops::encryption::resolve(module, &cx.dir).map_err(|d| cx.fail(d))?.state;
     // The backend the state was in before: what the last init saved, else the local default.
     let old = match &saved {
         Some(s) if s.kind == "s3" => match infra_state_s3::S3Config::from_settings(&s.resolved) {
@@ -57,7 +58,10 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
     };
     if let Some(old) = old.filter(|o| *o != new && !a.reconfigure) {
         let holds_state = old.workspaces(&cx.dir).map_err(|d| cx.fail(d))?.into_iter().any(|ws| {
-            old.open(&cx.dir, &ws).ok().and_then(|b| b.read().ok().flatten()).is_some_and(|s| !s.resources.is_empty() || !s.outputs.is_empty() || s.serial > 0)
+            old.open(&cx.dir, &ws, crypt.clone())
+                .ok()
+                .and_then(|b| b.read().ok().flatten())
+                .is_some_and(|s| !s.resources.is_empty() || !s.outputs.is_empty() || s.serial > 0)
         });
         if holds_state {
             if !a.migrate_state {
@@ -83,7 +87,7 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
     };
     ops::backend::write_saved(&cx.dir, &Saved { kind: new.kind().to_string(), settings: overrides, resolved }).map_err(|d| cx.fail(d))?;
     let workspace = ops::backend::current_workspace(&cx.dir).map_err(|d| cx.fail(d))?;
-    let backend = new.open(&cx.dir, &workspace).map_err(|d| cx.fail(d))?;
+    let backend = new.open(&cx.dir, &workspace, crypt.clone()).map_err(|d| cx.fail(d))?;
     ops::stack::read_state(&backend).map_err(|d| cx.fail(d))?;
     if new.kind() != "local" {
         println!("Successfully configured the backend \"{}\"!", new.kind());
@@ -98,8 +102,8 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
 fn migrate(cx: &Cx, old: &Spec, new: &Spec) -> Result<(), Exit> {
     let mut plan = Vec::new();
     for ws in old.workspaces(&cx.dir).map_err(|d| cx.fail(d))? {
-        let from = old.open(&cx.dir, &ws).map_err(|d| cx.fail(d))?;
-        let to = new.open(&cx.dir, &ws).map_err(|d| cx.fail(d))?;
+        let from = old.open(&cx.dir, &ws, crypt.clone()).map_err(|d| cx.fail(d))?;
+        let to = new.open(&cx.dir, &ws, crypt.clone()).map_err(|d| cx.fail(d))?;
         let from_lock = ops::stack::lock(&from, "migrate-state", "0s", LockOptions::default()).map_err(|d| cx.fail(d))?;
         let to_lock = ops::stack::lock(&to, "migrate-state", "0s", LockOptions::default()).map_err(|d| cx.fail(d))?;
         let Some(state) = ops::stack::read_state_if_any(&from).map_err(|d| cx.fail(d))? else { continue };

@@ -75,8 +75,9 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
         let reads = ctx.file_reads.snapshot();
         let var_files = ops::vars::var_files(&cx.dir, &args.vars.var_files);
         let inputs = ops::planfile::config_files(&cx.dir, &ctx.config, &var_files, &reads).map_err(|d| cx.fail(d))?;
-        ops::planfile::save(&file, &ops::planfile::from_plan(&p, &request, inputs, serde_json::to_value(&configuration).unwrap_or_default(), timestamp))
-            .map_err(|d| cx.fail(d))?;
+        let crypt = ops::encryption::resolve(&ctx.config, &cx.dir).map_err(|d| cx.fail(d))?.plan;
+        let doc = ops::planfile::from_plan(&p, &request, inputs, serde_json::to_value(&configuration).unwrap_or_default(), timestamp);
+        ops::planfile::save(&file, &doc, crypt.as_deref()).map_err(|d| cx.fail(d))?;
         if !args.json {
             println!("\nSaved the plan to: {}", file.display());
             // TF_IN_AUTOMATION: the pipeline runs the next step; no hint for a person.

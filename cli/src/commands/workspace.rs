@@ -49,6 +49,7 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
     let out = &cx.out;
     let (module, _) = ops::stack::read_stack(&cx.dir, &out.sources);
     let spec = ops::backend::configured(&module, &cx.dir).map_err(|d| cx.fail(d))?;
+    let crypt = ops::encryption::resolve(&module, &cx.dir).map_err(|d| cx.fail(d))?.state;
     let current = current_workspace(&cx.dir).map_err(|d| cx.fail(d))?;
     let from_env = ["INFRA_WORKSPACE", "TF_WORKSPACE"].iter().find(|v| std::env::var(v).is_ok_and(|s| !s.is_empty()));
     match a.cmd {
@@ -74,7 +75,7 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
                     format!("Workspace {name:?} already exists. Select it with infra workspace select {name}."),
                 )));
             }
-            let backend = spec.open(&cx.dir, &name).map_err(|d| cx.fail(d))?;
+            let backend = spec.open(&cx.dir, &name, crypt.clone()).map_err(|d| cx.fail(d))?;
             let initial = match state {
                 Some(f) => {
                     let bytes = std::fs::read(&f).map_err(|e| cx.fail(Diagnostic::error("Cannot read the state", format!("{}: {e}.", f.display()))))?;
@@ -101,7 +102,7 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
                         format!("Workspace {name:?} doesn't exist. You can create it with infra workspace new {name}, or select it with --or-create."),
                     )));
                 }
-                let backend = spec.open(&cx.dir, &name).map_err(|d| cx.fail(d))?;
+                let backend = spec.open(&cx.dir, &name, crypt.clone()).map_err(|d| cx.fail(d))?;
                 backend.write(&infra_state::StateFile::new()).map_err(|e| cx.fail(Diagnostic::error("Cannot create the workspace", format!("{e}."))))?;
                 println!("Created workspace {name:?}.");
             }
@@ -122,7 +123,7 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
             if !spec.workspaces(&cx.dir).map_err(|d| cx.fail(d))?.contains(&name) {
                 return Err(cx.fail(Diagnostic::error("Workspace doesn't exist", format!("Workspace {name:?} doesn't exist."))));
             }
-            let backend = spec.open(&cx.dir, &name).map_err(|d| cx.fail(d))?;
+            let backend = spec.open(&cx.dir, &name, crypt.clone()).map_err(|d| cx.fail(d))?;
             // Its lock is taken so no run is applying to it while it goes.
             let _lock = ops::stack::lock(&backend, "workspace delete", "0s", infra_state::LockOptions::default()).map_err(|d| cx.fail(d))?;
             let state = ops::stack::read_state(&backend).map_err(|d| cx.fail(d))?;

@@ -42,11 +42,13 @@ impl Spec {
     }
 
     /// Opens the state of `workspace`.
-    pub fn open(&self, dir: &Path, workspace: &str) -> Result<Arc<dyn Backend>> {
+    /// The backend of `workspace`, its state (and journal) sealed and opened by `crypt`, the
+    /// `state` target of the stack's encryption.
+    pub fn open(&self, dir: &Path, workspace: &str, crypt: Option<Arc<infra_state::encryption::Target>>) -> Result<Arc<dyn Backend>> {
         match self {
-            Spec::Local(p) => Ok(Arc::new(infra_state::LocalBackend::new(Spec::local_path(dir, p, workspace)))),
+            Spec::Local(p) => Ok(Arc::new(infra_state::LocalBackend::new(Spec::local_path(dir, p, workspace)).with_encryption(crypt))),
             Spec::S3(cfg) => S3Backend::new(cfg.clone(), workspace)
-                .map(|b| Arc::new(b) as Arc<dyn Backend>)
+                .map(|b| Arc::new(b.with_encryption(crypt)) as Arc<dyn Backend>)
                 .map_err(|e| Diagnostic::error("Cannot configure the s3 backend", format!("{e}.")).into()),
         }
     }

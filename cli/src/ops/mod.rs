@@ -6,6 +6,7 @@
 pub mod backend;
 pub mod discover;
 pub mod drift;
+pub mod encryption;
 pub mod import;
 pub mod migrate;
 pub mod plan;

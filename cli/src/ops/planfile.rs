@@ -277,17 +277,24 @@ pub fn check_config(doc: &PlanFile, dir: &Path, root: &Module) -> Result<()> {
 
 /// Writes the file atomically (temp file, rename), readable only by its owner from its first
 /// byte: it holds the planned values and the input variables, secrets included.
-pub fn save(file: &Path, doc: &PlanFile) -> Result<()> {
+pub fn save(file: &Path, doc: &PlanFile, crypt: Option<&infra_state::encryption::Target>) -> Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut tmp_name = file.as_os_str().to_owned();
     tmp_name.push(".tmp");
     let tmp = PathBuf::from(tmp_name);
+    // Sealed (the stack's `plan` encryption) before the file is created: a refusal writes nothing.
+    let bytes = match crypt {
+        Some(c) => {
+            c.seal(&doc.to_bytes()).map_err(|e| Diagnostic::error("Cannot save plan", format!("Encrypting the plan for {} failed: {e}.", file.display())))?
+        }
+        None => doc.to_bytes(),
+    };
     let written = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp).and_then(|mut f| {
         use std::os::unix::fs::PermissionsExt;
         // A leftover temp file keeps its old mode: set it again.
         f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-        f.write_all(&doc.to_bytes())?;
+        f.write_all(&bytes)?;
         f.sync_all()?;
         std::fs::rename(&tmp, file)
     });
@@ -298,8 +305,19 @@ pub fn parse(file: &Path, bytes: &[u8]) -> Result<PlanFile> {
     PlanFile::from_bytes(bytes).map_err(|e| Diagnostic::error("Invalid plan file", format!("{} cannot be applied: {e}.", file.display())).into())
 }
 
-pub fn read(file: &Path) -> Result<PlanFile> {
+pub fn read(file: &Path, crypt: Option<&infra_state::encryption::Target>) -> Result<PlanFile> {
     let bytes = std::fs::read(file).map_err(|e| Diagnostic::error("Cannot read plan file", format!("Reading {} failed: {e}.", file.display())))?;
+    let bytes = match crypt {
+        Some(c) => c.open(&bytes).map_err(|e| Diagnostic::error("Cannot decrypt plan file", format!("{} cannot be read: {e}.", file.display())))?,
+        None if infra_state::encryption::is_sealed(&bytes) => {
+            return Err(Diagnostic::error(
+                "Cannot decrypt plan file",
+                format!("{} is encrypted, and this stack configures no plan encryption (a plan block in terraform {{ encryption {{ ... }} }} or TF_ENCRYPTION) to read it with.", file.display()),
+            )
+            .into())
+        }
+        None => bytes,
+    };
     parse(file, &bytes)
 }
 
@@ -370,8 +388,8 @@ mod tests {
         let doc = sample(&r);
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let file = dir.path().join("tf.plan");
-        assert!(save(&file, &doc).is_ok());
-        let back = read(&file).map_err(|d| d.0[0].summary.clone());
+        assert!(save(&file, &doc, None).is_ok());
+        let back = read(&file, None).map_err(|d| d.0[0].summary.clone());
         assert_eq!(back.as_ref().map(request), Ok(r));
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(std::fs::metadata(&file).map(|m| m.permissions().mode() & 0o777).ok(), Some(0o600));

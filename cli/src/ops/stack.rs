@@ -37,7 +37,8 @@ pub fn backend(dir: &Path, sources: &SourceMap) -> Result<StateBackend> {
 /// The stack's state in the selected workspace (see [`super::backend`]).
 pub fn backend_for(module: &Module, dir: &Path) -> Result<StateBackend> {
     let spec = super::backend::configured(module, dir)?;
-    spec.open(dir, &super::backend::current_workspace(dir)?)
+    // The state target of the stack's encryption seals the state, its backup and the journal.
+    spec.open(dir, &super::backend::current_workspace(dir)?, super::encryption::resolve(module, dir)?.state)
 }
 
 /// The local backend's state file for the default workspace. A `backend "local"` path that

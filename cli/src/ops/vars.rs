@@ -45,6 +45,16 @@ pub fn load(dir: &Path, opts: &LoadOptions, sources: &SourceMap) -> Result<Ctx> 
 /// Loads a stack already read (so the command could find its backend first).
 pub fn load_stack(stack: (Module, Diagnostics), dir: &Path, opts: &LoadOptions, sources: &SourceMap) -> Result<Ctx> {
     let (module, read_diags) = stack;
+    let values = input_values(&module, dir, opts, sources)?;
+    let workspace = super::backend::current_workspace(dir)?;
+    let mut ctx = infra_core::from_module(module, read_diags, dir, &super::stack::registry(), values, opts.phase, sources)?;
+    ctx.workspace = workspace;
+    Ok(ctx)
+}
+
+/// The root module's input variables as given (environment, variable files, `--var`, the
+/// prompt), before defaults and type conversion.
+pub fn input_values(module: &Module, dir: &Path, opts: &LoadOptions, sources: &SourceMap) -> Result<BTreeMap<String, Value>> {
     let mut values: BTreeMap<String, Value> = BTreeMap::new();
     let typed_raw = |name: &str, raw: &str| -> Value {
         let is_string = module
@@ -99,10 +109,7 @@ pub fn load_stack(stack: (Module, Diagnostics), dir: &Path, opts: &LoadOptions, 
             }
         }
     }
-    let workspace = super::backend::current_workspace(dir)?;
-    let mut ctx = infra_core::from_module(module, read_diags, dir, &super::stack::registry(), values, opts.phase, sources)?;
-    ctx.workspace = workspace;
-    Ok(ctx)
+    Ok(values)
 }
 
 #[cfg(test)]

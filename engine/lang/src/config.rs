@@ -258,6 +258,9 @@ pub struct Module {
     pub providers: Vec<ProviderBlock>,
     pub required_providers: BTreeMap<String, String>,
     pub backend: Option<Backend>,
+    /// `terraform { encryption { ... } }` (OpenTofu's state and plan encryption), decoded by
+    /// `crate::encryption::decode` (which imports this module, not the reverse).
+    pub encryption: Option<Block>,
     pub moved: Vec<Moved>,
     pub imports: Vec<Import>,
 }
@@ -415,6 +418,14 @@ fn decode_terraform(m: &mut Module, block: &Block, diags: &mut Diagnostics) {
                 m.backend = Some(Backend { kind, body: b.body.clone(), span: b.span.clone() });
             }
             "cloud" => diags.push(Diagnostic::error("Unsupported block", "infra has no cloud integration. Use a backend block.").with_subject(b.span.clone())),
+            "encryption" => {
+                if m.encryption.is_some() {
+                    diags.push(
+                        Diagnostic::error("Duplicate encryption configuration", "A module may declare only one encryption block.").with_subject(b.span.clone()),
+                    );
+                }
+                m.encryption = Some(b.clone());
+            }
             _ => {}
         }
     }

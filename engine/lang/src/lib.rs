@@ -6,6 +6,7 @@
 pub mod config;
 pub mod decode;
 pub mod diag;
+pub mod encryption;
 pub mod eval;
 pub mod expr;
 pub mod format;

@@ -180,6 +180,10 @@ pub struct S3Backend {
     workspace: String,
     client: aws_sdk_s3::Client,
     seen: Arc<Mutex<Seen>>,
+    /// The `state` target of the stack's encryption: seals the state object and each journal
+    /// object before they are sent, opens them after they are read (see
+    /// [`infra_state::encryption`]).
+    crypt: Option<Arc<infra_state::encryption::Target>>,
 }
 
 /// An S3 error as one line: the service's code and message, else the transport's.
@@ -219,6 +223,26 @@ fn who() -> String {
 }
 
 impl S3Backend {
+    /// The same backend, its objects sealed and opened by `crypt`.
+    pub fn with_encryption(mut self, crypt: Option<Arc<infra_state::encryption::Target>>) -> S3Backend {
+        self.crypt = crypt;
+        self
+    }
+
+    fn seal(&self, key: &str, plain: Vec<u8>) -> Result<Vec<u8>, StateError> {
+        match &self.crypt {
+            None => Ok(plain),
+            Some(c) => c.seal(&plain).map_err(|e| StateError::Encryption { path: self.url(key).into(), reason: e.to_string() }),
+        }
+    }
+
+    fn open(&self, key: &str, bytes: Vec<u8>) -> Result<Vec<u8>, StateError> {
+        match &self.crypt {
+            None => Ok(bytes),
+            Some(c) => c.open(&bytes).map_err(|e| StateError::Encryption { path: self.url(key).into(), reason: e.to_string() }),
+        }
+    }
+
     /// Builds the client the way the aws provider does (providers/aws/src/config.rs): one
     /// hyper 1 + rustls (ring) HTTP client, the standard credentials chain unless the block
     /// gives keys, the profile and region from the block, an endpoint override.
@@ -247,7 +271,7 @@ impl S3Backend {
             }
             aws_sdk_s3::Client::from_conf(b.build())
         })?;
-        Ok(S3Backend { cfg, workspace: workspace.to_string(), client, seen: Arc::new(Mutex::new(Seen::Unread)) })
+        Ok(S3Backend { cfg, workspace: workspace.to_string(), client, seen: Arc::new(Mutex::new(Seen::Unread)), crypt: None })
     }
 
     pub fn config(&self) -> &S3Config {
@@ -369,6 +393,7 @@ impl S3Backend {
             }
             Some((bytes, etag)) => {
                 *self.seen() = Seen::ETag(etag);
+                let bytes = self.open(&key, bytes)?;
                 state_from_bytes(&bytes).map(Some).map_err(|reason| StateError::Corrupt { path: self.url(&key).into(), reason })
             }
         }
@@ -527,6 +552,7 @@ impl Backend for S3Backend {
             let mut text = String::new();
             for k in &keys {
                 let Some((bytes, _)) = self.get(k, None)? else { continue };
+                let bytes = self.open(k, bytes)?;
                 text.push_str(&segment_text(&bytes).map_err(|reason| StateError::Corrupt { path: self.url(k).into(), reason })?);
             }
             match infra_state::journal::replay(base.clone(), &text) {
@@ -555,7 +581,8 @@ impl Backend for S3Backend {
             };
         }
         let meta = [("infra-serial", state.serial.to_string()), ("infra-lineage", state.lineage.clone()), ("infra-who", who())];
-        match self.put(&key, state_bytes(state), &cond, &meta)? {
+        let sealed = self.seal(&key, state_bytes(state))?;
+        match self.put(&key, sealed, &cond, &meta)? {
             Some(etag) => {
                 *self.seen() = Seen::ETag(etag);
                 Ok(())
@@ -680,7 +707,7 @@ impl Backend for S3Backend {
     fn read_version(&self, id: &str) -> Result<StateFile, StateError> {
         let key = self.key();
         match self.get(&key, Some(id)) {
-            Ok(Some((bytes, _))) => state_from_bytes(&bytes).map_err(|reason| StateError::Corrupt { path: self.url(&key).into(), reason }),
+            Ok(Some((bytes, _))) => state_from_bytes(&self.open(&key, bytes)?).map_err(|reason| StateError::Corrupt { path: self.url(&key).into(), reason }),
             Ok(None) => Err(StateError::NoVersion { location: self.location(), id: id.into(), known: "see `infra state history`".into() }),
             Err(StateError::Remote { message, .. }) if message.contains("HTTP 400") || message.contains("NoSuchVersion") => {
                 Err(StateError::NoVersion { location: self.location(), id: id.into(), known: "see `infra state history`".into() })
@@ -708,7 +735,7 @@ impl Backend for S3Backend {
 impl S3Backend {
     /// Another handle on the same state (same client, same ETag), for the journal.
     fn handle(&self) -> S3Backend {
-        S3Backend { cfg: self.cfg.clone(), workspace: self.workspace.clone(), client: self.client.clone(), seen: self.seen.clone() }
+        S3Backend { cfg: self.cfg.clone(), workspace: self.workspace.clone(), client: self.client.clone(), seen: self.seen.clone(), crypt: self.crypt.clone() }
     }
 }
 
@@ -751,7 +778,8 @@ impl JournalSink for S3Journal {
             }
         }
         let key = format!("{}{:08}", self.prefix, self.seq);
-        match self.backend.put(&key, segment_bytes(&self.pending), &Seen::Absent, &[]) {
+        let sealed = self.backend.seal(&key, segment_bytes(&self.pending)).map_err(std::io::Error::other)?;
+        match self.backend.put(&key, sealed, &Seen::Absent, &[]) {
             Ok(Some(_)) => {
                 self.seq += 1;
                 self.pending.clear();
