@@ -321,3 +321,55 @@ fn local_workspaces_live_in_infra_tfstate_d() {
     let bad = infra(dir.path(), &["workspace", "new", "a/b"], &[]);
     assert!(text(&bad).contains("Invalid workspace name"), "{}", text(&bad));
 }
+
+/// The stack's state encrypted (OpenTofu's `encryption` block, a pbkdf2 passphrase) in S3:
+/// neither the state object nor the journal objects a killed apply leaves hold the secret, and
+/// a run on another copy of the stack (same passphrase) reads them back.
+#[test]
+fn an_encrypted_state_and_its_journal_objects_hold_no_plaintext_secret_in_s3() {
+    let moto = start_moto();
+    bucket(&moto);
+    let encryption = "  encryption {\n    key_provider \"pbkdf2\" \"k\" {\n      passphrase = var.k\n      iterations = 200000\n    }\n    method \"aes_gcm\" \"k\" {\n      keys = key_provider.pbkdf2.k\n    }\n    state {\n      method   = method.aes_gcm.k\n      enforced = true\n    }\n  }\n";
+    let main = format!(
+        "{}\nterraform {{\n{encryption}}}\n\nvariable \"k\" {{\n  type      = string\n  sensitive = true\n}}\n\nresource \"random_password\" \"p\" {{\n  length  = 32\n  special = false\n}}\n\nresource \"terraform_data\" \"a\" {{\n  input = random_password.p.result\n}}\n\nresource \"terraform_data\" \"b\" {{\n  input = terraform_data.a.id\n}}\n\noutput \"pw\" {{\n  value     = random_password.p.result\n  sensitive = true\n}}\n",
+        backend_block(&moto, "")
+    );
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    for d in [&a, &b] {
+        std::fs::write(d.path().join("main.tf"), &main).unwrap();
+    }
+    let env = [("TF_VAR_k", "a passphrase long enough for pbkdf2")];
+    ok(infra(a.path(), &["init"], &env));
+    // Killed after terraform_data.b's create: random_password and terraform_data.a are in the
+    // journal objects only.
+    let killed = infra(a.path(), &["apply", "-auto-approve"], &[env[0], ("INFRA_TEST_ABORT_AFTER_CREATE", "terraform_data.b")]);
+    assert!(!killed.status.success(), "{}", text(&killed));
+    let journal: Vec<String> = keys(&moto).into_iter().filter(|k| k.contains(".journal/")).collect();
+    assert!(!journal.is_empty(), "the killed apply left no journal object: {:?}", keys(&moto));
+    let journal_bodies: Vec<(String, String)> = journal.iter().map(|k| (k.clone(), moto.call("s3", "GET", &format!("/{BUCKET}/{k}"), &[], ""))).collect();
+    assert!(journal_bodies.iter().all(|(_, body)| body.contains("\"encrypted_data\"")), "a journal object is not sealed: {journal_bodies:?}");
+    // The other copy replays the journal (it needs the passphrase) and finishes.
+    ok(infra(b.path(), &["init"], &env));
+    ok(infra(b.path(), &["apply", "-auto-approve"], &env));
+    let secret = ok(infra(b.path(), &["output", "-raw", "pw"], &env));
+    assert_eq!(secret.trim().len(), 32, "{secret}");
+    // Every object the backend wrote, current and past versions alike, is sealed.
+    let versions = moto.call("s3", "GET", &format!("/{BUCKET}?versions"), &[], "");
+    let re = regex::Regex::new("<Key>([^<]*)</Key>\\s*<VersionId>([^<]*)</VersionId>").unwrap();
+    let mut seen = 0;
+    for c in re.captures_iter(&versions) {
+        let body = moto.call("s3", "GET", &format!("/{BUCKET}/{}?versionId={}", &c[1], &c[2]), &[], "");
+        assert!(!body.contains(secret.trim()), "{} holds the secret in clear: {body}", &c[1]);
+        seen += 1;
+    }
+    assert!(seen >= 2, "expected the state's versions in the listing: {versions}");
+    let state = moto.call("s3", "GET", &format!("/{BUCKET}/{KEY}"), &[], "");
+    assert!(state.contains("\"encrypted_data\""), "the state object is not an encryption envelope: {state}");
+    for (k, body) in &journal_bodies {
+        assert!(!body.contains(secret.trim()), "{k} holds the secret in clear: {body}");
+    }
+    // Without the passphrase nothing reads it.
+    let refused = infra(b.path(), &["state", "list"], &[("TF_VAR_k", "not the passphrase, also long enough")]);
+    assert!(!refused.status.success(), "{}", text(&refused));
+}

@@ -14,6 +14,7 @@ pub mod import;
 pub mod init;
 pub mod output;
 pub mod plan;
+pub mod providers;
 pub mod show;
 pub mod state;
 pub mod validate;
@@ -87,6 +88,8 @@ pub enum Cmd {
     Console(console::Args),
     /// Remove a state lock whose holder is gone.
     ForceUnlock(force_unlock::Args),
+    /// Show the built-in providers, or print their schemas (`providers schema --json`).
+    Providers(providers::Args),
     /// Print shell completions.
     Completions(completions::Args),
     /// Print the version (the same as --version).
@@ -245,6 +248,7 @@ pub fn run(cmd: Cmd, cx: &Cx) -> Result<i32, Exit> {
         Cmd::Completions(a) => completions::run(a),
         Cmd::Init(a) => init::run(a, cx),
         Cmd::Workspace(a) => workspace::run(a, cx),
+        Cmd::Providers(a) => providers::run(a, cx),
         Cmd::Validate(a) => validate::run(a, cx),
         Cmd::Plan(a) => plan::run(a, cx),
         Cmd::Apply(a) => apply::run(a, cx),

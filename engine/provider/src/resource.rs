@@ -230,6 +230,18 @@ fn backoff(n: u32) -> std::time::Duration {
     std::time::Duration::from_millis(base / 2 + jitter)
 }
 
+/// `read` with the `timeouts` block of `known`: the waits a configuration sets are no API
+/// object's attribute, so no read reports them, and they stay as configured (as in Terraform).
+fn keep_timeouts<C: Sync + ?Sized>(t: &dyn ResourceType<C>, read: Value, known: &Value) -> Value {
+    match read {
+        Value::Object(mut m) if t.schema().blocks.contains_key("timeouts") => {
+            m.insert("timeouts".into(), known.get_attr("timeouts").cloned().unwrap_or(Value::Null));
+            Value::Object(m)
+        }
+        other => other,
+    }
+}
+
 pub fn with_id(v: &Value, id: &str) -> Value {
     let mut v = v.clone();
     if let Value::Object(m) = &mut v {
@@ -257,7 +269,7 @@ impl<F: Family> Typed<F> {
             diagnostics.extend(d);
         }
         match t.read_one(&self.0, &created).await {
-            Ok(Some(v)) => (Some(v), diagnostics),
+            Ok(Some(v)) => (Some(keep_timeouts(t, v, planned)), diagnostics),
             other => {
                 match other {
                     Err(Errors(d, _)) => diagnostics.extend(d),
@@ -383,7 +395,7 @@ impl<F: Family> Provider for Typed<F> {
         // The id survives an in-place update; read back with what the plan knew.
         let known = with_id(&planned, &attrs::string(&prior, "id").unwrap_or_default());
         match t.read_one(&self.0, &known).await {
-            Ok(state) => UpdateResponse { state: state.or(Some(req.prior)), diagnostics },
+            Ok(state) => UpdateResponse { state: state.map(|s| keep_timeouts(t, s, &planned)).or(Some(req.prior)), diagnostics },
             Err(Errors(d, _)) => {
                 diagnostics.extend(d);
                 UpdateResponse { state: Some(req.prior), diagnostics }
@@ -422,7 +434,10 @@ impl<F: Family> Provider for Typed<F> {
         };
         let objects: Vec<Value> = req.objects.iter().map(Value::deep_unmark).collect();
         match t.read_many(&self.0, &objects, req.full).await {
-            Ok(found) if found.len() == objects.len() => ReadManyResponse { objects: found, diagnostics: Vec::new() },
+            Ok(found) if found.len() == objects.len() => ReadManyResponse {
+                objects: found.into_iter().zip(&objects).map(|(f, known)| f.map(|v| keep_timeouts(t, v, known))).collect(),
+                diagnostics: Vec::new(),
+            },
             Ok(found) => ReadManyResponse {
                 objects: Vec::new(),
                 diagnostics: vec![Diagnostic::error(

@@ -179,6 +179,58 @@ pub fn single_block(v: &Value, name: &str) -> Option<Value> {
     }
 }
 
+/// The `timeouts` block of a type whose terraform-provider-aws schema has one: optional
+/// duration strings for the operations named (`create`, `update`, `delete`, `read`).
+pub fn timeouts_block(ops: &[&str]) -> BlockSchema {
+    let schema = ops.iter().fold(Schema::new(), |s, op| s.attr(op, AttrSchema::optional(Type::String)));
+    BlockSchema { nesting: Nesting::Single, min_items: 0, max_items: 1, force_new: false, schema }
+}
+
+/// A Go duration as Terraform writes timeouts (`"10m"`, `"1h30m"`, `"45s"`, `"1.5h"`).
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total = 0f64;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let n: f64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let scale = match &rest[..unit] {
+            "h" => 3600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            "ms" => 0.001,
+            _ => return None,
+        };
+        total += n * scale;
+        rest = &rest[unit..];
+    }
+    Some(Duration::from_secs_f64(total))
+}
+
+/// How long `op` may wait: the `timeouts` block's value, or terraform-provider-aws's default.
+pub fn timeout(v: &Value, op: &str, default: Duration) -> Duration {
+    single_block(v, "timeouts").and_then(|t| attrs::string(&t, op)).and_then(|s| parse_duration(&s)).unwrap_or(default)
+}
+
+/// Every `timeouts` value is a duration Terraform accepts.
+pub fn validate_timeouts(config: &Value) -> Vec<Diagnostic> {
+    let Some(t) = single_block(config, "timeouts") else { return Vec::new() };
+    let Some(m) = t.as_map() else { return Vec::new() };
+    m.iter()
+        .filter_map(|(op, v)| {
+            let text = v.as_str()?;
+            parse_duration(text).is_none().then(|| {
+                Diagnostic::error("Invalid timeout", format!("timeouts.{op} = {text:?} is not a duration: write it as \"10m\", \"1h30m\" or \"45s\"."))
+                    .with_path(vec![PathStep::Attr("timeouts".into()), PathStep::Attr(op.clone())])
+            })
+        })
+        .collect()
+}
+
 /// Polls `check` every `every` until it answers `Some`, for at most `limit`. `what` names the
 /// awaited state in the timeout diagnostic.
 pub async fn wait_for<T, F, Fut>(what: &str, limit: Duration, every: Duration, mut check: F) -> Result<T, Diagnostic>
@@ -243,6 +295,24 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timeouts_are_go_durations_with_the_type_default_when_unset() {
+        assert_eq!(parse_duration("10m"), Some(Duration::from_secs(600)));
+        assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("1.5h"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("45s"), Some(Duration::from_secs(45)));
+        assert_eq!(parse_duration("10"), None);
+        assert_eq!(parse_duration("ten minutes"), None);
+        let v = Value::object([("timeouts", Value::object([("create", Value::string("2m")), ("delete", Value::Null)]))]);
+        assert_eq!(timeout(&v, "create", Duration::from_secs(600)), Duration::from_secs(120));
+        assert_eq!(timeout(&v, "delete", Duration::from_secs(600)), Duration::from_secs(600));
+        assert_eq!(timeout(&Value::object([("timeouts", Value::Null)]), "create", Duration::from_secs(7)), Duration::from_secs(7));
+        let bad = Value::object([("timeouts", Value::object([("create", Value::string("10 minutes"))]))]);
+        let d = validate_timeouts(&bad);
+        assert_eq!(d.len(), 1);
+        assert!(d[0].detail.contains("timeouts.create = \"10 minutes\" is not a duration"), "{:?}", d[0].detail);
+    }
 
     #[test]
     fn a_sensitive_tag_stays_hidden_in_tags_all() {

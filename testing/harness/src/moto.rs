@@ -62,6 +62,10 @@ pub fn start_moto() -> Moto {
         let port = free_port();
         let mut child = Command::new(&bin)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            // moto's recorder keeps every request with its body: what the provider sent for
+            // arguments moto accepts but ignores ([`Moto::request_bodies`]).
+            .env("MOTO_ENABLE_RECORDING", "True")
+            .env("MOTO_RECORDER_FILEPATH", dir.path().join("recording.jsonl"))
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
@@ -97,6 +101,34 @@ impl Moto {
             .map_while(Result::ok)
             .map(|l| strip_colors(&l))
             .filter(|l| ["\"GET /", "\"POST /", "\"PUT /", "\"DELETE /"].iter().any(|m| l.contains(m)) && !l.contains("/moto-api"))
+            .collect()
+    }
+
+    /// The bodies of the requests moto has answered so far, in order, decoded (query strings
+    /// of the EC2 and ELB APIs, JSON of ECS and EFS), from moto's recorder.
+    pub fn request_bodies(&self) -> Vec<String> {
+        let Some(dir) = self.log.parent() else { return Vec::new() };
+        let text = std::fs::read_to_string(dir.join("recording.jsonl")).unwrap_or_default();
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .map(|e| {
+                let body = e["body"].as_str().unwrap_or_default().to_string();
+                if e["body_encoded"].as_bool() == Some(true) {
+                    String::from_utf8_lossy(&decode_base64(&body)).into_owned()
+                } else {
+                    body
+                }
+            })
+            .collect()
+    }
+
+    /// The recorded query-API requests (EC2, ELB) whose `Action` is `action`, each as its
+    /// decoded parameters.
+    pub fn query_requests(&self, action: &str) -> Vec<std::collections::BTreeMap<String, String>> {
+        self.request_bodies()
+            .iter()
+            .map(|b| b.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (decode(k), decode(v))).collect::<std::collections::BTreeMap<_, _>>())
+            .filter(|m| m.get("Action").is_some_and(|a| a == action))
             .collect()
     }
 
@@ -175,6 +207,51 @@ fn strip_colors(line: &str) -> String {
             }
         } else {
             out.push(c);
+        }
+    }
+    out
+}
+
+fn hex(b: Option<&[u8]>) -> Option<u8> {
+    std::str::from_utf8(b?).ok().and_then(|h| u8::from_str_radix(h, 16).ok())
+}
+
+fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if hex(bytes.get(i + 1..i + 3)).is_some() => {
+                out.extend(hex(bytes.get(i + 1..i + 3)));
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn decode_base64(s: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' | b'-' => Some(62),
+        b'/' | b'_' => Some(63),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0);
+    for v in s.bytes().filter_map(value) {
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
         }
     }
     out

@@ -112,6 +112,22 @@ fn container_json(d: &aws_sdk_ecs::types::ContainerDefinition) -> Json {
     })
 }
 
+/// A volume whose EFS configuration leaves `root_directory` out, with AWS's `"/"`.
+fn fill_efs_root(volume: Value) -> Value {
+    let Value::Object(mut v) = volume else { return volume };
+    let fill = |efs: &mut Value| {
+        if let Value::Object(e) = efs {
+            attrs::set_default(e, "root_directory", Value::string("/"));
+        }
+    };
+    match v.get_mut("efs_volume_configuration") {
+        Some(Value::List(items)) | Some(Value::Set(items)) => items.iter_mut().for_each(fill),
+        Some(efs) => fill(efs),
+        None => {}
+    }
+    Value::Object(v)
+}
+
 fn volume_value(v: &aws_sdk_ecs::types::Volume) -> Value {
     let efs = v.efs_volume_configuration().map(|e| {
         let auth = e
@@ -311,6 +327,14 @@ impl ResourceType<AwsProvider> for TaskDefinition {
                     let sensitive = m.get("container_definitions").is_some_and(Value::contains_sensitive);
                     m.insert("container_definitions".into(), Value::string(n).mark_if(sensitive));
                 }
+            }
+        }
+        if let Some(Value::Set(volumes)) = cfg.as_map().and_then(|m| m.get("volume")).cloned() {
+            // An EFS volume without root_directory mounts the file system's root: AWS reports
+            // "/", terraform-provider-aws's default.
+            let filled: Vec<Value> = volumes.into_iter().map(fill_efs_root).collect();
+            if let Value::Object(m) = &mut cfg {
+                m.insert("volume".into(), Value::set(filled));
             }
         }
         let mut resp = plan_helpers::default_plan(&self.schema(), prior, &cfg);

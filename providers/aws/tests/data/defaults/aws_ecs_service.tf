@@ -1,0 +1,45 @@
+resource "aws_vpc" "main" {
+  cidr_block = "10.20.0.0/16"
+}
+
+resource "aws_subnet" "main" {
+  vpc_id     = aws_vpc.main.id
+  cidr_block = "10.20.1.0/24"
+}
+
+resource "aws_security_group" "app" {
+  name   = "defaults-service"
+  vpc_id = aws_vpc.main.id
+}
+
+resource "aws_ecs_cluster" "main" {
+  name = "defaults-service"
+}
+
+resource "aws_ecs_task_definition" "app" {
+  family                   = "defaults-service"
+  requires_compatibilities = ["FARGATE"]
+  network_mode             = "awsvpc"
+  cpu                      = "256"
+  memory                   = "512"
+
+  container_definitions = jsonencode([
+    {
+      name  = "app"
+      image = "nginx:latest"
+    }
+  ])
+}
+
+resource "aws_ecs_service" "app" {
+  name            = "app"
+  cluster         = aws_ecs_cluster.main.id
+  task_definition = aws_ecs_task_definition.app.arn
+  desired_count   = 1
+  launch_type     = "FARGATE"
+
+  network_configuration {
+    subnets         = [aws_subnet.main.id]
+    security_groups = [aws_security_group.app.id]
+  }
+}
