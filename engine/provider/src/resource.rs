@@ -448,6 +448,22 @@ impl<F: Family> Provider for Typed<F> {
         }
     }
 
+    /// Every id's import seed, then one batched `read_many` (full) for them all.
+    async fn import_many(&self, req: ImportManyRequest) -> ReadManyResponse {
+        let t = match self.resource(&req.type_name) {
+            Ok(t) => t,
+            Err(d) => return ReadManyResponse { objects: Vec::new(), diagnostics: vec![d] },
+        };
+        let mut seeds = Vec::new();
+        for id in &req.ids {
+            match t.import_seed(id) {
+                Ok(s) => seeds.push(s),
+                Err(Errors(diagnostics, _)) => return ReadManyResponse { objects: Vec::new(), diagnostics },
+            }
+        }
+        self.read_many(ReadManyRequest { type_name: req.type_name, objects: seeds, full: true }).await
+    }
+
     fn upgrade_terraform_state(&self, req: FromTerraformRequest) -> FromTerraformResponse {
         let t = match self.resource(&req.type_name) {
             Ok(t) => t,

@@ -67,6 +67,16 @@ fn live(m: &aws_sdk_efs::types::MountTargetDescription) -> bool {
 
 #[async_trait::async_trait]
 impl ResourceType<AwsProvider> for MountTarget {
+    /// The address AWS picked from the subnet is left out: a person rarely pins it, and
+    /// omitted, the plan keeps the one AWS chose (so mount targets over subnets group too).
+    fn to_hcl(&self, state: &Value) -> String {
+        let mut s = state.clone();
+        if let Value::Object(m) = &mut s {
+            m.insert("ip_address".into(), Value::Null);
+        }
+        infra_provider::hcl::body(&self.schema(), &s)
+    }
+
     fn name(&self) -> &'static str {
         "aws_efs_mount_target"
     }
