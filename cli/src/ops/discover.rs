@@ -225,21 +225,22 @@ async fn list_and_read(provider: Arc<dyn Provider>, o: &AwsOptions) -> Result<Ve
             let mut diags = Vec::new();
             let resp = p.discover(DiscoverRequest { type_name: t.clone(), filter }).await;
             diags.extend(resp.diagnostics);
-            let mut listed: Vec<(String, Option<String>)> = Vec::new();
+            let mut listed: Vec<(String, Option<String>, Value)> = Vec::new();
             for v in resp.objects {
                 let Some(id) = v.get_attr("id").and_then(Value::as_str).map(str::to_string) else { continue };
                 // The VPC listing is regional: keep the VPCs asked for.
                 if t == "aws_vpc" && !vpcs.is_empty() && !vpcs.contains(&id) {
                     continue;
                 }
-                listed.push((id, v.get_attr("name").and_then(Value::as_str).map(str::to_string)));
+                let label = v.get_attr("name").and_then(Value::as_str).map(str::to_string);
+                listed.push((id, label, v));
             }
             let mut found = Vec::new();
             if !listed.is_empty() && !diags.iter().any(Diagnostic::is_error) {
-                let ids = listed.iter().map(|(id, _)| id.clone()).collect();
-                let resp = p.import_many(ImportManyRequest { type_name: t.clone(), ids }).await;
+                let objects = listed.iter().map(|(_, _, v)| v.clone()).collect();
+                let resp = p.import_many(ImportManyRequest { type_name: t.clone(), objects }).await;
                 diags.extend(resp.diagnostics);
-                for ((id, label), state) in listed.into_iter().zip(resp.objects) {
+                for ((id, label, _), state) in listed.into_iter().zip(resp.objects) {
                     // Gone between the listing and the read: nothing to import.
                     if let Some(state) = state {
                         found.push(Found { type_name: t.clone(), id, label, state, name: String::new() });
@@ -402,6 +403,10 @@ fn name_all(mut found: Vec<Found>) -> Vec<Found> {
         let s = &f.state;
         let base = by_id.get(&f.id).cloned().or_else(|| match f.type_name.as_str() {
             "aws_route_table_association" => named(s, "subnet_id").or_else(|| named(s, "gateway_id")),
+            "aws_route" => named(s, "route_table_id").map(|rt| match infra_provider::attrs::string(s, "destination_cidr_block").as_deref() {
+                Some("0.0.0.0/0") | None => format!("{rt}_default"),
+                Some(d) => format!("{rt}_{}", sanitize(d)),
+            }),
             "aws_efs_mount_target" => named(s, "file_system_id").map(|fs| named(s, "subnet_id").map(|sn| format!("{fs}_{sn}")).unwrap_or(fs)),
             "aws_lb_listener" => named(s, "load_balancer_arn").map(|lb| {
                 let port = s.get_attr("port").and_then(Value::as_i64).map(|p| format!("_{p}")).unwrap_or_default();
@@ -754,7 +759,7 @@ mod tests {
         let private = &blocks[0];
         assert_eq!(
             private.body,
-            "  count = length(local.private)\n\n  availability_zone = local.private[count.index].availability_zone\n  cidr_block        = local.private[count.index].cidr_block\n  tags              = {\n    Name = local.private[count.index].Name\n    app  = \"x\"\n  }\n  vpc_id = aws_vpc.main.id\n"
+            "  count = length(local.private)\n\n  availability_zone = local.private[count.index].availability_zone\n  cidr_block = local.private[count.index].cidr_block\n  tags              = {\n    Name = local.private[count.index].Name\n    app  = \"x\"\n  }\n  vpc_id = aws_vpc.main.id\n"
         );
         assert_eq!(
             private.locals.as_deref(),

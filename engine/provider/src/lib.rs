@@ -189,7 +189,9 @@ pub struct ImportRequest {
 #[derive(Clone, Debug)]
 pub struct ImportManyRequest {
     pub type_name: String,
-    pub ids: Vec<String>,
+    /// The objects `discover` listed: each with its import `id`, and whatever else the listing
+    /// knows that a read needs (a mount target's file system, a service's cluster).
+    pub objects: Vec<Value>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -349,7 +351,8 @@ pub trait Provider: Send + Sync {
     /// a provider with batched reads reads them all in as few calls as `read_many` does.
     async fn import_many(&self, req: ImportManyRequest) -> ReadManyResponse {
         let mut out = ReadManyResponse::default();
-        for id in req.ids {
+        for o in req.objects {
+            let id = o.get_attr("id").and_then(Value::as_str).unwrap_or_default().to_string();
             let resp = self.import(ImportRequest { type_name: req.type_name.clone(), id }).await;
             let missing = resp.state.is_none();
             out.objects.push(resp.state);

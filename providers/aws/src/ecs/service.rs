@@ -343,7 +343,12 @@ impl ResourceType<AwsProvider> for Service {
             let mut pages = c.ecs.list_services().cluster(&cluster).into_paginator().send();
             while let Some(page) = pages.next().await {
                 for arn in page.map_err(|e| api_error("ListServices", &e))?.service_arns() {
-                    out.push(crate::discover::discovered(arn, arn.rsplit('/').next(), &BTreeMap::new()));
+                    // With its cluster: the batched read describes by cluster.
+                    let mut v = crate::discover::discovered(arn, arn.rsplit('/').next(), &BTreeMap::new());
+                    if let Value::Object(o) = &mut v {
+                        o.insert("cluster".into(), Value::string(&cluster));
+                    }
+                    out.push(v);
                 }
             }
         }

@@ -171,7 +171,12 @@ impl ResourceType<AwsProvider> for MountTarget {
         let mut out = Vec::new();
         for fs in systems {
             for m in describe_mount_targets(c, Some(&fs), None).await?.iter().filter(|m| live(m) && crate::discover::in_vpcs(filter, m.vpc_id())) {
-                out.push(crate::discover::discovered(m.mount_target_id(), None, &BTreeMap::new()));
+                // With its file system: the batched read lists by file system.
+                let mut v = crate::discover::discovered(m.mount_target_id(), None, &BTreeMap::new());
+                if let Value::Object(o) = &mut v {
+                    o.insert("file_system_id".into(), Value::string(&fs));
+                }
+                out.push(v);
             }
         }
         Ok(out)
