@@ -204,8 +204,9 @@ fn seed_000_built_by_hand_is_discovered_grouped_imported_changed_and_destroyed()
         "resource \"aws_route\" \"",
         "route_table_id = aws_route_table.bdd_bot_public.id",
         "gateway_id = aws_internet_gateway.bdd_bot_igw.id",
-        "subnet_id = aws_subnet.bdd_bot_public[0].id",
-        "subnet_id = aws_subnet.bdd_bot_public[1].id",
+        // The two associations, one per public subnet, grouped too.
+        "resource \"aws_route_table_association\" \"bdd_bot_public\" { count = length(aws_subnet.bdd_bot_public)",
+        "subnet_id = aws_subnet.bdd_bot_public[count.index].id",
         "resource \"aws_lb_listener_rule\"",
         "target_group_arn = aws_lb_target_group.bdd_bot_backend.arn",
         "target_group_arn = aws_lb_target_group.bdd_bot_frontend.arn",
@@ -274,7 +275,7 @@ fn seed_000_built_by_hand_is_discovered_grouped_imported_changed_and_destroyed()
     // Destroy is refused while the load balancer is protected; off in the HCL, it goes.
     let (code, out) = infra(&d, &["destroy", "--auto-approve"], &env);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("deletion protection") || out.contains("deletion_protection"), "{out}");
+    assert!(out.contains("Deletion protection is enabled"), "{out}");
     let alb = read("alb.tf");
     std::fs::write(d.join("alb.tf"), alb.replace("enable_deletion_protection = true", "enable_deletion_protection = false")).unwrap();
     let (code, out) = infra(&d, &["apply", "--auto-approve"], &env);
