@@ -92,3 +92,5 @@ measure "$bin" plan --detailed-exitcode
 measure "$bin" plan --refresh-full --detailed-exitcode
 measure "$bin" plan --refresh=false --detailed-exitcode
 measure "$bin" drift
+# `infra discover aws` over the same region (every type it lists; ids read in batches per type).
+AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test measure "$bin" discover aws --region us-east-1 --endpoint "http://127.0.0.1:$port" --max-retries 0 --out "$dir/discovered"

@@ -1,13 +1,21 @@
 //! `infra discover aws` without a terminal: lists what exists in a region (the provider's
-//! `discover`, one listing per type), reads every object found in full (`import`), and writes
-//! the stack a person would have written for it: one file per concern, resources named from
-//! their `Name` tag or name, one `import` block per object, bodies from the provider's
-//! `to_hcl`, and references (`aws_vpc.main.id`) wherever a value is the id or ARN of another
-//! object of the stack.
+//! `discover`, one listing per type), reads every object found in full (`import_many`: the
+//! type's batched reads, one Describe per type and page), and writes the stack a person would
+//! have written for it: one file per concern, resources named from their `Name` tag or name,
+//! one `import` block per object, bodies from the provider's `to_hcl`, references
+//! (`aws_vpc.main.id`) wherever a value is the id or ARN of another object of the stack, and
+//! objects that differ only by an index (two private subnets over two zones, a mount target per
+//! such subnet) as one block with `count`.
+//!
+//! Conventions: a route table's routes are `aws_route` resources (routes are added by hand
+//! with `create-route`, and Terraform users write them so); a security group's rules stay
+//! inline (`ingress`/`egress`, as its `to_hcl` writes them), so no rule resource is written
+//! that would fight them; a target group's registered targets are `aws_lb_target_group_attachment`s
+//! unless an ECS service registers them (the service's own doing).
 
 use super::Result;
 use infra_lang::diag::{Diagnostic, Diagnostics};
-use infra_provider::{ConfigureRequest, DiscoverRequest, ImportRequest, Provider, Registry, ToHclRequest, Value};
+use infra_provider::{ConfigureRequest, DiscoverRequest, ImportManyRequest, ImportRequest, Provider, Registry, ToHclRequest, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
@@ -21,6 +29,7 @@ pub const AWS_TYPES: &[(&str, &str)] = &[
     ("aws_subnet", "network.tf"),
     ("aws_internet_gateway", "network.tf"),
     ("aws_route_table", "network.tf"),
+    ("aws_route", "network.tf"),
     ("aws_route_table_association", "network.tf"),
     ("aws_security_group", "network.tf"),
     ("aws_instance", "compute.tf"),
@@ -29,6 +38,8 @@ pub const AWS_TYPES: &[(&str, &str)] = &[
     ("aws_lb", "alb.tf"),
     ("aws_lb_target_group", "alb.tf"),
     ("aws_lb_listener", "alb.tf"),
+    ("aws_lb_listener_rule", "alb.tf"),
+    ("aws_lb_target_group_attachment", "alb.tf"),
     ("aws_ecs_cluster", "ecs.tf"),
     ("aws_ecs_task_definition", "ecs.tf"),
     ("aws_ecs_service", "ecs.tf"),
@@ -156,7 +167,7 @@ pub fn discover_aws(rt: &tokio::runtime::Runtime, registry: &Registry, o: &AwsOp
     let mut bodies = Vec::new();
     let mut diags = Vec::new();
     for f in &found {
-        let resp = provider.to_hcl(ToHclRequest { type_name: f.type_name.clone(), state: f.state.clone() });
+        let resp = provider.to_hcl(ToHclRequest { type_name: f.type_name.clone(), state: hcl_state(f, &found) });
         diags.extend(resp.diagnostics);
         bodies.push(json_as_hcl(f, resp.body.unwrap_or_default()));
     }
@@ -164,28 +175,44 @@ pub fn discover_aws(rt: &tokio::runtime::Runtime, registry: &Registry, o: &AwsOp
         return Err(Diagnostics(diags));
     }
     let bodies = with_references(&found, bodies);
+    let blocks = group(&found, bodies);
     let file_of = |t: &str| AWS_TYPES.iter().find(|(n, _)| *n == t).map(|(_, file)| *file).unwrap_or("main.tf");
-    Ok(assemble(&found, &bodies, provider_tf, file_of))
+    Ok(assemble(&found, &blocks, provider_tf, file_of))
 }
 
-/// The stack's files from the objects found, their names and bodies (shared by every
-/// `discover`): `provider.tf`, one resource block per object in the file `file_of` its type
-/// says, one `import` block each in `imports.tf`, all in the canonical layout (so that
-/// `infra fmt --check` passes on what was written).
-fn assemble(found: &[Found], bodies: &[String], provider_tf: String, file_of: impl Fn(&str) -> &'static str) -> Discovered {
+/// Each object its own block, named as found (what `discover vps` writes: no grouping).
+fn single_blocks(found: &[Found], bodies: Vec<String>) -> Vec<Block> {
+    found.iter().zip(bodies).enumerate().map(|(i, (f, body))| Block { name: f.name.clone(), body, locals: None, members: vec![i] }).collect()
+}
+
+/// The stack's files from the objects found and their blocks (shared by every `discover`):
+/// `provider.tf`, one resource block per block (a group's with its `locals`) in the file
+/// `file_of` its type says, one `import` block per object in `imports.tf` (a group's members
+/// at their indexes), all in the canonical layout (so that `infra fmt --check` passes on what
+/// was written).
+fn assemble(found: &[Found], blocks: &[Block], provider_tf: String, file_of: impl Fn(&str) -> &'static str) -> Discovered {
     let mut files: BTreeMap<String, String> = BTreeMap::new();
     files.insert("provider.tf".into(), provider_tf);
     let mut imports = String::new();
-    for (f, body) in found.iter().zip(bodies) {
-        let text = files.entry(file_of(&f.type_name).to_string()).or_default();
+    for b in blocks {
+        let first = &found[b.members[0]];
+        let text = files.entry(file_of(&first.type_name).to_string()).or_default();
         if !text.is_empty() {
             text.push('\n');
         }
-        text.push_str(&format!("resource \"{}\" \"{}\" {{\n{body}}}\n", f.type_name, f.name));
-        if !imports.is_empty() {
-            imports.push('\n');
+        if let Some(locals) = &b.locals {
+            text.push_str(locals);
+            text.push('\n');
         }
-        imports.push_str(&format!("import {{\n  to = {}.{}\n  id = {}\n}}\n", f.type_name, f.name, infra_provider::hcl::quote(&f.id)));
+        text.push_str(&format!("resource \"{}\" \"{}\" {{\n{}}}\n", first.type_name, b.name, b.body));
+        for (k, m) in b.members.iter().enumerate() {
+            let f = &found[*m];
+            let to = if b.members.len() > 1 { format!("{}.{}[{k}]", f.type_name, b.name) } else { format!("{}.{}", f.type_name, b.name) };
+            if !imports.is_empty() {
+                imports.push('\n');
+            }
+            imports.push_str(&format!("import {{\n  to = {to}\n  id = {}\n}}\n", infra_provider::hcl::quote(&f.id)));
+        }
     }
     if !imports.is_empty() {
         files.insert("imports.tf".into(), imports);
@@ -198,31 +225,63 @@ fn assemble(found: &[Found], bodies: &[String], provider_tf: String, file_of: im
     Discovered { files, objects: found.len() }
 }
 
-/// One `discover` per type, then one `import` per object found (concurrently, 16 at a time).
+/// One `discover` per type, then one batched `import_many` per type for what it listed (the
+/// types concurrently): calls ≈ types × pages, plus what AWS only answers per object.
 async fn list_and_read(provider: Arc<dyn Provider>, o: &AwsOptions) -> Result<Vec<Found>> {
     let mut filter = BTreeMap::new();
     if !o.vpc_ids.is_empty() {
         filter.insert("vpc_id".to_string(), o.vpc_ids.join(","));
     }
-    let mut listed: Vec<(String, String, Option<String>)> = Vec::new();
-    let mut diags = Vec::new();
-    for (t, _) in AWS_TYPES.iter().filter(|(t, _)| o.types.is_empty() || o.types.iter().any(|x| x == t)) {
-        let resp = provider.discover(DiscoverRequest { type_name: t.to_string(), filter: filter.clone() }).await;
-        diags.extend(resp.diagnostics);
-        for v in resp.objects {
-            let Some(id) = v.get_attr("id").and_then(Value::as_str).map(str::to_string) else { continue };
-            // The VPC listing is regional: keep the VPCs asked for.
-            if *t == "aws_vpc" && !o.vpc_ids.is_empty() && !o.vpc_ids.contains(&id) {
-                continue;
+    let types: Vec<&str> = AWS_TYPES.iter().map(|(t, _)| *t).filter(|t| o.types.is_empty() || o.types.iter().any(|x| x == t)).collect();
+    let mut set = tokio::task::JoinSet::new();
+    for (i, t) in types.iter().enumerate() {
+        let (p, t, filter, vpcs) = (provider.clone(), t.to_string(), filter.clone(), o.vpc_ids.clone());
+        set.spawn(async move {
+            let mut diags = Vec::new();
+            let resp = p.discover(DiscoverRequest { type_name: t.clone(), filter }).await;
+            diags.extend(resp.diagnostics);
+            let mut listed: Vec<(String, Option<String>, Value)> = Vec::new();
+            for v in resp.objects {
+                let Some(id) = v.get_attr("id").and_then(Value::as_str).map(str::to_string) else { continue };
+                // The VPC listing is regional: keep the VPCs asked for.
+                if t == "aws_vpc" && !vpcs.is_empty() && !vpcs.contains(&id) {
+                    continue;
+                }
+                let label = v.get_attr("name").and_then(Value::as_str).map(str::to_string);
+                listed.push((id, label, v));
             }
-            let label = v.get_attr("name").and_then(Value::as_str).map(str::to_string);
-            listed.push((t.to_string(), id, label));
+            let mut found = Vec::new();
+            if !listed.is_empty() && !diags.iter().any(Diagnostic::is_error) {
+                let objects = listed.iter().map(|(_, _, v)| v.clone()).collect();
+                let resp = p.import_many(ImportManyRequest { type_name: t.clone(), objects }).await;
+                diags.extend(resp.diagnostics);
+                for ((id, label, _), state) in listed.into_iter().zip(resp.objects) {
+                    // Gone between the listing and the read: nothing to import.
+                    if let Some(state) = state {
+                        found.push(Found { type_name: t.clone(), id, label, state, name: String::new() });
+                    }
+                }
+            }
+            (i, found, diags)
+        });
+    }
+    let mut by_type: Vec<Vec<Found>> = vec![Vec::new(); types.len()];
+    let mut diags = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok((i, found, d)) => {
+                diags.extend(d);
+                if let Some(slot) = by_type.get_mut(i) {
+                    *slot = found;
+                }
+            }
+            Err(e) => diags.push(Diagnostic::error("Discovery failed", format!("reading a type failed: {e}"))),
         }
     }
     if diags.iter().any(Diagnostic::is_error) {
         return Err(Diagnostics(diags));
     }
-    import_all(provider, &listed).await
+    Ok(without_service_targets(by_type.into_iter().flatten().collect()))
 }
 
 /// Reads every object listed (type, id, label) in full with `import`, 16 at a time; an object
@@ -259,6 +318,40 @@ async fn import_all(provider: Arc<dyn Provider>, listed: &[(String, String, Opti
         return Err(Diagnostics(diags));
     }
     Ok(found)
+}
+
+/// Targets an ECS service registers with its target groups are the service's doing, not
+/// attachments a person made: left out.
+fn without_service_targets(found: Vec<Found>) -> Vec<Found> {
+    let used: BTreeSet<String> = found
+        .iter()
+        .filter(|f| f.type_name == "aws_ecs_service")
+        .flat_map(|f| f.state.get_attr("load_balancer").and_then(Value::as_seq).unwrap_or(&[]).to_vec())
+        .filter_map(|l| infra_provider::attrs::string(&l, "target_group_arn"))
+        .collect();
+    found
+        .into_iter()
+        .filter(|f| {
+            f.type_name != "aws_lb_target_group_attachment" || infra_provider::attrs::string(&f.state, "target_group_arn").is_none_or(|tg| !used.contains(&tg))
+        })
+        .collect()
+}
+
+/// The state `to_hcl` writes from: a route table whose routes are discovered as `aws_route`s
+/// is written without inline routes (its plan then leaves them to those resources).
+fn hcl_state(f: &Found, found: &[Found]) -> Value {
+    if f.type_name != "aws_route_table" {
+        return f.state.clone();
+    }
+    let own_routes = found.iter().any(|r| r.type_name == "aws_route" && infra_provider::attrs::string(&r.state, "route_table_id").as_deref() == Some(&f.id));
+    match (&f.state, own_routes) {
+        (Value::Object(m), true) => {
+            let mut m = m.clone();
+            m.insert("route".into(), Value::Set(Vec::new()));
+            Value::Object(m)
+        }
+        _ => f.state.clone(),
+    }
 }
 
 /// A task definition's `container_definitions` as a person writes it, `jsonencode({...})`,
@@ -361,6 +454,10 @@ fn name_all(mut found: Vec<Found>) -> Vec<Found> {
         let s = &f.state;
         let base = by_id.get(&f.id).cloned().or_else(|| match f.type_name.as_str() {
             "aws_route_table_association" => named(s, "subnet_id").or_else(|| named(s, "gateway_id")),
+            "aws_route" => named(s, "route_table_id").map(|rt| match infra_provider::attrs::string(s, "destination_cidr_block").as_deref() {
+                Some("0.0.0.0/0") | None => format!("{rt}_default"),
+                Some(d) => format!("{rt}_{}", sanitize(d)),
+            }),
             "aws_efs_mount_target" => named(s, "file_system_id").map(|fs| named(s, "subnet_id").map(|sn| format!("{fs}_{sn}")).unwrap_or(fs)),
             "aws_lb_listener" => named(s, "load_balancer_arn").map(|lb| {
                 let port = s.get_attr("port").and_then(Value::as_i64).map(|p| format!("_{p}")).unwrap_or_default();
@@ -409,6 +506,206 @@ fn with_references(found: &[Found], bodies: Vec<String>) -> Vec<String> {
         out.push(text);
     }
     out
+}
+
+/// One resource block: one object, or objects that differ only by an index, written once
+/// with `count` (`members[k]` is index `k`).
+#[derive(Debug)]
+struct Block {
+    name: String,
+    body: String,
+    locals: Option<String>,
+    members: Vec<usize>,
+}
+
+/// The only arguments that may differ between the objects of a group: what a person varies by
+/// index (the zone, the CIDR block, the subnet, the `Name` tag's suffix).
+const VARYING: &[&str] = &["availability_zone", "cidr_block", "subnet_id", "Name"];
+
+/// A name's stem and index-like suffix (`bdd_bot_private_a` → `bdd_bot_private`, `a`): a
+/// suffix of one or two letters or digits, or digits only.
+fn name_stem(name: &str) -> Option<&str> {
+    let (stem, seg) = name.rsplit_once('_')?;
+    let short = !seg.is_empty() && seg.chars().all(|c| c.is_ascii_alphanumeric()) && (seg.len() <= 2 || seg.chars().all(|c| c.is_ascii_digit()));
+    (short && !stem.is_empty()).then_some(stem)
+}
+
+/// `key = value` on one line (the value complete on it), as `(indent, key, value)`.
+fn one_line_attr(line: &str) -> Option<(&str, &str, &str)> {
+    let (k, v) = line.split_once('=')?;
+    let key = k.trim();
+    let value = v.trim();
+    let indent = &line[..line.len() - line.trim_start().len()];
+    let open = |o: char, c: char| value.matches(o).count() != value.matches(c).count();
+    let single = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && !value.is_empty();
+    (single && !open('{', '}') && !open('[', ']') && !open('(', ')')).then_some((indent, key, value))
+}
+
+/// Groups objects of one type whose names share a stem and whose bodies differ only in
+/// [`VARYING`] arguments, each on one line, into one block with `count`: a value that is
+/// member `k`'s own `X[k]` in every member becomes `X[count.index]` (and the count
+/// `length(X)`); other varying values go to a `locals` list, one object per member. Every
+/// reference to a member elsewhere becomes an index (`aws_subnet.private[0].id`), and a list
+/// of all of a group's members a splat (`aws_subnet.private[*].id`). Objects are grouped in
+/// the order of [`AWS_TYPES`], so that a group of mount targets sees its subnets' group.
+fn group(found: &[Found], mut bodies: Vec<String>) -> Vec<Block> {
+    let n = found.len();
+    let mut blocks: Vec<Block> = Vec::new();
+    let mut done = vec![false; n];
+    let mut sizes: BTreeMap<String, usize> = BTreeMap::new();
+    let mut local_names: BTreeSet<String> = BTreeSet::new();
+    for i in 0..n {
+        if done[i] {
+            continue;
+        }
+        let f = &found[i];
+        let stem = name_stem(&f.name);
+        let mut members: Vec<usize> = match stem {
+            Some(stem) => (i..n).filter(|j| !done[*j] && found[*j].type_name == f.type_name && name_stem(&found[*j].name) == Some(stem)).collect(),
+            None => vec![i],
+        };
+        members.sort_by(|a, b| found[*a].name.cmp(&found[*b].name));
+        let taken = |name: &str| found.iter().enumerate().any(|(j, g)| g.type_name == f.type_name && g.name == name && !members.contains(&j));
+        let grouped = match stem {
+            Some(stem) if members.len() > 1 && !taken(stem) => grouped_body(stem, &members, &bodies, &sizes, &mut local_names),
+            _ => None,
+        };
+        let Some((stem, body, locals)) = grouped else {
+            done[i] = true;
+            blocks.push(Block { name: f.name.clone(), body: String::new(), locals: None, members: vec![i] });
+            continue;
+        };
+        for m in &members {
+            done[*m] = true;
+        }
+        // References to members become indexes, and a list of them all a splat.
+        let mut renames: Vec<(String, String)> =
+            members.iter().enumerate().map(|(k, m)| (format!("{}.{}.", f.type_name, found[*m].name), format!("{}.{stem}[{k}].", f.type_name))).collect();
+        for attr in ["id", "arn"] {
+            let items: Vec<String> = (0..members.len()).map(|k| format!("{}.{stem}[{k}].{attr}", f.type_name)).collect();
+            for order in orders(members.len()) {
+                let list: Vec<&str> = order.iter().map(|k| items[*k].as_str()).collect();
+                renames.push((format!("[{}]", list.join(", ")), format!("{}.{stem}[*].{attr}", f.type_name)));
+            }
+        }
+        let rename = |t: &str| {
+            // Member names first (longest first: `a_b.` before `b.` cannot clash, both end in `.`).
+            let mut t = t.to_string();
+            for (from, to) in &renames {
+                t = t.replace(from.as_str(), to);
+            }
+            t
+        };
+        for b in bodies.iter_mut() {
+            *b = rename(b);
+        }
+        let body = rename(&body);
+        for b in blocks.iter_mut() {
+            b.body = rename(&b.body);
+        }
+        sizes.insert(format!("{}.{stem}", f.type_name), members.len());
+        blocks.push(Block { name: stem.to_string(), body, locals, members });
+    }
+    for b in blocks.iter_mut() {
+        if b.members.len() == 1 {
+            b.body = bodies[b.members[0]].clone();
+        }
+    }
+    blocks
+}
+
+/// The orders in which a list may name all of a group's members: every one for small groups
+/// (sets are written in the order of their ids), else the index order.
+fn orders(n: usize) -> Vec<Vec<usize>> {
+    if n > 4 {
+        return vec![(0..n).collect()];
+    }
+    let mut out: Vec<Vec<usize>> = vec![Vec::new()];
+    for _ in 0..n {
+        let mut next = Vec::new();
+        for p in &out {
+            for k in (0..n).filter(|k| !p.contains(k)) {
+                let mut q = p.clone();
+                q.push(k);
+                next.push(q);
+            }
+        }
+        out = next;
+    }
+    out
+}
+
+/// The body of a group, or `None` when its members differ in anything but [`VARYING`]
+/// one-line arguments: `(name, body, locals block)`.
+fn grouped_body<'a>(
+    stem: &'a str,
+    members: &[usize],
+    bodies: &[String],
+    sizes: &BTreeMap<String, usize>,
+    local_names: &mut BTreeSet<String>,
+) -> Option<(&'a str, String, Option<String>)> {
+    let lines: Vec<Vec<&str>> = members.iter().map(|m| bodies[*m].lines().collect()).collect();
+    let len = lines[0].len();
+    if lines.iter().any(|l| l.len() != len) {
+        return None;
+    }
+    let local = {
+        let mut name = stem.to_string();
+        let mut k = 2;
+        while local_names.contains(&name) {
+            name = format!("{stem}_{k}");
+            k += 1;
+        }
+        name
+    };
+    let mut out = Vec::new();
+    let mut fields: Vec<(String, Vec<String>)> = Vec::new();
+    let mut count_of: Option<String> = None;
+    for l in 0..len {
+        let first = lines[0][l];
+        if lines.iter().all(|ls| ls[l] == first) {
+            out.push(first.to_string());
+            continue;
+        }
+        let attrs: Vec<(&str, &str, &str)> = lines.iter().map(|ls| one_line_attr(ls[l])).collect::<Option<_>>()?;
+        let (indent, key, _) = attrs[0];
+        if !VARYING.contains(&key) || attrs.iter().any(|(i, k, _)| *i != indent || *k != key) {
+            return None;
+        }
+        // Member k's own `X[k]` in every member: `X[count.index]`.
+        let indexed: Vec<String> = attrs.iter().enumerate().map(|(k, (_, _, v))| v.replacen(&format!("[{k}]"), "[count.index]", 1)).collect();
+        let aligned = attrs.iter().enumerate().all(|(k, (_, _, v))| v.contains(&format!("[{k}]"))) && indexed.iter().all(|v| *v == indexed[0]);
+        let target = indexed[0].split_once("[count.index]").map(|(x, _)| x.to_string()).filter(|x| sizes.get(x) == Some(&members.len()));
+        match (aligned, target) {
+            (true, Some(x)) => {
+                count_of = Some(x);
+                out.push(format!("{indent}{key} = {}", indexed[0]));
+            }
+            _ => {
+                if fields.iter().any(|(k, _)| k == key) {
+                    return None;
+                }
+                fields.push((key.to_string(), attrs.iter().map(|(_, _, v)| v.to_string()).collect()));
+                out.push(format!("{indent}{key} = local.{local}[count.index].{key}"));
+            }
+        }
+    }
+    let count = if !fields.is_empty() {
+        format!("length(local.{local})")
+    } else if let Some(x) = count_of {
+        format!("length({x})")
+    } else {
+        members.len().to_string()
+    };
+    let locals = (!fields.is_empty()).then(|| {
+        local_names.insert(local.clone());
+        let rows: Vec<String> = (0..members.len())
+            .map(|k| format!("    {{ {} }},", fields.iter().map(|(key, vals)| format!("{key} = {}", vals[k])).collect::<Vec<_>>().join(", ")))
+            .collect();
+        format!("locals {{\n  {local} = [\n{}\n  ]\n}}\n", rows.join("\n"))
+    });
+    let body = format!("  count = {count}\n\n{}\n", out.join("\n"));
+    Some((stem, body, locals))
 }
 
 /// Whether `to` is reachable from `from` over the references added so far.
@@ -478,5 +775,54 @@ mod tests {
         let out = with_references(&f, bodies);
         assert_eq!(out[1], "  vpc_id = aws_vpc.main.id\n  sg = [aws_security_group.b.id]\n");
         assert_eq!(out[2], "  vpc_id = aws_vpc.main.id\n  sg = [\"sg-1\", \"sg-2\"]\n");
+    }
+
+    #[test]
+    fn objects_differing_only_by_index_become_one_block_with_count() {
+        let st = |id: &str| Value::object([("id", Value::string(id))]);
+        let f = name_all(vec![
+            found("aws_subnet", "subnet-2", Some("private-b"), st("subnet-2")),
+            found("aws_subnet", "subnet-1", Some("private-a"), st("subnet-1")),
+            found("aws_subnet", "subnet-3", Some("web-a"), st("subnet-3")),
+            found("aws_subnet", "subnet-4", Some("web-b"), st("subnet-4")),
+            found("aws_efs_mount_target", "fsmt-1", Some("data-a"), st("fsmt-1")),
+            found("aws_efs_mount_target", "fsmt-2", Some("data-b"), st("fsmt-2")),
+            found("aws_lb", "arn:lb", Some("alb"), st("arn:lb")),
+        ]);
+        let subnet = |az: &str, cidr: &str, name: &str, public: bool| {
+            let public = if public { "  map_public_ip_on_launch = true\n" } else { "" };
+            format!("  availability_zone = \"{az}\"\n  cidr_block        = \"{cidr}\"\n{public}  tags              = {{\n    Name = \"{name}\"\n    app  = \"x\"\n  }}\n  vpc_id = aws_vpc.main.id\n")
+        };
+        let mount = |s: &str| format!("  file_system_id = aws_efs_file_system.data.id\n  subnet_id      = aws_subnet.{s}.id\n");
+        let bodies = vec![
+            subnet("us-east-1b", "10.0.12.0/24", "private-b", false),
+            subnet("us-east-1a", "10.0.11.0/24", "private-a", false),
+            // Differ in more than the index: two blocks.
+            subnet("us-east-1a", "10.0.1.0/24", "web-a", true),
+            subnet("us-east-1b", "10.0.2.0/24", "web-b", false),
+            mount("private_a"),
+            mount("private_b"),
+            "  subnets = [aws_subnet.private_b.id, aws_subnet.private_a.id]\n  other   = aws_subnet.web_a.id\n".to_string(),
+        ];
+        let blocks = group(&f, bodies);
+        let names: Vec<(&str, &[usize])> = blocks.iter().map(|b| (b.name.as_str(), b.members.as_slice())).collect();
+        assert_eq!(names, [("private", &[1, 0][..]), ("web_a", &[2][..]), ("web_b", &[3][..]), ("data", &[4, 5][..]), ("alb", &[6][..])]);
+        let private = &blocks[0];
+        assert_eq!(
+            private.body,
+            "  count = length(local.private)\n\n  availability_zone = local.private[count.index].availability_zone\n  cidr_block = local.private[count.index].cidr_block\n  tags              = {\n    Name = local.private[count.index].Name\n    app  = \"x\"\n  }\n  vpc_id = aws_vpc.main.id\n"
+        );
+        assert_eq!(
+            private.locals.as_deref(),
+            Some(
+                "locals {\n  private = [\n    { availability_zone = \"us-east-1a\", cidr_block = \"10.0.11.0/24\", Name = \"private-a\" },\n    { availability_zone = \"us-east-1b\", cidr_block = \"10.0.12.0/24\", Name = \"private-b\" },\n  ]\n}\n"
+            )
+        );
+        assert!(blocks[1].locals.is_none() && blocks[1].body.contains("\"web-a\""));
+        assert_eq!(
+            blocks[3].body,
+            "  count = length(aws_subnet.private)\n\n  file_system_id = aws_efs_file_system.data.id\n  subnet_id = aws_subnet.private[count.index].id\n"
+        );
+        assert_eq!(blocks[4].body, "  subnets = aws_subnet.private[*].id\n  other   = aws_subnet.web_a.id\n");
     }
 }

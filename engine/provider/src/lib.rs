@@ -186,6 +186,14 @@ pub struct ImportRequest {
     pub id: String,
 }
 
+#[derive(Clone, Debug)]
+pub struct ImportManyRequest {
+    pub type_name: String,
+    /// The objects `discover` listed: each with its import `id`, and whatever else the listing
+    /// knows that a read needs (a mount target's file system, a service's cluster).
+    pub objects: Vec<Value>,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct ImportResponse {
     pub state: Option<Value>,
@@ -336,6 +344,24 @@ pub trait Provider: Send + Sync {
 
     async fn import(&self, req: ImportRequest) -> ImportResponse {
         ImportResponse { state: None, diagnostics: vec![unsupported("import", &req.type_name)] }
+    }
+
+    /// Reads many objects of one type by their import ids (`infra discover`): one answer per
+    /// id, in order, `None` for an id that names nothing. The default imports them one by one;
+    /// a provider with batched reads reads them all in as few calls as `read_many` does.
+    async fn import_many(&self, req: ImportManyRequest) -> ReadManyResponse {
+        let mut out = ReadManyResponse::default();
+        for o in req.objects {
+            let id = o.get_attr("id").and_then(Value::as_str).unwrap_or_default().to_string();
+            let resp = self.import(ImportRequest { type_name: req.type_name.clone(), id }).await;
+            let missing = resp.state.is_none();
+            out.objects.push(resp.state);
+            // An object gone since it was listed is no error here: it is simply not there.
+            if !missing {
+                out.diagnostics.extend(resp.diagnostics);
+            }
+        }
+        out
     }
 
     async fn discover(&self, req: DiscoverRequest) -> DiscoverResponse {

@@ -478,6 +478,32 @@ impl<F: Family> Provider for Typed<F> {
         }
     }
 
+    /// Every id's import seed, then one batched `read_many` (full) for them all.
+    async fn import_many(&self, req: ImportManyRequest) -> ReadManyResponse {
+        let t = match self.resource(&req.type_name) {
+            Ok(t) => t,
+            Err(d) => return ReadManyResponse { objects: Vec::new(), diagnostics: vec![d] },
+        };
+        let mut seeds = Vec::new();
+        for o in &req.objects {
+            let id = o.get_attr("id").and_then(Value::as_str).unwrap_or_default();
+            match t.import_seed(id) {
+                // What the listing knows beyond the id, but not its summary (`name`, `tags`).
+                Ok(Value::Object(mut s)) => {
+                    if let Value::Object(known) = o {
+                        for (k, v) in known.iter().filter(|(k, _)| !["id", "name", "tags"].contains(&k.as_str())) {
+                            s.insert(k.clone(), v.clone());
+                        }
+                    }
+                    seeds.push(Value::Object(s));
+                }
+                Ok(s) => seeds.push(s),
+                Err(Errors(diagnostics, _)) => return ReadManyResponse { objects: Vec::new(), diagnostics },
+            }
+        }
+        self.read_many(ReadManyRequest { type_name: req.type_name, objects: seeds, full: true }).await
+    }
+
     fn upgrade_terraform_state(&self, req: FromTerraformRequest) -> FromTerraformResponse {
         let t = match self.resource(&req.type_name) {
             Ok(t) => t,

@@ -11,9 +11,13 @@ use std::path::Path;
 use std::process::Command;
 
 fn build_by_hand(moto: &Moto) -> serde_json::Value {
+    run_script(moto, "discover_stack.py")
+}
+
+fn run_script(moto: &Moto, name: &str) -> serde_json::Value {
     let server = moto_server();
     let python = server.parent().unwrap().join("python");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/discover_stack.py");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name);
     let out = Command::new(python).arg(script).arg(&moto.url).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
@@ -46,7 +50,7 @@ fn discover_writes_a_stack_with_references_that_plans_as_imports_only_and_then_e
         "resource \"aws_security_group\" \"bdd_bot_alb\"",
         "vpc_id = aws_vpc.bdd_bot_vpc.id",
         "gateway_id = aws_internet_gateway.bdd_bot_igw.id",
-        "subnet_id      = aws_subnet.bdd_bot_public_a.id",
+        "subnet_id = aws_subnet.bdd_bot_public[count.index].id",
         "route_table_id = aws_route_table.bdd_bot_public.id",
         "security_groups = [aws_security_group.bdd_bot_alb.id]",
         "file_system_id  = aws_efs_file_system.bdd_bot_data.id",
@@ -61,14 +65,15 @@ fn discover_writes_a_stack_with_references_that_plans_as_imports_only_and_then_e
         let flat = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
         assert!(flat(&all).contains(&flat(want)), "no {want:?} in\n{all}");
     }
-    // The load balancer's subnets (a set: in the order of their ids).
+    // The load balancer's subnets: both of the grouped public subnets.
     let subnets = alb.lines().find(|l| l.trim_start().starts_with("subnets ")).unwrap_or_default();
-    assert!(subnets.contains("aws_subnet.bdd_bot_public_a.id") && subnets.contains("aws_subnet.bdd_bot_public_b.id"), "{alb}");
+    assert_eq!(flat(subnets), "subnets = aws_subnet.bdd_bot_public[*].id", "{alb}");
     // No literal id of an object of the stack outside the import blocks.
     for prefix in ["\"vpc-", "\"subnet-", "\"igw-", "\"rtb-", "\"sg-", "\"fs-", "\"arn:"] {
         assert!(!all.contains(prefix), "literal {prefix} in\n{all}");
     }
-    assert_eq!(imports.matches("import {").count(), 17, "{imports}");
+    // 17 objects and the default route, an aws_route.
+    assert_eq!(imports.matches("import {").count(), 18, "{imports}");
     // What AWS made by itself is left out: the default security group and the main route table.
     assert!(!all.contains("name        = \"default\""), "{all}");
     assert_eq!(network.matches("resource \"aws_route_table\"").count(), 1, "{network}");
@@ -78,12 +83,9 @@ fn discover_writes_a_stack_with_references_that_plans_as_imports_only_and_then_e
     let (code, out) = infra(&d, &["plan"], &env);
     assert_eq!(code, 0, "{out}");
     // moto does not report a service's deployment configuration, grace period nor platform
-    // version (as `aws_examples.rs` notes): the imported service lacks them and the plan sets
-    // AWS's defaults. AWS reports them, and there the plan is imports only. Nothing else differs.
-    assert!(out.contains("Plan: 17 to import, 0 to add, 1 to change, 0 to destroy."), "{out}");
-    let changed: Vec<&str> = out.lines().map(str::trim).filter(|l| l.starts_with("+ ") || l.starts_with("~ ") || l.starts_with("- ")).collect();
-    let moto_gap = ["+ deployment_maximum_percent", "+ deployment_minimum_healthy_percent", "+ health_check_grace_period_seconds", "+ platform_version"];
-    assert!(changed.iter().all(|l| l.starts_with("~ resource \"aws_ecs_service\"") || moto_gap.iter().any(|a| l.starts_with(a))), "{out}");
+    // version: the import reads what AWS reports for a service created without them, so the
+    // plan is imports only, as on AWS.
+    assert!(out.contains("Plan: 18 to import, 0 to add, 0 to change, 0 to destroy."), "{out}");
     let (code, out) = infra(&d, &["apply", "--auto-approve"], &env);
     assert_eq!(code, 0, "{out}");
     let (code, out) = infra(&d, &["plan", "--detailed-exitcode"], &env);
@@ -145,4 +147,156 @@ fn discover_with_a_tag_keeps_tagged_objects_and_what_joins_them() {
     let (code, out) = infra(&work.path().join("stack"), &["plan"], &env);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("Plan: 6 to import, 0 to add, 0 to change, 0 to destroy."), "{out}");
+}
+
+/// Whitespace-insensitive: the formatter aligns `=` signs.
+fn flat(t: &str) -> String {
+    t.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn seed_000_built_by_hand_is_discovered_grouped_imported_changed_and_destroyed() {
+    let moto = start_moto();
+    let made = run_script(&moto, "seed_000_stack.py");
+    let vpc = made["vpc"].as_str().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let env = aws_env();
+    let before = moto.requests();
+    let (code, out) = infra(
+        work.path(),
+        &["discover", "aws", "--region", "us-east-1", "--vpc-id", vpc, "--endpoint", &moto.url, "--max-retries", "0", "--out", "stack"],
+        &env,
+    );
+    assert_eq!(code, 0, "{out}");
+    let calls = moto.requests() - before;
+    // Batched: 21 types, each one listing and one batched read, one page each here (42), plus
+    // what AWS only answers per object or per parent: the VPC's two DNS attributes, the load
+    // balancer's and each target group's attributes, each task definition (no batched
+    // Describe), DescribeTargetHealth per target group and DescribeRules / DescribeListeners
+    // per listener and load balancer in the listings that need them, the clusters' service
+    // lists, and the EFS policies per file system (about 25 here). One `import` per object,
+    // as before, made 3 to 6 calls for each of the 33 objects (over 120).
+    assert!(calls <= 75, "discover made {calls} API calls:\n{}", moto.request_lines()[before..].join("\n"));
+    let d = work.path().join("stack");
+    let read = |f: &str| std::fs::read_to_string(d.join(f)).unwrap();
+    let (network, storage, alb, ecs, imports) = (read("network.tf"), read("storage.tf"), read("alb.tf"), read("ecs.tf"), read("imports.tf"));
+    let all = format!("{network}{storage}{alb}{ecs}");
+
+    // Grouped: the private and public subnets (two zones each) and the mount targets (one per
+    // private subnet), with indexed import addresses.
+    for want in [
+        "resource \"aws_subnet\" \"bdd_bot_private\" { count = length(local.bdd_bot_private)",
+        "resource \"aws_subnet\" \"bdd_bot_public\" { count = length(local.bdd_bot_public)",
+        "availability_zone = local.bdd_bot_private[count.index].availability_zone",
+        "cidr_block = local.bdd_bot_private[count.index].cidr_block",
+        "resource \"aws_efs_mount_target\" \"bdd_bot_sqlite_storage_bdd_bot_private\" { count = length(aws_subnet.bdd_bot_private)",
+        "subnet_id = aws_subnet.bdd_bot_private[count.index].id",
+        "file_system_id = aws_efs_file_system.bdd_bot_sqlite_storage.id",
+        "security_groups = [aws_security_group.bdd_bot_efs.id]",
+        "subnets = aws_subnet.bdd_bot_public[*].id",
+        "subnets = aws_subnet.bdd_bot_private[*].id",
+        // The three security groups reference each other.
+        "security_groups = [aws_security_group.bdd_bot_alb.id]",
+        "security_groups = [aws_security_group.bdd_bot_tasks.id]",
+        // The route added by `create-route` is an aws_route; the table has no inline route.
+        "resource \"aws_route\" \"",
+        "route_table_id = aws_route_table.bdd_bot_public.id",
+        "gateway_id = aws_internet_gateway.bdd_bot_igw.id",
+        // The two associations, one per public subnet, grouped too.
+        "resource \"aws_route_table_association\" \"bdd_bot_public\" { count = length(aws_subnet.bdd_bot_public)",
+        "subnet_id = aws_subnet.bdd_bot_public[count.index].id",
+        "resource \"aws_lb_listener_rule\"",
+        "target_group_arn = aws_lb_target_group.bdd_bot_backend.arn",
+        "target_group_arn = aws_lb_target_group.bdd_bot_frontend.arn",
+        "listener_arn = aws_lb_listener.bdd_bot_alb_80.arn",
+        "enable_deletion_protection = true",
+        "cluster = aws_ecs_cluster.bdd_bot_prod.arn",
+        "task_definition = aws_ecs_task_definition.bdd_bot_backend.arn",
+        "task_definition = aws_ecs_task_definition.bdd_bot_frontend.arn",
+        "file_system_id = aws_efs_file_system.bdd_bot_sqlite_storage.id",
+        "container_definitions = jsonencode([{",
+        "value = \"enabled\"",
+    ] {
+        assert!(flat(&all).contains(&flat(want)), "no {want:?} in\n{all}");
+    }
+    assert!(!network.contains("route {"), "{network}");
+    assert!(!all.contains("aws_lb_target_group_attachment"), "targets ECS registers are the service's: {all}");
+    for i in 0..2 {
+        for to in [
+            format!("aws_subnet.bdd_bot_private[{i}]"),
+            format!("aws_subnet.bdd_bot_public[{i}]"),
+            format!("aws_efs_mount_target.bdd_bot_sqlite_storage_bdd_bot_private[{i}]"),
+        ] {
+            assert!(imports.contains(&format!("to = {to}\n")), "no import to {to} in\n{imports}");
+        }
+    }
+    // No literal id of an object of the stack outside the import blocks.
+    for prefix in ["\"vpc-", "\"subnet-", "\"igw-", "\"rtb-", "\"sg-", "\"fs-", "\"fsmt-", "\"arn:"] {
+        assert!(!all.contains(prefix), "literal {prefix} in\n{all}");
+    }
+    // VPC, 4 subnets, IGW, route table, route, 2 associations, 3 security groups, file system,
+    // 2 mount targets, load balancer, 2 target groups, listener, listener rule, cluster, 2 task
+    // definitions, 2 services.
+    let objects = 1 + 4 + 1 + 1 + 1 + 2 + 3 + 1 + 2 + 1 + 2 + 1 + 1 + 1 + 2 + 2;
+    assert_eq!(imports.matches("import {").count(), objects, "{imports}");
+
+    let (code, out) = infra(&d, &["fmt", "--check"], &env);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = infra(&d, &["plan", "--detailed-exitcode"], &env);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains(&format!("Plan: {objects} to import, 0 to add, 0 to change, 0 to destroy.")), "{out}");
+    assert!(out.contains("# aws_subnet.bdd_bot_private[1] will be imported"), "{out}");
+    let (code, out) = infra(&d, &["apply", "--auto-approve"], &env);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = infra(&d, &["plan", "--detailed-exitcode"], &env);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("No changes."), "{out}");
+
+    // The user's first change: the backend runs 3 tasks.
+    let (from, to) = ("desired_count = 2", "desired_count = 3");
+    let ecs_flat_has = |t: &str, w: &str| t.lines().any(|l| flat(l) == w);
+    assert!(ecs_flat_has(&ecs, from), "{ecs}");
+    let backend = ecs.find("resource \"aws_ecs_service\" \"bdd_bot_backend\"").unwrap();
+    let at = backend + ecs[backend..].find("desired_count").unwrap();
+    let end = at + ecs[at..].find('\n').unwrap();
+    let changed = format!("{}{}{}", &ecs[..at], to, &ecs[end..]);
+    std::fs::write(d.join("ecs.tf"), changed).unwrap();
+    let (code, out) = infra(&d, &["apply", "--auto-approve"], &env);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("0 added, 1 changed, 0 destroyed"), "{out}");
+    let services = moto.ecs("DescribeServices", serde_json::json!({"cluster": "bdd-bot-prod", "services": ["bdd-bot-backend", "bdd-bot-frontend"]}));
+    let counts: Vec<i64> = services["services"].as_array().unwrap().iter().map(|s| s["desiredCount"].as_i64().unwrap()).collect();
+    assert_eq!(counts, [3, 2], "{services}");
+    let (code, out) = infra(&d, &["plan", "--detailed-exitcode"], &env);
+    assert_eq!(code, 0, "{out}");
+
+    // Destroy is refused while the load balancer is protected; off in the HCL, it goes.
+    let (code, out) = infra(&d, &["destroy", "--auto-approve"], &env);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("Deletion protection is enabled"), "{out}");
+    let alb = read("alb.tf");
+    std::fs::write(d.join("alb.tf"), alb.replace("enable_deletion_protection = true", "enable_deletion_protection = false")).unwrap();
+    let (code, out) = infra(&d, &["apply", "--auto-approve"], &env);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = infra(&d, &["destroy", "--auto-approve"], &env);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(&format!("Destroy complete! Resources: {objects} destroyed.")), "{out}");
+
+    // Nothing of it is left in moto.
+    let vpcs = moto.ec2(&[("Action", "DescribeVpcs")]);
+    assert!(!vpcs.contains(vpc), "{vpcs}");
+    for action in ["DescribeSubnets", "DescribeSecurityGroups", "DescribeRouteTables", "DescribeInternetGateways"] {
+        let listed = moto.ec2(&[("Action", action), ("Filter.1.Name", "tag:app"), ("Filter.1.Value.1", "bdd-bot")]);
+        assert!(!listed.contains("bdd-bot"), "{action}: {listed}");
+    }
+    for action in ["DescribeLoadBalancers", "DescribeTargetGroups"] {
+        let listed = moto.elbv2(&[("Action", action)]);
+        assert!(!listed.contains("bdd-bot"), "{action}: {listed}");
+    }
+    let fs = moto.efs("GET", "/file-systems", serde_json::Value::Null);
+    assert_eq!(fs["FileSystems"].as_array().map(Vec::len), Some(0), "{fs}");
+    let clusters = moto.ecs("DescribeClusters", serde_json::json!({"clusters": ["bdd-bot-prod"]}));
+    assert!(clusters["clusters"].as_array().unwrap().iter().all(|c| c["status"] == "INACTIVE"), "{clusters}");
+    let tds = moto.ecs("ListTaskDefinitions", serde_json::json!({"status": "ACTIVE"}));
+    assert_eq!(tds["taskDefinitionArns"].as_array().map(Vec::len), Some(0), "{tds}");
 }

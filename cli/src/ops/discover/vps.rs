@@ -6,7 +6,7 @@
 //! names another of the stack (a unit's script under a `--path`, a site's root directory, a
 //! unit another one needs), as `${vps_file.app_run_sh.path}` inside the text.
 
-use super::{assemble, import_all, reaches, sanitize, Discovered, Found};
+use super::{assemble, import_all, reaches, sanitize, single_blocks, Discovered, Found};
 use crate::ops::Result;
 use infra_lang::diag::{Diagnostic, Diagnostics};
 use infra_provider::{ConfigureRequest, DiscoverRequest, PrefetchRequest, Provider, Registry, ToHclRequest, Value};
@@ -104,7 +104,7 @@ pub fn discover_vps(rt: &tokio::runtime::Runtime, registry: &Registry, o: &VpsOp
     }
     let bodies = with_references(&found, bodies);
     let file_of = |t: &str| VPS_TYPES.iter().find(|(n, _)| *n == t).map(|(_, file)| *file).unwrap_or("main.tf");
-    Ok(assemble(&found, &bodies, provider_tf, file_of))
+    Ok(assemble(&found, &single_blocks(&found, bodies), provider_tf, file_of))
 }
 
 /// One `discover` per type (the provider lists them all in one round trip), one `prefetch` of

@@ -85,6 +85,28 @@ impl ResourceType<AwsProvider> for Route {
         Ok(read_routes(c.clients()?, &ids).await?)
     }
 
+    // One DescribeRouteTables (filtered by VPC, paged) for the whole scope: every route of a
+    // table `aws_route_table` discovers (main tables are AWS's), except the implicit `local`
+    // route and IPv6 or prefix-list destinations (not in this type's schema).
+    async fn discover(&self, c: &AwsProvider, filter: &BTreeMap<String, String>) -> Outcome<Vec<Value>> {
+        let found = describe_route_tables(c.clients()?, &[], crate::discover::vpc_filters(filter)).await?;
+        let mut out = Vec::new();
+        for (id, t) in &found {
+            if !crate::discover::include_defaults(filter) && t.associations().iter().any(|a| a.main() == Some(true)) {
+                continue;
+            }
+            for r in t.routes() {
+                if r.origin().map(|o| o.as_str()) == Some("CreateRouteTable") || r.gateway_id() == Some("local") {
+                    continue;
+                }
+                if let Some(dest) = r.destination_cidr_block() {
+                    out.push(crate::discover::discovered(&route_id(id, dest), None, &BTreeMap::new()));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     async fn update(&self, c: &AwsProvider, _prior: &Value, planned: &Value) -> Outcome<()> {
         Ok(put_route(c.clients()?, &attrs::req_string(planned, "route_table_id")?, &as_inline_route(planned), true).await?)
     }

@@ -3,8 +3,10 @@
 //! terraform-provider-aws. CreateService takes a client token, so a retried create returns the
 //! same service.
 //!
-//! A service that AWS reports without `deploymentConfiguration` (moto stores none) keeps the
-//! configured deployment settings rather than showing a diff AWS never caused.
+//! A service that AWS reports without `deploymentConfiguration`, a grace period or a Fargate
+//! platform version (moto stores none) keeps the configured values, or, read for the first
+//! time (an import), the values AWS reports for a service created without them (100 %, 200 %,
+//! 0 s, `LATEST`): an omitted argument with a default never diffs.
 
 use super::*;
 use crate::AwsProvider;
@@ -84,12 +86,21 @@ fn service_value(c: &Clients, s: &aws_sdk_ecs::types::Service, prior: Option<&Va
                 .map(|b| Value::object([("enable", Value::Bool(b.enable())), ("rollback", Value::Bool(b.rollback()))]))
                 .unwrap_or(Value::Null),
         ),
-        None => (keep("deployment_minimum_healthy_percent"), keep("deployment_maximum_percent"), keep("deployment_circuit_breaker")),
+        // What AWS reports for a service created without them (100 %, 200 %).
+        None => (
+            or_if_null(keep("deployment_minimum_healthy_percent"), Value::int(100)),
+            or_if_null(keep("deployment_maximum_percent"), Value::int(200)),
+            keep("deployment_circuit_breaker"),
+        ),
     };
     let grace = match s.health_check_grace_period_seconds() {
         Some(g) => Value::int(g.into()),
-        None => keep("health_check_grace_period_seconds"),
+        None => or_if_null(keep("health_check_grace_period_seconds"), Value::int(0)),
     };
+    // AWS reports `LATEST` for a Fargate service created without a platform version.
+    let fargate = s.launch_type().is_some_and(|l| l.as_str() == "FARGATE");
+    let platform = or_if_null(opt_string(s.platform_version()), keep("platform_version"));
+    let platform = if platform.is_null() && fargate { Value::string("LATEST") } else { platform };
     Value::object([
         ("id", Value::string(arn)),
         ("arn", Value::string(arn)),
@@ -98,7 +109,7 @@ fn service_value(c: &Clients, s: &aws_sdk_ecs::types::Service, prior: Option<&Va
         ("task_definition", keep_reference(prior, "task_definition", s.task_definition())),
         ("desired_count", Value::int(s.desired_count().into())),
         ("launch_type", opt_string(s.launch_type().map(|l| l.as_str()))),
-        ("platform_version", or_if_null(opt_string(s.platform_version()), keep("platform_version"))),
+        ("platform_version", platform),
         ("deployment_minimum_healthy_percent", min),
         ("deployment_maximum_percent", max),
         ("deployment_circuit_breaker", breaker),
@@ -332,7 +343,12 @@ impl ResourceType<AwsProvider> for Service {
             let mut pages = c.ecs.list_services().cluster(&cluster).into_paginator().send();
             while let Some(page) = pages.next().await {
                 for arn in page.map_err(|e| api_error("ListServices", &e))?.service_arns() {
-                    out.push(crate::discover::discovered(arn, arn.rsplit('/').next(), &BTreeMap::new()));
+                    // With its cluster: the batched read describes by cluster.
+                    let mut v = crate::discover::discovered(arn, arn.rsplit('/').next(), &BTreeMap::new());
+                    if let Value::Object(o) = &mut v {
+                        o.insert("cluster".into(), Value::string(&cluster));
+                    }
+                    out.push(v);
                 }
             }
         }

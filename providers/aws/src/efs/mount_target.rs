@@ -67,6 +67,16 @@ fn live(m: &aws_sdk_efs::types::MountTargetDescription) -> bool {
 
 #[async_trait::async_trait]
 impl ResourceType<AwsProvider> for MountTarget {
+    /// The address AWS picked from the subnet is left out: a person rarely pins it, and
+    /// omitted, the plan keeps the one AWS chose (so mount targets over subnets group too).
+    fn to_hcl(&self, state: &Value) -> String {
+        let mut s = state.clone();
+        if let Value::Object(m) = &mut s {
+            m.insert("ip_address".into(), Value::Null);
+        }
+        infra_provider::hcl::body(&self.schema(), &s)
+    }
+
     fn name(&self) -> &'static str {
         "aws_efs_mount_target"
     }
@@ -161,7 +171,12 @@ impl ResourceType<AwsProvider> for MountTarget {
         let mut out = Vec::new();
         for fs in systems {
             for m in describe_mount_targets(c, Some(&fs), None).await?.iter().filter(|m| live(m) && crate::discover::in_vpcs(filter, m.vpc_id())) {
-                out.push(crate::discover::discovered(m.mount_target_id(), None, &BTreeMap::new()));
+                // With its file system: the batched read lists by file system.
+                let mut v = crate::discover::discovered(m.mount_target_id(), None, &BTreeMap::new());
+                if let Value::Object(o) = &mut v {
+                    o.insert("file_system_id".into(), Value::string(&fs));
+                }
+                out.push(v);
             }
         }
         Ok(out)

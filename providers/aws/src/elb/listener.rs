@@ -24,6 +24,21 @@ async fn describe_listeners(c: &Clients, lbs: &[String]) -> Result<BTreeMap<Stri
     Ok(out)
 }
 
+/// The listeners of the load balancers in a discovery's scope: one paged
+/// DescribeLoadBalancers kept to the scope's VPCs, then one DescribeListeners per load balancer
+/// and page.
+pub(super) async fn listeners_in_scope(c: &Clients, filter: &BTreeMap<String, String>) -> Result<BTreeMap<String, elb::types::Listener>, Diagnostic> {
+    let mut lbs = Vec::new();
+    let mut pages = c.elb.describe_load_balancers().page_size(400).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| api_error("DescribeLoadBalancers", &e))?;
+        lbs.extend(
+            page.load_balancers().iter().filter(|lb| crate::discover::in_vpcs(filter, lb.vpc_id())).filter_map(|lb| lb.load_balancer_arn().map(str::to_string)),
+        );
+    }
+    describe_listeners(c, &lbs).await
+}
+
 fn listener_value(c: &Clients, l: &elb::types::Listener, tags: &BTreeMap<String, String>, prior: Option<&Value>) -> Value {
     let arn = l.listener_arn().unwrap_or_default();
     let all = user_tags(tags.clone());
@@ -164,22 +179,8 @@ impl ResourceType<AwsProvider> for Listener {
         Ok(ids.iter().zip(objects).map(|(id, p)| found.get(id).map(|l| listener_value(c, l, tags.get(id).unwrap_or(&none), Some(p)))).collect())
     }
 
-    // One paged DescribeLoadBalancers kept to the scope's VPCs, then one DescribeListeners per
-    // load balancer and page.
     async fn discover(&self, c: &AwsProvider, filter: &BTreeMap<String, String>) -> Outcome<Vec<Value>> {
-        let c = c.clients()?;
-        let mut lbs = Vec::new();
-        let mut pages = c.elb.describe_load_balancers().page_size(400).into_paginator().send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| api_error("DescribeLoadBalancers", &e))?;
-            lbs.extend(
-                page.load_balancers()
-                    .iter()
-                    .filter(|lb| crate::discover::in_vpcs(filter, lb.vpc_id()))
-                    .filter_map(|lb| lb.load_balancer_arn().map(str::to_string)),
-            );
-        }
-        let found = describe_listeners(c, &lbs).await?;
+        let found = listeners_in_scope(c.clients()?, filter).await?;
         Ok(found.keys().map(|arn| crate::discover::discovered(arn, None, &BTreeMap::new())).collect())
     }
 

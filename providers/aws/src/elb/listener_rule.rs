@@ -160,6 +160,15 @@ impl ResourceType<AwsProvider> for ListenerRule {
         Ok(Value::object([("id", Value::string(id)), ("listener_arn", Value::string(rule_listener_arn(id)))]))
     }
 
+    // The listeners in scope (see `listeners_in_scope`), then one DescribeRules per listener
+    // and page; default rules are the listeners' `default_action`, never listed.
+    async fn discover(&self, c: &AwsProvider, filter: &BTreeMap<String, String>) -> Outcome<Vec<Value>> {
+        let c = c.clients()?;
+        let listeners: Vec<String> = super::listener::listeners_in_scope(c, filter).await?.into_keys().collect();
+        let found = describe_rules(c, &listeners).await?;
+        Ok(found.keys().map(|arn| crate::discover::discovered(arn, None, &BTreeMap::new())).collect())
+    }
+
     async fn update(&self, c: &AwsProvider, prior: &Value, p: &Value) -> Outcome<()> {
         let c = c.clients()?;
         change_tags(c, prior, p).await?;

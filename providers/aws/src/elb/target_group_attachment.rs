@@ -98,6 +98,26 @@ impl ResourceType<AwsProvider> for TargetGroupAttachment {
         Ok(Value::object([("id", Value::string(id)), ("target_group_arn", Value::string(id.split(',').next().unwrap_or_default()))]))
     }
 
+    // One paged DescribeTargetGroups kept to the scope's VPCs, then one DescribeTargetHealth
+    // per group (AWS has no batched form). Targets a service registers itself (an ECS
+    // service's tasks) are AWS's; `infra discover` leaves out the groups services use.
+    async fn discover(&self, c: &AwsProvider, filter: &BTreeMap<String, String>) -> Outcome<Vec<Value>> {
+        let c = c.clients()?;
+        let mut groups = Vec::new();
+        let mut pages = c.elb.describe_target_groups().page_size(400).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| api_error("DescribeTargetGroups", &e))?;
+            groups.extend(
+                page.target_groups()
+                    .iter()
+                    .filter(|tg| crate::discover::in_vpcs(filter, tg.vpc_id()))
+                    .filter_map(|tg| tg.target_group_arn().map(str::to_string)),
+            );
+        }
+        let found = describe_attachments(c, &groups).await?;
+        Ok(found.keys().map(|id| crate::discover::discovered(id, None, &BTreeMap::new())).collect())
+    }
+
     /// Every argument forces a new attachment.
     async fn update(&self, _c: &AwsProvider, _prior: &Value, _planned: &Value) -> Outcome<()> {
         Ok(())
