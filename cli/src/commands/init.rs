@@ -74,7 +74,7 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
                     ),
                 )));
             }
-            migrate(cx, &old, &new)?;
+            migrate(cx, &old, &new, crypt.clone())?;
         }
     }
     let resolved = match &new {
@@ -99,7 +99,7 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
 /// Copies every workspace's state from `old` to `new`, each under both backends' locks. A
 /// target holding another lineage is refused before anything is written; one already holding
 /// this state (same lineage, same or newer serial) is left as it is.
-fn migrate(cx: &Cx, old: &Spec, new: &Spec) -> Result<(), Exit> {
+fn migrate(cx: &Cx, old: &Spec, new: &Spec, crypt: Option<std::sync::Arc<infra_state::encryption::Target>>) -> Result<(), Exit> {
     let mut plan = Vec::new();
     for ws in old.workspaces(&cx.dir).map_err(|d| cx.fail(d))? {
         let from = old.open(&cx.dir, &ws, crypt.clone()).map_err(|d| cx.fail(d))?;
