@@ -4,7 +4,6 @@
 use super::{arity, str_arg, FResult, FuncError};
 use crate::value::{format_number, from_json, to_json, Value};
 use base64::Engine;
-use std::collections::BTreeMap;
 use std::str::FromStr;
 
 pub fn call(name: &str, a: &[Value]) -> Option<FResult> {
@@ -25,10 +24,7 @@ pub fn call(name: &str, a: &[Value]) -> Option<FResult> {
         }),
         "urlencode" => arity(a, 1).and_then(|_| Ok(Value::String(urlencode(&str_arg(a, 0)?)))),
         "csvdecode" => arity(a, 1).and_then(|_| csvdecode(&str_arg(a, 0)?)),
-        "yamldecode" => arity(a, 1).and_then(|_| {
-            let y: serde_yaml::Value = serde_yaml::from_str(&str_arg(a, 0)?).map_err(|e| FuncError::Failed(format!("on line {e}")))?;
-            yaml_to_value(&y)
-        }),
+        "yamldecode" => arity(a, 1).and_then(|_| super::yaml::decode(&str_arg(a, 0)?)),
         "yamlencode" => arity(a, 1).map(|_| {
             let mut out = String::new();
             yaml_emit(&a[0], 0, &mut out);
@@ -84,34 +80,6 @@ fn csvdecode(s: &str) -> FResult {
         rows.push(Value::Object(headers.iter().cloned().zip(rec.iter().map(|f| Value::String(f.to_string()))).collect()));
     }
     Ok(Value::List(rows))
-}
-
-fn yaml_to_value(y: &serde_yaml::Value) -> FResult {
-    Ok(match y {
-        serde_yaml::Value::Null => Value::Null,
-        serde_yaml::Value::Bool(b) => Value::Bool(*b),
-        serde_yaml::Value::Number(n) => bigdecimal::BigDecimal::from_str(&n.to_string())
-            .map_err(|_| format!("cannot represent {n} as a number"))
-            .and_then(crate::value::checked_number)
-            .map(Value::Number)
-            .map_err(FuncError::Failed)?,
-        serde_yaml::Value::String(s) => Value::String(s.clone()),
-        serde_yaml::Value::Sequence(items) => Value::Tuple(items.iter().map(yaml_to_value).collect::<Result<_, _>>()?),
-        serde_yaml::Value::Mapping(m) => {
-            let mut out = BTreeMap::new();
-            for (k, v) in m {
-                let key = match k {
-                    serde_yaml::Value::String(s) => s.clone(),
-                    serde_yaml::Value::Number(n) => n.to_string(),
-                    serde_yaml::Value::Bool(b) => b.to_string(),
-                    _ => return Err("only string, number and bool keys are supported in YAML maps".into()),
-                };
-                out.insert(key, yaml_to_value(v)?);
-            }
-            Value::Object(out.into())
-        }
-        serde_yaml::Value::Tagged(t) => yaml_to_value(&t.value)?,
-    })
 }
 
 /// YAML in the style Terraform's yamlencode writes: double-quoted strings, block maps and

@@ -10,6 +10,7 @@ mod network;
 mod numeric;
 mod string;
 mod time;
+mod yaml;
 
 use crate::value::Value;
 use bigdecimal::BigDecimal;
