@@ -18,7 +18,7 @@ pub struct Out {
 impl Out {
     pub fn diags(&self, d: &Diagnostics) {
         let mut err = std::io::stderr().lock();
-        let compact = crate::commands::globals().compact_warnings;
+        let compact = globals().compact_warnings;
         let mut warnings = Vec::new();
         for x in d.iter() {
             if compact && !x.is_error() {
@@ -63,4 +63,24 @@ fn sentence(s: &str) -> String {
         Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
         None => String::new(),
     }
+}
+
+/// The options every command takes, as `commands::parse` read them (command line and TF_*
+/// variables). Kept here, below the commands, since printing reads them too.
+pub struct Globals {
+    pub input: bool,
+    pub lock: bool,
+    pub compact_warnings: bool,
+}
+
+static GLOBALS: std::sync::OnceLock<Globals> = std::sync::OnceLock::new();
+
+/// The global options; their defaults before `parse` ran (in unit tests).
+pub fn globals() -> &'static Globals {
+    GLOBALS.get_or_init(|| Globals { input: true, lock: true, compact_warnings: false })
+}
+
+/// Records the global options once, when the command line is parsed.
+pub fn set_globals(g: Globals) {
+    let _ = GLOBALS.set(g);
 }

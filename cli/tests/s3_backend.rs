@@ -332,7 +332,7 @@ fn an_encrypted_state_and_its_journal_objects_hold_no_plaintext_secret_in_s3() {
     let encryption = "  encryption {\n    key_provider \"pbkdf2\" \"k\" {\n      passphrase = var.k\n      iterations = 200000\n    }\n    method \"aes_gcm\" \"k\" {\n      keys = key_provider.pbkdf2.k\n    }\n    state {\n      method   = method.aes_gcm.k\n      enforced = true\n    }\n  }\n";
     let main = format!(
         "{}\nterraform {{\n{encryption}}}\n\nvariable \"k\" {{\n  type      = string\n  sensitive = true\n}}\n\nresource \"random_password\" \"p\" {{\n  length  = 32\n  special = false\n}}\n\nresource \"terraform_data\" \"a\" {{\n  input = random_password.p.result\n}}\n\nresource \"terraform_data\" \"b\" {{\n  input = terraform_data.a.id\n}}\n\noutput \"pw\" {{\n  value     = random_password.p.result\n  sensitive = true\n}}\n",
-        backend_block(&moto, "")
+        backend_block(&moto, "    lock_lease = \"2s\"\n")
     );
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
@@ -349,9 +349,11 @@ fn an_encrypted_state_and_its_journal_objects_hold_no_plaintext_secret_in_s3() {
     assert!(!journal.is_empty(), "the killed apply left no journal object: {:?}", keys(&moto));
     let journal_bodies: Vec<(String, String)> = journal.iter().map(|k| (k.clone(), moto.call("s3", "GET", &format!("/{BUCKET}/{k}"), &[], ""))).collect();
     assert!(journal_bodies.iter().all(|(_, body)| body.contains("\"encrypted_data\"")), "a journal object is not sealed: {journal_bodies:?}");
-    // The other copy replays the journal (it needs the passphrase) and finishes.
+    // The other copy takes the killed run's lock over, replays the journal (it needs the
+    // passphrase) and finishes.
     ok(infra(b.path(), &["init"], &env));
-    ok(infra(b.path(), &["apply", "-auto-approve"], &env));
+    std::thread::sleep(Duration::from_secs(3));
+    ok(infra(b.path(), &["apply", "-auto-approve", "--force-stale"], &env));
     let secret = ok(infra(b.path(), &["output", "-raw", "pw"], &env));
     assert_eq!(secret.trim().len(), 32, "{secret}");
     // Every object the backend wrote, current and past versions alike, is sealed.

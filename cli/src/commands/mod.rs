@@ -96,19 +96,7 @@ pub enum Cmd {
     Version(version::Args),
 }
 
-/// The options every command takes, as `parse` read them (command line and TF_* variables).
-pub struct Globals {
-    pub input: bool,
-    pub lock: bool,
-    pub compact_warnings: bool,
-}
-
-static GLOBALS: std::sync::OnceLock<Globals> = std::sync::OnceLock::new();
-
-/// The global options; their defaults before `parse` ran (in unit tests).
-pub fn globals() -> &'static Globals {
-    GLOBALS.get_or_init(|| Globals { input: true, lock: true, compact_warnings: false })
-}
+pub use crate::out::{globals, Globals};
 
 #[derive(clap::Args, Clone, Default)]
 pub struct VarArgs {
@@ -232,7 +220,7 @@ pub fn parse() -> Cli {
     match Cli::try_parse_from(terraform_style_args(args.into_iter())) {
         Ok(cli) => {
             let input = input_enabled(cli.input, std::env::var("TF_INPUT").ok());
-            let _ = GLOBALS.set(Globals { input, lock: cli.lock, compact_warnings: cli.compact_warnings });
+            crate::out::set_globals(Globals { input, lock: cli.lock, compact_warnings: cli.compact_warnings });
             cli
         }
         Err(e) => {

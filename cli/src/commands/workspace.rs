@@ -24,6 +24,7 @@ pub enum WorkspaceCmd {
     Show,
     /// Create a workspace and select it.
     New {
+        /// The new workspace's name (letters, digits, `-` and `_`).
         name: String,
         /// Start it from this state file instead of an empty state.
         #[arg(long)]
@@ -31,6 +32,7 @@ pub enum WorkspaceCmd {
     },
     /// Select a workspace.
     Select {
+        /// The workspace to select.
         name: String,
         /// Create it when it does not exist.
         #[arg(long)]
@@ -39,7 +41,9 @@ pub enum WorkspaceCmd {
     /// Delete a workspace's state. Refused for the selected workspace, and for one whose state
     /// still records objects unless --force.
     Delete {
+        /// The workspace to delete.
         name: String,
+        /// Delete it even though its state still records objects (they are left in the cloud).
         #[arg(long)]
         force: bool,
     },
