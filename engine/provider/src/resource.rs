@@ -469,7 +469,8 @@ impl<F: Family> Provider for Typed<F> {
             Err(Errors(diagnostics, _)) => return ImportResponse { state: None, diagnostics },
         };
         match t.read_one(&self.0, &seed).await {
-            Ok(Some(v)) => ImportResponse { state: Some(v), diagnostics: Vec::new() },
+            // As every read: the `timeouts` block (none yet) is part of the object.
+            Ok(Some(v)) => ImportResponse { state: Some(keep_timeouts(t, v, &seed)), diagnostics: Vec::new() },
             Ok(None) => ImportResponse {
                 state: None,
                 diagnostics: vec![Diagnostic::error("Cannot import non-existent remote object", format!("No {} with id {} exists.", req.type_name, req.id))],

@@ -275,7 +275,10 @@ fn seed_000_built_by_hand_is_discovered_grouped_imported_changed_and_destroyed()
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("Deletion protection is enabled"), "{out}");
     let alb = read("alb.tf");
-    std::fs::write(d.join("alb.tf"), alb.replace("enable_deletion_protection = true", "enable_deletion_protection = false")).unwrap();
+    // The generated file is formatted: the `=` may be padded to its neighbours'.
+    let on = regex::Regex::new(r"enable_deletion_protection( *)= true").unwrap();
+    assert!(on.is_match(&alb), "the generated load balancer keeps its deletion protection: {alb}");
+    std::fs::write(d.join("alb.tf"), on.replace(&alb, "enable_deletion_protection$1= false").as_ref()).unwrap();
     let (code, out) = infra(&d, &["apply", "--auto-approve"], &env);
     assert_eq!(code, 0, "{out}");
     let (code, out) = infra(&d, &["destroy", "--auto-approve"], &env);
