@@ -10,19 +10,26 @@ provider "google" {
   }
 }
 
+locals {
+  # The environment is the workspace's unless set: staging and production are two workspaces
+  # of one stack, each with its own state and its own instance.
+  environment   = coalesce(var.environment, terraform.workspace == "default" ? "production" : terraform.workspace)
+  instance_name = coalesce(var.instance_name, local.environment == "production" ? "attendee-ems-db" : "attendee-ems-${local.environment}-db")
+}
+
 resource "google_sql_database_instance" "main" {
-  name                = var.instance_name
+  name                = local.instance_name
   database_version    = "POSTGRES_16"
   deletion_protection = var.deletion_protection
 
   settings {
     tier              = var.tier
     edition           = "ENTERPRISE"
-    availability_type = var.environment == "production" ? "REGIONAL" : "ZONAL"
+    availability_type = local.environment == "production" ? "REGIONAL" : "ZONAL"
     disk_size         = 20
     disk_type         = "PD_SSD"
     user_labels = {
-      environment = var.environment
+      environment = local.environment
     }
 
     backup_configuration {

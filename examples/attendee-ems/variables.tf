@@ -1,17 +1,17 @@
 variable "environment" {
-  description = "production (REGIONAL, two zones) or staging (ZONAL)."
+  description = "production (REGIONAL, two zones) or staging (ZONAL); by default the workspace's: `infra workspace select staging` is staging, the default workspace production."
   type        = string
-  default     = "production"
+  default     = null
   validation {
-    condition     = contains(["production", "staging"], var.environment)
+    condition     = contains(["production", "staging"], coalesce(var.environment, "production"))
     error_message = "environment is production or staging."
   }
 }
 
 variable "instance_name" {
-  description = "The Cloud SQL instance name; Cloud SQL keeps a deleted instance's name for about a week."
+  description = "The Cloud SQL instance name (by default attendee-ems-db in production, attendee-ems-staging-db in staging); Cloud SQL keeps a deleted instance's name for about a week."
   type        = string
-  default     = "attendee-ems-db"
+  default     = null
 }
 
 variable "tier" {

@@ -472,3 +472,28 @@ fn a_read_replica_streams_the_primary_root_password_logs_in_and_changes_and_a_st
     assert_eq!(code, 0, "{out}");
     assert!(instances(&cs).is_empty());
 }
+
+/// Staging and production are two workspaces of the example: the workspace names the
+/// environment (ZONAL in staging, REGIONAL in production) and the instance, each with its own
+/// state.
+#[test]
+fn the_example_takes_its_environment_and_instance_name_from_the_workspace() {
+    let data = data_dir();
+    let cs = start(emulator_bin(), data.path(), &Options::default());
+    let dir = example("attendee-ems");
+    let d = dir.path();
+    let (code, out) = infra(&cs, d, &["plan", "-no-color"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("\"attendee-ems-db\"") && out.contains("\"REGIONAL\"") && !out.contains("\"ZONAL\""), "{out}");
+    let (code, out) = infra(&cs, d, &["workspace", "new", "staging"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = infra(&cs, d, &["plan", "-no-color"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("\"attendee-ems-staging-db\"") && out.contains("\"ZONAL\"") && !out.contains("\"REGIONAL\""), "{out}");
+    // The environment given wins over the workspace's.
+    let (code, out) = infra_with(&cs, d, &["plan", "-no-color"], &[("TF_VAR_environment", "production")]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("\"attendee-ems-db\"") && out.contains("\"REGIONAL\""), "{out}");
+    // Nothing was created by planning.
+    assert!(instances(&cs).is_empty());
+}
