@@ -528,10 +528,13 @@ impl Drop for Release {
             let id = held.info.lock().unwrap_or_else(PoisonError::into_inner).id.clone();
             REQUESTS.fetch_add(1, Ordering::Relaxed);
             let Ok(out) = held.client.get_object().bucket(&held.bucket).key(&held.key).send().await else { return };
+            let etag = out.e_tag().map(str::to_string);
             let Ok(body) = out.body.collect().await else { return };
             if serde_json::from_slice::<LockInfo>(&body.into_bytes()).is_ok_and(|h| h.id == id) {
                 REQUESTS.fetch_add(1, Ordering::Relaxed);
-                let _ = held.client.delete_object().bucket(&held.bucket).key(&held.key).send().await;
+                // Conditional on the object read: a lock another run took over between the read
+                // and the delete (its lease had expired) has another ETag and stays.
+                let _ = held.client.delete_object().bucket(&held.bucket).key(&held.key).set_if_match(etag).send().await;
             }
         });
     }
@@ -678,10 +681,29 @@ impl Backend for S3Backend {
         let client = self.client.clone();
         let (bucket, k) = (self.cfg.bucket.clone(), key.clone());
         let res = block(async move {
-            REQUESTS.fetch_add(1, Ordering::Relaxed);
-            let out = client.list_object_versions().bucket(&bucket).prefix(&k).send().await.map_err(|e| describe(&e))?;
+            // Every page: the prefix also lists the lock and the journal objects beside the state.
+            let mut listed = Vec::new();
+            let (mut key_marker, mut version_marker) = (None, None);
+            loop {
+                REQUESTS.fetch_add(1, Ordering::Relaxed);
+                let out = client
+                    .list_object_versions()
+                    .bucket(&bucket)
+                    .prefix(&k)
+                    .set_key_marker(key_marker.take())
+                    .set_version_id_marker(version_marker.take())
+                    .send()
+                    .await
+                    .map_err(|e| describe(&e))?;
+                listed.extend(out.versions().iter().filter(|v| v.key() == Some(k.as_str())).cloned());
+                if out.is_truncated() != Some(true) || out.next_key_marker().is_none() {
+                    break;
+                }
+                key_marker = out.next_key_marker().map(str::to_string);
+                version_marker = out.next_version_id_marker().map(str::to_string);
+            }
             let mut versions = Vec::new();
-            for v in out.versions().iter().filter(|v| v.key() == Some(k.as_str())) {
+            for v in listed.iter() {
                 let id = v.version_id().unwrap_or("null").to_string();
                 REQUESTS.fetch_add(1, Ordering::Relaxed);
                 let head = client.head_object().bucket(&bucket).key(&k).version_id(&id).send().await.ok();
