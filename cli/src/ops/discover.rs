@@ -466,16 +466,22 @@ fn name_all(mut found: Vec<Found>) -> Vec<Found> {
             _ => None,
         });
         let base = base.unwrap_or_else(|| sanitize(&f.id));
-        let base = if base.is_empty() { "this".to_string() } else { base };
-        let mut name = base.clone();
-        let mut n = 2;
-        while !used.insert((f.type_name.clone(), name.clone())) {
-            name = format!("{base}_{n}");
-            n += 1;
-        }
-        f.name = name;
+        f.name = unique_name(&mut used, &f.type_name, base);
     }
     found
+}
+
+/// `base` (or `this` when empty) as a resource name of `type_name` not yet in `used`: `base`,
+/// then `base_2`, `base_3`…; recorded in `used`.
+fn unique_name(used: &mut BTreeSet<(String, String)>, type_name: &str, base: String) -> String {
+    let base = if base.is_empty() { "this".to_string() } else { base };
+    let mut name = base.clone();
+    let mut n = 2;
+    while !used.insert((type_name.to_string(), name.clone())) {
+        name = format!("{base}_{n}");
+        n += 1;
+    }
+    name
 }
 
 /// Replaces every quoted id or ARN of another object of the stack by a reference to it

@@ -6,7 +6,7 @@
 //! names another of the stack (a unit's script under a `--path`, a site's root directory, a
 //! unit another one needs), as `${vps_file.app_run_sh.path}` inside the text.
 
-use super::{assemble, import_all, reaches, sanitize, single_blocks, Discovered, Found};
+use super::{assemble, import_all, reaches, sanitize, single_blocks, unique_name, Discovered, Found};
 use crate::ops::Result;
 use infra_lang::diag::{Diagnostic, Diagnostics};
 use infra_provider::{ConfigureRequest, DiscoverRequest, PrefetchRequest, Provider, Registry, ToHclRequest, Value};
@@ -188,14 +188,7 @@ fn name_all(mut found: Vec<Found>, paths: &[String]) -> Vec<Found> {
             }
             _ => sanitize(&label),
         };
-        let base = if base.is_empty() { "this".to_string() } else { base };
-        let mut name = base.clone();
-        let mut n = 2;
-        while !used.insert((f.type_name.clone(), name.clone())) {
-            name = format!("{base}_{n}");
-            n += 1;
-        }
-        f.name = name;
+        f.name = unique_name(&mut used, &f.type_name, base);
     }
     found
 }
