@@ -152,6 +152,45 @@ fn keys_rotate_with_a_fallback_and_the_old_key_is_then_not_needed() {
     assert!(text.contains("key_provider.pbkdf2.new") && text.contains("fallback"), "{text}");
 }
 
+/// The passphrase given with `-var` (no environment, no file) opens the state and the plan;
+/// a saved plan applies with the same `-var` and refuses a different value.
+#[test]
+fn a_passphrase_given_with_var_seals_and_opens_state_and_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let enc =
+        stack(&["k"], "    state {\n      method   = method.aes_gcm.k\n      enforced = true\n    }\n", "    plan {\n      method = method.aes_gcm.k\n    }\n");
+    write(d, &enc, "");
+    let var = format!("k={OLD}");
+    ok(d, &["apply", "-auto-approve", "-var", &var], &[]);
+    envelope(&d.join("infra.tfstate"));
+    ok(d, &["plan", "-var", &var, "-out", "p.plan"], &[]);
+    envelope(&d.join("p.plan"));
+    // Without the passphrase the encryption cannot be set up (the variable has no value).
+    let (code, text) = infra(d, &["plan", "-input=false"], &[]);
+    assert_eq!(code, 1, "{text}");
+    let other = format!("k={NEW}");
+    let (code, text) = infra(d, &["apply", "-var", &other, "p.plan"], &[]);
+    assert_eq!(code, 1, "{text}");
+    let (code, text) = infra(d, &["apply", "-var", &var, "p.plan"], &[]);
+    assert_eq!(code, 0, "{text}");
+}
+
+/// With a saved plan, `-var` may repeat the plan's value but never change it.
+#[test]
+fn a_saved_plan_refuses_a_var_that_changes_its_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("main.tf"), "variable \"n\" {\n  type = number\n}\n\nresource \"terraform_data\" \"x\" {\n  input = var.n\n}\n").unwrap();
+    ok(d, &["plan", "-var", "n=1", "-out", "p.plan"], &[]);
+    let (code, text) = infra(d, &["apply", "-var", "n=2", "p.plan"], &[]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("Can't change variable when applying a saved plan") && text.contains("The variable n cannot"), "{text}");
+    assert!(!d.join("infra.tfstate").exists() || !contains(&d.join("infra.tfstate"), "terraform_data"));
+    let text = ok(d, &["apply", "-var", "n=1", "p.plan"], &[]);
+    assert!(text.contains("1 added"), "{text}");
+}
+
 #[test]
 fn a_plain_state_migrates_with_the_unencrypted_fallback() {
     let dir = tempfile::tempdir().unwrap();

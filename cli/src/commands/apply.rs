@@ -36,11 +36,13 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
     }
     let interrupts = Interrupts::install(&cx.rt);
     let stack = ops::stack::read_stack(&cx.dir, &out.sources);
-    let backend = ops::stack::backend_for(&stack.0, &cx.dir).map_err(|d| cx.fail(d))?;
+    let backend = ops::stack::backend_for(&stack.0, &cx.dir, &args.vars.vars, &args.vars.var_files).map_err(|d| cx.fail(d))?;
     let saved = match &plan_file {
         Some(f) => {
-            let crypt = ops::encryption::resolve(&stack.0, &cx.dir).map_err(|d| cx.fail(d))?.plan;
-            Some(ops::planfile::read(f, crypt.as_deref()).map_err(|d| cx.fail(d))?)
+            let crypt = ops::encryption::resolve(&stack.0, &cx.dir, &args.vars.vars, &args.vars.var_files).map_err(|d| cx.fail(d))?.plan;
+            let doc = ops::planfile::read(f, crypt.as_deref()).map_err(|d| cx.fail(d))?;
+            ops::planfile::check_cli_vars(&doc, &stack.0, &cx.dir, &args.vars.vars, &out.sources).map_err(|d| cx.fail(d))?;
+            Some(doc)
         }
         None => None,
     };
@@ -87,6 +89,14 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
 
 /// Asks on the terminal; without one, the user must have said `--auto-approve`.
 pub(super) fn confirm(verb: &str, cx: &Cx) -> Result<bool, Exit> {
+    // As Terraform: -input=false (or TF_INPUT=0) disables the approval prompt too, so the
+    // operation is taken as not approved and fails.
+    if !crate::out::globals().input {
+        return Err(cx.fail(Diagnostic::error(
+            "No confirmation",
+            format!("Confirmation is needed to {verb}, but input is disabled (-input=false or TF_INPUT=0), so it is taken as not approved. Use --auto-approve."),
+        )));
+    }
     if !std::io::stdin().is_terminal() {
         return Err(cx.fail(Diagnostic::error(
             "No confirmation",

@@ -58,7 +58,7 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
     let out = &cx.out;
     let interrupts = Interrupts::install(&cx.rt);
     let stack = ops::stack::read_stack(&cx.dir, &out.sources);
-    let backend = ops::stack::backend_for(&stack.0, &cx.dir).map_err(|d| cx.fail(d))?;
+    let backend = ops::stack::backend_for(&stack.0, &cx.dir, &a.vars.vars, &a.vars.var_files).map_err(|d| cx.fail(d))?;
     take_lock(cx, &interrupts, &backend, "drift", &a.lock_timeout, false)?;
     let state = ops::stack::read_state(&backend).map_err(|d| cx.fail(d))?;
     let ctx = ops::vars::load_stack(stack, &cx.dir, &a.vars.load_options(Phase::Plan), &out.sources).map_err(|d| cx.fail(d))?;

@@ -46,7 +46,7 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
         }
     }
     let new = ops::backend::spec(module, &cx.dir, &overrides).map_err(|d| cx.fail(d))?;
-    let crypt = ops::encryption::resolve(module, &cx.dir).map_err(|d| cx.fail(d))?.state;
+    let crypt = ops::encryption::resolve(module, &cx.dir, &[], &[]).map_err(|d| cx.fail(d))?.state;
     // The backend the state was in before: what the last init saved, else the local default.
     let old = match &saved {
         Some(s) if s.kind == "s3" => match infra_state_s3::S3Config::from_settings(&s.resolved) {

@@ -39,7 +39,7 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
     };
     let interrupts = Interrupts::install(&cx.rt);
     let stack = ops::stack::read_stack(&cx.dir, &out.sources);
-    let backend = ops::stack::backend_for(&stack.0, &cx.dir).map_err(|d| cx.fail(d))?;
+    let backend = ops::stack::backend_for(&stack.0, &cx.dir, &args.vars.vars, &args.vars.var_files).map_err(|d| cx.fail(d))?;
     take_lock(cx, &interrupts, &backend, "plan", &args.lock_timeout, args.force_stale)?;
     let state = ops::stack::read_state(&backend).map_err(|d| cx.fail(d))?;
     let mut ctx = ops::vars::load_stack(stack, &cx.dir, &args.vars.load_options(Phase::Plan), &out.sources).map_err(|d| cx.fail(d))?;
@@ -75,7 +75,7 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
         let reads = ctx.file_reads.snapshot();
         let var_files = ops::vars::var_files(&cx.dir, &args.vars.var_files);
         let inputs = ops::planfile::config_files(&cx.dir, &ctx.config, &var_files, &reads).map_err(|d| cx.fail(d))?;
-        let crypt = ops::encryption::resolve(&ctx.config, &cx.dir).map_err(|d| cx.fail(d))?.plan;
+        let crypt = ops::encryption::resolve(&ctx.config, &cx.dir, &args.vars.vars, &args.vars.var_files).map_err(|d| cx.fail(d))?.plan;
         let doc = ops::planfile::from_plan(&p, &request, inputs, serde_json::to_value(&configuration).unwrap_or_default(), timestamp);
         ops::planfile::save(&file, &doc, crypt.as_deref()).map_err(|d| cx.fail(d))?;
         if !args.json {

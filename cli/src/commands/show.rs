@@ -19,7 +19,7 @@ pub struct Args {
 
 pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
     if let Some(f) = a.plan_file {
-        let crypt = ops::encryption::resolve(&ops::stack::read_stack(&cx.dir, &cx.out.sources).0, &cx.dir).map_err(|d| cx.fail(d))?.plan;
+        let crypt = ops::encryption::resolve(&ops::stack::read_stack(&cx.dir, &cx.out.sources).0, &cx.dir, &[], &[]).map_err(|d| cx.fail(d))?.plan;
         let doc = ops::planfile::read(&f, crypt.as_deref()).map_err(|d| cx.fail(d))?;
         let p = ops::planfile::to_plan(&doc).map_err(|d| cx.fail(d))?;
         // The file holds secrets in clear; what is shown of it is redacted as a plan is.

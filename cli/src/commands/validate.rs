@@ -15,9 +15,20 @@ pub struct Args {
 pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
     // Terraform itself says Success! here (hashicorp/terraform#23731), which hides a wrong
     // directory; infra says what plan says.
-    super::require_config(cx, &format!("The directory {} contains no configuration files (.tf or .tf.json).", cx.dir.display()))?;
-    let ctx = ops::vars::load(&cx.dir, &VarArgs::default().load_options(Phase::Validate), &cx.out.sources).map_err(|d| cx.fail(d))?;
-    let d = infra_core::validate(&ctx);
+    let detail = format!("The directory {} contains no configuration files (.tf or .tf.json).", cx.dir.display());
+    if !a.json {
+        super::require_config(cx, &detail)?;
+    }
+    let d = match infra_lang::parse::stack_files(&cx.dir) {
+        Ok(files) if files.is_empty() => infra_lang::diag::Diagnostic::error("No configuration files", detail).into(),
+        // With --json every diagnostic is part of the JSON document, those of loading the
+        // stack too, as terraform validate -json reports them.
+        _ => match ops::vars::load(&cx.dir, &VarArgs::default().load_options(Phase::Validate), &cx.out.sources) {
+            Ok(ctx) => infra_core::validate(&ctx),
+            Err(d) if a.json => d,
+            Err(d) => return Err(cx.fail(d)),
+        },
+    };
     if a.json {
         println!("{}", serde_json::to_string(&json::validate(&d, &cx.out.sources, &cx.out.base)).unwrap_or_default());
     } else {

@@ -53,7 +53,7 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
     let out = &cx.out;
     let (module, _) = ops::stack::read_stack(&cx.dir, &out.sources);
     let spec = ops::backend::configured(&module, &cx.dir).map_err(|d| cx.fail(d))?;
-    let crypt = ops::encryption::resolve(&module, &cx.dir).map_err(|d| cx.fail(d))?.state;
+    let crypt = ops::encryption::resolve(&module, &cx.dir, &[], &[]).map_err(|d| cx.fail(d))?.state;
     let current = current_workspace(&cx.dir).map_err(|d| cx.fail(d))?;
     let from_env = ["INFRA_WORKSPACE", "TF_WORKSPACE"].iter().find(|v| std::env::var(v).is_ok_and(|s| !s.is_empty()));
     match a.cmd {

@@ -17,8 +17,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// The encryption the stack in `dir` configures; none when neither the configuration nor
-/// `TF_ENCRYPTION` has any.
-pub fn resolve(module: &Module, dir: &Path) -> Result<Encryption> {
+/// `TF_ENCRYPTION` has any. `vars` and `var_files` are the command's `--var` and `--var-file`
+/// (as OpenTofu, they reach the encryption settings too; empty for commands without them).
+pub fn resolve(module: &Module, dir: &Path, vars: &[String], var_files: &[std::path::PathBuf]) -> Result<Encryption> {
     let env = match std::env::var("TF_ENCRYPTION") {
         Ok(text) if !text.trim().is_empty() => Some(from_env(&text)?),
         _ => None,
@@ -40,7 +41,7 @@ pub fn resolve(module: &Module, dir: &Path) -> Result<Encryption> {
         (None, Some(e)) => e,
         (Some(c), Some(e)) => c.merge(&e),
     };
-    Resolver::new(module, dir, &block)?.encryption().map_err(|d| {
+    Resolver::new(module, dir, &block, vars, var_files)?.encryption().map_err(|d| {
         // What TF_ENCRYPTION gave has no span a renderer could quote.
         Diagnostics(
             d.0.into_iter()
@@ -80,8 +81,8 @@ fn invalid(summary: &str, detail: String, at: Option<infra_lang::source::Span>) 
 }
 
 impl<'a> Resolver<'a> {
-    fn new(module: &Module, dir: &Path, block: &'a EncryptionBlock) -> Result<Resolver<'a>> {
-        let opts = super::vars::LoadOptions { vars: vec![], var_files: vec![], phase: Phase::Plan, prompt_missing: false };
+    fn new(module: &Module, dir: &Path, block: &'a EncryptionBlock, vars: &[String], var_files: &[std::path::PathBuf]) -> Result<Resolver<'a>> {
+        let opts = super::vars::LoadOptions { vars: vars.to_vec(), var_files: var_files.to_vec(), phase: Phase::Plan, prompt_missing: false };
         // Parsed apart from the command's own sources: a variable file's diagnostic keeps its
         // words and loses a place that would point into the wrong file.
         let given = super::vars::input_values(module, dir, &opts, &SourceMap::new())
@@ -111,7 +112,7 @@ impl<'a> Resolver<'a> {
 
     fn eval(&self, e: &Expr) -> Result<Value> {
         let v = infra_lang::eval::eval(e, &self.scope).map_err(|d| {
-            let hint = "Encryption settings may use input variables (var.NAME from TF_VAR_NAME, a variable file or a default) and literal values only.";
+            let hint = "Encryption settings may use input variables (var.NAME from --var, TF_VAR_NAME, a variable file or a default) and literal values only.";
             Diagnostics::from(Diagnostic { detail: format!("{} {hint}", d.detail), ..d })
         })?;
         Ok(v.deep_unmark())

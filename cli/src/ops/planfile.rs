@@ -188,6 +188,41 @@ pub fn variables(doc: &PlanFile) -> BTreeMap<String, Value> {
     doc.variables.iter().map(|(k, v)| (k.clone(), value(v))).collect()
 }
 
+/// A `--var` given with a saved plan: accepted when it repeats the value the plan was made
+/// with (OpenTofu's encryption settings may need it to open the file), refused otherwise, as
+/// Terraform refuses it, since the plan applies the values it recorded.
+pub fn check_cli_vars(doc: &PlanFile, module: &Module, dir: &Path, vars: &[String], sources: &infra_lang::source::SourceMap) -> Result<()> {
+    if vars.is_empty() {
+        return Ok(());
+    }
+    let opts = super::vars::LoadOptions { vars: vars.to_vec(), var_files: vec![], phase: infra_lang::eval::Phase::Plan, prompt_missing: false };
+    let given = super::vars::input_values(module, dir, &opts, sources)?;
+    let planned = variables(doc);
+    let mut diags = Diagnostics::new();
+    for name in vars.iter().filter_map(|v| v.split_once('=').map(|(n, _)| n.trim())) {
+        let same = match (given.get(name), planned.get(name)) {
+            (Some(g), Some(p)) => {
+                // A --var arrives as text: compared once converted to the variable's type.
+                let ty = module.variables.get(name).and_then(|v| v.ty.clone()).unwrap_or(infra_lang::Type::Any);
+                let g = infra_lang::types::convert(g, &ty).unwrap_or_else(|_| g.clone());
+                g.deep_unmark() == p.clone().deep_unmark()
+            }
+            _ => false,
+        };
+        if !same {
+            diags.push(Diagnostic::error(
+                "Can't change variable when applying a saved plan",
+                format!("The variable {name} cannot be set to a different value with --var when applying a saved plan file, because a saved plan includes the variable values that were set when it was created. Make a new plan with the new value instead."),
+            ));
+        }
+    }
+    if diags.has_errors() {
+        Err(diags)
+    } else {
+        Ok(())
+    }
+}
+
 /// How a configuration input is named in the file: relative to the stack directory when it
 /// lies below it, else absolute.
 fn input_name(dir: &Path, path: &Path) -> String {

@@ -31,14 +31,15 @@ pub fn read_stack(dir: &Path, sources: &SourceMap) -> (Module, Diagnostics) {
 }
 
 pub fn backend(dir: &Path, sources: &SourceMap) -> Result<StateBackend> {
-    backend_for(&read_stack(dir, sources).0, dir)
+    backend_for(&read_stack(dir, sources).0, dir, &[], &[])
 }
 
-/// The stack's state in the selected workspace (see [`super::backend`]).
-pub fn backend_for(module: &Module, dir: &Path) -> Result<StateBackend> {
+/// The stack's state in the selected workspace (see [`super::backend`]); `vars` and `var_files`
+/// are the command's `--var` and `--var-file`, which the encryption settings may use.
+pub fn backend_for(module: &Module, dir: &Path, vars: &[String], var_files: &[std::path::PathBuf]) -> Result<StateBackend> {
     let spec = super::backend::configured(module, dir)?;
     // The state target of the stack's encryption seals the state, its backup and the journal.
-    spec.open(dir, &super::backend::current_workspace(dir)?, super::encryption::resolve(module, dir)?.state)
+    spec.open(dir, &super::backend::current_workspace(dir)?, super::encryption::resolve(module, dir, vars, var_files)?.state)
 }
 
 /// The local backend's state file for the default workspace. A `backend "local"` path that
