@@ -94,7 +94,9 @@ pub(super) fn confirm(verb: &str, cx: &Cx) -> Result<bool, Exit> {
     if !crate::out::globals().input {
         return Err(cx.fail(Diagnostic::error(
             "No confirmation",
-            format!("Confirmation is needed to {verb}, but input is disabled (-input=false or TF_INPUT=0), so it is taken as not approved. Use --auto-approve."),
+            format!(
+                "Confirmation is needed to {verb}, but input is disabled (-input=false or TF_INPUT=0), so it is taken as not approved. Use --auto-approve."
+            ),
         )));
     }
     if !std::io::stdin().is_terminal() {

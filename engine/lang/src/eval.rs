@@ -682,6 +682,21 @@ impl<'a> Evaluator<'a> {
                 self.span_of(&call.name.name),
             ),
             funcs::FuncError::Failed(msg) => err("Error in function call", format!("Call to function \"{name}\" failed: {msg}."), span),
+            // As Terraform: the subject is the argument at fault, or the first one too many.
+            funcs::FuncError::Arity { want, got } if got > want => err(
+                "Too many function arguments",
+                format!("Function \"{name}\" expects only {want} argument{}.", if want == 1 { "" } else { "s" }),
+                arg_exprs.get(want).and_then(|e| self.span_of(*e)).or(span),
+            ),
+            funcs::FuncError::Arity { want, .. } => {
+                err("Not enough function arguments", format!("Function \"{name}\" expects at least {want} argument{}.", if want == 1 { "" } else { "s" }), span)
+            }
+            funcs::FuncError::Arg { index, msg } => {
+                // After an expanding argument (`f(xs...)`) the values no longer line up with
+                // the expressions: the call is the subject then.
+                let at = if call.args.expand_final() && index + 1 >= arg_exprs.len() { None } else { arg_exprs.get(index).and_then(|e| self.span_of(*e)) };
+                err("Invalid function argument", format!("Invalid value for argument {} of \"{name}\": {msg}.", index + 1), at.or(span))
+            }
         })
     }
 }

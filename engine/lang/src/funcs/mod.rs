@@ -57,6 +57,17 @@ impl FileReads {
 pub enum FuncError {
     Unknown,
     Failed(String),
+    /// The call has `got` arguments where the function takes `want`: the diagnostic points at
+    /// the first extra argument (or the call when one is missing), as Terraform's does.
+    Arity {
+        want: usize,
+        got: usize,
+    },
+    /// Argument `index` (from 0) is the wrong kind of value: the diagnostic points at it.
+    Arg {
+        index: usize,
+        msg: String,
+    },
 }
 
 impl From<String> for FuncError {
@@ -275,7 +286,7 @@ fn dispatch(name: &str, a: &[Value], ctx: &FuncCtx) -> FResult {
 
 pub(crate) fn arity(a: &[Value], n: usize) -> Result<(), FuncError> {
     if a.len() != n {
-        return Err(FuncError::Failed(format!("expected {n} argument{}, got {}", if n == 1 { "" } else { "s" }, a.len())));
+        return Err(FuncError::Arity { want: n, got: a.len() });
     }
     Ok(())
 }
@@ -286,21 +297,21 @@ fn one_arg(a: &[Value]) -> Result<&Value, FuncError> {
 }
 
 pub(crate) fn str_arg(a: &[Value], i: usize) -> Result<String, FuncError> {
-    let v = a.get(i).ok_or_else(|| FuncError::Failed(format!("missing argument {}", i + 1)))?;
+    let v = a.get(i).ok_or_else(|| FuncError::Arity { want: i + 1, got: a.len() })?;
     if v.is_null() {
-        return Err(FuncError::Failed(format!("argument {} must not be null", i + 1)));
+        return Err(FuncError::Arg { index: i, msg: "it must not be null".to_string() });
     }
     match crate::types::convert(v, &crate::types::Type::String) {
         Ok(Value::String(s)) => Ok(s),
-        _ => Err(FuncError::Failed(format!("argument {} must be a string, not {}", i + 1, v.type_name()))),
+        _ => Err(FuncError::Arg { index: i, msg: format!("it must be a string, not {}", v.type_name()) }),
     }
 }
 
 pub(crate) fn num_arg(a: &[Value], i: usize) -> Result<BigDecimal, FuncError> {
-    let v = a.get(i).ok_or_else(|| FuncError::Failed(format!("missing argument {}", i + 1)))?;
+    let v = a.get(i).ok_or_else(|| FuncError::Arity { want: i + 1, got: a.len() })?;
     match crate::types::convert(v, &crate::types::Type::Number) {
         Ok(Value::Number(n)) => Ok(n),
-        _ => Err(FuncError::Failed(format!("argument {} must be a number, not {}", i + 1, v.type_name()))),
+        _ => Err(FuncError::Arg { index: i, msg: format!("it must be a number, not {}", v.type_name()) }),
     }
 }
 
@@ -308,19 +319,19 @@ pub(crate) fn int_arg(a: &[Value], i: usize) -> Result<i64, FuncError> {
     let n = num_arg(a, i)?;
     use bigdecimal::ToPrimitive;
     if !n.is_integer() {
-        return Err(FuncError::Failed(format!("argument {} must be a whole number", i + 1)));
+        return Err(FuncError::Arg { index: i, msg: "it must be a whole number".to_string() });
     }
-    n.to_i64().ok_or_else(|| FuncError::Failed(format!("argument {} is too large", i + 1)))
+    n.to_i64().ok_or_else(|| FuncError::Arg { index: i, msg: "it is too large".to_string() })
 }
 
 pub(crate) fn seq_arg(a: &[Value], i: usize) -> Result<Vec<Value>, FuncError> {
-    let v = a.get(i).ok_or_else(|| FuncError::Failed(format!("missing argument {}", i + 1)))?;
-    v.as_seq().map(<[Value]>::to_vec).ok_or_else(|| FuncError::Failed(format!("argument {} must be a list, tuple or set, not {}", i + 1, v.type_name())))
+    let v = a.get(i).ok_or_else(|| FuncError::Arity { want: i + 1, got: a.len() })?;
+    v.as_seq().map(<[Value]>::to_vec).ok_or_else(|| FuncError::Arg { index: i, msg: format!("it must be a list, tuple or set, not {}", v.type_name()) })
 }
 
 pub(crate) fn map_arg(a: &[Value], i: usize) -> Result<BTreeMap<String, Value>, FuncError> {
-    let v = a.get(i).ok_or_else(|| FuncError::Failed(format!("missing argument {}", i + 1)))?;
-    v.as_map().cloned().ok_or_else(|| FuncError::Failed(format!("argument {} must be a map or object, not {}", i + 1, v.type_name())))
+    let v = a.get(i).ok_or_else(|| FuncError::Arity { want: i + 1, got: a.len() })?;
+    v.as_map().cloned().ok_or_else(|| FuncError::Arg { index: i, msg: format!("it must be a map or object, not {}", v.type_name()) })
 }
 
 pub(crate) fn list_of_strings(items: Vec<String>) -> Value {

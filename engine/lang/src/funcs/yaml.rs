@@ -558,7 +558,7 @@ mod tests {
         match decode(s) {
             Ok(v) => format!("{v:?}"),
             Err(FuncError::Failed(e)) => format!("error: {e}"),
-            Err(FuncError::Unknown) => "unknown".into(),
+            Err(e) => format!("{e:?}"),
         }
     }
 
