@@ -59,14 +59,19 @@ impl ResourceType<AwsProvider> for InternetGateway {
         "aws_internet_gateway"
     }
 
+    fn validate(&self, config: &Value) -> Vec<Diagnostic> {
+        validate_timeouts(config)
+    }
+
     fn schema(&self) -> Schema {
         Schema::new()
             .attr("id", AttrSchema::computed(Type::String))
             .attr("arn", AttrSchema::computed(Type::String))
             .attr("owner_id", AttrSchema::computed(Type::String))
-            .attr("vpc_id", AttrSchema::optional(Type::String))
+            .attr("vpc_id", AttrSchema::optional_computed(Type::String))
             .attr("tags", AttrSchema::optional(Type::Map(Box::new(Type::String))))
             .attr("tags_all", AttrSchema::computed(Type::Map(Box::new(Type::String))))
+            .block("timeouts", timeouts_block(&["create", "update", "delete"]))
     }
 
     fn plan(&self, c: &AwsProvider, prior: Option<&Value>, config: &Value) -> PlanResponse {

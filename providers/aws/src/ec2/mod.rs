@@ -10,7 +10,7 @@ use crate::AwsProvider;
 use aws_sdk_ec2::types::{Filter, Tag, TagSpecification, VpcAttributeName};
 use infra_provider::resource::with_id;
 use infra_provider::*;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::time::Duration;
 
@@ -189,31 +189,95 @@ pub async fn dns_attributes(c: &Clients, id: &str) -> Result<(Option<bool>, Opti
 
 // Routes, inline in `aws_route_table` or standalone as `aws_route`.
 
-pub const ROUTE_TARGETS: [&str; 4] = ["gateway_id", "nat_gateway_id", "network_interface_id", "vpc_peering_connection_id"];
+/// A route's destination, in the inline form's names (`aws_route` prefixes the first two with
+/// `destination_`); exactly one is set.
+pub const ROUTE_DESTINATIONS: [&str; 3] = ["cidr_block", "ipv6_cidr_block", "destination_prefix_list_id"];
+
+/// A route's targets, as terraform-provider-aws names them (inline and standalone alike).
+pub const ROUTE_TARGETS: [&str; 10] = [
+    "carrier_gateway_id",
+    "core_network_arn",
+    "egress_only_gateway_id",
+    "gateway_id",
+    "local_gateway_id",
+    "nat_gateway_id",
+    "network_interface_id",
+    "transit_gateway_id",
+    "vpc_endpoint_id",
+    "vpc_peering_connection_id",
+];
 
 /// A route's destination and its target, for diffing route sets.
 pub fn route_key(r: &Value) -> (String, Vec<(String, String)>) {
-    let dest = attrs::string(r, "cidr_block").unwrap_or_default();
-    let targets = ROUTE_TARGETS.iter().filter_map(|k| attrs::string(r, k).map(|v| (k.to_string(), v))).collect();
+    let dest = ROUTE_DESTINATIONS.iter().find_map(|k| attrs::string(r, k).filter(|v| !v.is_empty())).unwrap_or_default();
+    let targets = ROUTE_TARGETS.iter().filter_map(|k| attrs::string(r, k).filter(|v| !v.is_empty()).map(|v| (k.to_string(), v))).collect();
     (dest, targets)
 }
 
-/// Creates (or with `replace`, replaces) one route of `table`, given in the inline form. A
-/// create that finds the same route already there (sent again after a lost answer, or made by
-/// an interrupted run) is done; a route to another target is an error.
+/// Which API field a destination goes to: a prefix list id, an IPv6 or an IPv4 block.
+fn destination_fields(dest: &str) -> (Option<String>, Option<String>, Option<String>) {
+    if dest.starts_with("pl-") {
+        (None, None, Some(dest.to_string()))
+    } else if dest.contains(':') {
+        (None, Some(dest.to_string()), None)
+    } else {
+        (Some(dest.to_string()), None, None)
+    }
+}
+
+/// An API route in the inline form. A gateway endpoint's route names it as its gateway: it is
+/// `vpc_endpoint_id`, as terraform-provider-aws reads it.
+pub fn inline_route(r: &aws_sdk_ec2::types::Route) -> Value {
+    let gateway = r.gateway_id();
+    let endpoint = gateway.filter(|g| g.starts_with("vpce-"));
+    Value::object([
+        ("carrier_gateway_id", opt_string(r.carrier_gateway_id())),
+        ("cidr_block", opt_string(r.destination_cidr_block())),
+        ("core_network_arn", opt_string(r.core_network_arn())),
+        ("destination_prefix_list_id", opt_string(r.destination_prefix_list_id())),
+        ("egress_only_gateway_id", opt_string(r.egress_only_internet_gateway_id())),
+        ("gateway_id", opt_string(gateway.filter(|_| endpoint.is_none()))),
+        ("ipv6_cidr_block", opt_string(r.destination_ipv6_cidr_block())),
+        ("local_gateway_id", opt_string(r.local_gateway_id())),
+        ("nat_gateway_id", opt_string(r.nat_gateway_id())),
+        ("network_interface_id", opt_string(r.network_interface_id())),
+        ("transit_gateway_id", opt_string(r.transit_gateway_id())),
+        ("vpc_endpoint_id", opt_string(endpoint)),
+        ("vpc_peering_connection_id", opt_string(r.vpc_peering_connection_id())),
+    ])
+}
+
+/// The route of `table`'s routes to `dest` (any destination kind).
+pub fn find_route<'a>(routes: &'a [aws_sdk_ec2::types::Route], dest: &str) -> Option<&'a aws_sdk_ec2::types::Route> {
+    routes.iter().find(|r| [r.destination_cidr_block(), r.destination_ipv6_cidr_block(), r.destination_prefix_list_id()].contains(&Some(dest)))
+}
+
+/// Creates (or with `replace`, replaces) one route of `table`, given in the inline form. A create that finds the same route
+/// already there (sent again after a lost answer, or made by an interrupted run) succeeds.
 pub async fn put_route(c: &Clients, table: &str, route: &Value, replace: bool) -> Result<(), Diagnostic> {
-    let dest = attrs::req_string(route, "cidr_block")?;
-    let (_, targets) = route_key(route);
+    let (dest, targets) = route_key(route);
+    if dest.is_empty() {
+        return Err(Diagnostic::error("Invalid route", "A route needs a destination: cidr_block, ipv6_cidr_block or destination_prefix_list_id."));
+    }
+    let (v4, v6, pl) = destination_fields(&dest);
     let get = |k: &str| targets.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     macro_rules! send {
         ($call:ident) => {
             c.ec2
                 .$call()
                 .route_table_id(table)
-                .destination_cidr_block(&dest)
+                .set_destination_cidr_block(v4.clone())
+                .set_destination_ipv6_cidr_block(v6.clone())
+                .set_destination_prefix_list_id(pl.clone())
+                .set_carrier_gateway_id(get("carrier_gateway_id"))
+                .set_core_network_arn(get("core_network_arn"))
+                .set_egress_only_internet_gateway_id(get("egress_only_gateway_id"))
                 .set_gateway_id(get("gateway_id"))
+                .set_local_gateway_id(get("local_gateway_id"))
                 .set_nat_gateway_id(get("nat_gateway_id"))
                 .set_network_interface_id(get("network_interface_id"))
+                .set_transit_gateway_id(get("transit_gateway_id"))
+                .set_vpc_endpoint_id(get("vpc_endpoint_id"))
                 .set_vpc_peering_connection_id(get("vpc_peering_connection_id"))
                 .send()
                 .await
@@ -230,19 +294,26 @@ pub async fn put_route(c: &Clients, table: &str, route: &Value, replace: bool) -
     }
 }
 
+/// Deletes `table`'s route to `dest` (any destination kind).
+pub async fn delete_route(c: &Clients, table: &str, dest: &str) -> Result<(), DeleteError> {
+    let (v4, v6, pl) = destination_fields(dest);
+    c.ec2
+        .delete_route()
+        .route_table_id(table)
+        .set_destination_cidr_block(v4)
+        .set_destination_ipv6_cidr_block(v6)
+        .set_destination_prefix_list_id(pl)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| delete_error("DeleteRoute", &e))
+}
+
 /// The route of `table` to `dest` as it is now, in the inline form.
 async fn existing_route(c: &Clients, table: &str, dest: &str) -> Result<Option<Value>, Diagnostic> {
     let out = c.ec2.describe_route_tables().route_table_ids(table).send().await.map_err(|e| api_error("DescribeRouteTables", &e))?;
-    let route = out.route_tables().iter().flat_map(|t| t.routes()).find(|r| r.destination_cidr_block() == Some(dest));
-    Ok(route.map(|r| {
-        Value::object([
-            ("cidr_block", Value::string(dest)),
-            ("gateway_id", opt_string(r.gateway_id())),
-            ("nat_gateway_id", opt_string(r.nat_gateway_id())),
-            ("network_interface_id", opt_string(r.network_interface_id())),
-            ("vpc_peering_connection_id", opt_string(r.vpc_peering_connection_id())),
-        ])
-    }))
+    let routes: Vec<aws_sdk_ec2::types::Route> = out.route_tables().iter().flat_map(|t| t.routes()).cloned().collect();
+    Ok(find_route(&routes, dest).map(inline_route))
 }
 
 // Security group rules. They are kept in one canonical form, computed the same way from the

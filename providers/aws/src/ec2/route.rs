@@ -11,11 +11,24 @@ fn route_id(table: &str, destination: &str) -> String {
     format!("{table}_{destination}")
 }
 
-/// The route in the form inline `route` blocks use.
+/// The standalone route's destination argument for each inline one.
+const STANDALONE_DESTINATIONS: [(&str, &str); 3] = [
+    ("cidr_block", "destination_cidr_block"),
+    ("ipv6_cidr_block", "destination_ipv6_cidr_block"),
+    ("destination_prefix_list_id", "destination_prefix_list_id"),
+];
+
+/// The route in the form inline `route` blocks use (`instance_id` is AWS's to report: a
+/// route to an instance names its network interface).
 fn as_inline_route(p: &Value) -> Value {
-    let mut fields = vec![("cidr_block", p.get_attr("destination_cidr_block").cloned().unwrap_or(Value::Null))];
+    let mut fields: Vec<(&str, Value)> = STANDALONE_DESTINATIONS.iter().map(|(i, s)| (*i, p.get_attr(s).cloned().unwrap_or(Value::Null))).collect();
     fields.extend(ROUTE_TARGETS.iter().map(|k| (*k, p.get_attr(k).cloned().unwrap_or(Value::Null))));
     Value::object(fields)
+}
+
+/// The route's destination, whichever kind it is.
+fn destination(p: &Value) -> Option<String> {
+    STANDALONE_DESTINATIONS.iter().find_map(|(_, s)| attrs::string(p, s).filter(|v| !v.is_empty()))
 }
 
 async fn read_routes(c: &Clients, ids: &[String]) -> Result<Vec<Option<Value>>, Diagnostic> {
@@ -28,18 +41,23 @@ async fn read_routes(c: &Clients, ids: &[String]) -> Result<Vec<Option<Value>>, 
         .iter()
         .map(|key| {
             let (table, dest) = key.as_ref()?;
-            let r = found.get(table)?.routes().iter().find(|r| r.destination_cidr_block() == Some(dest.as_str()))?;
-            Some(Value::object([
+            let r = find_route(found.get(table)?.routes(), dest)?;
+            let inline = inline_route(r);
+            let mut fields = vec![
                 ("id", Value::string(route_id(table, dest))),
                 ("route_table_id", Value::string(table.clone())),
-                ("destination_cidr_block", Value::string(dest.clone())),
-                ("gateway_id", opt_string(r.gateway_id())),
-                ("nat_gateway_id", opt_string(r.nat_gateway_id())),
-                ("network_interface_id", opt_string(r.network_interface_id())),
-                ("vpc_peering_connection_id", opt_string(r.vpc_peering_connection_id())),
+                ("instance_id", opt_string(r.instance_id())),
+                ("instance_owner_id", opt_string(r.instance_owner_id())),
                 ("origin", opt_string(r.origin().map(|o| o.as_str()))),
                 ("state", opt_string(r.state().map(|o| o.as_str()))),
-            ]))
+            ];
+            for (i, s) in STANDALONE_DESTINATIONS {
+                fields.push((s, inline.get_attr(i).cloned().unwrap_or(Value::Null)));
+            }
+            for k in ROUTE_TARGETS {
+                fields.push((k, inline.get_attr(k).cloned().unwrap_or(Value::Null)));
+            }
+            Some(Value::object(fields))
         })
         .collect())
 }
@@ -53,29 +71,50 @@ impl ResourceType<AwsProvider> for Route {
     /// terraform-provider-aws ids a route `r-<table><hash>`; infra `<table>_<destination>`.
     fn upgrade_terraform_state(&self, attributes: Value, _schema_version: u64) -> Outcome<Value> {
         let table = attrs::req_string(&attributes, "route_table_id")?;
-        let dest = ["destination_cidr_block", "destination_ipv6_cidr_block", "destination_prefix_list_id"]
-            .iter()
-            .find_map(|k| attrs::string(&attributes, k).filter(|v| !v.is_empty()))
-            .ok_or_else(|| Diagnostic::error("Cannot migrate aws_route", "The route records no destination."))?;
+        let dest = destination(&attributes).ok_or_else(|| Diagnostic::error("Cannot migrate aws_route", "The route records no destination."))?;
         Ok(with_id(&attributes, &route_id(&table, &dest)))
     }
 
     fn schema(&self) -> Schema {
-        Schema::new()
+        let targets = ROUTE_TARGETS.iter().filter(|k| **k != "network_interface_id").fold(Schema::new(), |s, k| s.attr(k, AttrSchema::optional(Type::String)));
+        targets
             .attr("id", AttrSchema::computed(Type::String))
             .attr("route_table_id", AttrSchema::required(Type::String).force_new())
-            .attr("destination_cidr_block", AttrSchema::required(Type::String).force_new())
-            .attr("gateway_id", AttrSchema::optional(Type::String))
-            .attr("nat_gateway_id", AttrSchema::optional(Type::String))
-            .attr("network_interface_id", AttrSchema::optional(Type::String))
-            .attr("vpc_peering_connection_id", AttrSchema::optional(Type::String))
+            .attr("destination_cidr_block", AttrSchema::optional(Type::String).force_new())
+            .attr("destination_ipv6_cidr_block", AttrSchema::optional(Type::String).force_new())
+            .attr("destination_prefix_list_id", AttrSchema::optional(Type::String).force_new())
+            .attr("network_interface_id", AttrSchema::optional_computed(Type::String))
+            .attr("instance_id", AttrSchema::computed(Type::String))
+            .attr("instance_owner_id", AttrSchema::computed(Type::String))
             .attr("origin", AttrSchema::computed(Type::String))
             .attr("state", AttrSchema::computed(Type::String))
+            .block("timeouts", timeouts_block(&["create", "update", "delete"]))
+    }
+
+    /// Exactly one destination and one target, as terraform-provider-aws requires.
+    fn validate(&self, config: &Value) -> Vec<Diagnostic> {
+        let mut out = validate_timeouts(config);
+        let set = |k: &str| !matches!(config.get_attr(k), None | Some(Value::Null));
+        let dests: Vec<&str> = STANDALONE_DESTINATIONS.iter().map(|(_, s)| *s).filter(|s| set(s)).collect();
+        if dests.len() != 1 {
+            out.push(Diagnostic::error(
+                "Invalid route destination",
+                format!(
+                    "A route needs exactly one of destination_cidr_block, destination_ipv6_cidr_block and destination_prefix_list_id{}.",
+                    if dests.is_empty() { String::new() } else { format!(", not {}", dests.join(" and ")) }
+                ),
+            ));
+        }
+        let targets: Vec<&str> = ROUTE_TARGETS.iter().copied().filter(|k| set(k)).collect();
+        if targets.len() > 1 {
+            out.push(Diagnostic::error("Invalid route target", format!("A route has one target, not {}.", targets.join(" and "))));
+        }
+        out
     }
 
     async fn create(&self, c: &AwsProvider, p: &Value, _token: &str) -> Outcome<Value> {
         let table = attrs::req_string(p, "route_table_id")?;
-        let destination = attrs::req_string(p, "destination_cidr_block")?;
+        let destination = destination(p).ok_or_else(|| Diagnostic::error("Invalid route destination", "The route has no destination."))?;
         put_route(c.clients()?, &table, &as_inline_route(p), false).await?;
         Ok(with_id(p, &route_id(&table, &destination)))
     }
@@ -87,7 +126,7 @@ impl ResourceType<AwsProvider> for Route {
 
     // One DescribeRouteTables (filtered by VPC, paged) for the whole scope: every route of a
     // table `aws_route_table` discovers (main tables are AWS's), except the implicit `local`
-    // route and IPv6 or prefix-list destinations (not in this type's schema).
+    // route.
     async fn discover(&self, c: &AwsProvider, filter: &BTreeMap<String, String>) -> Outcome<Vec<Value>> {
         let found = describe_route_tables(c.clients()?, &[], crate::discover::vpc_filters(filter)).await?;
         let mut out = Vec::new();
@@ -99,7 +138,7 @@ impl ResourceType<AwsProvider> for Route {
                 if r.origin().map(|o| o.as_str()) == Some("CreateRouteTable") || r.gateway_id() == Some("local") {
                     continue;
                 }
-                if let Some(dest) = r.destination_cidr_block() {
+                if let Some(dest) = r.destination_cidr_block().or(r.destination_ipv6_cidr_block()).or(r.destination_prefix_list_id()) {
                     out.push(crate::discover::discovered(&route_id(id, dest), None, &BTreeMap::new()));
                 }
             }
@@ -113,26 +152,19 @@ impl ResourceType<AwsProvider> for Route {
 
     async fn delete(&self, c: &AwsProvider, prior: &Value) -> Outcome<()> {
         let c = c.clients()?;
-        let (table, destination) = (attrs::req_string(prior, "route_table_id")?, attrs::req_string(prior, "destination_cidr_block")?);
-        delete_retrying(&attrs::req_string(prior, "id")?, || async {
-            c.ec2
-                .delete_route()
-                .route_table_id(&table)
-                .destination_cidr_block(&destination)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| delete_error("DeleteRoute", &e))
-        })
-        .await
+        let table = attrs::req_string(prior, "route_table_id")?;
+        let dest = destination(prior).ok_or_else(|| Diagnostic::error("Invalid route destination", "The route records no destination."))?;
+        delete_retrying(&attrs::req_string(prior, "id")?, || delete_route(c, &table, &dest)).await
     }
 
     /// A route is unique by table and destination: the one there with our target is ours.
     async fn adopt(&self, c: &AwsProvider, _token: &str, planned: &Value) -> Outcome<Option<Value>> {
-        let id = route_id(&attrs::req_string(planned, "route_table_id")?, &attrs::req_string(planned, "destination_cidr_block")?);
+        let dest = destination(planned).ok_or_else(|| Diagnostic::error("Invalid route destination", "The route has no destination."))?;
+        let id = route_id(&attrs::req_string(planned, "route_table_id")?, &dest);
         let found = read_routes(c.clients()?, std::slice::from_ref(&id)).await?;
         Ok(match found.into_iter().flatten().next() {
-            Some(r) if ROUTE_TARGETS.iter().all(|k| attrs::string(&r, k) == attrs::string(planned, k)) => Some(with_id(planned, &id)),
+            // Targets planned as unknown (an instance's interface) are AWS's to fill in.
+            Some(r) if ROUTE_TARGETS.iter().all(|k| attrs::string(planned, k).is_none_or(|v| attrs::string(&r, k) == Some(v))) => Some(with_id(planned, &id)),
             _ => None,
         })
     }

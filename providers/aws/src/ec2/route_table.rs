@@ -12,16 +12,9 @@ fn routes_value(rt: &aws_sdk_ec2::types::RouteTable) -> Value {
     let routes = rt
         .routes()
         .iter()
-        .filter(|r| r.origin().map(|o| o.as_str()) != Some("CreateRouteTable") && r.gateway_id() != Some("local"))
-        .map(|r| {
-            Value::object([
-                ("cidr_block", opt_string(r.destination_cidr_block())),
-                ("gateway_id", opt_string(r.gateway_id())),
-                ("nat_gateway_id", opt_string(r.nat_gateway_id())),
-                ("network_interface_id", opt_string(r.network_interface_id())),
-                ("vpc_peering_connection_id", opt_string(r.vpc_peering_connection_id())),
-            ])
-        })
+        // Neither the implicit local route nor those a propagating gateway adds.
+        .filter(|r| !matches!(r.origin().map(|o| o.as_str()), Some("CreateRouteTable" | "EnableVgwRoutePropagation")) && r.gateway_id() != Some("local"))
+        .map(inline_route)
         .collect();
     Value::set(routes)
 }
@@ -34,11 +27,35 @@ fn route_table_value(c: &Clients, rt: &aws_sdk_ec2::types::RouteTable, prior: Op
         ("arn", Value::string(format!("arn:aws:ec2:{}:{owner}:route-table/{id}", c.region))),
         ("id", Value::string(id)),
         ("owner_id", Value::string(owner)),
+        ("propagating_vgws", Value::set(rt.propagating_vgws().iter().filter_map(|v| v.gateway_id()).map(Value::string).collect())),
         ("route", routes_value(rt)),
         ("tags", own_tags(&all, prior.and_then(|p| p.get_attr("tags")), &c.default_tags)),
         ("tags_all", map_value(&all)),
         ("vpc_id", Value::string(rt.vpc_id().unwrap_or_default())),
     ])
+}
+
+fn vgws_of(v: &Value) -> Option<BTreeSet<String>> {
+    v.get_attr("propagating_vgws").and_then(Value::as_seq).map(|s| s.iter().filter_map(|g| g.as_str().map(str::to_string)).collect())
+}
+
+/// Turns route propagation on for the gateways `new` adds and off for those it drops (an
+/// unknown or unset `new` leaves them as they are).
+async fn sync_vgws(c: &Clients, table: &str, old: Option<BTreeSet<String>>, new: Option<BTreeSet<String>>) -> Vec<Diagnostic> {
+    let Some(new) = new else { return Vec::new() };
+    let old = old.unwrap_or_default();
+    let mut diags = Vec::new();
+    for g in new.difference(&old) {
+        if let Err(e) = c.ec2.enable_vgw_route_propagation().route_table_id(table).gateway_id(g).send().await {
+            diags.push(api_error("EnableVgwRoutePropagation", &e));
+        }
+    }
+    for g in old.difference(&new) {
+        if let Err(e) = c.ec2.disable_vgw_route_propagation().route_table_id(table).gateway_id(g).send().await {
+            diags.push(api_error("DisableVgwRoutePropagation", &e));
+        }
+    }
+    diags
 }
 
 fn routes_of(v: &Value) -> Vec<Value> {
@@ -61,8 +78,8 @@ async fn sync_routes(c: &Clients, table: &str, old: &[Value], new: &[Value]) -> 
         }
     }
     for dest in old.keys().filter(|d| !new.contains_key(*d)) {
-        if let Err(e) = c.ec2.delete_route().route_table_id(table).destination_cidr_block(dest).send().await {
-            diags.push(api_error("DeleteRoute", &e));
+        if let Err((_, d)) = delete_route(c, table, dest).await {
+            diags.push(d);
         }
     }
     diags
@@ -74,13 +91,12 @@ impl ResourceType<AwsProvider> for RouteTable {
         "aws_route_table"
     }
 
+    fn validate(&self, config: &Value) -> Vec<Diagnostic> {
+        validate_timeouts(config)
+    }
+
     fn schema(&self) -> Schema {
-        let route = Schema::new()
-            .attr("cidr_block", AttrSchema::optional(Type::String))
-            .attr("gateway_id", AttrSchema::optional(Type::String))
-            .attr("nat_gateway_id", AttrSchema::optional(Type::String))
-            .attr("network_interface_id", AttrSchema::optional(Type::String))
-            .attr("vpc_peering_connection_id", AttrSchema::optional(Type::String));
+        let route = ROUTE_DESTINATIONS.iter().chain(ROUTE_TARGETS.iter()).fold(Schema::new(), |s, k| s.attr(k, AttrSchema::optional(Type::String)));
         Schema::new()
             .attr("id", AttrSchema::computed(Type::String))
             .attr("arn", AttrSchema::computed(Type::String))
@@ -88,7 +104,9 @@ impl ResourceType<AwsProvider> for RouteTable {
             .attr("vpc_id", AttrSchema::required(Type::String).force_new())
             .attr("tags", AttrSchema::optional(Type::Map(Box::new(Type::String))))
             .attr("tags_all", AttrSchema::computed(Type::Map(Box::new(Type::String))))
+            .attr("propagating_vgws", AttrSchema::optional_computed(Type::Set(Box::new(Type::String))))
             .block("route", BlockSchema { nesting: Nesting::Set, min_items: 0, max_items: usize::MAX, force_new: false, schema: route })
+            .block("timeouts", timeouts_block(&["create", "update", "delete"]))
     }
 
     fn plan(&self, c: &AwsProvider, prior: Option<&Value>, config: &Value) -> PlanResponse {
@@ -118,7 +136,10 @@ impl ResourceType<AwsProvider> for RouteTable {
 
     /// The inline routes (CreateRouteTable takes none).
     async fn converge(&self, c: &AwsProvider, created: &Value, planned: &Value) -> Outcome<()> {
-        match sync_routes(c.clients()?, &attrs::req_string(created, "id")?, &[], &routes_of(planned)).await.into_iter().next() {
+        let (c, id) = (c.clients()?, attrs::req_string(created, "id")?);
+        let mut diags = sync_vgws(c, &id, None, vgws_of(planned)).await;
+        diags.extend(sync_routes(c, &id, &[], &routes_of(planned)).await);
+        match diags.into_iter().next() {
             Some(d) => Err(d.into()),
             None => Ok(()),
         }
@@ -146,6 +167,7 @@ impl ResourceType<AwsProvider> for RouteTable {
         let c = c.clients()?;
         let id = attrs::req_string(prior, "id")?;
         let mut diagnostics = update_tags(c, &id, prior, planned).await;
+        diagnostics.extend(sync_vgws(c, &id, vgws_of(prior), vgws_of(planned)).await);
         diagnostics.extend(sync_routes(c, &id, &routes_of(prior), &routes_of(planned)).await.into_iter().next());
         Errors::check(diagnostics)
     }

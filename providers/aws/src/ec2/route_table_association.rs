@@ -52,12 +52,17 @@ impl ResourceType<AwsProvider> for RouteTableAssociation {
         "aws_route_table_association"
     }
 
+    fn validate(&self, config: &Value) -> Vec<Diagnostic> {
+        validate_timeouts(config)
+    }
+
     fn schema(&self) -> Schema {
         Schema::new()
             .attr("id", AttrSchema::computed(Type::String))
             .attr("route_table_id", AttrSchema::required(Type::String))
             .attr("subnet_id", AttrSchema::optional(Type::String).force_new())
             .attr("gateway_id", AttrSchema::optional(Type::String).force_new())
+            .block("timeouts", timeouts_block(&["create", "update", "delete"]))
     }
 
     /// Associates the table with a subnet or gateway. Associating what is already associated
