@@ -249,3 +249,350 @@ fn a_timeout_that_is_no_duration_is_refused_before_any_call() {
     assert!(out.contains("Invalid timeout") && out.contains("timeouts.create = \"ten minutes\" is not a duration"), "{out}");
     assert!(out.contains("create = \"ten minutes\""), "the diagnostic shows the line at fault: {out}");
 }
+
+const TARGET_GROUPS: &str = r#"
+resource "aws_lb_target_group" "web" {
+  name_prefix                       = "web-"
+  port                              = 80
+  protocol                          = "HTTP"
+  protocol_version                  = "HTTP2"
+  vpc_id                            = aws_vpc.main.id
+  deregistration_delay              = DELAY
+  slow_start                        = 30
+  load_balancing_algorithm_type     = "least_outstanding_requests"
+  load_balancing_cross_zone_enabled = "true"
+
+  health_check {
+    path    = "/health"
+    matcher = "200-299"
+  }
+
+  stickiness {
+    type            = "lb_cookie"
+    cookie_duration = COOKIE
+  }
+
+  target_group_health {
+    dns_failover {
+      minimum_healthy_targets_count = "2"
+    }
+    unhealthy_state_routing {
+      minimum_healthy_targets_percentage = "50"
+    }
+  }
+}
+
+resource "aws_lb_target_group" "tcp" {
+  name                   = "tcp"
+  port                   = 80
+  protocol               = "TCP"
+  vpc_id                 = aws_vpc.main.id
+  connection_termination = true
+  preserve_client_ip     = "false"
+  proxy_protocol_v2      = true
+
+  target_health_state {
+    enable_unhealthy_connection_termination = false
+    unhealthy_draining_interval             = 60
+  }
+}
+
+resource "aws_lb_target_group" "gwlb" {
+  name     = "gwlb"
+  port     = 6081
+  protocol = "GENEVE"
+  vpc_id   = aws_vpc.main.id
+
+  health_check {
+    port     = "80"
+    protocol = "TCP"
+  }
+
+  target_failover {
+    on_deregistration = "rebalance"
+    on_unhealthy      = "rebalance"
+  }
+}
+
+resource "aws_lb_target_group" "fn" {
+  name                               = "fn"
+  target_type                        = "lambda"
+  lambda_multi_value_headers_enabled = true
+}
+"#;
+
+/// The attributes moto holds for a target group, by key.
+fn tg_attributes(moto: &Moto, arn: &str) -> std::collections::BTreeMap<String, String> {
+    let xml = moto.elbv2(&[("Action", "DescribeTargetGroupAttributes"), ("TargetGroupArn", arn)]);
+    let re = regex::Regex::new(r"(?s)<member>\s*<Key>([^<]*)</Key>\s*<Value>([^<]*)</Value>\s*</member>").unwrap();
+    let mut out: std::collections::BTreeMap<String, String> = re.captures_iter(&xml).map(|c| (c[1].to_string(), c[2].to_string())).collect();
+    let swapped = regex::Regex::new(r"(?s)<member>\s*<Value>([^<]*)</Value>\s*<Key>([^<]*)</Key>\s*</member>").unwrap();
+    out.extend(swapped.captures_iter(&xml).map(|c| (c[2].to_string(), c[1].to_string())));
+    out
+}
+
+#[test]
+fn aws_lb_target_group_every_argument_reaches_the_api_reads_back_and_plans_empty() {
+    let moto = start_moto();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let stack = |delay: &str, cookie: &str| TARGET_GROUPS.replace("DELAY", delay).replace("COOKIE", cookie);
+    write(d, &moto, &stack("45", "3600"));
+    let (code, out) = infra(d, &["validate"], &[]);
+    assert_eq!(code, 0, "every argument of the reference is accepted: {out}");
+    apply(d);
+    empty_plan(d);
+
+    let web = attrs_of(d, "aws_lb_target_group", "web");
+    let name = web["name"].as_str().unwrap();
+    assert!(name.starts_with("web-") && name.len() <= 32, "{web}");
+    assert_eq!(web["deregistration_delay"], "45", "a string, as in terraform-provider-aws: {web}");
+    assert_eq!(web["stickiness"][0]["enabled"], true, "stickiness is on by default: {web}");
+    assert_eq!(web["target_group_health"][0]["dns_failover"][0]["minimum_healthy_targets_percentage"], "off", "{web}");
+    let a = tg_attributes(&moto, web["arn"].as_str().unwrap());
+    for (k, v) in [
+        ("deregistration_delay.timeout_seconds", "45"),
+        ("slow_start.duration_seconds", "30"),
+        ("load_balancing.algorithm.type", "least_outstanding_requests"),
+        ("load_balancing.cross_zone.enabled", "true"),
+        ("stickiness.enabled", "true"),
+        ("stickiness.type", "lb_cookie"),
+        ("stickiness.lb_cookie.duration_seconds", "3600"),
+        ("target_group_health.dns_failover.minimum_healthy_targets.count", "2"),
+        ("target_group_health.dns_failover.minimum_healthy_targets.percentage", "off"),
+        ("target_group_health.unhealthy_state_routing.minimum_healthy_targets.count", "1"),
+        ("target_group_health.unhealthy_state_routing.minimum_healthy_targets.percentage", "50"),
+    ] {
+        assert_eq!(a.get(k).map(String::as_str), Some(v), "{k} in {a:?}");
+    }
+    assert!(!a.contains_key("proxy_protocol_v2.enabled"), "an HTTP group gets no network-only attribute: {a:?}");
+    let creates = moto.query_requests("CreateTargetGroup");
+    let create = creates.iter().find(|r| r.get("Protocol").is_some_and(|p| p == "HTTP")).unwrap_or_else(|| panic!("{creates:?}"));
+    assert_eq!(create.get("ProtocolVersion").map(String::as_str), Some("HTTP2"), "{create:?}");
+    assert_eq!(create.get("HealthCheckPath").map(String::as_str), Some("/health"), "{create:?}");
+    assert_eq!(create.get("Matcher.HttpCode").map(String::as_str), Some("200-299"), "{create:?}");
+
+    let tcp = attrs_of(d, "aws_lb_target_group", "tcp");
+    let t = tg_attributes(&moto, tcp["arn"].as_str().unwrap());
+    for (k, v) in [
+        ("deregistration_delay.connection_termination.enabled", "true"),
+        ("preserve_client_ip.enabled", "false"),
+        ("proxy_protocol_v2.enabled", "true"),
+        ("target_health_state.unhealthy.connection_termination.enabled", "false"),
+        ("target_health_state.unhealthy.draining_interval_seconds", "60"),
+    ] {
+        assert_eq!(t.get(k).map(String::as_str), Some(v), "{k} in {t:?}");
+    }
+    assert!(!t.contains_key("slow_start.duration_seconds") || t["slow_start.duration_seconds"] == "0", "no slow start is sent to a TCP group: {t:?}");
+    let g = tg_attributes(&moto, attrs_of(d, "aws_lb_target_group", "gwlb")["arn"].as_str().unwrap());
+    assert_eq!(g.get("target_failover.on_deregistration").map(String::as_str), Some("rebalance"), "{g:?}");
+    assert_eq!(g.get("target_failover.on_unhealthy").map(String::as_str), Some("rebalance"), "{g:?}");
+    let f = tg_attributes(&moto, attrs_of(d, "aws_lb_target_group", "fn")["arn"].as_str().unwrap());
+    assert_eq!(f.get("lambda.multi_value_headers.enabled").map(String::as_str), Some("true"), "{f:?}");
+    assert_eq!(attrs_of(d, "aws_lb_target_group", "fn")["deregistration_delay"], "300", "the default, never sent to a lambda group");
+
+    // An update sends only the attributes that changed.
+    write(d, &moto, &stack("90", "600"));
+    let before = moto.query_requests("ModifyTargetGroupAttributes").len();
+    let (code, out) = infra(d, &["apply", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("0 added, 1 changed, 0 destroyed"), "{out}");
+    let mods = moto.query_requests("ModifyTargetGroupAttributes");
+    assert_eq!(mods.len(), before + 1, "{mods:?}");
+    let last = mods.last().unwrap();
+    let sent: std::collections::BTreeMap<&str, &str> = (1..=10)
+        .filter_map(|i| Some((last.get(&format!("Attributes.member.{i}.Key"))?.as_str(), last.get(&format!("Attributes.member.{i}.Value"))?.as_str())))
+        .collect();
+    assert_eq!(
+        sent,
+        std::collections::BTreeMap::from([("deregistration_delay.timeout_seconds", "90"), ("stickiness.lb_cookie.duration_seconds", "600")]),
+        "{last:?}"
+    );
+    empty_plan(d);
+}
+
+const LISTENERS: &str = r#"
+resource "aws_lb" "web" {
+  name            = "args-web"
+  security_groups = [aws_security_group.lb.id]
+  subnets         = [aws_subnet.a.id, aws_subnet.b.id]
+}
+
+resource "aws_lb_target_group" "blue" {
+  name     = "blue"
+  port     = 80
+  protocol = "HTTP"
+  vpc_id   = aws_vpc.main.id
+}
+
+resource "aws_lb_target_group" "green" {
+  name     = "green"
+  port     = 80
+  protocol = "HTTP"
+  vpc_id   = aws_vpc.main.id
+}
+
+resource "aws_lb_listener" "http" {
+  load_balancer_arn = aws_lb.web.arn
+  port              = 80
+
+  routing_http_response_server_enabled               = false
+  routing_http_response_x_frame_options_header_value = "FRAME"
+
+  default_action {
+    type = "forward"
+
+    forward {
+      target_group {
+        arn    = aws_lb_target_group.blue.arn
+        weight = 80
+      }
+
+      target_group {
+        arn    = aws_lb_target_group.green.arn
+        weight = 20
+      }
+
+      stickiness {
+        enabled  = true
+        duration = 600
+      }
+    }
+  }
+
+  timeouts {
+    create = "5m"
+  }
+}
+
+resource "aws_lb_listener" "auth" {
+  load_balancer_arn = aws_lb.web.arn
+  port              = 8080
+
+  default_action {
+    type = "authenticate-oidc"
+
+    authenticate_oidc {
+      authorization_endpoint = "https://idp.example.com/auth"
+      client_id              = "client"
+      client_secret          = "s3cret"
+      issuer                 = "https://idp.example.com"
+      token_endpoint         = "https://idp.example.com/token"
+      user_info_endpoint     = "https://idp.example.com/userinfo"
+    }
+  }
+
+  default_action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.blue.arn
+  }
+}
+
+resource "aws_lb_listener_rule" "api" {
+  listener_arn = aws_lb_listener.http.arn
+  priority     = 10
+
+  action {
+    type = "authenticate-cognito"
+
+    authenticate_cognito {
+      user_pool_arn       = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_abc"
+      user_pool_client_id = "pool-client"
+      user_pool_domain    = "auth"
+    }
+  }
+
+  action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.green.arn
+  }
+
+  condition {
+    http_header {
+      http_header_name = "X-Env"
+      values           = ["green"]
+    }
+  }
+
+  condition {
+    query_string {
+      key   = "v"
+      value = "2"
+    }
+  }
+
+  condition {
+    http_request_method {
+      values = ["GET"]
+    }
+  }
+
+  condition {
+    source_ip {
+      values = ["10.0.0.0/8"]
+    }
+  }
+}
+"#;
+
+#[test]
+fn aws_lb_listener_and_rule_every_argument_reaches_the_api_reads_back_and_plans_empty() {
+    let moto = start_moto();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, &moto, &LISTENERS.replace("FRAME", "DENY"));
+    let (code, out) = infra(d, &["validate"], &[]);
+    assert_eq!(code, 0, "every argument of the reference is accepted: {out}");
+    apply(d);
+    empty_plan(d);
+
+    let creates = moto.query_requests("CreateListener");
+    let http = creates.iter().find(|r| r.get("Port").is_some_and(|p| p == "80")).unwrap_or_else(|| panic!("{creates:?}"));
+    let fwd = "DefaultActions.member.1.ForwardConfig";
+    assert!(http.get(&format!("{fwd}.TargetGroups.member.1.TargetGroupArn")).is_some_and(|a| a.contains(":targetgroup/")), "{http:?}");
+    let weights: Vec<&str> = (1..=2).filter_map(|i| http.get(&format!("{fwd}.TargetGroups.member.{i}.Weight")).map(String::as_str)).collect();
+    assert!(weights.contains(&"80") && weights.contains(&"20"), "{http:?}");
+    assert_eq!(http.get(&format!("{fwd}.TargetGroupStickinessConfig.DurationSeconds")).map(String::as_str), Some("600"), "{http:?}");
+    let auth = creates.iter().find(|r| r.get("Port").is_some_and(|p| p == "8080")).unwrap_or_else(|| panic!("{creates:?}"));
+    let oidc = "DefaultActions.member.1.AuthenticateOidcConfig";
+    assert_eq!(auth.get(&format!("{oidc}.ClientSecret")).map(String::as_str), Some("s3cret"), "{auth:?}");
+    assert_eq!(auth.get(&format!("{oidc}.Scope")).map(String::as_str), Some("openid"), "the default is sent: {auth:?}");
+    assert_eq!(auth.get(&format!("{oidc}.SessionTimeout")).map(String::as_str), Some("604800"), "{auth:?}");
+    let attrs_sent = moto.query_requests("ModifyListenerAttributes");
+    let first = attrs_sent.first().unwrap_or_else(|| panic!("no ModifyListenerAttributes"));
+    let sent: std::collections::BTreeMap<&str, &str> = (1..=5)
+        .filter_map(|i| Some((first.get(&format!("Attributes.member.{i}.Key"))?.as_str(), first.get(&format!("Attributes.member.{i}.Value"))?.as_str())))
+        .collect();
+    assert_eq!(
+        sent,
+        std::collections::BTreeMap::from([("routing.http.response.server.enabled", "false"), ("routing.http.response.x_frame_options.header_value", "DENY")]),
+        "{first:?}"
+    );
+    let listener = attrs_of(d, "aws_lb_listener", "http");
+    assert_eq!(listener["default_action"][0]["forward"][0]["target_group"].as_array().map(Vec::len), Some(2), "{listener}");
+    assert_eq!(listener["timeouts"]["create"], "5m", "{listener}");
+    let state = std::fs::read_to_string(d.join("infra.tfstate")).unwrap();
+    assert!(state.contains("s3cret"), "the client secret, never reported by AWS, is kept from the configuration");
+
+    let rules = moto.query_requests("CreateRule");
+    let rule = rules.first().unwrap_or_else(|| panic!("no CreateRule"));
+    let fields: Vec<&str> = (1..=4).filter_map(|i| rule.get(&format!("Conditions.member.{i}.Field")).map(String::as_str)).collect();
+    for f in ["http-header", "query-string", "http-request-method", "source-ip"] {
+        assert!(fields.contains(&f), "{f} in {rule:?}");
+    }
+    assert!(rule.values().any(|v| v == "X-Env") && rule.values().any(|v| v == "10.0.0.0/8"), "{rule:?}");
+    assert_eq!(rule.get("Actions.member.1.AuthenticateCognitoConfig.UserPoolDomain").map(String::as_str), Some("auth"), "{rule:?}");
+    assert_eq!(rule.get("Actions.member.1.AuthenticateCognitoConfig.OnUnauthenticatedRequest").map(String::as_str), Some("authenticate"), "{rule:?}");
+
+    // An update of one listener attribute sends that one only.
+    write(d, &moto, &LISTENERS.replace("FRAME", "SAMEORIGIN"));
+    let (code, out) = infra(d, &["apply", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("0 added, 1 changed, 0 destroyed"), "{out}");
+    let last = moto.query_requests("ModifyListenerAttributes").pop().unwrap();
+    assert_eq!(last.get("Attributes.member.1.Key").map(String::as_str), Some("routing.http.response.x_frame_options.header_value"), "{last:?}");
+    assert_eq!(last.get("Attributes.member.1.Value").map(String::as_str), Some("SAMEORIGIN"), "{last:?}");
+    assert!(!last.contains_key("Attributes.member.2.Key"), "{last:?}");
+    empty_plan(d);
+}
+
