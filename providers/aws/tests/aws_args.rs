@@ -734,3 +734,107 @@ resource "aws_efs_backup_policy" "plain" {
     assert_eq!(policy.last().map(|b| b["BackupPolicy"]["Status"].clone()), Some(serde_json::json!("ENABLED")), "{policy:?}");
 }
 
+const TASK_DEFINITION: &str = r#"
+resource "aws_ecs_task_definition" "app" {
+  family                = "args-app"
+  container_definitions = jsonencode([{ name = "app", image = "nginx:1.27", memory = 128 }])
+  ipc_mode              = "task"
+  pid_mode              = "task"
+  skip_destroy          = true
+
+  ephemeral_storage {
+    size_in_gib = 30
+  }
+
+  placement_constraints {
+    type       = "memberOf"
+    expression = "attribute:ecs.availability-zone in [us-east-1a]"
+  }
+
+  proxy_configuration {
+    container_name = "app"
+    properties = {
+      AppPorts         = "8080"
+      ProxyIngressPort = "15000"
+    }
+  }
+
+  runtime_platform {
+    operating_system_family = "LINUX"
+    cpu_architecture        = "ARM64"
+  }
+
+  inference_accelerator {
+    device_name = "gpu"
+    device_type = "eia2.medium"
+  }
+
+  volume {
+    name = "cache"
+
+    docker_volume_configuration {
+      autoprovision = true
+      scope         = "shared"
+      labels = {
+        tier = "cache"
+      }
+    }
+  }
+
+  volume {
+    name = "share"
+
+    fsx_windows_file_server_volume_configuration {
+      file_system_id = "fs-0123456789abcdef0"
+      root_directory = "\\data"
+
+      authorization_config {
+        credentials_parameter = "arn:aws:ssm:us-east-1:123456789012:parameter/fsx"
+        domain                = "corp.example.com"
+      }
+    }
+  }
+}
+"#;
+
+#[test]
+fn aws_ecs_task_definition_every_argument_reaches_the_api_reads_back_and_plans_empty() {
+    let moto = start_moto();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, &moto, TASK_DEFINITION);
+    let (code, out) = infra(d, &["validate"], &[]);
+    assert_eq!(code, 0, "every argument of the reference is accepted: {out}");
+    apply(d);
+    empty_plan(d);
+
+    let sent = json_bodies(&moto, "containerDefinitions");
+    let register = sent.iter().find(|b| b["family"] == "args-app").unwrap_or_else(|| panic!("{sent:?}"));
+    assert_eq!(register["ipcMode"], "task", "{register}");
+    assert_eq!(register["pidMode"], "task", "{register}");
+    assert_eq!(register["ephemeralStorage"]["sizeInGiB"], 30, "{register}");
+    assert_eq!(register["placementConstraints"][0]["type"], "memberOf", "{register}");
+    assert_eq!(register["proxyConfiguration"]["type"], "APPMESH", "the default type is sent: {register}");
+    assert_eq!(register["proxyConfiguration"]["properties"].as_array().map(Vec::len), Some(2), "{register}");
+    assert_eq!(register["runtimePlatform"]["cpuArchitecture"], "ARM64", "{register}");
+    assert_eq!(register["inferenceAccelerators"][0]["deviceType"], "eia2.medium", "{register}");
+    let volumes = register["volumes"].as_array().cloned().unwrap_or_default();
+    let docker = volumes.iter().find(|v| v["name"] == "cache").unwrap_or_else(|| panic!("{register}"));
+    assert_eq!(docker["dockerVolumeConfiguration"]["scope"], "shared", "{docker}");
+    assert_eq!(docker["dockerVolumeConfiguration"]["driver"], "local", "the default driver is sent: {docker}");
+    let fsx = volumes.iter().find(|v| v["name"] == "share").unwrap_or_else(|| panic!("{register}"));
+    assert_eq!(fsx["fsxWindowsFileServerVolumeConfiguration"]["authorizationConfig"]["domain"], "corp.example.com", "{fsx}");
+
+    let td = attrs_of(d, "aws_ecs_task_definition", "app");
+    assert_eq!(td["skip_destroy"], true, "{td}");
+    assert_eq!(td["track_latest"], false, "{td}");
+
+    // skip_destroy: the revision leaves the state but stays registered.
+    let (code, out) = infra(d, &["destroy", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "{out}");
+    let headers = [("X-Amz-Target", "AmazonEC2ContainerServiceV20141113.ListTaskDefinitions"), ("Content-Type", "application/x-amz-json-1.1")];
+    let listed = moto.call("ecs", "POST", "/", &headers, r#"{"status": "ACTIVE"}"#);
+    assert!(listed.contains("task-definition/args-app:1"), "the revision is still registered: {listed}");
+    assert!(!std::fs::read_to_string(d.join("infra.tfstate")).unwrap().contains("args-app"), "and out of the state");
+}
+
