@@ -838,3 +838,175 @@ fn aws_ecs_task_definition_every_argument_reaches_the_api_reads_back_and_plans_e
     assert!(!std::fs::read_to_string(d.join("infra.tfstate")).unwrap().contains("args-app"), "and out of the state");
 }
 
+const SERVICE: &str = r#"
+resource "aws_ecs_cluster" "svc" {
+  name = "args-svc"
+}
+
+resource "aws_ecs_task_definition" "svc" {
+  family                   = "args-svc"
+  network_mode             = "awsvpc"
+  requires_compatibilities = ["FARGATE"]
+  cpu                      = "256"
+  memory                   = "512"
+  container_definitions    = jsonencode([{ name = "app", image = "nginx:1.27", portMappings = [{ containerPort = 80, name = "http" }] }])
+}
+
+resource "aws_ecs_service" "svc" {
+  name                          = "args-svc"
+  cluster                       = aws_ecs_cluster.svc.id
+  task_definition               = aws_ecs_task_definition.svc.arn
+  desired_count                 = 1
+  launch_type                   = "FARGATE"
+  availability_zone_rebalancing = "ENABLED"
+  force_delete                  = true
+
+  triggers = {
+    redeploy = "TRIGGER"
+  }
+
+  network_configuration {
+    subnets = [aws_subnet.a.id]
+  }
+
+  alarms {
+    alarm_names = ["high-cpu"]
+    enable      = true
+    rollback    = true
+  }
+
+  deployment_controller {
+    type = "ECS"
+  }
+
+  service_registries {
+    registry_arn = "arn:aws:servicediscovery:us-east-1:123456789012:service/srv-args"
+  }
+
+  service_connect_configuration {
+    enabled   = true
+    namespace = "arn:aws:servicediscovery:us-east-1:123456789012:namespace/ns-args"
+
+    service {
+      port_name = "http"
+
+      client_alias {
+        port = 80
+      }
+    }
+  }
+
+  volume_configuration {
+    name = "data"
+
+    managed_ebs_volume {
+      role_arn   = "arn:aws:iam::123456789012:role/ebs"
+      size_in_gb = 10
+    }
+  }
+
+  vpc_lattice_configurations {
+    port_name        = "http"
+    role_arn         = "arn:aws:iam::123456789012:role/lattice"
+    target_group_arn = "arn:aws:vpc-lattice:us-east-1:123456789012:targetgroup/tg-args"
+  }
+
+  timeouts {
+    create = "5m"
+  }
+}
+"#;
+
+#[test]
+fn aws_ecs_service_every_argument_reaches_the_api_reads_back_and_plans_empty() {
+    let moto = start_moto();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, &moto, &SERVICE.replace("TRIGGER", "1"));
+    let (code, out) = infra(d, &["validate"], &[]);
+    assert_eq!(code, 0, "every argument of the reference is accepted: {out}");
+    apply(d);
+    empty_plan(d);
+
+    let sent = json_bodies(&moto, "serviceName");
+    let create = sent.iter().find(|b| b["serviceName"] == "args-svc" && b.get("taskDefinition").is_some()).unwrap_or_else(|| panic!("{sent:?}"));
+    assert_eq!(create["availabilityZoneRebalancing"], "ENABLED", "{create}");
+    assert_eq!(create["deploymentConfiguration"]["alarms"]["alarmNames"], serde_json::json!(["high-cpu"]), "{create}");
+    assert_eq!(create["deploymentController"]["type"], "ECS", "{create}");
+    assert_eq!(create["serviceRegistries"][0]["registryArn"], "arn:aws:servicediscovery:us-east-1:123456789012:service/srv-args", "{create}");
+    assert_eq!(create["serviceConnectConfiguration"]["services"][0]["clientAliases"][0]["port"], 80, "{create}");
+    assert_eq!(create["volumeConfigurations"][0]["managedEBSVolume"]["sizeInGiB"], 10, "{create}");
+    assert_eq!(create["vpcLatticeConfigurations"][0]["portName"], "http", "{create}");
+    assert_eq!(create["schedulingStrategy"], "REPLICA", "the default is sent: {create}");
+    let svc = attrs_of(d, "aws_ecs_service", "svc");
+    assert_eq!(svc["timeouts"]["create"], "5m", "{svc}");
+    assert_eq!(svc["network_configuration"][0]["assign_public_ip"], false, "{svc}");
+
+    // New triggers redeploy in place.
+    write(d, &moto, &SERVICE.replace("TRIGGER", "2"));
+    let (code, out) = infra(d, &["apply", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("0 added, 1 changed, 0 destroyed"), "{out}");
+    let updates = json_bodies(&moto, "forceNewDeployment");
+    assert_eq!(updates.last().map(|b| b["forceNewDeployment"].clone()), Some(serde_json::json!(true)), "{updates:?}");
+    empty_plan(d);
+
+    // force_delete: no scale to zero before the delete.
+    let (code, out) = infra(d, &["destroy", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "{out}");
+    let deletes = json_bodies(&moto, "\"force\"");
+    assert!(deletes.iter().any(|b| b["force"] == true), "{deletes:?}");
+    assert!(!json_bodies(&moto, "desiredCount").iter().any(|b| b["desiredCount"] == 0), "no scale-down was sent");
+}
+
+/// moto keeps neither placement nor capacity providers (the read back then differs from the
+/// plan): the request carries them as AWS expects.
+#[test]
+fn aws_ecs_service_placement_and_capacity_providers_are_sent_as_aws_expects() {
+    let moto = start_moto();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let body = r#"
+resource "aws_ecs_cluster" "ec2" {
+  name = "args-ec2"
+}
+
+resource "aws_ecs_task_definition" "ec2" {
+  family                = "args-ec2"
+  container_definitions = jsonencode([{ name = "app", image = "nginx:1.27", memory = 128 }])
+}
+
+resource "aws_ecs_service" "ec2" {
+  name            = "args-ec2"
+  cluster         = aws_ecs_cluster.ec2.id
+  task_definition = aws_ecs_task_definition.ec2.arn
+  iam_role        = "arn:aws:iam::123456789012:role/ecs-service"
+
+  capacity_provider_strategy {
+    capacity_provider = "spot"
+    weight            = 3
+  }
+
+  ordered_placement_strategy {
+    type  = "binpack"
+    field = "cpu"
+  }
+
+  placement_constraints {
+    type       = "memberOf"
+    expression = "attribute:ecs.availability-zone in [us-east-1a]"
+  }
+}
+"#;
+    write(d, &moto, body);
+    let (code, out) = infra(d, &["validate"], &[]);
+    assert_eq!(code, 0, "{out}");
+    let _ = infra(d, &["apply", "--auto-approve"], &[]);
+    let sent = json_bodies(&moto, "serviceName");
+    let create = sent.iter().find(|b| b["serviceName"] == "args-ec2" && b.get("taskDefinition").is_some()).unwrap_or_else(|| panic!("{sent:?}"));
+    assert_eq!(create["capacityProviderStrategy"], serde_json::json!([{"capacityProvider": "spot", "weight": 3, "base": 0}]), "{create}");
+    assert!(create.get("launchType").is_none(), "a capacity provider strategy replaces the launch type: {create}");
+    assert_eq!(create["placementStrategy"], serde_json::json!([{"type": "binpack", "field": "cpu"}]), "{create}");
+    assert_eq!(create["placementConstraints"][0]["type"], "memberOf", "{create}");
+    assert_eq!(create["role"], "arn:aws:iam::123456789012:role/ecs-service", "{create}");
+}

@@ -11,17 +11,8 @@ use std::collections::BTreeMap;
 
 /// Types whose schema does not match the reference yet, each with what is left. A type listed
 /// here that matches fails too, so the list only shrinks.
-const INCOMPLETE: &[&str] = &[
-    "aws_ecs_service",
-    "aws_instance",
-    "aws_internet_gateway",
-    "aws_route",
-    "aws_route_table",
-    "aws_route_table_association",
-    "aws_security_group",
-    "aws_subnet",
-    "aws_vpc",
-];
+const INCOMPLETE: &[&str] =
+    &["aws_instance", "aws_internet_gateway", "aws_route", "aws_route_table", "aws_route_table_association", "aws_security_group", "aws_subnet", "aws_vpc"];
 
 fn reference() -> Json {
     let text = include_str!("data/aws-5.100-schema.json");

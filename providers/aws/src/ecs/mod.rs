@@ -12,10 +12,6 @@ pub mod cluster;
 pub mod service;
 pub mod task_definition;
 
-fn single(schema: Schema) -> BlockSchema {
-    BlockSchema { nesting: Nesting::Single, min_items: 0, max_items: 1, force_new: false, schema }
-}
-
 /// A list block of at most `max_items` (terraform-plugin-sdk's `MaxItems: 1` blocks).
 fn list_of(schema: Schema, max_items: usize) -> BlockSchema {
     BlockSchema { nesting: Nesting::List, min_items: 0, max_items, force_new: false, schema }
