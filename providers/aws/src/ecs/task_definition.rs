@@ -615,7 +615,8 @@ impl ResourceType<AwsProvider> for TaskDefinition {
         Ok(arns.iter().zip(objects).map(|(arn, p)| active.contains(arn).then(|| p.clone())).collect())
     }
 
-    /// The recorded revision, not the family's newest; a full read (import and read back).
+    /// The recorded revision (with `track_latest`, the family's newest); a full read (import
+    /// and read back).
     async fn read_one(&self, c: &AwsProvider, known: &Value) -> Outcome<Option<Value>> {
         let c = c.clients()?;
         Ok(describe_task_definition(c, read_target(known)).await?.map(|(t, tags)| task_value(c, &t, &tags, Some(known))))
