@@ -250,6 +250,767 @@ fn a_timeout_that_is_no_duration_is_refused_before_any_call() {
     assert!(out.contains("create = \"ten minutes\""), "the diagnostic shows the line at fault: {out}");
 }
 
+const TARGET_GROUPS: &str = r#"
+resource "aws_lb_target_group" "web" {
+  name_prefix                       = "web-"
+  port                              = 80
+  protocol                          = "HTTP"
+  protocol_version                  = "HTTP2"
+  vpc_id                            = aws_vpc.main.id
+  deregistration_delay              = DELAY
+  slow_start                        = 30
+  load_balancing_algorithm_type     = "least_outstanding_requests"
+  load_balancing_cross_zone_enabled = "true"
+
+  health_check {
+    path    = "/health"
+    matcher = "200-299"
+  }
+
+  stickiness {
+    type            = "lb_cookie"
+    cookie_duration = COOKIE
+  }
+
+  target_group_health {
+    dns_failover {
+      minimum_healthy_targets_count = "2"
+    }
+    unhealthy_state_routing {
+      minimum_healthy_targets_percentage = "50"
+    }
+  }
+}
+
+resource "aws_lb_target_group" "tcp" {
+  name                   = "tcp"
+  port                   = 80
+  protocol               = "TCP"
+  vpc_id                 = aws_vpc.main.id
+  connection_termination = true
+  preserve_client_ip     = "false"
+  proxy_protocol_v2      = true
+
+  target_health_state {
+    enable_unhealthy_connection_termination = false
+    unhealthy_draining_interval             = 60
+  }
+}
+
+resource "aws_lb_target_group" "gwlb" {
+  name     = "gwlb"
+  port     = 6081
+  protocol = "GENEVE"
+  vpc_id   = aws_vpc.main.id
+
+  health_check {
+    port     = "80"
+    protocol = "TCP"
+  }
+
+  target_failover {
+    on_deregistration = "rebalance"
+    on_unhealthy      = "rebalance"
+  }
+}
+
+resource "aws_lb_target_group" "fn" {
+  name                               = "fn"
+  target_type                        = "lambda"
+  lambda_multi_value_headers_enabled = true
+}
+"#;
+
+/// The attributes moto holds for a target group, by key.
+fn tg_attributes(moto: &Moto, arn: &str) -> std::collections::BTreeMap<String, String> {
+    let xml = moto.elbv2(&[("Action", "DescribeTargetGroupAttributes"), ("TargetGroupArn", arn)]);
+    let re = regex::Regex::new(r"(?s)<member>\s*<Key>([^<]*)</Key>\s*<Value>([^<]*)</Value>\s*</member>").unwrap();
+    let mut out: std::collections::BTreeMap<String, String> = re.captures_iter(&xml).map(|c| (c[1].to_string(), c[2].to_string())).collect();
+    let swapped = regex::Regex::new(r"(?s)<member>\s*<Value>([^<]*)</Value>\s*<Key>([^<]*)</Key>\s*</member>").unwrap();
+    out.extend(swapped.captures_iter(&xml).map(|c| (c[2].to_string(), c[1].to_string())));
+    out
+}
+
+#[test]
+fn aws_lb_target_group_every_argument_reaches_the_api_reads_back_and_plans_empty() {
+    let moto = start_moto();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let stack = |delay: &str, cookie: &str| TARGET_GROUPS.replace("DELAY", delay).replace("COOKIE", cookie);
+    write(d, &moto, &stack("45", "3600"));
+    let (code, out) = infra(d, &["validate"], &[]);
+    assert_eq!(code, 0, "every argument of the reference is accepted: {out}");
+    apply(d);
+    empty_plan(d);
+
+    let web = attrs_of(d, "aws_lb_target_group", "web");
+    let name = web["name"].as_str().unwrap();
+    assert!(name.starts_with("web-") && name.len() <= 32, "{web}");
+    assert_eq!(web["deregistration_delay"], "45", "a string, as in terraform-provider-aws: {web}");
+    assert_eq!(web["stickiness"][0]["enabled"], true, "stickiness is on by default: {web}");
+    assert_eq!(web["target_group_health"][0]["dns_failover"][0]["minimum_healthy_targets_percentage"], "off", "{web}");
+    let a = tg_attributes(&moto, web["arn"].as_str().unwrap());
+    for (k, v) in [
+        ("deregistration_delay.timeout_seconds", "45"),
+        ("slow_start.duration_seconds", "30"),
+        ("load_balancing.algorithm.type", "least_outstanding_requests"),
+        ("load_balancing.cross_zone.enabled", "true"),
+        ("stickiness.enabled", "true"),
+        ("stickiness.type", "lb_cookie"),
+        ("stickiness.lb_cookie.duration_seconds", "3600"),
+        ("target_group_health.dns_failover.minimum_healthy_targets.count", "2"),
+        ("target_group_health.dns_failover.minimum_healthy_targets.percentage", "off"),
+        ("target_group_health.unhealthy_state_routing.minimum_healthy_targets.count", "1"),
+        ("target_group_health.unhealthy_state_routing.minimum_healthy_targets.percentage", "50"),
+    ] {
+        assert_eq!(a.get(k).map(String::as_str), Some(v), "{k} in {a:?}");
+    }
+    assert!(!a.contains_key("proxy_protocol_v2.enabled"), "an HTTP group gets no network-only attribute: {a:?}");
+    let creates = moto.query_requests("CreateTargetGroup");
+    let create = creates.iter().find(|r| r.get("Protocol").is_some_and(|p| p == "HTTP")).unwrap_or_else(|| panic!("{creates:?}"));
+    assert_eq!(create.get("ProtocolVersion").map(String::as_str), Some("HTTP2"), "{create:?}");
+    assert_eq!(create.get("HealthCheckPath").map(String::as_str), Some("/health"), "{create:?}");
+    assert_eq!(create.get("Matcher.HttpCode").map(String::as_str), Some("200-299"), "{create:?}");
+
+    let tcp = attrs_of(d, "aws_lb_target_group", "tcp");
+    let t = tg_attributes(&moto, tcp["arn"].as_str().unwrap());
+    for (k, v) in [
+        ("deregistration_delay.connection_termination.enabled", "true"),
+        ("preserve_client_ip.enabled", "false"),
+        ("proxy_protocol_v2.enabled", "true"),
+        ("target_health_state.unhealthy.connection_termination.enabled", "false"),
+        ("target_health_state.unhealthy.draining_interval_seconds", "60"),
+    ] {
+        assert_eq!(t.get(k).map(String::as_str), Some(v), "{k} in {t:?}");
+    }
+    assert!(!t.contains_key("slow_start.duration_seconds") || t["slow_start.duration_seconds"] == "0", "no slow start is sent to a TCP group: {t:?}");
+    let g = tg_attributes(&moto, attrs_of(d, "aws_lb_target_group", "gwlb")["arn"].as_str().unwrap());
+    assert_eq!(g.get("target_failover.on_deregistration").map(String::as_str), Some("rebalance"), "{g:?}");
+    assert_eq!(g.get("target_failover.on_unhealthy").map(String::as_str), Some("rebalance"), "{g:?}");
+    let f = tg_attributes(&moto, attrs_of(d, "aws_lb_target_group", "fn")["arn"].as_str().unwrap());
+    assert_eq!(f.get("lambda.multi_value_headers.enabled").map(String::as_str), Some("true"), "{f:?}");
+    assert_eq!(attrs_of(d, "aws_lb_target_group", "fn")["deregistration_delay"], "300", "the default, never sent to a lambda group");
+
+    // An update sends only the attributes that changed.
+    write(d, &moto, &stack("90", "600"));
+    let before = moto.query_requests("ModifyTargetGroupAttributes").len();
+    let (code, out) = infra(d, &["apply", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("0 added, 1 changed, 0 destroyed"), "{out}");
+    let mods = moto.query_requests("ModifyTargetGroupAttributes");
+    assert_eq!(mods.len(), before + 1, "{mods:?}");
+    let last = mods.last().unwrap();
+    let sent: std::collections::BTreeMap<&str, &str> = (1..=10)
+        .filter_map(|i| Some((last.get(&format!("Attributes.member.{i}.Key"))?.as_str(), last.get(&format!("Attributes.member.{i}.Value"))?.as_str())))
+        .collect();
+    assert_eq!(
+        sent,
+        std::collections::BTreeMap::from([("deregistration_delay.timeout_seconds", "90"), ("stickiness.lb_cookie.duration_seconds", "600")]),
+        "{last:?}"
+    );
+    empty_plan(d);
+}
+
+const LISTENERS: &str = r#"
+resource "aws_lb" "web" {
+  name            = "args-web"
+  security_groups = [aws_security_group.lb.id]
+  subnets         = [aws_subnet.a.id, aws_subnet.b.id]
+}
+
+resource "aws_lb_target_group" "blue" {
+  name     = "blue"
+  port     = 80
+  protocol = "HTTP"
+  vpc_id   = aws_vpc.main.id
+}
+
+resource "aws_lb_target_group" "green" {
+  name     = "green"
+  port     = 80
+  protocol = "HTTP"
+  vpc_id   = aws_vpc.main.id
+}
+
+resource "aws_lb_listener" "http" {
+  load_balancer_arn = aws_lb.web.arn
+  port              = 80
+
+  routing_http_response_server_enabled               = false
+  routing_http_response_x_frame_options_header_value = "FRAME"
+
+  default_action {
+    type = "forward"
+
+    forward {
+      target_group {
+        arn    = aws_lb_target_group.blue.arn
+        weight = 80
+      }
+
+      target_group {
+        arn    = aws_lb_target_group.green.arn
+        weight = 20
+      }
+
+      stickiness {
+        enabled  = true
+        duration = 600
+      }
+    }
+  }
+
+  timeouts {
+    create = "5m"
+  }
+}
+
+resource "aws_lb_listener" "auth" {
+  load_balancer_arn = aws_lb.web.arn
+  port              = 8080
+
+  default_action {
+    type = "authenticate-oidc"
+
+    authenticate_oidc {
+      authorization_endpoint = "https://idp.example.com/auth"
+      client_id              = "client"
+      client_secret          = "s3cret"
+      issuer                 = "https://idp.example.com"
+      token_endpoint         = "https://idp.example.com/token"
+      user_info_endpoint     = "https://idp.example.com/userinfo"
+    }
+  }
+
+  default_action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.blue.arn
+  }
+}
+
+resource "aws_lb_listener_rule" "api" {
+  listener_arn = aws_lb_listener.http.arn
+  priority     = 10
+
+  action {
+    type = "authenticate-cognito"
+
+    authenticate_cognito {
+      user_pool_arn       = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_abc"
+      user_pool_client_id = "pool-client"
+      user_pool_domain    = "auth"
+    }
+  }
+
+  action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.green.arn
+  }
+
+  condition {
+    http_header {
+      http_header_name = "X-Env"
+      values           = ["green"]
+    }
+  }
+
+  condition {
+    query_string {
+      key   = "v"
+      value = "2"
+    }
+  }
+
+  condition {
+    http_request_method {
+      values = ["GET"]
+    }
+  }
+
+  condition {
+    source_ip {
+      values = ["10.0.0.0/8"]
+    }
+  }
+}
+"#;
+
+#[test]
+fn aws_lb_listener_and_rule_every_argument_reaches_the_api_reads_back_and_plans_empty() {
+    let moto = start_moto();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, &moto, &LISTENERS.replace("FRAME", "DENY"));
+    let (code, out) = infra(d, &["validate"], &[]);
+    assert_eq!(code, 0, "every argument of the reference is accepted: {out}");
+    apply(d);
+    empty_plan(d);
+
+    let creates = moto.query_requests("CreateListener");
+    let http = creates.iter().find(|r| r.get("Port").is_some_and(|p| p == "80")).unwrap_or_else(|| panic!("{creates:?}"));
+    let fwd = "DefaultActions.member.1.ForwardConfig";
+    assert!(http.get(&format!("{fwd}.TargetGroups.member.1.TargetGroupArn")).is_some_and(|a| a.contains(":targetgroup/")), "{http:?}");
+    let weights: Vec<&str> = (1..=2).filter_map(|i| http.get(&format!("{fwd}.TargetGroups.member.{i}.Weight")).map(String::as_str)).collect();
+    assert!(weights.contains(&"80") && weights.contains(&"20"), "{http:?}");
+    assert_eq!(http.get(&format!("{fwd}.TargetGroupStickinessConfig.DurationSeconds")).map(String::as_str), Some("600"), "{http:?}");
+    let auth = creates.iter().find(|r| r.get("Port").is_some_and(|p| p == "8080")).unwrap_or_else(|| panic!("{creates:?}"));
+    let oidc = "DefaultActions.member.1.AuthenticateOidcConfig";
+    assert_eq!(auth.get(&format!("{oidc}.ClientSecret")).map(String::as_str), Some("s3cret"), "{auth:?}");
+    assert_eq!(auth.get(&format!("{oidc}.Scope")).map(String::as_str), Some("openid"), "the default is sent: {auth:?}");
+    assert_eq!(auth.get(&format!("{oidc}.SessionTimeout")).map(String::as_str), Some("604800"), "{auth:?}");
+    let attrs_sent = moto.query_requests("ModifyListenerAttributes");
+    let first = attrs_sent.first().unwrap_or_else(|| panic!("no ModifyListenerAttributes"));
+    let sent: std::collections::BTreeMap<&str, &str> = (1..=5)
+        .filter_map(|i| Some((first.get(&format!("Attributes.member.{i}.Key"))?.as_str(), first.get(&format!("Attributes.member.{i}.Value"))?.as_str())))
+        .collect();
+    assert_eq!(
+        sent,
+        std::collections::BTreeMap::from([("routing.http.response.server.enabled", "false"), ("routing.http.response.x_frame_options.header_value", "DENY")]),
+        "{first:?}"
+    );
+    let listener = attrs_of(d, "aws_lb_listener", "http");
+    assert_eq!(listener["default_action"][0]["forward"][0]["target_group"].as_array().map(Vec::len), Some(2), "{listener}");
+    assert_eq!(listener["timeouts"]["create"], "5m", "{listener}");
+    let state = std::fs::read_to_string(d.join("infra.tfstate")).unwrap();
+    assert!(state.contains("s3cret"), "the client secret, never reported by AWS, is kept from the configuration");
+
+    let rules = moto.query_requests("CreateRule");
+    let rule = rules.first().unwrap_or_else(|| panic!("no CreateRule"));
+    let fields: Vec<&str> = (1..=4).filter_map(|i| rule.get(&format!("Conditions.member.{i}.Field")).map(String::as_str)).collect();
+    for f in ["http-header", "query-string", "http-request-method", "source-ip"] {
+        assert!(fields.contains(&f), "{f} in {rule:?}");
+    }
+    assert!(rule.values().any(|v| v == "X-Env") && rule.values().any(|v| v == "10.0.0.0/8"), "{rule:?}");
+    assert_eq!(rule.get("Actions.member.1.AuthenticateCognitoConfig.UserPoolDomain").map(String::as_str), Some("auth"), "{rule:?}");
+    assert_eq!(rule.get("Actions.member.1.AuthenticateCognitoConfig.OnUnauthenticatedRequest").map(String::as_str), Some("authenticate"), "{rule:?}");
+
+    // An update of one listener attribute sends that one only.
+    write(d, &moto, &LISTENERS.replace("FRAME", "SAMEORIGIN"));
+    let (code, out) = infra(d, &["apply", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("0 added, 1 changed, 0 destroyed"), "{out}");
+    let last = moto.query_requests("ModifyListenerAttributes").pop().unwrap();
+    assert_eq!(last.get("Attributes.member.1.Key").map(String::as_str), Some("routing.http.response.x_frame_options.header_value"), "{last:?}");
+    assert_eq!(last.get("Attributes.member.1.Value").map(String::as_str), Some("SAMEORIGIN"), "{last:?}");
+    assert!(!last.contains_key("Attributes.member.2.Key"), "{last:?}");
+    empty_plan(d);
+}
+
+const EFS_AND_CLUSTER: &str = r#"
+resource "aws_efs_file_system" "data" {
+  creation_token = "args-efs"
+
+  lifecycle_policy {
+    transition_to_ia = "AFTER_30_DAYS"
+  }
+
+  lifecycle_policy {
+    transition_to_primary_storage_class = "AFTER_1_ACCESS"
+  }
+}
+
+resource "aws_efs_mount_target" "a" {
+  file_system_id = aws_efs_file_system.data.id
+  subnet_id      = aws_subnet.a.id
+
+  timeouts {
+    create = "10m"
+    delete = "5m"
+  }
+}
+
+resource "aws_ecs_cluster" "main" {
+  name = "args-cluster"
+
+  configuration {
+    execute_command_configuration {
+      kms_key_id = "arn:aws:kms:us-east-1:123456789012:key/exec"
+      logging    = "OVERRIDE"
+
+      log_configuration {
+        cloud_watch_log_group_name = "exec-logs"
+      }
+    }
+
+    managed_storage_configuration {
+      kms_key_id = "arn:aws:kms:us-east-1:123456789012:key/storage"
+    }
+  }
+
+  service_connect_defaults {
+    namespace = "arn:aws:servicediscovery:us-east-1:123456789012:namespace/ns-args"
+  }
+}
+"#;
+
+/// The JSON bodies moto recorded that contain `needle`.
+fn json_bodies(moto: &Moto, needle: &str) -> Vec<serde_json::Value> {
+    moto.request_bodies().iter().filter(|b| b.contains(needle)).filter_map(|b| serde_json::from_str(b).ok()).collect()
+}
+
+#[test]
+fn efs_lifecycle_mount_target_timeouts_and_cluster_configuration_reach_the_api_and_plan_empty() {
+    let moto = start_moto();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, &moto, EFS_AND_CLUSTER);
+    let (code, out) = infra(d, &["validate"], &[]);
+    assert_eq!(code, 0, "{out}");
+    apply(d);
+    empty_plan(d);
+
+    let lifecycle = json_bodies(&moto, "LifecyclePolicies");
+    assert_eq!(
+        lifecycle.last().map(|b| b["LifecyclePolicies"].clone()),
+        Some(serde_json::json!([{"TransitionToIA": "AFTER_30_DAYS"}, {"TransitionToPrimaryStorageClass": "AFTER_1_ACCESS"}])),
+        "{lifecycle:?}"
+    );
+    let fs = attrs_of(d, "aws_efs_file_system", "data");
+    assert_eq!(fs["lifecycle_policy"].as_array().map(Vec::len), Some(2), "{fs}");
+    assert!(fs["size_in_bytes"][0]["value"].is_number(), "{fs}");
+    assert!(fs["number_of_mount_targets"].is_number(), "{fs}");
+    assert_eq!(attrs_of(d, "aws_efs_mount_target", "a")["timeouts"]["create"], "10m");
+
+    let clusters = json_bodies(&moto, "clusterName");
+    let create = clusters.iter().find(|b| b["clusterName"] == "args-cluster").unwrap_or_else(|| panic!("{clusters:?}"));
+    let exec = &create["configuration"]["executeCommandConfiguration"];
+    assert_eq!(exec["logging"], "OVERRIDE", "{create}");
+    assert_eq!(exec["kmsKeyId"], "arn:aws:kms:us-east-1:123456789012:key/exec", "{create}");
+    assert_eq!(exec["logConfiguration"]["cloudWatchLogGroupName"], "exec-logs", "{create}");
+    assert_eq!(exec["logConfiguration"]["cloudWatchEncryptionEnabled"], false, "the default is sent: {create}");
+    assert_eq!(create["configuration"]["managedStorageConfiguration"]["kmsKeyId"], "arn:aws:kms:us-east-1:123456789012:key/storage", "{create}");
+    assert_eq!(create["serviceConnectDefaults"]["namespace"], "arn:aws:servicediscovery:us-east-1:123456789012:namespace/ns-args", "{create}");
+
+    // Lifecycle policies removed: an empty configuration is sent, and the plan is empty again.
+    let fewer = EFS_AND_CLUSTER.replace("  lifecycle_policy {\n    transition_to_ia = \"AFTER_30_DAYS\"\n  }\n\n", "");
+    write(d, &moto, &fewer);
+    let (code, out) = infra(d, &["apply", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("0 added, 1 changed, 0 destroyed"), "{out}");
+    let lifecycle = json_bodies(&moto, "LifecyclePolicies");
+    assert_eq!(lifecycle.last().map(|b| b["LifecyclePolicies"].clone()), Some(serde_json::json!([{"TransitionToPrimaryStorageClass": "AFTER_1_ACCESS"}])));
+    empty_plan(d);
+}
+
+/// moto has neither `UpdateFileSystemProtection` (no route) nor `PutBackupPolicy` (it answers
+/// 500): the requests still go out as AWS expects them, and each gap is reported on its
+/// resource.
+#[test]
+fn efs_protection_and_backup_policy_are_sent_as_aws_expects() {
+    let moto = start_moto();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let body = r#"
+resource "aws_efs_file_system" "protected" {
+  creation_token = "args-protected"
+
+  protection {
+    replication_overwrite = "DISABLED"
+  }
+}
+
+resource "aws_efs_file_system" "plain" {
+  creation_token = "args-plain"
+}
+
+resource "aws_efs_backup_policy" "plain" {
+  file_system_id = aws_efs_file_system.plain.id
+
+  backup_policy {
+    status = "ENABLED"
+  }
+}
+"#;
+    write(d, &moto, body);
+    let (code, out) = infra(d, &["apply", "--auto-approve"], &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("UpdateFileSystemProtection failed") && out.contains("in aws_efs_file_system.protected"), "{out}");
+    assert!(out.contains("PutBackupPolicy failed") && out.contains("in aws_efs_backup_policy.plain"), "{out}");
+    // moto does not route the protection call (its recorder never sees the body): its log
+    // shows the request went to the file system's protection path.
+    let lines = moto.request_lines();
+    assert!(lines.iter().any(|l| l.contains("PUT /2015-02-01/file-systems/fs-") && l.contains("/protection ")), "{lines:#?}");
+    let policy = json_bodies(&moto, "BackupPolicy");
+    assert_eq!(policy.last().map(|b| b["BackupPolicy"]["Status"].clone()), Some(serde_json::json!("ENABLED")), "{policy:?}");
+}
+
+const TASK_DEFINITION: &str = r#"
+resource "aws_ecs_task_definition" "app" {
+  family                = "args-app"
+  container_definitions = jsonencode([{ name = "app", image = "nginx:1.27", memory = 128 }])
+  ipc_mode              = "task"
+  pid_mode              = "task"
+  skip_destroy          = true
+
+  ephemeral_storage {
+    size_in_gib = 30
+  }
+
+  placement_constraints {
+    type       = "memberOf"
+    expression = "attribute:ecs.availability-zone in [us-east-1a]"
+  }
+
+  proxy_configuration {
+    container_name = "app"
+    properties = {
+      AppPorts         = "8080"
+      ProxyIngressPort = "15000"
+    }
+  }
+
+  runtime_platform {
+    operating_system_family = "LINUX"
+    cpu_architecture        = "ARM64"
+  }
+
+  inference_accelerator {
+    device_name = "gpu"
+    device_type = "eia2.medium"
+  }
+
+  volume {
+    name = "cache"
+
+    docker_volume_configuration {
+      autoprovision = true
+      scope         = "shared"
+      labels = {
+        tier = "cache"
+      }
+    }
+  }
+
+  volume {
+    name = "share"
+
+    fsx_windows_file_server_volume_configuration {
+      file_system_id = "fs-0123456789abcdef0"
+      root_directory = "\\data"
+
+      authorization_config {
+        credentials_parameter = "arn:aws:ssm:us-east-1:123456789012:parameter/fsx"
+        domain                = "corp.example.com"
+      }
+    }
+  }
+}
+"#;
+
+#[test]
+fn aws_ecs_task_definition_every_argument_reaches_the_api_reads_back_and_plans_empty() {
+    let moto = start_moto();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, &moto, TASK_DEFINITION);
+    let (code, out) = infra(d, &["validate"], &[]);
+    assert_eq!(code, 0, "every argument of the reference is accepted: {out}");
+    apply(d);
+    empty_plan(d);
+
+    let sent = json_bodies(&moto, "containerDefinitions");
+    let register = sent.iter().find(|b| b["family"] == "args-app").unwrap_or_else(|| panic!("{sent:?}"));
+    assert_eq!(register["ipcMode"], "task", "{register}");
+    assert_eq!(register["pidMode"], "task", "{register}");
+    assert_eq!(register["ephemeralStorage"]["sizeInGiB"], 30, "{register}");
+    assert_eq!(register["placementConstraints"][0]["type"], "memberOf", "{register}");
+    assert_eq!(register["proxyConfiguration"]["type"], "APPMESH", "the default type is sent: {register}");
+    assert_eq!(register["proxyConfiguration"]["properties"].as_array().map(Vec::len), Some(2), "{register}");
+    assert_eq!(register["runtimePlatform"]["cpuArchitecture"], "ARM64", "{register}");
+    assert_eq!(register["inferenceAccelerators"][0]["deviceType"], "eia2.medium", "{register}");
+    let volumes = register["volumes"].as_array().cloned().unwrap_or_default();
+    let docker = volumes.iter().find(|v| v["name"] == "cache").unwrap_or_else(|| panic!("{register}"));
+    assert_eq!(docker["dockerVolumeConfiguration"]["scope"], "shared", "{docker}");
+    assert_eq!(docker["dockerVolumeConfiguration"]["driver"], "local", "the default driver is sent: {docker}");
+    let fsx = volumes.iter().find(|v| v["name"] == "share").unwrap_or_else(|| panic!("{register}"));
+    assert_eq!(fsx["fsxWindowsFileServerVolumeConfiguration"]["authorizationConfig"]["domain"], "corp.example.com", "{fsx}");
+
+    let td = attrs_of(d, "aws_ecs_task_definition", "app");
+    assert_eq!(td["skip_destroy"], true, "{td}");
+    assert_eq!(td["track_latest"], false, "{td}");
+
+    // skip_destroy: the revision leaves the state but stays registered.
+    let (code, out) = infra(d, &["destroy", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "{out}");
+    let headers = [("X-Amz-Target", "AmazonEC2ContainerServiceV20141113.ListTaskDefinitions"), ("Content-Type", "application/x-amz-json-1.1")];
+    let listed = moto.call("ecs", "POST", "/", &headers, r#"{"status": "ACTIVE"}"#);
+    assert!(listed.contains("task-definition/args-app:1"), "the revision is still registered: {listed}");
+    assert!(!std::fs::read_to_string(d.join("infra.tfstate")).unwrap().contains("args-app"), "and out of the state");
+}
+
+const SERVICE: &str = r#"
+resource "aws_ecs_cluster" "svc" {
+  name = "args-svc"
+}
+
+resource "aws_ecs_task_definition" "svc" {
+  family                   = "args-svc"
+  network_mode             = "awsvpc"
+  requires_compatibilities = ["FARGATE"]
+  cpu                      = "256"
+  memory                   = "512"
+  container_definitions    = jsonencode([{ name = "app", image = "nginx:1.27", portMappings = [{ containerPort = 80, name = "http" }] }])
+}
+
+resource "aws_ecs_service" "svc" {
+  name                          = "args-svc"
+  cluster                       = aws_ecs_cluster.svc.id
+  task_definition               = aws_ecs_task_definition.svc.arn
+  desired_count                 = 1
+  launch_type                   = "FARGATE"
+  availability_zone_rebalancing = "ENABLED"
+  force_delete                  = true
+
+  triggers = {
+    redeploy = "TRIGGER"
+  }
+
+  network_configuration {
+    subnets = [aws_subnet.a.id]
+  }
+
+  alarms {
+    alarm_names = ["high-cpu"]
+    enable      = true
+    rollback    = true
+  }
+
+  deployment_controller {
+    type = "ECS"
+  }
+
+  service_registries {
+    registry_arn = "arn:aws:servicediscovery:us-east-1:123456789012:service/srv-args"
+  }
+
+  service_connect_configuration {
+    enabled   = true
+    namespace = "arn:aws:servicediscovery:us-east-1:123456789012:namespace/ns-args"
+
+    service {
+      port_name = "http"
+
+      client_alias {
+        port = 80
+      }
+    }
+  }
+
+  volume_configuration {
+    name = "data"
+
+    managed_ebs_volume {
+      role_arn   = "arn:aws:iam::123456789012:role/ebs"
+      size_in_gb = 10
+    }
+  }
+
+  vpc_lattice_configurations {
+    port_name        = "http"
+    role_arn         = "arn:aws:iam::123456789012:role/lattice"
+    target_group_arn = "arn:aws:vpc-lattice:us-east-1:123456789012:targetgroup/tg-args"
+  }
+
+  timeouts {
+    create = "5m"
+  }
+}
+"#;
+
+#[test]
+fn aws_ecs_service_every_argument_reaches_the_api_reads_back_and_plans_empty() {
+    let moto = start_moto();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, &moto, &SERVICE.replace("TRIGGER", "1"));
+    let (code, out) = infra(d, &["validate"], &[]);
+    assert_eq!(code, 0, "every argument of the reference is accepted: {out}");
+    apply(d);
+    empty_plan(d);
+
+    let sent = json_bodies(&moto, "serviceName");
+    let create = sent.iter().find(|b| b["serviceName"] == "args-svc" && b.get("taskDefinition").is_some()).unwrap_or_else(|| panic!("{sent:?}"));
+    assert_eq!(create["availabilityZoneRebalancing"], "ENABLED", "{create}");
+    assert_eq!(create["deploymentConfiguration"]["alarms"]["alarmNames"], serde_json::json!(["high-cpu"]), "{create}");
+    assert_eq!(create["deploymentController"]["type"], "ECS", "{create}");
+    assert_eq!(create["serviceRegistries"][0]["registryArn"], "arn:aws:servicediscovery:us-east-1:123456789012:service/srv-args", "{create}");
+    assert_eq!(create["serviceConnectConfiguration"]["services"][0]["clientAliases"][0]["port"], 80, "{create}");
+    assert_eq!(create["volumeConfigurations"][0]["managedEBSVolume"]["sizeInGiB"], 10, "{create}");
+    assert_eq!(create["vpcLatticeConfigurations"][0]["portName"], "http", "{create}");
+    assert_eq!(create["schedulingStrategy"], "REPLICA", "the default is sent: {create}");
+    let svc = attrs_of(d, "aws_ecs_service", "svc");
+    assert_eq!(svc["timeouts"]["create"], "5m", "{svc}");
+    assert_eq!(svc["network_configuration"][0]["assign_public_ip"], false, "{svc}");
+
+    // New triggers redeploy in place.
+    write(d, &moto, &SERVICE.replace("TRIGGER", "2"));
+    let (code, out) = infra(d, &["apply", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("0 added, 1 changed, 0 destroyed"), "{out}");
+    let updates = json_bodies(&moto, "forceNewDeployment");
+    assert_eq!(updates.last().map(|b| b["forceNewDeployment"].clone()), Some(serde_json::json!(true)), "{updates:?}");
+    empty_plan(d);
+
+    // force_delete: no scale to zero before the delete.
+    let (code, out) = infra(d, &["destroy", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "{out}");
+    let deletes = json_bodies(&moto, "\"force\"");
+    assert!(deletes.iter().any(|b| b["force"] == true), "{deletes:?}");
+    assert!(!json_bodies(&moto, "desiredCount").iter().any(|b| b["desiredCount"] == 0), "no scale-down was sent");
+}
+
+/// moto keeps neither placement nor capacity providers (the read back then differs from the
+/// plan): the request carries them as AWS expects.
+#[test]
+fn aws_ecs_service_placement_and_capacity_providers_are_sent_as_aws_expects() {
+    let moto = start_moto();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let body = r#"
+resource "aws_ecs_cluster" "ec2" {
+  name = "args-ec2"
+}
+
+resource "aws_ecs_task_definition" "ec2" {
+  family                = "args-ec2"
+  container_definitions = jsonencode([{ name = "app", image = "nginx:1.27", memory = 128 }])
+}
+
+resource "aws_ecs_service" "ec2" {
+  name            = "args-ec2"
+  cluster         = aws_ecs_cluster.ec2.id
+  task_definition = aws_ecs_task_definition.ec2.arn
+  iam_role        = "arn:aws:iam::123456789012:role/ecs-service"
+
+  capacity_provider_strategy {
+    capacity_provider = "spot"
+    weight            = 3
+  }
+
+  ordered_placement_strategy {
+    type  = "binpack"
+    field = "cpu"
+  }
+
+  placement_constraints {
+    type       = "memberOf"
+    expression = "attribute:ecs.availability-zone in [us-east-1a]"
+  }
+}
+"#;
+    write(d, &moto, body);
+    let (code, out) = infra(d, &["validate"], &[]);
+    assert_eq!(code, 0, "{out}");
+    let _ = infra(d, &["apply", "--auto-approve"], &[]);
+    let sent = json_bodies(&moto, "serviceName");
+    let create = sent.iter().find(|b| b["serviceName"] == "args-ec2" && b.get("taskDefinition").is_some()).unwrap_or_else(|| panic!("{sent:?}"));
+    assert_eq!(create["capacityProviderStrategy"], serde_json::json!([{"capacityProvider": "spot", "weight": 3, "base": 0}]), "{create}");
+    assert!(create.get("launchType").is_none(), "a capacity provider strategy replaces the launch type: {create}");
+    assert_eq!(create["placementStrategy"], serde_json::json!([{"type": "binpack", "field": "cpu"}]), "{create}");
+    assert_eq!(create["placementConstraints"][0]["type"], "memberOf", "{create}");
+    assert_eq!(create["role"], "arn:aws:iam::123456789012:role/ecs-service", "{create}");
+}
+
 /// Routes to every destination kind terraform-provider-aws has (IPv4, IPv6, a prefix list),
 /// standalone and inline, with the newer targets (egress-only gateway, transit gateway, VPC
 /// endpoint) sent under AWS's names; a route table's propagating gateways; timeouts accepted.

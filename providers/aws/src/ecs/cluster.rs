@@ -3,7 +3,10 @@
 
 use super::*;
 use crate::AwsProvider;
-use aws_sdk_ecs::types::{ClusterField, ClusterSetting, ClusterSettingName};
+use aws_sdk_ecs::types::{
+    ClusterConfiguration, ClusterField, ClusterServiceConnectDefaultsRequest, ClusterSetting, ClusterSettingName, ExecuteCommandConfiguration,
+    ExecuteCommandLogConfiguration, ExecuteCommandLogging, ManagedStorageConfiguration,
+};
 use infra_provider::resource::with_id;
 use std::time::Duration;
 
@@ -50,9 +53,80 @@ fn cluster_value(c: &Clients, cl: &aws_sdk_ecs::types::Cluster, prior: Option<&V
         ("arn", Value::string(arn)),
         ("name", opt_string(cl.cluster_name())),
         ("setting", Value::set(settings)),
+        ("configuration", configuration_value(cl.configuration(), prior)),
+        (
+            "service_connect_defaults",
+            Value::List(
+                cl.service_connect_defaults().and_then(|d| d.namespace()).map(|n| Value::object([("namespace", Value::string(n))])).into_iter().collect(),
+            ),
+        ),
         tags,
         tags_all,
     ])
+}
+
+fn list(v: Option<Value>) -> Value {
+    Value::List(v.into_iter().collect())
+}
+
+/// `configuration` as read: when configured or AWS reports one.
+fn configuration_value(cfg: Option<&ClusterConfiguration>, prior: Option<&Value>) -> Value {
+    let configured = prior.and_then(|p| single_block(p, "configuration")).is_some();
+    let Some(cfg) = cfg.filter(|c| configured || c.execute_command_configuration().is_some() || c.managed_storage_configuration().is_some()) else {
+        return Value::List(Vec::new());
+    };
+    let exec = cfg.execute_command_configuration().map(|e| {
+        let logs = e.log_configuration().map(|l| {
+            Value::object([
+                ("cloud_watch_encryption_enabled", Value::Bool(l.cloud_watch_encryption_enabled())),
+                ("cloud_watch_log_group_name", opt_string(l.cloud_watch_log_group_name())),
+                ("s3_bucket_encryption_enabled", Value::Bool(l.s3_encryption_enabled())),
+                ("s3_bucket_name", opt_string(l.s3_bucket_name())),
+                ("s3_key_prefix", opt_string(l.s3_key_prefix())),
+            ])
+        });
+        Value::object([("kms_key_id", opt_string(e.kms_key_id())), ("logging", opt_string(e.logging().map(|l| l.as_str()))), ("log_configuration", list(logs))])
+    });
+    let storage = cfg.managed_storage_configuration().map(|m| {
+        Value::object([
+            ("fargate_ephemeral_storage_kms_key_id", opt_string(m.fargate_ephemeral_storage_kms_key_id())),
+            ("kms_key_id", opt_string(m.kms_key_id())),
+        ])
+    });
+    list(Some(Value::object([("execute_command_configuration", list(exec)), ("managed_storage_configuration", list(storage))])))
+}
+
+fn configuration_of(p: &Value) -> Option<ClusterConfiguration> {
+    let cfg = single_block(p, "configuration")?;
+    let exec = single_block(&cfg, "execute_command_configuration").map(|e| {
+        let logs = single_block(&e, "log_configuration").map(|l| {
+            ExecuteCommandLogConfiguration::builder()
+                .set_cloud_watch_encryption_enabled(attrs::bool(&l, "cloud_watch_encryption_enabled"))
+                .set_cloud_watch_log_group_name(attrs::string(&l, "cloud_watch_log_group_name"))
+                .set_s3_encryption_enabled(attrs::bool(&l, "s3_bucket_encryption_enabled"))
+                .set_s3_bucket_name(attrs::string(&l, "s3_bucket_name"))
+                .set_s3_key_prefix(attrs::string(&l, "s3_key_prefix"))
+                .build()
+        });
+        ExecuteCommandConfiguration::builder()
+            .set_kms_key_id(attrs::string(&e, "kms_key_id"))
+            .set_logging(attrs::string(&e, "logging").map(|l| ExecuteCommandLogging::from(l.as_str())))
+            .set_log_configuration(logs)
+            .build()
+    });
+    let storage = single_block(&cfg, "managed_storage_configuration").map(|m| {
+        ManagedStorageConfiguration::builder()
+            .set_kms_key_id(attrs::string(&m, "kms_key_id"))
+            .set_fargate_ephemeral_storage_kms_key_id(attrs::string(&m, "fargate_ephemeral_storage_kms_key_id"))
+            .build()
+    });
+    Some(ClusterConfiguration::builder().set_execute_command_configuration(exec).set_managed_storage_configuration(storage).build())
+}
+
+fn service_connect_defaults_of(p: &Value) -> Outcome<Option<ClusterServiceConnectDefaultsRequest>> {
+    let Some(d) = single_block(p, "service_connect_defaults") else { return Ok(None) };
+    let req = ClusterServiceConnectDefaultsRequest::builder().namespace(attrs::req_string(&d, "namespace")?).build();
+    Ok(Some(req.map_err(|e| Diagnostic::error("Invalid service_connect_defaults", e.to_string()))?))
 }
 
 fn settings_of(p: &Value) -> Outcome<Vec<ClusterSetting>> {
@@ -71,6 +145,16 @@ impl ResourceType<AwsProvider> for Cluster {
 
     fn schema(&self) -> Schema {
         let setting = Schema::new().attr("name", AttrSchema::required(Type::String)).attr("value", AttrSchema::required(Type::String));
+        let opt = AttrSchema::optional;
+        let logs = Schema::new()
+            .attr("cloud_watch_encryption_enabled", opt(Type::Bool))
+            .attr("cloud_watch_log_group_name", opt(Type::String))
+            .attr("s3_bucket_encryption_enabled", opt(Type::Bool))
+            .attr("s3_bucket_name", opt(Type::String))
+            .attr("s3_key_prefix", opt(Type::String));
+        let exec = Schema::new().attr("kms_key_id", opt(Type::String)).attr("logging", opt(Type::String)).block("log_configuration", list_of(logs, 1));
+        let storage = Schema::new().attr("fargate_ephemeral_storage_kms_key_id", opt(Type::String)).attr("kms_key_id", opt(Type::String));
+        let configuration = Schema::new().block("execute_command_configuration", list_of(exec, 1)).block("managed_storage_configuration", list_of(storage, 1));
         Schema::new()
             .attr("id", AttrSchema::computed(Type::String))
             .attr("arn", AttrSchema::computed(Type::String))
@@ -78,10 +162,26 @@ impl ResourceType<AwsProvider> for Cluster {
             .attr("tags", AttrSchema::optional(Type::Map(Box::new(Type::String))))
             .attr("tags_all", AttrSchema::computed(Type::Map(Box::new(Type::String))))
             .block("setting", set_of(setting, false))
+            .block("configuration", list_of(configuration, 1))
+            .block("service_connect_defaults", list_of(Schema::new().attr("namespace", AttrSchema::required(Type::String)), 1))
     }
 
+    /// Execute-command logging is `DEFAULT` unless set, and its encryption flags off, as
+    /// AWS reports them.
     fn plan(&self, c: &AwsProvider, prior: Option<&Value>, config: &Value) -> PlanResponse {
-        let mut resp = plan_helpers::default_plan(&self.schema(), prior, config);
+        let mut cfg = config.clone();
+        if let Value::Object(m) = &mut cfg {
+            for_items(m, "configuration", &mut |cf| {
+                for_items(cf, "execute_command_configuration", &mut |e| {
+                    attrs::set_default(e, "logging", Value::string("DEFAULT"));
+                    for_items(e, "log_configuration", &mut |l| {
+                        attrs::set_default(l, "cloud_watch_encryption_enabled", Value::Bool(false));
+                        attrs::set_default(l, "s3_bucket_encryption_enabled", Value::Bool(false));
+                    });
+                });
+            });
+        }
+        let mut resp = plan_helpers::default_plan(&self.schema(), prior, &cfg);
         plan_tags_all(&mut resp.planned, &c.default_tags());
         resp
     }
@@ -94,6 +194,8 @@ impl ResourceType<AwsProvider> for Cluster {
             .create_cluster()
             .set_cluster_name(attrs::string(p, "name"))
             .set_settings(Some(settings_of(p)?).filter(|s| !s.is_empty()))
+            .set_configuration(configuration_of(p))
+            .set_service_connect_defaults(service_connect_defaults_of(p)?)
             .set_tags(Some(ecs_tags(&attrs::string_map(p, "tags_all"), Some(token))))
             .send()
             .await
@@ -124,10 +226,18 @@ impl ResourceType<AwsProvider> for Cluster {
     async fn update(&self, c: &AwsProvider, prior: &Value, p: &Value) -> Outcome<()> {
         let c = c.clients()?;
         update_tags(c, prior, p).await?;
-        let changed = p.get_attr("setting").is_some_and(|v| !v.is_unknown() && prior.get_attr("setting").is_none_or(|o| !o.equals(v)));
-        if changed {
+        let changed = |k: &str| p.get_attr(k).is_some_and(|v| !v.is_unknown() && prior.get_attr(k).is_none_or(|o| !o.equals(v)));
+        if ["setting", "configuration", "service_connect_defaults"].iter().any(|k| changed(k)) {
             let id = attrs::req_string(prior, "id")?;
-            c.ecs.update_cluster().cluster(&id).set_settings(Some(settings_of(p)?)).send().await.map_err(|e| api_error("UpdateCluster", &e))?;
+            c.ecs
+                .update_cluster()
+                .cluster(&id)
+                .set_settings(Some(settings_of(p)?).filter(|_| changed("setting")))
+                .set_configuration(configuration_of(p).filter(|_| changed("configuration")))
+                .set_service_connect_defaults(service_connect_defaults_of(p)?.filter(|_| changed("service_connect_defaults")))
+                .send()
+                .await
+                .map_err(|e| api_error("UpdateCluster", &e))?;
         }
         Ok(())
     }

@@ -12,8 +12,20 @@ pub mod cluster;
 pub mod service;
 pub mod task_definition;
 
-fn single(schema: Schema) -> BlockSchema {
-    BlockSchema { nesting: Nesting::Single, min_items: 0, max_items: 1, force_new: false, schema }
+/// A list block of at most `max_items` (terraform-plugin-sdk's `MaxItems: 1` blocks).
+fn list_of(schema: Schema, max_items: usize) -> BlockSchema {
+    BlockSchema { nesting: Nesting::List, min_items: 0, max_items, force_new: false, schema }
+}
+
+/// Runs `f` on every item of the list block `name` of `m` (to fill defaults).
+fn for_items(m: &mut BTreeMap<String, Value>, name: &str, f: &mut dyn FnMut(&mut BTreeMap<String, Value>)) {
+    if let Some(Value::List(items)) = m.get_mut(name) {
+        for item in items.iter_mut() {
+            if let Value::Object(o) = item {
+                f(&mut **o);
+            }
+        }
+    }
 }
 
 fn set_of(schema: Schema, force_new: bool) -> BlockSchema {

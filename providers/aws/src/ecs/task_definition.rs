@@ -12,8 +12,10 @@
 use super::*;
 use crate::AwsProvider;
 use aws_sdk_ecs::types::{
-    Compatibility, EfsAuthorizationConfig, EfsAuthorizationConfigIam, EfsTransitEncryption, EfsVolumeConfiguration, HostVolumeProperties, NetworkMode,
-    TaskDefinitionField, Volume,
+    Compatibility, CpuArchitecture, DockerVolumeConfiguration, EfsAuthorizationConfig, EfsAuthorizationConfigIam, EfsTransitEncryption, EfsVolumeConfiguration,
+    EphemeralStorage, FSxWindowsFileServerAuthorizationConfig, FSxWindowsFileServerVolumeConfiguration, HostVolumeProperties, IpcMode, KeyValuePair,
+    NetworkMode, OsFamily, PidMode, ProxyConfiguration, ProxyConfigurationType, Scope, TaskDefinitionField, TaskDefinitionPlacementConstraint,
+    TaskDefinitionPlacementConstraintType, Volume,
 };
 use infra_provider::resource::with_id;
 use serde_json::Value as Json;
@@ -112,20 +114,25 @@ fn container_json(d: &aws_sdk_ecs::types::ContainerDefinition) -> Json {
     })
 }
 
-/// A volume whose EFS configuration leaves `root_directory` out, with AWS's `"/"`.
+/// A volume with the values AWS fills in: an EFS configuration's `root_directory` `"/"`, a
+/// Docker volume's `task` scope and `local` driver, `configure_at_launch` false.
 fn fill_efs_root(volume: Value) -> Value {
     let Value::Object(mut v) = volume else { return volume };
-    let fill = |efs: &mut Value| {
-        if let Value::Object(e) = efs {
-            attrs::set_default(e, "root_directory", Value::string("/"));
-        }
-    };
-    match v.get_mut("efs_volume_configuration") {
-        Some(Value::List(items)) | Some(Value::Set(items)) => items.iter_mut().for_each(fill),
-        Some(efs) => fill(efs),
-        None => {}
-    }
+    attrs::set_default(&mut v, "configure_at_launch", Value::Bool(false));
+    for_items(&mut v, "efs_volume_configuration", &mut |e| attrs::set_default(e, "root_directory", Value::string("/")));
+    for_items(&mut v, "docker_volume_configuration", &mut |d| {
+        attrs::set_default(d, "scope", Value::string("task"));
+        attrs::set_default(d, "driver", Value::string("local"));
+    });
     Value::Object(v)
+}
+
+fn string_map(m: Option<&std::collections::HashMap<String, String>>) -> Value {
+    m.map(|m| map_value(&m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())).unwrap_or(Value::Null)
+}
+
+fn list(v: Option<Value>) -> Value {
+    Value::List(v.into_iter().collect())
 }
 
 fn volume_value(v: &aws_sdk_ecs::types::Volume) -> Value {
@@ -138,16 +145,40 @@ fn volume_value(v: &aws_sdk_ecs::types::Volume) -> Value {
             ("root_directory", opt_string(e.root_directory())),
             ("transit_encryption", opt_string(e.transit_encryption().map(|x| x.as_str()))),
             ("transit_encryption_port", opt_int(e.transit_encryption_port())),
-            ("authorization_config", auth.unwrap_or(Value::Null)),
+            ("authorization_config", list(auth)),
+        ])
+    });
+    // AWS's defaults where it reports none (moto echoes what was sent).
+    let docker = v.docker_volume_configuration().map(|d| {
+        Value::object([
+            ("autoprovision", d.autoprovision().map(Value::Bool).unwrap_or(Value::Null)),
+            ("driver", Value::string(d.driver().unwrap_or("local"))),
+            ("driver_opts", string_map(d.driver_opts())),
+            ("labels", string_map(d.labels())),
+            ("scope", Value::string(d.scope().map(|s| s.as_str()).unwrap_or("task"))),
+        ])
+    });
+    let fsx = v.fsx_windows_file_server_volume_configuration().map(|f| {
+        let auth = f
+            .authorization_config()
+            .map(|a| Value::object([("credentials_parameter", Value::string(a.credentials_parameter())), ("domain", Value::string(a.domain()))]));
+        Value::object([
+            ("file_system_id", Value::string(f.file_system_id())),
+            ("root_directory", Value::string(f.root_directory())),
+            ("authorization_config", list(auth)),
         ])
     });
     Value::object([
         ("name", opt_string(v.name())),
         ("host_path", opt_string(v.host().and_then(|h| h.source_path()))),
-        ("efs_volume_configuration", efs.unwrap_or(Value::Null)),
+        ("configure_at_launch", Value::Bool(v.configured_at_launch().unwrap_or(false))),
+        ("efs_volume_configuration", list(efs)),
+        ("docker_volume_configuration", list(docker)),
+        ("fsx_windows_file_server_volume_configuration", list(fsx)),
     ])
 }
 
+#[allow(deprecated)] // inference accelerators, see `inference_accelerators`
 fn task_value(c: &Clients, t: &aws_sdk_ecs::types::TaskDefinition, tags: &[Tag], prior: Option<&Value>) -> Value {
     let arn = t.task_definition_arn().unwrap_or_default();
     let all = tag_map(tags);
@@ -162,6 +193,7 @@ fn task_value(c: &Clients, t: &aws_sdk_ecs::types::TaskDefinition, tags: &[Tag],
         }
     };
     let compat: Vec<String> = t.requires_compatibilities().iter().map(|c| c.as_str().to_string()).collect();
+    let kept = |k: &str| prior.and_then(|p| p.get_attr(k)).filter(|v| !v.is_unknown()).cloned().unwrap_or(Value::Null);
     Value::object([
         ("id", opt_string(t.family())),
         ("arn", Value::string(arn)),
@@ -183,6 +215,51 @@ fn task_value(c: &Clients, t: &aws_sdk_ecs::types::TaskDefinition, tags: &[Tag],
         ("execution_role_arn", opt_string(t.execution_role_arn())),
         ("task_role_arn", opt_string(t.task_role_arn())),
         ("volume", Value::set(t.volumes().iter().map(volume_value).collect())),
+        ("ipc_mode", opt_string(t.ipc_mode().map(|m| m.as_str()))),
+        ("pid_mode", opt_string(t.pid_mode().map(|m| m.as_str()))),
+        // Not reported by every server (moto): the recorded value stands then.
+        ("enable_fault_injection", t.enable_fault_injection().map(Value::Bool).unwrap_or_else(|| kept("enable_fault_injection"))),
+        ("skip_destroy", or_if_null(kept("skip_destroy"), Value::Bool(false))),
+        ("track_latest", or_if_null(kept("track_latest"), Value::Bool(false))),
+        ("ephemeral_storage", list(t.ephemeral_storage().map(|e| Value::object([("size_in_gib", Value::int(e.size_in_gib().into()))])))),
+        (
+            "inference_accelerator",
+            Value::set(
+                t.inference_accelerators()
+                    .iter()
+                    .map(|a| Value::object([("device_name", Value::string(a.device_name())), ("device_type", Value::string(a.device_type()))]))
+                    .collect(),
+            ),
+        ),
+        (
+            "placement_constraints",
+            Value::set(
+                t.placement_constraints()
+                    .iter()
+                    .map(|c| Value::object([("expression", opt_string(c.expression())), ("type", opt_string(c.r#type().map(|t| t.as_str())))]))
+                    .collect(),
+            ),
+        ),
+        (
+            "proxy_configuration",
+            list(t.proxy_configuration().map(|x| {
+                let props: BTreeMap<String, String> = x.properties().iter().filter_map(|p| Some((p.name()?.to_string(), p.value()?.to_string()))).collect();
+                Value::object([
+                    ("container_name", Value::string(x.container_name())),
+                    ("properties", if props.is_empty() { Value::Null } else { map_value(&props) }),
+                    ("type", opt_string(x.r#type().map(|t| t.as_str()))),
+                ])
+            })),
+        ),
+        (
+            "runtime_platform",
+            list(t.runtime_platform().map(|r| {
+                Value::object([
+                    ("cpu_architecture", opt_string(r.cpu_architecture().map(|c| c.as_str()))),
+                    ("operating_system_family", opt_string(r.operating_system_family().map(|o| o.as_str()))),
+                ])
+            })),
+        ),
         tags,
         tags_all,
     ])
@@ -195,6 +272,37 @@ fn volumes_of(p: &Value) -> Result<Vec<Volume>, Diagnostic> {
         if let Some(path) = attrs::string(v, "host_path") {
             b = b.host(HostVolumeProperties::builder().source_path(path).build());
         }
+        if let Some(d) = single_block(v, "docker_volume_configuration") {
+            let map = |k: &str| d.get_attr(k).filter(|m| !m.is_null()).map(|m| attrs::map_of(Some(m)).into_iter().collect());
+            b = b.docker_volume_configuration(
+                DockerVolumeConfiguration::builder()
+                    .set_autoprovision(attrs::bool(&d, "autoprovision"))
+                    .set_driver(attrs::string(&d, "driver"))
+                    .set_driver_opts(map("driver_opts"))
+                    .set_labels(map("labels"))
+                    .set_scope(attrs::string(&d, "scope").map(|s| Scope::from(s.as_str())))
+                    .build(),
+            );
+        }
+        if let Some(f) = single_block(v, "fsx_windows_file_server_volume_configuration") {
+            let auth = single_block(&f, "authorization_config")
+                .map(|a| {
+                    FSxWindowsFileServerAuthorizationConfig::builder()
+                        .set_credentials_parameter(attrs::string(&a, "credentials_parameter"))
+                        .set_domain(attrs::string(&a, "domain"))
+                        .build()
+                })
+                .transpose()
+                .map_err(|e| Diagnostic::error("Invalid volume", e.to_string()))?;
+            let cfg = FSxWindowsFileServerVolumeConfiguration::builder()
+                .set_file_system_id(attrs::string(&f, "file_system_id"))
+                .set_root_directory(attrs::string(&f, "root_directory"))
+                .set_authorization_config(auth)
+                .build()
+                .map_err(|e| Diagnostic::error("Invalid volume", e.to_string()))?;
+            b = b.fsx_windows_file_server_volume_configuration(cfg);
+        }
+        b = b.set_configured_at_launch(attrs::bool(v, "configure_at_launch"));
         if let Some(e) = single_block(v, "efs_volume_configuration").filter(|e| !e.is_null()) {
             let mut eb = EfsVolumeConfiguration::builder()
                 .set_file_system_id(attrs::string(&e, "file_system_id"))
@@ -216,6 +324,47 @@ fn volumes_of(p: &Value) -> Result<Vec<Volume>, Diagnostic> {
     Ok(out)
 }
 
+/// AWS retired Elastic Inference (the SDK marks it deprecated); the argument is still
+/// accepted, as terraform-provider-aws 5.100 does, and sent as AWS expects.
+#[allow(deprecated)]
+fn inference_accelerators(p: &Value) -> Result<Vec<aws_sdk_ecs::types::InferenceAccelerator>, Diagnostic> {
+    let mut out = Vec::new();
+    for a in p.get_attr("inference_accelerator").and_then(Value::as_seq).unwrap_or(&[]) {
+        let built = aws_sdk_ecs::types::InferenceAccelerator::builder()
+            .set_device_name(attrs::string(a, "device_name"))
+            .set_device_type(attrs::string(a, "device_type"))
+            .build();
+        out.push(built.map_err(|e| Diagnostic::error("Invalid inference_accelerator", e.to_string()))?);
+    }
+    Ok(out)
+}
+
+fn placement_constraints(p: &Value) -> Vec<TaskDefinitionPlacementConstraint> {
+    p.get_attr("placement_constraints")
+        .and_then(Value::as_seq)
+        .unwrap_or(&[])
+        .iter()
+        .map(|c| {
+            TaskDefinitionPlacementConstraint::builder()
+                .set_type(attrs::string(c, "type").map(|t| TaskDefinitionPlacementConstraintType::from(t.as_str())))
+                .set_expression(attrs::string(c, "expression"))
+                .build()
+        })
+        .collect()
+}
+
+fn proxy_configuration(p: &Value) -> Result<Option<ProxyConfiguration>, Diagnostic> {
+    let Some(x) = single_block(p, "proxy_configuration") else { return Ok(None) };
+    let props: Vec<KeyValuePair> = attrs::string_map(&x, "properties").into_iter().map(|(k, v)| KeyValuePair::builder().name(k).value(v).build()).collect();
+    ProxyConfiguration::builder()
+        .set_type(attrs::string(&x, "type").map(|t| ProxyConfigurationType::from(t.as_str())))
+        .set_container_name(attrs::string(&x, "container_name"))
+        .set_properties(Some(props).filter(|p| !p.is_empty()))
+        .build()
+        .map(Some)
+        .map_err(|e| Diagnostic::error("Invalid proxy_configuration", e.to_string()))
+}
+
 /// Puts the configured container definitions, as written, into the serialized request body.
 fn with_container_definitions(body: &[u8], definitions: &Json) -> Option<Vec<u8>> {
     let mut request: Json = serde_json::from_slice(body).ok()?;
@@ -225,6 +374,7 @@ fn with_container_definitions(body: &[u8], definitions: &Json) -> Option<Vec<u8>
 
 /// Registers a revision: sent once (a re-sent call would register a second revision), so a
 /// lost answer is found again by the intent tag.
+#[allow(deprecated)] // inference accelerators, see `inference_accelerators`
 async fn register_task_definition(c: &Clients, p: &Value, token: &str) -> Outcome<String> {
     let text = attrs::req_string(p, "container_definitions")?;
     let definitions: Json = serde_json::from_str(&text)
@@ -243,6 +393,23 @@ async fn register_task_definition(c: &Clients, p: &Value, token: &str) -> Outcom
         .set_execution_role_arn(attrs::string(p, "execution_role_arn"))
         .set_task_role_arn(attrs::string(p, "task_role_arn"))
         .set_volumes(Some(volumes_of(p)?).filter(|v| !v.is_empty()))
+        .set_ipc_mode(attrs::string(p, "ipc_mode").map(|m| IpcMode::from(m.as_str())))
+        .set_pid_mode(attrs::string(p, "pid_mode").map(|m| PidMode::from(m.as_str())))
+        .set_enable_fault_injection(attrs::bool(p, "enable_fault_injection"))
+        .set_ephemeral_storage(
+            single_block(p, "ephemeral_storage")
+                .and_then(|e| attrs::int(&e, "size_in_gib"))
+                .map(|n| EphemeralStorage::builder().size_in_gib(i32::try_from(n).unwrap_or(i32::MAX)).build()),
+        )
+        .set_inference_accelerators(Some(inference_accelerators(p)?).filter(|a| !a.is_empty()))
+        .set_placement_constraints(Some(placement_constraints(p)).filter(|c| !c.is_empty()))
+        .set_proxy_configuration(proxy_configuration(p)?)
+        .set_runtime_platform(single_block(p, "runtime_platform").map(|r| {
+            aws_sdk_ecs::types::RuntimePlatform::builder()
+                .set_cpu_architecture(attrs::string(&r, "cpu_architecture").map(|c| CpuArchitecture::from(c.as_str())))
+                .set_operating_system_family(attrs::string(&r, "operating_system_family").map(|o| OsFamily::from(o.as_str())))
+                .build()
+        }))
         .set_tags(Some(ecs_tags(&attrs::string_map(p, "tags_all"), Some(token))))
         .customize()
         .mutate_request(move |req| {
@@ -258,6 +425,15 @@ async fn register_task_definition(c: &Clients, p: &Value, token: &str) -> Outcom
     Ok(out.task_definition().and_then(|t| t.task_definition_arn()).unwrap_or_default().to_string())
 }
 
+/// What a full read describes: the recorded revision, or with `track_latest` the family's
+/// newest ACTIVE one.
+fn read_target(known: &Value) -> String {
+    match attrs::string(known, "family").filter(|_| attrs::bool(known, "track_latest") == Some(true)) {
+        Some(family) => family,
+        None => attrs::string(known, "arn").unwrap_or_else(|| id_of(known)),
+    }
+}
+
 #[async_trait::async_trait]
 impl ResourceType<AwsProvider> for TaskDefinition {
     fn name(&self) -> &'static str {
@@ -266,17 +442,36 @@ impl ResourceType<AwsProvider> for TaskDefinition {
 
     fn schema(&self) -> Schema {
         let s = AttrSchema::computed;
-        let auth = Schema::new().attr("access_point_id", AttrSchema::optional(Type::String)).attr("iam", AttrSchema::optional(Type::String));
+        let (opt, oc, req) = (AttrSchema::optional, AttrSchema::optional_computed, AttrSchema::required);
+        let map = || Type::Map(Box::new(Type::String));
+        let auth = Schema::new().attr("access_point_id", opt(Type::String)).attr("iam", opt(Type::String));
         let efs = Schema::new()
-            .attr("file_system_id", AttrSchema::required(Type::String))
-            .attr("root_directory", AttrSchema::optional(Type::String))
-            .attr("transit_encryption", AttrSchema::optional(Type::String))
-            .attr("transit_encryption_port", AttrSchema::optional(Type::Number))
-            .block("authorization_config", single(auth));
+            .attr("file_system_id", req(Type::String))
+            .attr("root_directory", opt(Type::String))
+            .attr("transit_encryption", opt(Type::String))
+            .attr("transit_encryption_port", opt(Type::Number))
+            .block("authorization_config", list_of(auth, 1));
+        let docker = Schema::new()
+            .attr("autoprovision", opt(Type::Bool))
+            .attr("driver", oc(Type::String))
+            .attr("driver_opts", opt(map()))
+            .attr("labels", opt(map()))
+            .attr("scope", oc(Type::String));
+        let fsx_auth = Schema::new().attr("credentials_parameter", req(Type::String)).attr("domain", req(Type::String));
+        let fsx = Schema::new()
+            .attr("file_system_id", req(Type::String))
+            .attr("root_directory", req(Type::String))
+            .block("authorization_config", BlockSchema { nesting: Nesting::List, min_items: 1, max_items: 1, force_new: false, schema: fsx_auth });
         let volume = Schema::new()
-            .attr("name", AttrSchema::required(Type::String))
-            .attr("host_path", AttrSchema::optional(Type::String))
-            .block("efs_volume_configuration", single(efs));
+            .attr("name", req(Type::String))
+            .attr("host_path", opt(Type::String))
+            .attr("configure_at_launch", oc(Type::Bool))
+            .block("efs_volume_configuration", list_of(efs, 1))
+            .block("docker_volume_configuration", list_of(docker, 1))
+            .block("fsx_windows_file_server_volume_configuration", list_of(fsx, 1));
+        let replacing = |b: BlockSchema| BlockSchema { force_new: true, ..b };
+        let proxy = Schema::new().attr("container_name", req(Type::String)).attr("properties", opt(map())).attr("type", opt(Type::String));
+        let platform = Schema::new().attr("cpu_architecture", opt(Type::String)).attr("operating_system_family", opt(Type::String));
         Schema::new()
             .attr("id", s(Type::String))
             .attr("arn", s(Type::String))
@@ -292,7 +487,20 @@ impl ResourceType<AwsProvider> for TaskDefinition {
             .attr("task_role_arn", AttrSchema::optional(Type::String).force_new())
             .attr("tags", AttrSchema::optional(Type::Map(Box::new(Type::String))))
             .attr("tags_all", AttrSchema::computed(Type::Map(Box::new(Type::String))))
+            .attr("ipc_mode", opt(Type::String).force_new())
+            .attr("pid_mode", opt(Type::String).force_new())
+            .attr("enable_fault_injection", oc(Type::Bool).force_new())
+            .attr("skip_destroy", opt(Type::Bool).default(Value::Bool(false)))
+            .attr("track_latest", opt(Type::Bool).default(Value::Bool(false)))
             .block("volume", set_of(volume, true))
+            .block("ephemeral_storage", replacing(list_of(Schema::new().attr("size_in_gib", req(Type::Number)), 1)))
+            .block("inference_accelerator", set_of(Schema::new().attr("device_name", req(Type::String)).attr("device_type", req(Type::String)), true))
+            .block(
+                "placement_constraints",
+                BlockSchema { max_items: 10, ..set_of(Schema::new().attr("expression", opt(Type::String)).attr("type", req(Type::String)), true) },
+            )
+            .block("proxy_configuration", replacing(list_of(proxy, 1)))
+            .block("runtime_platform", replacing(list_of(platform, 1)))
     }
 
     fn validate(&self, config: &Value) -> Vec<Diagnostic> {
@@ -328,6 +536,9 @@ impl ResourceType<AwsProvider> for TaskDefinition {
                     m.insert("container_definitions".into(), Value::string(n).mark_if(sensitive));
                 }
             }
+        }
+        if let Value::Object(m) = &mut cfg {
+            for_items(m, "proxy_configuration", &mut |x| attrs::set_default(x, "type", Value::string("APPMESH")));
         }
         if let Some(Value::Set(volumes)) = cfg.as_map().and_then(|m| m.get("volume")).cloned() {
             // An EFS volume without root_directory mounts the file system's root: AWS reports
@@ -378,8 +589,13 @@ impl ResourceType<AwsProvider> for TaskDefinition {
         let c = c.clients()?;
         let arns: Vec<String> = objects.iter().map(|o| attrs::string(o, "arn").unwrap_or_else(|| id_of(o))).collect();
         if full {
-            let found = per_object(c, &arns, |c, arn| async move { describe_task_definition(&c, arn).await }).await?;
-            return Ok(arns.iter().zip(objects).map(|(arn, p)| found.get(arn).cloned().flatten().map(|(t, tags)| task_value(c, &t, &tags, Some(p)))).collect());
+            let targets: Vec<String> = objects.iter().map(read_target).collect();
+            let found = per_object(c, &targets, |c, arn| async move { describe_task_definition(&c, arn).await }).await?;
+            return Ok(targets
+                .iter()
+                .zip(objects)
+                .map(|(target, p)| found.get(target).cloned().flatten().map(|(t, tags)| task_value(c, &t, &tags, Some(p))))
+                .collect());
         }
         // A revision's content never changes: a routine refresh only checks that it is still
         // ACTIVE, by listing (stopping once all are seen), and keeps its tags.
@@ -399,11 +615,11 @@ impl ResourceType<AwsProvider> for TaskDefinition {
         Ok(arns.iter().zip(objects).map(|(arn, p)| active.contains(arn).then(|| p.clone())).collect())
     }
 
-    /// The recorded revision, not the family's newest; a full read (import and read back).
+    /// The recorded revision (with `track_latest`, the family's newest); a full read (import
+    /// and read back).
     async fn read_one(&self, c: &AwsProvider, known: &Value) -> Outcome<Option<Value>> {
         let c = c.clients()?;
-        let target = attrs::string(known, "arn").unwrap_or_else(|| id_of(known));
-        Ok(describe_task_definition(c, target).await?.map(|(t, tags)| task_value(c, &t, &tags, Some(known))))
+        Ok(describe_task_definition(c, read_target(known)).await?.map(|(t, tags)| task_value(c, &t, &tags, Some(known))))
     }
 
     /// Only the tags can change in place.
@@ -411,7 +627,11 @@ impl ResourceType<AwsProvider> for TaskDefinition {
         Ok(update_tags(c.clients()?, prior, p).await?)
     }
 
+    /// Deregisters the revision, unless `skip_destroy` keeps it (then it only leaves the state).
     async fn delete(&self, c: &AwsProvider, prior: &Value) -> Outcome<()> {
+        if attrs::bool(prior, "skip_destroy") == Some(true) {
+            return Ok(());
+        }
         let arn = arn_of(prior)?;
         match c.clients()?.ecs.deregister_task_definition().task_definition(&arn).send().await {
             Ok(_) => Ok(()),

@@ -23,7 +23,11 @@ async fn backup_status(c: &Clients, fs: &str) -> Result<Option<String>, Diagnost
 }
 
 fn backup_value(fs: &str, status: &str) -> Value {
-    Value::object([("id", Value::string(fs)), ("file_system_id", Value::string(fs)), ("backup_policy", Value::object([("status", Value::string(status))]))])
+    Value::object([
+        ("id", Value::string(fs)),
+        ("file_system_id", Value::string(fs)),
+        ("backup_policy", Value::List(vec![Value::object([("status", Value::string(status))])])),
+    ])
 }
 
 fn policy_status(p: &Value) -> String {
@@ -46,14 +50,17 @@ impl ResourceType<AwsProvider> for BackupPolicy {
         Schema::new()
             .attr("id", AttrSchema::computed(Type::String))
             .attr("file_system_id", AttrSchema::required(Type::String).force_new())
-            .block("backup_policy", BlockSchema { nesting: Nesting::Single, min_items: 1, max_items: 1, force_new: false, schema: policy })
+            .block("backup_policy", BlockSchema { nesting: Nesting::List, min_items: 1, max_items: 1, force_new: false, schema: policy })
     }
 
     fn validate(&self, config: &Value) -> Vec<Diagnostic> {
         match single_block(config, "backup_policy").and_then(|b| attrs::string(&b, "status")) {
             Some(status) if !["ENABLED", "DISABLED"].contains(&status.as_str()) => {
-                vec![Diagnostic::error("Invalid value", format!("status is {status:?}; expected ENABLED or DISABLED."))
-                    .with_path(vec![PathStep::Attr("backup_policy".into()), PathStep::Attr("status".into())])]
+                vec![Diagnostic::error("Invalid value", format!("status is {status:?}; expected ENABLED or DISABLED.")).with_path(vec![
+                    PathStep::Attr("backup_policy".into()),
+                    PathStep::Index(0),
+                    PathStep::Attr("status".into()),
+                ])]
             }
             _ => Vec::new(),
         }

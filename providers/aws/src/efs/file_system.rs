@@ -1,13 +1,18 @@
 //! `aws_efs_file_system`: refresh by listing (`DescribeFileSystems`, 100 a page, tags
 //! included), or by id for a single object; the create waits until the file system is
-//! `available`, the delete until its mount targets are gone and then it is.
+//! `available`, the delete until its mount targets are gone and then it is. The lifecycle
+//! policies have no batch read: one `DescribeLifecycleConfiguration` per file system that
+//! configures them, concurrently, and only on a full refresh.
 
 use super::{efs_tags, gone};
 use crate::common::*;
 use crate::config::Clients;
 use crate::AwsProvider;
 use aws_sdk_efs::operation::create_file_system::CreateFileSystemError;
-use aws_sdk_efs::types::{PerformanceMode, ThroughputMode};
+use aws_sdk_efs::types::{
+    LifecyclePolicy, PerformanceMode, ReplicationOverwriteProtection, ThroughputMode, TransitionToArchiveRules, TransitionToIaRules,
+    TransitionToPrimaryStorageClassRules,
+};
 use infra_provider::resource::with_id;
 use infra_provider::*;
 use std::collections::BTreeMap;
@@ -38,13 +43,97 @@ async fn describe_file_systems(c: &Clients, ids: &[String]) -> Result<BTreeMap<S
     Ok(out)
 }
 
-fn fs_value(c: &Clients, f: &aws_sdk_efs::types::FileSystemDescription, prior: Option<&Value>) -> Value {
+/// The lifecycle policies of a file system, as `lifecycle_policy` blocks (one transition each).
+async fn lifecycle_of(c: &Clients, id: &str) -> Result<Value, Diagnostic> {
+    let out = c.efs.describe_lifecycle_configuration().file_system_id(id).send().await.map_err(|e| api_error("DescribeLifecycleConfiguration", &e))?;
+    Ok(Value::List(
+        out.lifecycle_policies()
+            .iter()
+            .map(|l| {
+                Value::object([
+                    ("transition_to_archive", opt_string(l.transition_to_archive().map(|t| t.as_str()))),
+                    ("transition_to_ia", opt_string(l.transition_to_ia().map(|t| t.as_str()))),
+                    ("transition_to_primary_storage_class", opt_string(l.transition_to_primary_storage_class().map(|t| t.as_str()))),
+                ])
+            })
+            .collect(),
+    ))
+}
+
+fn lifecycle_policies(p: &Value) -> Vec<LifecyclePolicy> {
+    p.get_attr("lifecycle_policy")
+        .and_then(Value::as_seq)
+        .unwrap_or(&[])
+        .iter()
+        .map(|l| {
+            LifecyclePolicy::builder()
+                .set_transition_to_archive(attrs::string(l, "transition_to_archive").map(|t| TransitionToArchiveRules::from(t.as_str())))
+                .set_transition_to_ia(attrs::string(l, "transition_to_ia").map(|t| TransitionToIaRules::from(t.as_str())))
+                .set_transition_to_primary_storage_class(
+                    attrs::string(l, "transition_to_primary_storage_class").map(|t| TransitionToPrimaryStorageClassRules::from(t.as_str())),
+                )
+                .build()
+        })
+        .collect()
+}
+
+/// `PutLifecycleConfiguration` when the policies differ from `prior`'s (`None`: just created,
+/// with no policy).
+async fn set_lifecycle(c: &Clients, id: &str, prior: Option<&Value>, p: &Value) -> Result<(), Diagnostic> {
+    let empty = Value::List(Vec::new());
+    let old = prior.and_then(|o| o.get_attr("lifecycle_policy")).unwrap_or(&empty);
+    let new = p.get_attr("lifecycle_policy").unwrap_or(&empty);
+    if old.equals(new) || new.is_unknown() {
+        return Ok(());
+    }
+    c.efs
+        .put_lifecycle_configuration()
+        .file_system_id(id)
+        .set_lifecycle_policies(Some(lifecycle_policies(p)))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| api_error("PutLifecycleConfiguration", &e))
+}
+
+/// `UpdateFileSystemProtection` when `protection.replication_overwrite` is set and differs.
+async fn set_protection(c: &Clients, id: &str, prior: Option<&Value>, p: &Value) -> Result<(), Diagnostic> {
+    let overwrite = |v: &Value| single_block(v, "protection").and_then(|b| attrs::string(&b, "replication_overwrite"));
+    let Some(new) = overwrite(p) else { return Ok(()) };
+    if prior.and_then(overwrite).as_ref() == Some(&new) {
+        return Ok(());
+    }
+    c.efs
+        .update_file_system_protection()
+        .file_system_id(id)
+        .replication_overwrite_protection(ReplicationOverwriteProtection::from(new.as_str()))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| api_error("UpdateFileSystemProtection", &e))
+}
+
+fn fs_value(c: &Clients, f: &aws_sdk_efs::types::FileSystemDescription, lifecycle: Option<&Value>, prior: Option<&Value>) -> Value {
     let id = f.file_system_id();
     let all = user_tags(f.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())));
     let [tags, tags_all] = tag_attrs(&all, prior, &c.default_tags);
     // Provisioned throughput only means something in provisioned mode; AWS may keep the old
     // number after a switch away from it.
     let provisioned = f.throughput_mode().is_some_and(|m| m.as_str() == "provisioned");
+    let kept = |k: &str| prior.and_then(|p| p.get_attr(k)).filter(|v| !v.is_unknown()).cloned();
+    // `protection` only when configured (AWS reports it for every file system); a setting AWS
+    // does not report (moto) keeps the configured one.
+    let protection = match prior.and_then(|p| single_block(p, "protection")) {
+        Some(b) => {
+            let read = opt_string(f.file_system_protection().and_then(|x| x.replication_overwrite_protection()).map(|r| r.as_str()));
+            let configured = b.get_attr("replication_overwrite").filter(|v| !v.is_unknown()).cloned().unwrap_or(Value::Null);
+            Value::List(vec![Value::object([("replication_overwrite", or_if_null(read, configured))])])
+        }
+        None => Value::List(Vec::new()),
+    };
+    let size = f.size_in_bytes().map(|s| {
+        Value::object([("value", Value::int(s.value())), ("value_in_ia", opt_int(s.value_in_ia())), ("value_in_standard", opt_int(s.value_in_standard()))])
+    });
     Value::object([
         ("id", Value::string(id)),
         (
@@ -61,6 +150,11 @@ fn fs_value(c: &Clients, f: &aws_sdk_efs::types::FileSystemDescription, prior: O
         ("kms_key_id", opt_string(f.kms_key_id())),
         ("performance_mode", Value::string(f.performance_mode().as_str())),
         ("availability_zone_name", opt_string(f.availability_zone_name())),
+        ("availability_zone_id", opt_string(f.availability_zone_id())),
+        ("number_of_mount_targets", Value::int(f.number_of_mount_targets().into())),
+        ("size_in_bytes", Value::List(size.into_iter().collect())),
+        ("lifecycle_policy", lifecycle.cloned().or_else(|| kept("lifecycle_policy")).unwrap_or(Value::List(Vec::new()))),
+        ("protection", protection),
         ("throughput_mode", opt_string(f.throughput_mode().map(|m| m.as_str()))),
         (
             "provisioned_throughput_in_mibps",
@@ -83,6 +177,10 @@ impl ResourceType<AwsProvider> for FileSystem {
 
     fn schema(&self) -> Schema {
         let s = AttrSchema::computed;
+        let lifecycle = ["transition_to_archive", "transition_to_ia", "transition_to_primary_storage_class"]
+            .iter()
+            .fold(Schema::new(), |schema, k| schema.attr(k, AttrSchema::optional(Type::String)));
+        let protection = Schema::new().attr("replication_overwrite", AttrSchema::optional_computed(Type::String));
         Schema::new()
             .attr("id", s(Type::String))
             .attr("arn", s(Type::String))
@@ -94,8 +192,20 @@ impl ResourceType<AwsProvider> for FileSystem {
             .attr("kms_key_id", AttrSchema::optional_computed(Type::String).force_new())
             .attr("performance_mode", AttrSchema::optional_computed(Type::String).force_new().default(Value::string("generalPurpose")))
             .attr("availability_zone_name", AttrSchema::optional_computed(Type::String).force_new())
-            .attr("throughput_mode", AttrSchema::optional_computed(Type::String).default(Value::string("bursting")))
+            .attr("throughput_mode", AttrSchema::optional(Type::String).default(Value::string("bursting")))
             .attr("provisioned_throughput_in_mibps", AttrSchema::optional(Type::Number))
+            .attr("availability_zone_id", s(Type::String))
+            .attr("number_of_mount_targets", s(Type::Number))
+            .attr(
+                "size_in_bytes",
+                s(Type::List(Box::new(Type::Object(
+                    ["value", "value_in_ia", "value_in_standard"]
+                        .map(|k| (k.to_string(), infra_lang::types::ObjectAttr { ty: Type::Number, optional: false, default: None }))
+                        .into(),
+                )))),
+            )
+            .block("lifecycle_policy", BlockSchema { nesting: Nesting::List, min_items: 0, max_items: 3, force_new: false, schema: lifecycle })
+            .block("protection", BlockSchema { nesting: Nesting::List, min_items: 0, max_items: 1, force_new: false, schema: protection })
             .attr("tags", AttrSchema::optional(Type::Map(Box::new(Type::String))))
             .attr("tags_all", AttrSchema::computed(Type::Map(Box::new(Type::String))))
     }
@@ -138,6 +248,23 @@ impl ResourceType<AwsProvider> for FileSystem {
             if m.get("encrypted").and_then(Value::as_bool) == Some(false) && m.get("kms_key_id").is_some_and(Value::is_unknown) {
                 m.insert("kms_key_id".into(), Value::Null);
             }
+            // AWS sets the overwrite protection unless configured: the recorded one, or known
+            // after apply.
+            let recorded = prior.and_then(|p| single_block(p, "protection")).and_then(|b| b.get_attr("replication_overwrite").cloned());
+            if let Some(Value::List(items)) = m.get_mut("protection") {
+                for item in items.iter_mut() {
+                    if let Value::Object(b) = item {
+                        attrs::set_default(b, "replication_overwrite", recorded.clone().unwrap_or(Value::Unknown));
+                    }
+                }
+            }
+            // The size and the mount target count move on their own: an update reads them anew.
+            let changes = prior.is_some_and(|p| !Value::Object(m.clone()).equals(p));
+            if changes {
+                for k in ["size_in_bytes", "number_of_mount_targets"] {
+                    m.insert(k.into(), Value::Unknown);
+                }
+            }
         }
         plan_tags_all(&mut resp.planned, &c.default_tags());
         resp
@@ -174,8 +301,9 @@ impl ResourceType<AwsProvider> for FileSystem {
         }
     }
 
-    /// Waits for the state users rely on: `available`.
-    async fn converge(&self, c: &AwsProvider, created: &Value, _planned: &Value) -> Outcome<()> {
+    /// Waits for the state users rely on: `available`, then sets the lifecycle policies and
+    /// the replication overwrite protection (CreateFileSystem takes neither).
+    async fn converge(&self, c: &AwsProvider, created: &Value, planned: &Value) -> Outcome<()> {
         let (c, id) = (c.clients()?, attrs::req_string(created, "id")?);
         let ids = [id.clone()];
         wait_for(&format!("file system {id} becoming available"), Duration::from_secs(600), Duration::from_secs(2), || async {
@@ -186,14 +314,22 @@ impl ResourceType<AwsProvider> for FileSystem {
             }
         })
         .await?;
-        Ok(())
+        set_lifecycle(c, &id, None, planned).await?;
+        Ok(set_protection(c, &id, None, planned).await?)
     }
 
-    async fn read_many(&self, c: &AwsProvider, objects: &[Value], _full: bool) -> Outcome<Vec<Option<Value>>> {
+    async fn read_many(&self, c: &AwsProvider, objects: &[Value], full: bool) -> Outcome<Vec<Option<Value>>> {
         let c = c.clients()?;
         let ids: Vec<String> = objects.iter().map(id_of).collect();
         let found = describe_file_systems(c, &ids).await?;
-        Ok(ids.iter().zip(objects).map(|(id, p)| found.get(id).map(|f| fs_value(c, f, Some(p)))).collect())
+        // Lifecycle policies: read on a full refresh (every file system: drift shows added
+        // ones), kept as recorded on a routine one.
+        let present: Vec<String> = found.keys().cloned().collect();
+        let (mut lifecycle, missing) = split_recorded(&present, full, |id| {
+            objects.iter().find(|o| id_of(o) == id)?.get_attr("lifecycle_policy").filter(|v| v.as_seq().is_some()).cloned()
+        });
+        lifecycle.extend(per_object(c, &missing, |c, id| async move { lifecycle_of(&c, &id).await }).await?);
+        Ok(ids.iter().zip(objects).map(|(id, p)| found.get(id).map(|f| fs_value(c, f, lifecycle.get(id), Some(p)))).collect())
     }
 
     // One paged DescribeFileSystems; with a VPC scope, kept to the file systems with a mount
@@ -236,7 +372,8 @@ impl ResourceType<AwsProvider> for FileSystem {
                 .await
                 .map_err(|e| api_error("UpdateFileSystem", &e))?;
         }
-        Ok(())
+        set_lifecycle(c, &id, Some(prior), p).await?;
+        Ok(set_protection(c, &id, Some(prior), p).await?)
     }
 
     /// A file system cannot go while mount targets remain: retried until they are gone.

@@ -96,6 +96,11 @@ impl ResourceType<AwsProvider> for MountTarget {
             .attr("availability_zone_name", s(Type::String))
             .attr("availability_zone_id", s(Type::String))
             .attr("owner_id", s(Type::String))
+            .block("timeouts", timeouts_block(&["create", "delete"]))
+    }
+
+    fn validate(&self, config: &Value) -> Vec<Diagnostic> {
+        validate_timeouts(config)
     }
 
     async fn create(&self, c: &AwsProvider, p: &Value, _token: &str) -> Outcome<Value> {
@@ -115,9 +120,9 @@ impl ResourceType<AwsProvider> for MountTarget {
     }
 
     /// Waits for the state users rely on: `available`.
-    async fn converge(&self, c: &AwsProvider, created: &Value, _planned: &Value) -> Outcome<()> {
+    async fn converge(&self, c: &AwsProvider, created: &Value, planned: &Value) -> Outcome<()> {
         let (c, id) = (c.clients()?, attrs::req_string(created, "id")?);
-        wait_for(&format!("mount target {id} becoming available"), Duration::from_secs(600), Duration::from_secs(2), || async {
+        wait_for(&format!("mount target {id} becoming available"), timeout(planned, "create", Duration::from_secs(1800)), Duration::from_secs(2), || async {
             match describe_mount_targets(c, None, Some(&id)).await?.first().map(|m| m.life_cycle_state().as_str().to_string()).as_deref() {
                 Some("available") => Ok(Some(())),
                 Some("error") => Err(Diagnostic::error("Creation failed", format!("{id} reached state error."))),
@@ -206,7 +211,7 @@ impl ResourceType<AwsProvider> for MountTarget {
             Err(e) if gone(code_of(&e)) => return Ok(()),
             Err(e) => return Err(api_error("DeleteMountTarget", &e).into()),
         }
-        wait_for(&format!("mount target {id} going away"), Duration::from_secs(600), Duration::from_secs(2), || async {
+        wait_for(&format!("mount target {id} going away"), timeout(prior, "delete", Duration::from_secs(600)), Duration::from_secs(2), || async {
             let left = describe_mount_targets(c, None, Some(&id)).await?;
             Ok(left.iter().all(|m| m.life_cycle_state().as_str() == "deleted").then_some(()))
         })

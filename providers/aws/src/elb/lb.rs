@@ -125,7 +125,7 @@ fn subnet_mappings(lb: &elb::types::LoadBalancer, prior: Option<&Value>) -> Valu
 }
 
 /// `name_prefix` as read: the recorded prefix while the name still starts with it.
-fn name_prefix_of(name: Option<&str>, prior: Option<&Value>) -> Value {
+pub(super) fn name_prefix_of(name: Option<&str>, prior: Option<&Value>) -> Value {
     match (name, prior.and_then(|p| attrs::string(p, "name_prefix"))) {
         (Some(n), Some(p)) if n.starts_with(&p) => Value::string(p),
         _ => Value::Null,
@@ -281,7 +281,7 @@ fn enforce(p: &Value) -> Option<EnforceSecurityGroupInboundRulesOnPrivateLinkTra
 
 /// A generated name: `name_prefix` (or `infra-`) and a suffix from the create token, at most
 /// 32 characters.
-fn name_from(p: &Value, token: &str) -> String {
+pub(super) fn name_from(p: &Value, token: &str) -> String {
     match attrs::string(p, "name_prefix") {
         Some(prefix) => {
             let suffix: String = token.replace('-', "").chars().take(32usize.saturating_sub(prefix.len())).collect();

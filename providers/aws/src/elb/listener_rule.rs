@@ -4,6 +4,10 @@
 
 use super::*;
 use crate::AwsProvider;
+use elb::types::{
+    HostHeaderConditionConfig, HttpHeaderConditionConfig, HttpRequestMethodConditionConfig, PathPatternConditionConfig, QueryStringConditionConfig,
+    QueryStringKeyValuePair, RuleCondition, SourceIpConditionConfig,
+};
 use infra_provider::resource::with_id;
 
 pub struct ListenerRule;
@@ -40,53 +44,103 @@ fn rule_listener_arn(rule: &str) -> String {
     }
 }
 
-fn conditions_of(p: &Value) -> Vec<elb::types::RuleCondition> {
+/// The condition blocks: (block, AWS field).
+const CONDITIONS: &[(&str, &str)] = &[
+    ("host_header", "host-header"),
+    ("http_header", "http-header"),
+    ("http_request_method", "http-request-method"),
+    ("path_pattern", "path-pattern"),
+    ("query_string", "query-string"),
+    ("source_ip", "source-ip"),
+];
+
+fn conditions_of(p: &Value) -> Vec<RuleCondition> {
     let mut out = Vec::new();
     for cond in p.get_attr("condition").and_then(Value::as_seq).unwrap_or(&[]) {
-        if let Some(v) = single_block(cond, "path_pattern").filter(|v| !v.is_null()) {
-            let cfg = elb::types::PathPatternConditionConfig::builder().set_values(Some(attrs::strings(&v, "values"))).build();
-            out.push(elb::types::RuleCondition::builder().field("path-pattern").path_pattern_config(cfg).build());
+        let values = |b: &str| single_block(cond, b).map(|v| attrs::strings(&v, "values"));
+        if let Some(v) = values("path_pattern") {
+            out.push(
+                RuleCondition::builder().field("path-pattern").path_pattern_config(PathPatternConditionConfig::builder().set_values(Some(v)).build()).build(),
+            );
         }
-        if let Some(v) = single_block(cond, "host_header").filter(|v| !v.is_null()) {
-            let cfg = elb::types::HostHeaderConditionConfig::builder().set_values(Some(attrs::strings(&v, "values"))).build();
-            out.push(elb::types::RuleCondition::builder().field("host-header").host_header_config(cfg).build());
+        if let Some(v) = values("host_header") {
+            out.push(
+                RuleCondition::builder().field("host-header").host_header_config(HostHeaderConditionConfig::builder().set_values(Some(v)).build()).build(),
+            );
+        }
+        if let Some(h) = single_block(cond, "http_header") {
+            let cfg =
+                HttpHeaderConditionConfig::builder().set_http_header_name(attrs::string(&h, "http_header_name")).set_values(Some(attrs::strings(&h, "values")));
+            out.push(RuleCondition::builder().field("http-header").http_header_config(cfg.build()).build());
+        }
+        if let Some(v) = values("http_request_method") {
+            let cfg = HttpRequestMethodConditionConfig::builder().set_values(Some(v)).build();
+            out.push(RuleCondition::builder().field("http-request-method").http_request_method_config(cfg).build());
+        }
+        if let Some(v) = values("source_ip") {
+            out.push(RuleCondition::builder().field("source-ip").source_ip_config(SourceIpConditionConfig::builder().set_values(Some(v)).build()).build());
+        }
+        let pairs: Vec<QueryStringKeyValuePair> = cond
+            .get_attr("query_string")
+            .and_then(Value::as_seq)
+            .unwrap_or(&[])
+            .iter()
+            .map(|q| QueryStringKeyValuePair::builder().set_key(attrs::string(q, "key")).set_value(attrs::string(q, "value")).build())
+            .collect();
+        if !pairs.is_empty() {
+            out.push(
+                RuleCondition::builder()
+                    .field("query-string")
+                    .query_string_config(QueryStringConditionConfig::builder().set_values(Some(pairs)).build())
+                    .build(),
+            );
         }
     }
     out
+}
+
+/// One condition as read: the block of its field, the others empty.
+fn condition_value(cond: &RuleCondition) -> Option<Value> {
+    let field = cond.field()?;
+    let (block, _) = CONDITIONS.iter().find(|(_, f)| *f == field)?;
+    // The typed config, or the older flat `Values` some servers still answer with.
+    let or_flat = |v: Option<&[String]>| v.filter(|v| !v.is_empty()).unwrap_or(cond.values()).to_vec();
+    let values = |v: Option<&[String]>| Value::List(vec![Value::object([("values", string_set(or_flat(v)))])]);
+    let read = match *block {
+        "host_header" => values(cond.host_header_config().map(|c| c.values())),
+        "path_pattern" => values(cond.path_pattern_config().map(|c| c.values())),
+        "http_request_method" => values(cond.http_request_method_config().map(|c| c.values())),
+        "source_ip" => values(cond.source_ip_config().map(|c| c.values())),
+        "http_header" => Value::List(vec![Value::object([
+            ("http_header_name", opt_string(cond.http_header_config().and_then(|c| c.http_header_name()))),
+            ("values", string_set(or_flat(cond.http_header_config().map(|c| c.values())))),
+        ])]),
+        _ => Value::set(
+            cond.query_string_config()
+                .map(|c| c.values())
+                .unwrap_or_default()
+                .iter()
+                .map(|q| Value::object([("key", opt_string(q.key())), ("value", opt_string(q.value()))]))
+                .collect(),
+        ),
+    };
+    Some(Value::object(CONDITIONS.iter().map(|(b, _)| {
+        let empty = if *b == "query_string" { Value::set(Vec::new()) } else { Value::List(Vec::new()) };
+        (b.to_string(), if b == block { read.clone() } else { empty })
+    })))
 }
 
 fn rule_value(c: &Clients, r: &elb::types::Rule, tags: &BTreeMap<String, String>, prior: Option<&Value>) -> Value {
     let arn = r.rule_arn().unwrap_or_default();
     let all = user_tags(tags.clone());
     let [tags, tags_all] = tag_attrs(&all, prior, &c.default_tags);
-    let conditions = r
-        .conditions()
-        .iter()
-        .filter_map(|cond| {
-            // The typed config, or the older flat `Values` some servers still answer with.
-            let (block, values): (&str, Vec<String>) = match cond.field() {
-                Some("path-pattern") => (
-                    "path_pattern",
-                    cond.path_pattern_config().map(|c| c.values().to_vec()).filter(|v| !v.is_empty()).unwrap_or_else(|| cond.values().to_vec()),
-                ),
-                Some("host-header") => {
-                    ("host_header", cond.host_header_config().map(|c| c.values().to_vec()).filter(|v| !v.is_empty()).unwrap_or_else(|| cond.values().to_vec()))
-                }
-                _ => return None,
-            };
-            let values = Value::object([("values", string_set(values))]);
-            Some(Value::object([
-                ("path_pattern", if block == "path_pattern" { values.clone() } else { Value::Null }),
-                ("host_header", if block == "host_header" { values } else { Value::Null }),
-            ]))
-        })
-        .collect();
+    let conditions = r.conditions().iter().filter_map(condition_value).collect();
     Value::object([
         ("id", Value::string(arn)),
         ("arn", Value::string(arn)),
         ("listener_arn", prior.and_then(|p| p.get_attr("listener_arn")).cloned().unwrap_or_else(|| Value::string(rule_listener_arn(arn)))),
         ("priority", r.priority().and_then(|p| p.parse::<i64>().ok()).map(Value::int).unwrap_or(Value::Null)),
-        ("action", actions_value(r.actions())),
+        ("action", actions_value(r.actions(), prior.and_then(|p| p.get_attr("action")))),
         ("condition", Value::set(conditions)),
         tags,
         tags_all,
@@ -100,8 +154,16 @@ impl ResourceType<AwsProvider> for ListenerRule {
     }
 
     fn schema(&self) -> Schema {
-        let values = || Schema::new().attr("values", AttrSchema::required(string_set_type()));
-        let condition = Schema::new().block("path_pattern", single(values())).block("host_header", single(values()));
+        let values = || list_block(1, Schema::new().attr("values", AttrSchema::required(string_set_type())));
+        let header = Schema::new().attr("http_header_name", AttrSchema::required(Type::String)).attr("values", AttrSchema::required(string_set_type()));
+        let query = Schema::new().attr("key", AttrSchema::optional(Type::String)).attr("value", AttrSchema::required(Type::String));
+        let condition = Schema::new()
+            .block("host_header", values())
+            .block("http_header", list_block(1, header))
+            .block("http_request_method", values())
+            .block("path_pattern", values())
+            .block("query_string", BlockSchema { nesting: Nesting::Set, min_items: 0, max_items: usize::MAX, force_new: false, schema: query })
+            .block("source_ip", values());
         Schema::new()
             .attr("id", AttrSchema::computed(Type::String))
             .attr("arn", AttrSchema::computed(Type::String))
@@ -109,8 +171,29 @@ impl ResourceType<AwsProvider> for ListenerRule {
             .attr("priority", AttrSchema::optional_computed(Type::Number))
             .attr("tags", tags_attr())
             .attr("tags_all", tags_all_attr())
-            .block("action", actions_block(1))
+            .block("action", actions_block(1, false))
             .block("condition", BlockSchema { nesting: Nesting::Set, min_items: 1, max_items: usize::MAX, force_new: false, schema: condition })
+    }
+
+    /// Each action has what its type needs; each condition sets exactly one of its blocks.
+    fn validate(&self, config: &Value) -> Vec<Diagnostic> {
+        let mut d = validate_actions(config, "action");
+        for cond in config.get_attr("condition").and_then(Value::as_seq).unwrap_or(&[]) {
+            let set = CONDITIONS.iter().filter(|(b, _)| cond.get_attr(b).and_then(Value::as_seq).is_some_and(|s| !s.is_empty())).count();
+            if set != 1 && cond.is_wholly_known() {
+                d.push(
+                    Diagnostic::error(
+                        "Invalid condition",
+                        format!(
+                            "A condition block sets exactly one of {}; this one sets {set}.",
+                            CONDITIONS.iter().map(|(b, _)| *b).collect::<Vec<_>>().join(", ")
+                        ),
+                    )
+                    .with_path(attrs::at("condition")),
+                );
+            }
+        }
+        d
     }
 
     fn plan(&self, c: &AwsProvider, prior: Option<&Value>, config: &Value) -> PlanResponse {

@@ -8,7 +8,10 @@
 use crate::common::*;
 use crate::config::Clients;
 use aws_sdk_elasticloadbalancingv2 as elb;
-use elb::types::{Action as LbAction, ActionTypeEnum, FixedResponseActionConfig, RedirectActionConfig, RedirectActionStatusCodeEnum, Tag};
+use elb::types::{
+    Action as LbAction, ActionTypeEnum, AuthenticateCognitoActionConfig, AuthenticateOidcActionConfig, FixedResponseActionConfig, ForwardActionConfig,
+    RedirectActionConfig, RedirectActionStatusCodeEnum, Tag, TargetGroupStickinessConfig, TargetGroupTuple,
+};
 use infra_provider::*;
 use std::collections::BTreeMap;
 
@@ -61,10 +64,6 @@ fn tags_all_attr() -> AttrSchema {
 
 fn string_set_type() -> Type {
     Type::Set(Box::new(Type::String))
-}
-
-fn single(schema: Schema) -> BlockSchema {
-    BlockSchema { nesting: Nesting::Single, min_items: 0, max_items: 1, force_new: false, schema }
 }
 
 /// Whether an error code says the object is gone.
@@ -166,21 +165,6 @@ async fn drop_intent_tag(c: &Clients, state: &Value) -> Result<(), Diagnostic> {
     c.elb.remove_tags().resource_arns(arn).tag_keys(INTENT_TAG).send().await.map(|_| ()).map_err(|e| api_error("RemoveTags", &e))
 }
 
-/// The recorded values of attributes that have no batch read, as AWS's attribute map
-/// (`[(attribute, AWS key)]`), when every one is recorded.
-fn recorded_attributes(prior: Option<&Value>, keys: &[(&str, &str)]) -> Option<BTreeMap<String, String>> {
-    let p = prior?;
-    keys.iter()
-        .map(|(attr, key)| {
-            let text = match p.get_attr(attr)? {
-                Value::Bool(b) => b.to_string(),
-                other => other.as_i64()?.to_string(),
-            };
-            Some((key.to_string(), text))
-        })
-        .collect()
-}
-
 fn attr_bool(a: &BTreeMap<String, String>, k: &str) -> Value {
     a.get(k).map(|v| Value::Bool(v == "true")).unwrap_or(Value::Null)
 }
@@ -191,58 +175,139 @@ fn attr_int(a: &BTreeMap<String, String>, k: &str) -> Value {
 
 // Actions, of a listener (`default_action`) and of a rule (`action`).
 
-fn action_schema() -> Schema {
+/// The action block: `listener` marks the listener's flavour, whose authentication settings
+/// are optional and computed where a rule's are optional only.
+fn action_schema(listener: bool) -> Schema {
+    let (opt, oc, req) = (AttrSchema::optional, AttrSchema::optional_computed, AttrSchema::required);
+    let auth = |s: Schema| {
+        let setting = if listener { oc } else { opt };
+        s.attr("authentication_request_extra_params", opt(Type::Map(Box::new(Type::String))))
+            .attr("on_unauthenticated_request", oc(Type::String))
+            .attr("scope", setting(Type::String))
+            .attr("session_cookie_name", setting(Type::String))
+            .attr("session_timeout", setting(Type::Number))
+    };
+    let cognito =
+        auth(Schema::new().attr("user_pool_arn", req(Type::String)).attr("user_pool_client_id", req(Type::String)).attr("user_pool_domain", req(Type::String)));
+    let oidc = auth(
+        Schema::new()
+            .attr("authorization_endpoint", req(Type::String))
+            .attr("client_id", req(Type::String))
+            .attr("client_secret", req(Type::String).sensitive())
+            .attr("issuer", req(Type::String))
+            .attr("token_endpoint", req(Type::String))
+            .attr("user_info_endpoint", req(Type::String)),
+    );
     let redirect = Schema::new()
-        .attr("host", AttrSchema::optional(Type::String))
-        .attr("path", AttrSchema::optional(Type::String))
-        .attr("port", AttrSchema::optional(Type::String))
-        .attr("protocol", AttrSchema::optional(Type::String))
-        .attr("query", AttrSchema::optional(Type::String))
-        .attr("status_code", AttrSchema::required(Type::String));
-    let fixed = Schema::new()
-        .attr("content_type", AttrSchema::required(Type::String))
-        .attr("message_body", AttrSchema::optional(Type::String))
-        .attr("status_code", AttrSchema::optional(Type::String));
+        .attr("host", opt(Type::String))
+        .attr("path", opt(Type::String))
+        .attr("port", opt(Type::String))
+        .attr("protocol", opt(Type::String))
+        .attr("query", opt(Type::String))
+        .attr("status_code", req(Type::String));
+    let fixed = Schema::new().attr("content_type", req(Type::String)).attr("message_body", opt(Type::String)).attr("status_code", oc(Type::String));
+    let forward = Schema::new().block("stickiness", list_block(1, Schema::new().attr("duration", req(Type::Number)).attr("enabled", opt(Type::Bool)))).block(
+        "target_group",
+        BlockSchema {
+            nesting: Nesting::Set,
+            min_items: 1,
+            max_items: 5,
+            force_new: false,
+            schema: Schema::new().attr("arn", req(Type::String)).attr("weight", opt(Type::Number)),
+        },
+    );
     Schema::new()
-        .attr("type", AttrSchema::required(Type::String))
-        .attr("target_group_arn", AttrSchema::optional(Type::String))
-        .attr("order", AttrSchema::optional(Type::Number))
-        .block("redirect", single(redirect))
-        .block("fixed_response", single(fixed))
+        .attr("type", req(Type::String))
+        .attr("target_group_arn", opt(Type::String))
+        .attr("order", oc(Type::Number))
+        .block("authenticate_cognito", list_block(1, cognito))
+        .block("authenticate_oidc", list_block(1, oidc))
+        .block("fixed_response", list_block(1, fixed))
+        .block("forward", list_block(1, forward))
+        .block("redirect", list_block(1, redirect))
 }
 
-fn actions_block(min_items: usize) -> BlockSchema {
-    BlockSchema { nesting: Nesting::List, min_items, max_items: usize::MAX, force_new: false, schema: action_schema() }
+/// A list block of at most `max_items` (terraform-plugin-sdk's `MaxItems: 1` blocks).
+fn list_block(max_items: usize, schema: Schema) -> BlockSchema {
+    BlockSchema { nesting: Nesting::List, min_items: 0, max_items, force_new: false, schema }
 }
 
-/// Terraform's defaults inside action blocks: `order` by position, redirect placeholders,
-/// fixed responses answering 200.
-fn fill_actions(m: &mut BTreeMap<String, Value>, block: &str) {
-    if let Some(Value::List(actions)) = m.get_mut(block) {
-        for (i, a) in actions.iter_mut().enumerate() {
-            if let Value::Object(a) = a {
-                attrs::set_default(a, "order", Value::int(i as i64 + 1));
-                if let Some(Value::Object(r)) = a.get_mut("redirect") {
-                    fill(
-                        r,
-                        &[
-                            ("host", Value::string("#{host}")),
-                            ("path", Value::string("/#{path}")),
-                            ("port", Value::string("#{port}")),
-                            ("protocol", Value::string("#{protocol}")),
-                            ("query", Value::string("#{query}")),
-                        ],
-                    );
-                }
-                if let Some(Value::Object(f)) = a.get_mut("fixed_response") {
-                    attrs::set_default(f, "status_code", Value::string("200"));
-                }
+fn actions_block(min_items: usize, listener: bool) -> BlockSchema {
+    BlockSchema { nesting: Nesting::List, min_items, max_items: usize::MAX, force_new: false, schema: action_schema(listener) }
+}
+
+/// Runs `f` on every item of the list or set block `name` of `m`.
+fn each_item(m: &mut BTreeMap<String, Value>, name: &str, mut f: impl FnMut(&mut BTreeMap<String, Value>)) {
+    if let Some(Value::List(items) | Value::Set(items)) = m.get_mut(name) {
+        for item in items.iter_mut() {
+            if let Value::Object(o) = item {
+                f(&mut **o);
             }
         }
     }
 }
 
-fn action_value(a: &LbAction) -> Value {
+/// Terraform's defaults inside action blocks: `order` by position, redirect placeholders,
+/// fixed responses answering 200, the authentication settings AWS applies, weight 1.
+fn fill_actions(m: &mut BTreeMap<String, Value>, block: &str) {
+    let mut i = 0;
+    each_item(m, block, |a| {
+        i += 1;
+        attrs::set_default(a, "order", Value::int(i));
+        each_item(a, "redirect", |r| {
+            fill(
+                r,
+                &[
+                    ("host", Value::string("#{host}")),
+                    ("path", Value::string("/#{path}")),
+                    ("port", Value::string("#{port}")),
+                    ("protocol", Value::string("#{protocol}")),
+                    ("query", Value::string("#{query}")),
+                ],
+            )
+        });
+        each_item(a, "fixed_response", |f| attrs::set_default(f, "status_code", Value::string("200")));
+        for auth in ["authenticate_cognito", "authenticate_oidc"] {
+            each_item(a, auth, |x| {
+                fill(
+                    x,
+                    &[
+                        ("on_unauthenticated_request", Value::string("authenticate")),
+                        ("scope", Value::string("openid")),
+                        ("session_cookie_name", Value::string("AWSELBAuthSessionCookie")),
+                        ("session_timeout", Value::int(604800)),
+                    ],
+                )
+            });
+        }
+        each_item(a, "forward", |f| {
+            each_item(f, "target_group", |t| attrs::set_default(t, "weight", Value::int(1)));
+            each_item(f, "stickiness", |s| attrs::set_default(s, "enabled", Value::Bool(false)));
+        });
+    });
+}
+
+fn auth_settings(
+    cookie: Option<&str>,
+    scope: Option<&str>,
+    timeout: Option<i64>,
+    unauth: Option<&str>,
+    extra: Option<&std::collections::HashMap<String, String>>,
+) -> [(&'static str, Value); 5] {
+    [
+        ("session_cookie_name", opt_string(cookie)),
+        ("scope", opt_string(scope)),
+        ("session_timeout", opt_int(timeout)),
+        ("on_unauthenticated_request", opt_string(unauth)),
+        ("authentication_request_extra_params", extra.map(|m| map_value(&m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())).unwrap_or(Value::Null)),
+    ]
+}
+
+/// One action as read; `prior` is the action recorded at the same position: the OIDC client
+/// secret (never reported) is kept from it, and it says whether a forward went by
+/// `target_group_arn` or by a `forward` block (AWS reports both for one group).
+fn action_value(a: &LbAction, prior: Option<&Value>) -> Value {
+    let one = |v: Option<Value>| Value::List(v.into_iter().collect());
     let redirect = a.redirect_config().map(|r| {
         Value::object([
             ("host", opt_string(r.host())),
@@ -260,25 +325,86 @@ fn action_value(a: &LbAction) -> Value {
             ("status_code", opt_string(f.status_code())),
         ])
     });
-    // A forward action may come back with a one-group ForwardConfig as well: the ARN says it all.
-    let target = a
-        .target_group_arn()
-        .map(str::to_string)
-        .or_else(|| a.forward_config().and_then(|f| f.target_groups().first()).and_then(|t| t.target_group_arn()).map(str::to_string));
+    let cognito = a.authenticate_cognito_config().map(|x| {
+        let mut m: BTreeMap<String, Value> = auth_settings(
+            x.session_cookie_name(),
+            x.scope(),
+            x.session_timeout(),
+            x.on_unauthenticated_request().map(|o| o.as_str()),
+            x.authentication_request_extra_params(),
+        )
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        m.insert("user_pool_arn".into(), opt_string(x.user_pool_arn()));
+        m.insert("user_pool_client_id".into(), opt_string(x.user_pool_client_id()));
+        m.insert("user_pool_domain".into(), opt_string(x.user_pool_domain()));
+        Value::Object(m.into())
+    });
+    let prior_block = |name: &str| prior.and_then(|p| single_block(p, name));
+    let oidc = a.authenticate_oidc_config().map(|x| {
+        let mut m: BTreeMap<String, Value> = auth_settings(
+            x.session_cookie_name(),
+            x.scope(),
+            x.session_timeout(),
+            x.on_unauthenticated_request().map(|o| o.as_str()),
+            x.authentication_request_extra_params(),
+        )
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let secret = prior_block("authenticate_oidc").and_then(|o| o.get_attr("client_secret").filter(|v| !v.is_unknown()).cloned());
+        m.insert("authorization_endpoint".into(), opt_string(x.authorization_endpoint()));
+        m.insert("client_id".into(), opt_string(x.client_id()));
+        m.insert("client_secret".into(), secret.unwrap_or_else(|| opt_string(x.client_secret())));
+        m.insert("issuer".into(), opt_string(x.issuer()));
+        m.insert("token_endpoint".into(), opt_string(x.token_endpoint()));
+        m.insert("user_info_endpoint".into(), opt_string(x.user_info_endpoint()));
+        Value::Object(m.into())
+    });
+    let groups = a.forward_config().map(|f| f.target_groups()).unwrap_or_default();
+    // A forward written with `target_group_arn` comes back with a one-group ForwardConfig as
+    // well: the block is read when it was configured or when it says more than the ARN.
+    let forward_configured = prior_block("forward").is_some();
+    let forward = a.forward_config().filter(|_| forward_configured || groups.len() > 1).map(|f| {
+        let prior_stickiness = prior_block("forward").and_then(|p| single_block(&p, "stickiness"));
+        let stickiness = f
+            .target_group_stickiness_config()
+            .filter(|s| prior_stickiness.is_some() || s.enabled() == Some(true))
+            .map(|s| Value::object([("duration", opt_int(s.duration_seconds())), ("enabled", Value::Bool(s.enabled().unwrap_or(false)))]));
+        Value::object([
+            ("stickiness", one(stickiness)),
+            (
+                "target_group",
+                Value::set(
+                    f.target_groups()
+                        .iter()
+                        .map(|t| Value::object([("arn", opt_string(t.target_group_arn())), ("weight", opt_int(t.weight().or(Some(1))))]))
+                        .collect(),
+                ),
+            ),
+        ])
+    });
+    let target = a.target_group_arn().map(str::to_string).or_else(|| (groups.len() == 1).then(|| groups[0].target_group_arn().map(str::to_string)).flatten());
+    let by_arn = !forward_configured || prior.and_then(|p| p.get_attr("target_group_arn")).is_some_and(|v| !v.is_null());
     Value::object([
         ("type", opt_string(a.r#type().map(|t| t.as_str()))),
-        ("target_group_arn", target.map(Value::string).unwrap_or(Value::Null)),
+        ("target_group_arn", target.filter(|_| by_arn).map(Value::string).unwrap_or(Value::Null)),
         ("order", opt_int(a.order())),
-        ("redirect", redirect.unwrap_or(Value::Null)),
-        ("fixed_response", fixed.unwrap_or(Value::Null)),
+        ("redirect", one(redirect)),
+        ("fixed_response", one(fixed)),
+        ("authenticate_cognito", one(cognito)),
+        ("authenticate_oidc", one(oidc)),
+        ("forward", one(forward)),
     ])
 }
 
-/// Actions as AWS reports them, in order.
-fn actions_value(actions: &[LbAction]) -> Value {
+/// Actions as AWS reports them, in order, each read against the recorded one at its position.
+fn actions_value(actions: &[LbAction], prior: Option<&Value>) -> Value {
     let mut actions: Vec<&LbAction> = actions.iter().collect();
     actions.sort_by_key(|a| a.order().unwrap_or(i32::MAX));
-    let mut out: Vec<Value> = actions.into_iter().map(action_value).collect();
+    let recorded = prior.and_then(Value::as_seq).unwrap_or(&[]);
+    let mut out: Vec<Value> = actions.into_iter().enumerate().map(|(i, a)| action_value(a, recorded.get(i))).collect();
     // An answer without `Order` (moto's) means the position, as planning assumes.
     for (i, a) in out.iter_mut().enumerate() {
         if let Value::Object(a) = a {
@@ -288,6 +414,10 @@ fn actions_value(actions: &[LbAction]) -> Value {
     Value::List(out)
 }
 
+fn extra_params(v: &Value) -> Option<std::collections::HashMap<String, String>> {
+    v.get_attr("authentication_request_extra_params").filter(|m| !m.is_null()).map(|m| attrs::map_of(Some(m)).into_iter().collect())
+}
+
 fn actions_of(p: &Value, block: &str) -> Result<Vec<LbAction>, Diagnostic> {
     let mut out = Vec::new();
     for a in p.get_attr(block).and_then(Value::as_seq).unwrap_or(&[]) {
@@ -295,28 +425,107 @@ fn actions_of(p: &Value, block: &str) -> Result<Vec<LbAction>, Diagnostic> {
             .r#type(ActionTypeEnum::from(attrs::req_string(a, "type")?.as_str()))
             .set_target_group_arn(attrs::string(a, "target_group_arn"))
             .set_order(int_of(a, "order"));
-        if let Some(r) = a.get_attr("redirect").filter(|r| !r.is_null()) {
+        if let Some(r) = single_block(a, "redirect") {
             b = b.redirect_config(
                 RedirectActionConfig::builder()
-                    .set_host(attrs::string(r, "host"))
-                    .set_path(attrs::string(r, "path"))
-                    .set_port(attrs::string(r, "port"))
-                    .set_protocol(attrs::string(r, "protocol"))
-                    .set_query(attrs::string(r, "query"))
-                    .status_code(RedirectActionStatusCodeEnum::from(attrs::req_string(r, "status_code")?.as_str()))
+                    .set_host(attrs::string(&r, "host"))
+                    .set_path(attrs::string(&r, "path"))
+                    .set_port(attrs::string(&r, "port"))
+                    .set_protocol(attrs::string(&r, "protocol"))
+                    .set_query(attrs::string(&r, "query"))
+                    .status_code(RedirectActionStatusCodeEnum::from(attrs::req_string(&r, "status_code")?.as_str()))
                     .build(),
             );
         }
-        if let Some(f) = a.get_attr("fixed_response").filter(|f| !f.is_null()) {
+        if let Some(f) = single_block(a, "fixed_response") {
             b = b.fixed_response_config(
                 FixedResponseActionConfig::builder()
-                    .set_content_type(attrs::string(f, "content_type"))
-                    .set_message_body(attrs::string(f, "message_body"))
-                    .status_code(attrs::string(f, "status_code").unwrap_or_else(|| "200".into()))
+                    .set_content_type(attrs::string(&f, "content_type"))
+                    .set_message_body(attrs::string(&f, "message_body"))
+                    .status_code(attrs::string(&f, "status_code").unwrap_or_else(|| "200".into()))
                     .build(),
             );
+        }
+        if let Some(x) = single_block(a, "authenticate_cognito") {
+            b = b.authenticate_cognito_config(
+                AuthenticateCognitoActionConfig::builder()
+                    .set_user_pool_arn(attrs::string(&x, "user_pool_arn"))
+                    .set_user_pool_client_id(attrs::string(&x, "user_pool_client_id"))
+                    .set_user_pool_domain(attrs::string(&x, "user_pool_domain"))
+                    .set_session_cookie_name(attrs::string(&x, "session_cookie_name"))
+                    .set_scope(attrs::string(&x, "scope"))
+                    .set_session_timeout(attrs::int(&x, "session_timeout"))
+                    .set_on_unauthenticated_request(attrs::string(&x, "on_unauthenticated_request").map(|s| s.as_str().into()))
+                    .set_authentication_request_extra_params(extra_params(&x))
+                    .build(),
+            );
+        }
+        if let Some(x) = single_block(a, "authenticate_oidc") {
+            b = b.authenticate_oidc_config(
+                AuthenticateOidcActionConfig::builder()
+                    .set_authorization_endpoint(attrs::string(&x, "authorization_endpoint"))
+                    .set_client_id(attrs::string(&x, "client_id"))
+                    .set_client_secret(attrs::string(&x, "client_secret"))
+                    .set_issuer(attrs::string(&x, "issuer"))
+                    .set_token_endpoint(attrs::string(&x, "token_endpoint"))
+                    .set_user_info_endpoint(attrs::string(&x, "user_info_endpoint"))
+                    .set_session_cookie_name(attrs::string(&x, "session_cookie_name"))
+                    .set_scope(attrs::string(&x, "scope"))
+                    .set_session_timeout(attrs::int(&x, "session_timeout"))
+                    .set_on_unauthenticated_request(attrs::string(&x, "on_unauthenticated_request").map(|s| s.as_str().into()))
+                    .set_authentication_request_extra_params(extra_params(&x))
+                    .build(),
+            );
+        }
+        if let Some(f) = single_block(a, "forward") {
+            let groups: Vec<TargetGroupTuple> = f
+                .get_attr("target_group")
+                .and_then(Value::as_seq)
+                .unwrap_or(&[])
+                .iter()
+                .map(|t| TargetGroupTuple::builder().set_target_group_arn(attrs::string(t, "arn")).set_weight(int_of(t, "weight")).build())
+                .collect();
+            let stickiness = single_block(&f, "stickiness")
+                .map(|s| TargetGroupStickinessConfig::builder().set_enabled(attrs::bool(&s, "enabled")).set_duration_seconds(int_of(&s, "duration")).build());
+            b = b.forward_config(ForwardActionConfig::builder().set_target_groups(Some(groups)).set_target_group_stickiness_config(stickiness).build());
         }
         out.push(b.build());
     }
     Ok(out)
+}
+
+/// What each action type needs (Terraform's validation), as diagnostics at `block[i]`.
+fn validate_actions(config: &Value, block: &str) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for (i, a) in config.get_attr(block).and_then(Value::as_seq).unwrap_or(&[]).iter().enumerate() {
+        let at = |last: Option<&str>| {
+            let mut p = vec![PathStep::Attr(block.into()), PathStep::Index(i as i64)];
+            p.extend(last.map(|l| PathStep::Attr(l.into())));
+            p
+        };
+        let kind = attrs::string(a, "type").unwrap_or_default();
+        let needs: &[&str] = match kind.as_str() {
+            "forward" => &["target_group_arn", "forward"],
+            "redirect" => &["redirect"],
+            "fixed-response" => &["fixed_response"],
+            "authenticate-cognito" => &["authenticate_cognito"],
+            "authenticate-oidc" => &["authenticate_oidc"],
+            _ if a.get_attr("type").is_some_and(Value::is_unknown) => continue,
+            other => {
+                out.push(
+                    Diagnostic::error(
+                        "Invalid action type",
+                        format!("{other:?} is not one of forward, redirect, fixed-response, authenticate-cognito, authenticate-oidc."),
+                    )
+                    .with_path(at(Some("type"))),
+                );
+                continue;
+            }
+        };
+        let set = |k: &str| a.get_attr(k).is_some_and(|v| !v.is_null() && !v.as_seq().is_some_and(<[Value]>::is_empty));
+        if !needs.iter().any(|k| set(k)) {
+            out.push(Diagnostic::error("Incomplete action", format!("A {kind} action needs {}.", needs.join(" or "))).with_path(at(None)));
+        }
+    }
+    out
 }
