@@ -95,7 +95,7 @@ resource "vps_nginx_site" "http" {
   config = <<-EOT
     server {
         listen 80;
-        server_name ${var.domain};
+        server_name ${var.domain} www.${var.domain};
 
         location /.well-known/acme-challenge/ {
             root ${local.webroot};
@@ -118,7 +118,7 @@ resource "vps_apt_package" "certbot" {
 # through the HTTP site above); renewed by certbot. certificate_self_signed makes one with
 # openssl instead (test hosts).
 resource "vps_certbot_certificate" "site" {
-  domains     = [var.domain]
+  domains     = [var.domain, "www.${var.domain}"]
   email       = var.certificate_email
   webroot     = local.webroot
   staging     = var.certificate_staging
@@ -141,7 +141,7 @@ resource "vps_nginx_site" "attendee" {
 
     server {
         listen 443 ssl http2;
-        server_name ${var.domain};
+        server_name ${var.domain} www.${var.domain};
 
         ssl_certificate ${vps_certbot_certificate.site.certificate_path};
         ssl_certificate_key ${vps_certbot_certificate.site.private_key_path};
@@ -151,6 +151,7 @@ resource "vps_nginx_site" "attendee" {
         add_header Strict-Transport-Security "max-age=31536000; includeSubDomains" always;
         add_header X-Frame-Options "SAMEORIGIN" always;
         add_header X-Content-Type-Options "nosniff" always;
+        add_header X-XSS-Protection "1; mode=block" always;
 
         gzip on;
         gzip_types text/plain text/css application/json application/javascript text/xml application/xml;
@@ -171,6 +172,12 @@ resource "vps_nginx_site" "attendee" {
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_set_header X-Forwarded-Proto $scheme;
             proxy_cache_bypass $http_upgrade;
+        }
+
+        location /downloads/ {
+            alias ${var.downloads_dir}/;
+            autoindex off;
+            expires 7d;
         }
 
         location /socket.io/ {

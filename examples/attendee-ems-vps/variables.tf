@@ -42,6 +42,12 @@ variable "frontend_dir" {
   default     = "/var/www/frontend"
 }
 
+variable "downloads_dir" {
+  description = "Files served under /downloads/."
+  type        = string
+  default     = "/var/www/downloads"
+}
+
 variable "images" {
   description = "Image of each service."
   type        = map(string)

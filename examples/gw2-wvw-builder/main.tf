@@ -121,10 +121,13 @@ resource "vps_nginx_site" "gw2" {
         ssl_certificate ${vps_certbot_certificate.site.certificate_path};
         ssl_certificate_key ${vps_certbot_certificate.site.private_key_path};
         ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_ciphers HIGH:!aNULL:!MD5;
 
         add_header Strict-Transport-Security "max-age=31536000; includeSubDomains" always;
         add_header X-Frame-Options "SAMEORIGIN" always;
         add_header X-Content-Type-Options "nosniff" always;
+        add_header X-XSS-Protection "1; mode=block" always;
+        add_header Referrer-Policy "no-referrer-when-downgrade" always;
 
         gzip on;
         gzip_types text/plain text/css application/json application/javascript;

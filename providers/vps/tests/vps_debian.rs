@@ -444,7 +444,8 @@ fn the_attendee_example_without_its_compose_stack_on_a_systemd_debian() {
     let dir = example("attendee-ems-vps");
     let d = dir.path();
     let v = host_vars(&debian, &["run_compose=false", "certificate_self_signed=true"]);
-    let before = debian.ssh("ls /etc/fail2ban/jail.d /etc/cron.d /etc/nginx/sites-enabled /usr/local/bin; ufw status");
+    let footprint = "ls /etc/fail2ban/jail.d /etc/cron.d /etc/nginx/sites-enabled /usr/local/bin; ls -d /etc/letsencrypt 2>/dev/null; ufw status";
+    let before = debian.ssh(footprint);
     let (code, out) = run(d, &["apply", "--auto-approve"], &v);
     assert_eq!(code, 0, "{out}");
     assert_eq!(run(d, &["plan", "--detailed-exitcode"], &v).0, 0);
@@ -459,6 +460,17 @@ fn the_attendee_example_without_its_compose_stack_on_a_systemd_debian() {
         assert_eq!(String::from_utf8_lossy(&code.stdout), "502", "{path}");
     }
     assert!(debian.ssh("cat /etc/cron.d/certbot-renew").contains("0 3 * * * root certbot renew --quiet --post-hook \"systemctl reload nginx\""));
+    // HTTPS with the certificate the stack made for the domain and www.
+    let presented = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "openssl s_client -connect {}:443 -servername www.attendee.example.com </dev/null 2>/dev/null | openssl x509 -noout -ext subjectAltName",
+            debian.netns.ns_ip
+        ))
+        .output()
+        .unwrap();
+    let presented = String::from_utf8_lossy(&presented.stdout);
+    assert!(presented.contains("DNS:attendee.example.com, DNS:www.attendee.example.com"), "{presented}");
     debian.ssh("sed -i 's/attendee_backend/elsewhere/' /etc/nginx/sites-available/attendee.conf");
     let (code, out) = run(d, &["plan", "--refresh-only", "--detailed-exitcode"], &v);
     assert_eq!(code, 2, "{out}");
@@ -468,7 +480,7 @@ fn the_attendee_example_without_its_compose_stack_on_a_systemd_debian() {
     assert!(!debian.ssh("cat /etc/nginx/sites-available/attendee.conf").contains("elsewhere"));
     let (code, out) = run(d, &["destroy", "--auto-approve"], &v);
     assert_eq!(code, 0, "{out}");
-    assert_eq!(debian.ssh("ls /etc/fail2ban/jail.d /etc/cron.d /etc/nginx/sites-enabled /usr/local/bin; ufw status"), before);
+    assert_eq!(debian.ssh(footprint), before);
 }
 
 #[test]
