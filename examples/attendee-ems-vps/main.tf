@@ -116,14 +116,16 @@ resource "vps_apt_package" "certbot" {
 
 # Obtained once, when the host has no certificate for the domain (certbot's webroot method,
 # through the HTTP site above); renewed by certbot. certificate_self_signed makes one with
-# openssl instead (test hosts).
+# openssl instead (test hosts). nginx reloads whenever infra makes it (removed by hand, new
+# domains), so it serves the new one.
 resource "vps_certbot_certificate" "site" {
-  domains     = [var.domain, "www.${var.domain}"]
-  email       = var.certificate_email
-  webroot     = local.webroot
-  staging     = var.certificate_staging
-  self_signed = var.certificate_self_signed
-  depends_on  = [vps_nginx_site.http, vps_apt_package.certbot]
+  domains         = [var.domain, "www.${var.domain}"]
+  email           = var.certificate_email
+  webroot         = local.webroot
+  staging         = var.certificate_staging
+  self_signed     = var.certificate_self_signed
+  reload_services = ["nginx"]
+  depends_on      = [vps_nginx_site.http, vps_apt_package.certbot]
 
   # A new domain is a new certificate: the HTTPS site moves to it before the old one goes.
   lifecycle {

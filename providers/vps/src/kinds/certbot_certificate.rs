@@ -4,7 +4,9 @@
 //! made with openssl for a host no certificate authority can reach (test hosts). `staging`
 //! asks Let's Encrypt's staging authority (`--test-cert`). Read back from the certificate
 //! itself: its names, its issuer (self-signed, staging) and its end date; renewals are
-//! certbot's (`certbot renew`, as its package's timer or a cron job). New domains are obtained
+//! certbot's (`certbot renew`, as its package's timer or a cron job, with its own deploy hook).
+//! The `reload_services` (nginx) are reloaded whenever infra obtains the certificate, so a
+//! certificate made again (removed by hand, new domains) is the one served. New domains are obtained
 //! in place under the same name; a new name (by default the first domain) is a new
 //! certificate: with `create_before_destroy`, the sites move to it before the old one goes.
 
@@ -59,8 +61,11 @@ fn obtain(p: &Value, again: bool) -> Result<String, Diagnostic> {
             quote(&webroot)
         )
     };
+    // The services serving the old certificate (or none) read the new one; a stopped one stays
+    // stopped.
+    let reload: String = attrs::strings(p, "reload_services").iter().map(|s| format!("systemctl try-reload-or-restart -- {}\n", quote(s))).collect();
     let guard = if again { "true" } else { "[ ! -s \"$live/fullchain.pem\" ]" };
-    Ok(format!("live={}\nif {guard}; then\n{make}fi\n", quote(&live(&name))))
+    Ok(format!("live={}\nif {guard}; then\n{make}{reload}fi\n", quote(&live(&name))))
 }
 
 #[async_trait]
@@ -78,6 +83,7 @@ impl ResourceType<VpsProvider> for CertbotCertificate {
             .attr("webroot", AttrSchema::optional(Type::String).default(Value::string("/var/www/html")).force_new())
             .attr("staging", AttrSchema::optional(Type::Bool).default(Value::Bool(false)).force_new())
             .attr("self_signed", AttrSchema::optional(Type::Bool).default(Value::Bool(false)).force_new())
+            .attr("reload_services", AttrSchema::optional(Type::List(Box::new(Type::String))))
             .attr("certificate_path", AttrSchema::computed(Type::String))
             .attr("private_key_path", AttrSchema::computed(Type::String))
             .attr("not_after", AttrSchema::computed(Type::String))
@@ -270,7 +276,11 @@ mod tests {
 
     #[test]
     fn the_name_and_paths_are_known_at_plan_time_and_certbot_runs_only_when_missing() {
-        let cfg = Value::object([("domains", Value::List(vec![Value::string("a.example")])), ("email", Value::string("ops@a.example"))]);
+        let cfg = Value::object([
+            ("domains", Value::List(vec![Value::string("a.example")])),
+            ("email", Value::string("ops@a.example")),
+            ("reload_services", Value::List(vec![Value::string("nginx")])),
+        ]);
         assert!(CertbotCertificate.validate(&cfg).is_empty());
         let planned = CertbotCertificate.plan(&VpsProvider::unconfigured(), None, &cfg).planned;
         assert_eq!(attrs::string(&planned, "id").as_deref(), Some("a.example"));
@@ -282,6 +292,7 @@ mod tests {
             "{script}"
         );
         assert!(!script.contains("--test-cert") && !script.contains("openssl"), "{script}");
+        assert!(script.ends_with("systemctl try-reload-or-restart -- 'nginx'\nfi\n"), "nginx reloads only when a certificate was obtained: {script}");
         let bad =
             Value::object([("domains", Value::List(vec![Value::string("*.a.example")])), ("staging", Value::Bool(true)), ("self_signed", Value::Bool(true))]);
         assert_eq!(CertbotCertificate.validate(&bad).len(), 2);
