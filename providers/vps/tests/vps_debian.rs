@@ -381,6 +381,15 @@ fn the_gw2_example_serves_restores_hand_edits_and_leaves_the_host_as_it_was() {
     let (_, shown) = run(d, &["state", "show", "vps_user.app"], &[]);
     assert!(shown.lines().any(|l| l.trim_start().starts_with("uid ") && l.trim_end().ends_with(&format!("= {}", uid[0]))), "the uid is recorded: {shown}");
 
+    // nginx (www-data) serves the frontend from the account's home.
+    debian.ssh("echo gw2-frontend > /home/roddy/GW2_WvWbuilder/frontend/dist/index.html");
+    let page = std::process::Command::new("curl")
+        .args(["-sk", "-m", "5", "-H", "Host: gw2builder.example.com", &format!("https://{}/", debian.netns.ns_ip)])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&page.stdout), "gw2-frontend\n");
+    debian.ssh("rm /home/roddy/GW2_WvWbuilder/frontend/dist/index.html");
+
     // A hand edit of a managed file is drift, named; apply puts it back.
     debian.ssh("echo 'rm -rf /' >> /home/roddy/GW2_WvWbuilder/scripts/backup_database.sh");
     let (code, out) = run(d, &["plan", "--refresh-only", "--detailed-exitcode"], &v);
@@ -1151,6 +1160,15 @@ fn accounts_made_by_hand_are_discovered_imported_changed_and_deleted() {
     assert_eq!(code, 0, "{out}");
     assert_eq!(debian.ssh("getent passwd alice | cut -d: -f7; id -Gn alice; id -u alice"), format!("/bin/bash\nalice ops\n{uid}"));
     assert_eq!(infra(d, &["plan", "--detailed-exitcode"]).0, 0);
+    // Drift lists the accounts and groups this stack does not manage, never Debian's own (but
+    // when asked), nor the group useradd made with alice.
+    let (code, report) = drift(d, &[]);
+    assert_eq!(code, 2, "{report}");
+    assert_eq!(unmanaged(&report), [("vps_group".to_string(), "team".to_string())], "{report}");
+    let (_, report) = drift(d, &["--include-defaults"]);
+    let defaults = unmanaged(&report);
+    assert!(defaults.contains(&("vps_user".into(), "www-data".into())) && defaults.contains(&("vps_group".into(), "adm".into())), "{defaults:?}");
+    assert!(!defaults.iter().any(|(t, id)| (t == "vps_user" || t == "vps_group") && id == "alice"), "{defaults:?}");
     // By hand again: drift, named.
     debian.ssh("usermod -s /bin/sh alice");
     let (code, out) = infra(d, &["plan", "--refresh-only", "--detailed-exitcode"]);
