@@ -32,6 +32,8 @@ fn domain_ok(d: &str) -> bool {
 
 /// The script that makes the certificate when `fullchain.pem` is missing (or `again`: for new
 /// domains).
+// `Diagnostic` is the provider interface's error: large, and rare.
+#[allow(clippy::result_large_err)]
 fn obtain(p: &Value, again: bool) -> Result<String, Diagnostic> {
     let name = attrs::req_string(p, "cert_name")?;
     let domains = attrs::strings(p, "domains");
