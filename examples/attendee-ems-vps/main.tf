@@ -1,7 +1,8 @@
 # Attendee EMS on a Debian VPS (seed 002, VPS half): the backend and its PostgreSQL as a compose
 # stack, nginx on the host serving the frontend and proxying /api/ and /socket.io/ to the
-# backend, UFW, the fail2ban sshd and nginx-http-auth jails, a daily pg_dump keeping 30 days,
-# and the certbot renewal cron.
+# backend over HTTPS (the certificate obtained by certbot on the first apply), UFW, the
+# fail2ban sshd and nginx-http-auth jails, a daily pg_dump keeping 30 days, and the certbot
+# renewal cron.
 
 provider "vps" {
   host             = var.host
@@ -28,10 +29,9 @@ resource "random_password" "db" {
 }
 
 locals {
-  command  = var.stand_in_command == null ? "" : "\n    command: ${jsonencode(var.stand_in_command)}"
-  backups  = var.backups_dir
-  cert     = coalesce(var.ssl_certificate, "/etc/letsencrypt/live/${var.domain}/fullchain.pem")
-  cert_key = coalesce(var.ssl_certificate_key, "/etc/letsencrypt/live/${var.domain}/privkey.pem")
+  command = var.stand_in_command == null ? "" : "\n    command: ${jsonencode(var.stand_in_command)}"
+  backups = var.backups_dir
+  webroot = "/var/www/html"
 }
 
 resource "vps_directory" "app" {
@@ -89,6 +89,51 @@ resource "vps_compose_stack" "app" {
   depends_on = [vps_directory.app]
 }
 
+# HTTP first: the ACME challenge served from the webroot, everything else redirected to HTTPS.
+resource "vps_nginx_site" "http" {
+  name   = "attendee-http.conf"
+  config = <<-EOT
+    server {
+        listen 80;
+        server_name ${var.domain} www.${var.domain};
+
+        location /.well-known/acme-challenge/ {
+            root ${local.webroot};
+        }
+
+        location / {
+            return 301 https://$host$request_uri;
+        }
+    }
+  EOT
+}
+
+# certbot, to obtain and renew the certificate (a self-signed certificate needs only openssl).
+resource "vps_apt_package" "certbot" {
+  count = var.certificate_self_signed ? 0 : 1
+  name  = "certbot"
+}
+
+# Obtained once, when the host has no certificate for the domain (certbot's webroot method,
+# through the HTTP site above); renewed by certbot. certificate_self_signed makes one with
+# openssl instead (test hosts). nginx reloads whenever infra makes it (removed by hand, new
+# domains), so it serves the new one.
+resource "vps_certbot_certificate" "site" {
+  domains         = [var.domain, "www.${var.domain}"]
+  email           = var.certificate_email
+  webroot         = local.webroot
+  staging         = var.certificate_staging
+  self_signed     = var.certificate_self_signed
+  reload_services = ["nginx"]
+  depends_on      = [vps_nginx_site.http, vps_apt_package.certbot]
+
+  # A new domain is a new certificate: the HTTPS site moves to it before the old one goes.
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+# Then HTTPS, with the certificate.
 resource "vps_nginx_site" "attendee" {
   name   = "attendee.conf"
   config = <<-EOT
@@ -97,30 +142,18 @@ resource "vps_nginx_site" "attendee" {
     }
 
     server {
-        listen 80;
-        server_name ${var.domain};
-
-        location /.well-known/acme-challenge/ {
-            root /var/www/html;
-        }
-
-        location / {
-            return 301 https://$host$request_uri;
-        }
-    }
-
-    server {
         listen 443 ssl http2;
-        server_name ${var.domain};
+        server_name ${var.domain} www.${var.domain};
 
-        ssl_certificate ${local.cert};
-        ssl_certificate_key ${local.cert_key};
+        ssl_certificate ${vps_certbot_certificate.site.certificate_path};
+        ssl_certificate_key ${vps_certbot_certificate.site.private_key_path};
         ssl_protocols TLSv1.2 TLSv1.3;
         ssl_ciphers HIGH:!aNULL:!MD5;
 
         add_header Strict-Transport-Security "max-age=31536000; includeSubDomains" always;
         add_header X-Frame-Options "SAMEORIGIN" always;
         add_header X-Content-Type-Options "nosniff" always;
+        add_header X-XSS-Protection "1; mode=block" always;
 
         gzip on;
         gzip_types text/plain text/css application/json application/javascript text/xml application/xml;
@@ -141,6 +174,12 @@ resource "vps_nginx_site" "attendee" {
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_set_header X-Forwarded-Proto $scheme;
             proxy_cache_bypass $http_upgrade;
+        }
+
+        location /downloads/ {
+            alias ${var.downloads_dir}/;
+            autoindex off;
+            expires 7d;
         }
 
         location /socket.io/ {

@@ -42,6 +42,12 @@ variable "frontend_dir" {
   default     = "/var/www/frontend"
 }
 
+variable "downloads_dir" {
+  description = "Files served under /downloads/."
+  type        = string
+  default     = "/var/www/downloads"
+}
+
 variable "images" {
   description = "Image of each service."
   type        = map(string)
@@ -58,15 +64,22 @@ variable "r2" {
   default     = {}
 }
 
-variable "ssl_certificate" {
-  description = "Defaults to certbot's path for the domain."
+variable "certificate_email" {
+  description = "The address Let's Encrypt writes to about the certificate (expiry, revocation); null registers without one."
   type        = string
   default     = null
 }
 
-variable "ssl_certificate_key" {
-  type    = string
-  default = null
+variable "certificate_staging" {
+  description = "Ask Let's Encrypt's staging authority (certificates browsers do not trust, generous rate limits): for trying the stack on a real domain."
+  type        = bool
+  default     = false
+}
+
+variable "certificate_self_signed" {
+  description = "A self-signed certificate made on the host with openssl instead of asking Let's Encrypt: for test hosts no authority can reach."
+  type        = bool
+  default     = false
 }
 
 variable "stand_in_command" {

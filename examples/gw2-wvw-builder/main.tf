@@ -1,6 +1,7 @@
-# GW2 WvW Builder on a Debian VPS (seed 004): the FastAPI backend as a systemd unit behind nginx
-# (HTTPS, /api/ proxied, static frontend, /health), a weekly SQLite backup, logrotate for 14
-# days, certbot renewals, and UFW allowing SSH, HTTP and HTTPS only.
+# GW2 WvW Builder on a Debian VPS (seed 004): the FastAPI backend as a systemd unit running as
+# its own account behind nginx (HTTPS with a certificate certbot obtains on the first apply,
+# /api/ proxied, static frontend, /health), a weekly SQLite backup, logrotate for 14 days,
+# certbot renewals, and UFW allowing SSH, HTTP and HTTPS only.
 
 provider "vps" {
   host             = var.host
@@ -12,17 +13,29 @@ provider "vps" {
 }
 
 locals {
-  backend_dir = "${var.app_dir}/backend"
-  backups_dir = "${var.app_dir}/backups"
-  cert        = coalesce(var.ssl_certificate, "/etc/letsencrypt/live/${var.domain}/fullchain.pem")
-  cert_key    = coalesce(var.ssl_certificate_key, "/etc/letsencrypt/live/${var.domain}/privkey.pem")
+  app_dir     = coalesce(var.app_dir, "/home/${var.app_user}/GW2_WvWbuilder")
+  backend_dir = "${local.app_dir}/backend"
+  backups_dir = "${local.app_dir}/backups"
+  webroot     = "/var/www/html"
+}
+
+# The account the backend runs as, with its own group and home.
+resource "vps_group" "app" {
+  name = var.app_user
+}
+
+resource "vps_user" "app" {
+  name  = var.app_user
+  gid   = vps_group.app.gid
+  home  = "/home/${var.app_user}"
+  shell = "/bin/bash"
 }
 
 resource "vps_directory" "app" {
-  for_each = toset([var.app_dir, local.backend_dir, local.backups_dir, "${var.app_dir}/scripts", "${var.app_dir}/frontend", "${var.app_dir}/frontend/dist"])
+  for_each = toset([local.app_dir, local.backend_dir, local.backups_dir, "${local.app_dir}/scripts", "${local.app_dir}/frontend", "${local.app_dir}/frontend/dist"])
   path     = each.value
-  owner    = var.app_user
-  group    = var.app_user
+  owner    = vps_user.app.name
+  group    = vps_group.app.name
 }
 
 resource "vps_systemd_unit" "backend" {
@@ -34,7 +47,7 @@ resource "vps_systemd_unit" "backend" {
 
     [Service]
     Type=simple
-    User=${var.app_user}
+    User=${vps_user.app.name}
     WorkingDirectory=${local.backend_dir}
     ExecStart=${var.backend_command}
 
@@ -53,8 +66,9 @@ resource "vps_systemd_unit" "backend" {
   depends_on = [vps_directory.app]
 }
 
-resource "vps_nginx_site" "gw2" {
-  name   = "gw2-wvwbuilder.conf"
+# HTTP first: the ACME challenge served from the webroot, everything else redirected to HTTPS.
+resource "vps_nginx_site" "http" {
+  name   = "gw2-wvwbuilder-http.conf"
   config = <<-EOT
     server {
         listen 80;
@@ -62,26 +76,60 @@ resource "vps_nginx_site" "gw2" {
         server_name ${var.domain};
 
         location /.well-known/acme-challenge/ {
-            root /var/www/html;
+            root ${local.webroot};
         }
 
         location / {
             return 301 https://$host$request_uri;
         }
     }
+  EOT
+}
 
+# certbot, to obtain and renew the certificate (a self-signed certificate needs only openssl).
+resource "vps_apt_package" "certbot" {
+  count = var.certificate_self_signed ? 0 : 1
+  name  = "certbot"
+}
+
+# Obtained once, when the host has no certificate for the domain (certbot's webroot method,
+# through the HTTP site above); renewed by certbot. certificate_self_signed makes one with
+# openssl instead (test hosts). nginx reloads whenever infra makes it (removed by hand, new
+# domains), so it serves the new one.
+resource "vps_certbot_certificate" "site" {
+  domains         = [var.domain]
+  email           = var.certificate_email
+  webroot         = local.webroot
+  staging         = var.certificate_staging
+  self_signed     = var.certificate_self_signed
+  reload_services = ["nginx"]
+  depends_on      = [vps_nginx_site.http, vps_apt_package.certbot]
+
+  # A new domain is a new certificate: the HTTPS site moves to it before the old one goes.
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+# Then HTTPS, with the certificate.
+resource "vps_nginx_site" "gw2" {
+  name   = "gw2-wvwbuilder.conf"
+  config = <<-EOT
     server {
         listen 443 ssl http2;
         listen [::]:443 ssl http2;
         server_name ${var.domain};
 
-        ssl_certificate ${local.cert};
-        ssl_certificate_key ${local.cert_key};
+        ssl_certificate ${vps_certbot_certificate.site.certificate_path};
+        ssl_certificate_key ${vps_certbot_certificate.site.private_key_path};
         ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_ciphers HIGH:!aNULL:!MD5;
 
         add_header Strict-Transport-Security "max-age=31536000; includeSubDomains" always;
         add_header X-Frame-Options "SAMEORIGIN" always;
         add_header X-Content-Type-Options "nosniff" always;
+        add_header X-XSS-Protection "1; mode=block" always;
+        add_header Referrer-Policy "no-referrer-when-downgrade" always;
 
         gzip on;
         gzip_types text/plain text/css application/json application/javascript;
@@ -89,7 +137,7 @@ resource "vps_nginx_site" "gw2" {
         access_log /var/log/nginx/gw2-builder-access.log;
         error_log /var/log/nginx/gw2-builder-error.log;
 
-        root ${var.app_dir}/frontend/dist;
+        root ${local.app_dir}/frontend/dist;
         index index.html;
 
         location / {
@@ -124,10 +172,10 @@ resource "vps_nginx_site" "gw2" {
 }
 
 resource "vps_file" "backup_script" {
-  path    = "${var.app_dir}/scripts/backup_database.sh"
+  path    = "${local.app_dir}/scripts/backup_database.sh"
   mode    = "0755"
-  owner   = var.app_user
-  group   = var.app_user
+  owner   = vps_user.app.name
+  group   = vps_group.app.name
   content = <<-EOT
     #!/bin/sh
     # Weekly SQLite backup: a consistent copy, checked, replacing the previous one.
@@ -151,14 +199,14 @@ resource "vps_file" "backup_script" {
 resource "vps_cron_job" "backup" {
   name     = "gw2-backup"
   schedule = "0 2 * * 0"
-  user     = var.app_user
+  user     = vps_user.app.name
   command  = "${vps_file.backup_script.path} >> ${local.backups_dir}/cron.log 2>&1"
 }
 
 resource "vps_file" "logrotate" {
   path    = "/etc/logrotate.d/gw2-backend"
   content = <<-EOT
-    ${var.app_dir}/backend.log {
+    ${local.app_dir}/backend.log {
         daily
         rotate 14
         missingok

@@ -34,8 +34,9 @@ variable "app_user" {
 }
 
 variable "app_dir" {
-  type    = string
-  default = "/home/roddy/GW2_WvWbuilder"
+  description = "Where the application lives; default: GW2_WvWbuilder in the account's home."
+  type        = string
+  default     = null
 }
 
 variable "backend_command" {
@@ -44,13 +45,20 @@ variable "backend_command" {
   default     = "/usr/bin/env poetry run uvicorn app.main:app --host 127.0.0.1 --port 8000 --workers 2"
 }
 
-variable "ssl_certificate" {
-  description = "Defaults to certbot's path for the domain."
+variable "certificate_email" {
+  description = "The address Let's Encrypt writes to about the certificate (expiry, revocation); null registers without one."
   type        = string
   default     = null
 }
 
-variable "ssl_certificate_key" {
-  type    = string
-  default = null
+variable "certificate_staging" {
+  description = "Ask Let's Encrypt's staging authority (certificates browsers do not trust, generous rate limits): for trying the stack on a real domain."
+  type        = bool
+  default     = false
+}
+
+variable "certificate_self_signed" {
+  description = "A self-signed certificate made on the host with openssl instead of asking Let's Encrypt: for test hosts no authority can reach."
+  type        = bool
+  default     = false
 }

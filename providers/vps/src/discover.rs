@@ -9,13 +9,16 @@
 //!
 //! What Debian packages ship (files `dpkg` owns: nginx's `default` site, cron's `e2scrub_all`,
 //! `php`, `sysstat`; unit symlinks into /lib and /usr/lib, which are `systemctl enable` links or
-//! aliases of packaged units) is left out unless `include_defaults`.
+//! aliases of packaged units) is left out unless `include_defaults`, and so are system accounts
+//! and groups (ids below 1000, and `nobody`/`nogroup`: Debian's base and its packages make
+//! those). The group useradd made with an account (its name and the account's primary gid) is
+//! part of the account, never listed on its own: deleting the account deletes it.
 
 use infra_provider::{DiscoverRequest, DiscoveryScopeRequest, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The types a host lists, in the order the scope asks for them.
-pub const TYPES: &[&str] = &["vps_systemd_unit", "vps_nginx_site", "vps_cron_job", "vps_ufw_rule", "vps_compose_stack"];
+pub const TYPES: &[&str] = &["vps_systemd_unit", "vps_nginx_site", "vps_cron_job", "vps_ufw_rule", "vps_compose_stack", "vps_user", "vps_group"];
 
 /// One line per object, tab-separated and tagged by type; `owned` lines are the paths dpkg
 /// installed under the directories listed. Exits 0 whatever is missing on the host.
@@ -28,6 +31,8 @@ if command -v ufw >/dev/null 2>&1; then printf 'firewall\t%s\n' "$(grep -c '^ENA
 if command -v docker >/dev/null 2>&1; then
   docker ps -a --format '{{.Label "com.docker.compose.project.working_dir"}}	{{.Label "com.docker.compose.project"}}' 2>/dev/null | sed 's/^/compose\t/'
 fi
+getent passwd | awk -F: '{ printf "user\t%s\t%s\t%s\n", $1, $3, $4 }'
+getent group | awk -F: '{ printf "group\t%s\t%s\n", $1, $3 }'
 cat /var/lib/dpkg/info/*.list 2>/dev/null | grep -E '^/etc/(systemd/system|nginx/sites-available|nginx/sites-enabled|cron\.d)/[^/]+$' | sed 's/^/owned\t/'
 "#;
 
@@ -107,6 +112,8 @@ pub fn parse(output: &str) -> Inventory {
     let mut crons = Vec::new();
     let mut rules = BTreeSet::new();
     let mut stacks: BTreeMap<String, String> = BTreeMap::new();
+    let mut users: Vec<(String, i64, i64)> = Vec::new();
+    let mut groups: Vec<(String, i64)> = Vec::new();
     for line in output.lines() {
         let f: Vec<&str> = line.split('\t').collect();
         match f.as_slice() {
@@ -131,6 +138,16 @@ pub fn parse(output: &str) -> Inventory {
             ["ufw", tuple] => {
                 if let Some(id) = ufw_id(tuple) {
                     rules.insert(id);
+                }
+            }
+            ["user", name, uid, gid] if !name.is_empty() => {
+                if let (Ok(uid), Ok(gid)) = (uid.parse(), gid.parse()) {
+                    users.push((name.to_string(), uid, gid));
+                }
+            }
+            ["group", name, gid] if !name.is_empty() => {
+                if let Ok(gid) = gid.parse() {
+                    groups.push((name.to_string(), gid));
                 }
             }
             ["compose", dir, project, ..] if !dir.is_empty() => {
@@ -182,6 +199,10 @@ pub fn parse(output: &str) -> Inventory {
     // anyone configured).
     let configured = firewall == Some(true) || (firewall.is_some() && !rules.is_empty());
     inv.insert("vps_ufw", if configured { vec![found("ufw", false)] } else { Vec::new() });
+    let system = crate::kinds::is_system_id;
+    inv.insert("vps_user", users.iter().map(|(name, uid, _)| found(name, system(*uid))).collect());
+    let private = |name: &str, gid: i64| users.iter().any(|(u, _, g)| u == name && *g == gid);
+    inv.insert("vps_group", groups.iter().filter(|(name, gid)| !private(name, *gid)).map(|(name, gid)| found(name, system(*gid))).collect());
     inv.insert("vps_directory", dirs.iter().map(|p| found(p, false)).collect());
     inv.insert("vps_file", files.iter().map(|p| found(p, false)).collect());
     Inventory(inv)
@@ -246,6 +267,15 @@ ufw\t### tuple ### garbage\n\
 compose\t/srv/web\tweb\n\
 compose\t/srv/web\tweb\n\
 compose\t\t\n\
+user\troot\t0\t0\n\
+user\tnobody\t65534\t65534\n\
+user\troddy\t1001\t1001\n\
+user\tdeploy\t1002\t27\n\
+group\troot\t0\n\
+group\tsudo\t27\n\
+group\troddy\t1001\n\
+group\tdeploy\t1003\n\
+group\tnogroup\t65534\n\
 owned\t/etc/systemd/system/packaged.service\n\
 owned\t/etc/nginx/sites-available/default\n\
 owned\t/etc/cron.d/e2scrub_all\n\
@@ -267,6 +297,10 @@ unit\n";
         assert_eq!(attrs::string(&stacks[0], "id").as_deref(), Some("/srv/web"));
         assert_eq!(attrs::string(&stacks[0], "name").as_deref(), Some("web"));
         assert!(inv.objects("vps_file", true, false).is_empty());
+        assert_eq!(ids(&inv, "vps_user", false), ["roddy", "deploy"], "not root nor nobody");
+        assert_eq!(ids(&inv, "vps_user", true), ["root", "nobody", "roddy", "deploy"]);
+        assert_eq!(ids(&inv, "vps_group", false), ["deploy"], "roddy's group is roddy's; deploy's primary group is sudo");
+        assert_eq!(ids(&inv, "vps_group", true), ["sudo", "deploy", "nogroup"], "root's group is root's");
         assert!(parse("").objects("vps_cron_job", true, false).is_empty());
     }
 

@@ -1,5 +1,6 @@
 //! The `vps` provider: a Debian host configured over SSH. Files, directories, systemd units,
-//! nginx sites, UFW and its rules, cron jobs, apt packages, commands and docker compose stacks,
+//! nginx sites, UFW and its rules, cron jobs, apt packages, commands, docker compose stacks,
+//! accounts and groups, and certbot certificates,
 //! each read from the host itself, so hand edits show as drift.
 //!
 //! One connection per provider instance (per host), opened on first use and shared by every
@@ -305,7 +306,7 @@ mod tests {
     #[test]
     fn the_schema_lists_every_kind_and_the_host() {
         let s = provider().schema();
-        assert_eq!(s.resources.len(), 10);
+        assert_eq!(s.resources.len(), 13);
         assert!(s.resources.contains_key("vps_compose_stack") && s.resources.contains_key("vps_ufw_rule"));
         assert_eq!(s.data_sources.keys().collect::<Vec<_>>(), ["vps_host"]);
     }

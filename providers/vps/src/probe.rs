@@ -33,6 +33,38 @@ unit() {
   echo "$1enabled $(systemctl is-enabled -- "$2" 2>/dev/null | head -n1)"
   echo "$1active $(systemctl is-active -- "$2" 2>/dev/null | head -n1)"
 }
+# user PREFIX NAME: the passwd entry of an account, its primary group and every group it is in.
+user() {
+  if p=$(getent passwd "$2"); then
+    echo "$1exists 1"
+    printf '%spasswd %s\n' "$1" "$p"
+    printf '%sprimary %s\n' "$1" "$(id -gn "$2" 2>/dev/null)"
+    printf '%sgroups %s\n' "$1" "$(id -Gn "$2" 2>/dev/null)"
+  else
+    echo "$1exists 0"
+  fi
+}
+# group PREFIX NAME: the group entry.
+group() {
+  if g=$(getent group "$2"); then
+    echo "$1exists 1"
+    printf '%sentry %s\n' "$1" "$g"
+  else
+    echo "$1exists 0"
+  fi
+}
+# cert PREFIX PATH: a certificate's end date, issuer, subject and names (one line each).
+cert() {
+  if [ -s "$2" ]; then
+    echo "$1exists 1"
+    printf '%snot_after %s\n' "$1" "$(openssl x509 -noout -enddate -in "$2" 2>/dev/null | cut -d= -f2-)"
+    printf '%sissuer %s\n' "$1" "$(openssl x509 -noout -issuer -nameopt RFC2253 -in "$2" 2>/dev/null | cut -d= -f2-)"
+    printf '%ssubject %s\n' "$1" "$(openssl x509 -noout -subject -nameopt RFC2253 -in "$2" 2>/dev/null | cut -d= -f2-)"
+    printf '%snames %s\n' "$1" "$(openssl x509 -noout -ext subjectAltName -in "$2" 2>/dev/null | tail -n +2 | tr -d ' ')"
+  else
+    echo "$1exists 0"
+  fi
+}
 "#;
 
 /// The whole script: the helpers, then one section per object.

@@ -290,25 +290,16 @@ struct Gw2 {
 const GW2: Gw2 = Gw2 { command: "/usr/bin/sleep infinity", domain: "gw2builder.example.com" };
 
 impl Gw2 {
-    /// The example's variables for this container: the stand-in backend, the web server's user,
-    /// the Debian snakeoil certificate.
+    /// The example's variables for this container: the stand-in backend, and a self-signed
+    /// certificate (Let's Encrypt is out of reach); the account is the example's own, `roddy`.
     fn vars(&self, debian: &Debian) -> Vec<String> {
-        host_vars(
-            debian,
-            &[
-                &format!("backend_command={}", self.command),
-                &format!("domain={}", self.domain),
-                "app_user=www-data",
-                "app_dir=/srv/gw2",
-                "ssl_certificate=/etc/ssl/certs/ssl-cert-snakeoil.pem",
-                "ssl_certificate_key=/etc/ssl/private/ssl-cert-snakeoil.key",
-            ],
-        )
+        host_vars(debian, &[&format!("backend_command={}", self.command), &format!("domain={}", self.domain), "certificate_self_signed=true"])
     }
 
     /// The stack at work as configured: the unit runs this command (its unit file loaded) with
-    /// its limits, HTTP redirects to this domain, `/health` reaches the backend port, cron and UFW
-    /// are in place.
+    /// its limits as `roddy`, HTTP redirects to this domain, HTTPS is served with the
+    /// certificate for this domain, `/health` reaches the backend port, cron and UFW are in
+    /// place.
     fn serves(&self, debian: &Debian) -> Result<(), String> {
         let curl = |args: &[&str]| {
             let out = std::process::Command::new("curl").args(["-s", "-m", "5"]).args(args).output().map_err(|e| format!("curl: {e}"))?;
@@ -319,23 +310,52 @@ impl Gw2 {
             "systemctl is-active gw2-backend.service; systemctl show -p MemoryMax -p NeedDaemonReload --value gw2-backend.service; tr '\\0' ' ' < /proc/$(systemctl show -p MainPID --value gw2-backend.service)/cmdline",
         );
         check("the unit runs the command, loaded, with MemoryMax=1G", unit.clone(), unit == format!("active\n1073741824\nno\n{} ", self.command))?;
+        let user = debian.ssh("systemctl show -p User --value gw2-backend.service; ps -o user= -p $(systemctl show -p MainPID --value gw2-backend.service)");
+        check("the unit runs as roddy", user.clone(), user == "roddy\nroddy\n")?;
         let (ip, host) = (&debian.netns.ns_ip, format!("Host: {}", self.domain));
         let redirect = curl(&["-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", "-H", &host, &format!("http://{ip}/")])?;
         check("HTTP redirects to HTTPS", redirect.clone(), redirect == format!("301 https://{}/", self.domain))?;
+        // The certificate nginx presents for the domain is the stack's, for that domain.
+        let presented = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "openssl s_client -connect {ip}:443 -servername {d} </dev/null 2>/dev/null | openssl x509 -noout -subject -ext subjectAltName -nameopt RFC2253",
+                d = self.domain
+            ))
+            .output()
+            .map_err(|e| format!("openssl: {e}"))?;
+        let presented = String::from_utf8_lossy(&presented.stdout).into_owned();
+        let fingerprint = |cmd: &str| debian.ssh(&format!("openssl x509 -noout -fingerprint -sha256 -in /etc/letsencrypt/live/{}/{cmd}", self.domain));
+        check(
+            "HTTPS is served with the certificate for the domain",
+            presented.clone(),
+            presented.contains(&format!("subject=CN={}", self.domain)) && presented.contains(&format!("DNS:{}", self.domain)),
+        )?;
+        let served = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("openssl s_client -connect {ip}:443 -servername {} </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256", self.domain))
+            .output()
+            .map_err(|e| format!("openssl: {e}"))?;
+        let served = String::from_utf8_lossy(&served.stdout).into_owned();
+        check("the certificate served is the one on the host", served.clone(), !served.is_empty() && served == fingerprint("fullchain.pem"))?;
         let health = curl(&["-k", "-o", "/dev/null", "-w", "%{http_code}", "-H", &host, &format!("https://{ip}/health")])?;
         // The stand-in backend does not listen: the proxy answers 502.
         check("/health is proxied to the backend port", health.clone(), health == "502")?;
         let cron = debian.ssh("cat /etc/cron.d/gw2-backup");
-        check("the backup cron job", cron.clone(), cron.contains("0 2 * * 0 www-data /srv/gw2/scripts/backup_database.sh >> /srv/gw2/backups/cron.log 2>&1"))?;
+        check(
+            "the backup cron job",
+            cron.clone(),
+            cron.contains("0 2 * * 0 roddy /home/roddy/GW2_WvWbuilder/scripts/backup_database.sh >> /home/roddy/GW2_WvWbuilder/backups/cron.log 2>&1"),
+        )?;
         let ufw = debian.ssh("ufw status");
         check("UFW allows SSH, HTTP, HTTPS", ufw.clone(), ["22/tcp", "80/tcp", "443/tcp"].iter().all(|p| ufw.contains(p)) && ufw.contains("Status: active"))
     }
 }
 
 /// What the gw2 stack puts on the host, as a listing to compare with the host before it: unit,
-/// site, cron and logrotate files (temp files included), the app directory, UFW's status,
-/// rules and default policies, the unit's state.
-const GW2_FOOTPRINT: &str = "ls -A /etc/systemd/system /etc/systemd/system/multi-user.target.wants /etc/nginx/sites-enabled /etc/nginx/sites-available /etc/cron.d /etc/logrotate.d /srv; ufw status verbose; grep -c '^### tuple' /etc/ufw/user.rules /etc/ufw/user6.rules; grep '^DEFAULT_' /etc/default/ufw; systemctl is-active gw2-backend.service; systemctl is-enabled gw2-backend.service 2>&1";
+/// site, cron and logrotate files (temp files included), the homes, the account and its group,
+/// the certificates, UFW's status, rules and default policies, the unit's state.
+const GW2_FOOTPRINT: &str = "ls -A /etc/systemd/system /etc/systemd/system/multi-user.target.wants /etc/nginx/sites-enabled /etc/nginx/sites-available /etc/cron.d /etc/logrotate.d /home; getent passwd roddy; getent group roddy; ls -d /etc/letsencrypt 2>/dev/null; ufw status verbose; grep -c '^### tuple' /etc/ufw/user.rules /etc/ufw/user6.rules; grep '^DEFAULT_' /etc/default/ufw; systemctl is-active gw2-backend.service; systemctl is-enabled gw2-backend.service 2>&1";
 
 #[test]
 fn the_gw2_example_serves_restores_hand_edits_and_leaves_the_host_as_it_was() {
@@ -344,27 +364,58 @@ fn the_gw2_example_serves_restores_hand_edits_and_leaves_the_host_as_it_was() {
     let d = dir.path();
     let v = GW2.vars(&debian);
     let before = debian.ssh(GW2_FOOTPRINT);
+    // A fresh Debian: no account roddy, no certificate.
+    assert_eq!(debian.ssh("getent passwd roddy; getent group roddy; ls /etc/letsencrypt 2>&1 >/dev/null | grep -c 'No such file'"), "1\n");
     let (code, out) = run(d, &["apply", "--auto-approve"], &v);
     assert_eq!(code, 0, "{out}");
     assert_eq!(run(d, &["plan", "--detailed-exitcode"], &v).0, 0, "the plan after apply is empty");
     if let Err(e) = GW2.serves(&debian) {
         panic!("{e}");
     }
+    // The account, its group and home, made by the stack; the app directories are its own.
+    let account = debian.ssh("getent passwd roddy | cut -d: -f3,6,7; id -gn roddy; stat -c '%U:%G %a' /home/roddy/GW2_WvWbuilder/backend");
+    let fields: Vec<&str> = account.lines().collect();
+    assert_eq!(fields.get(1..), Some(&["roddy", "roddy:roddy 755"][..]), "{account}");
+    let uid: Vec<&str> = fields[0].split(':').collect();
+    assert!(uid[0].parse::<u32>().is_ok_and(|u| u >= 1000) && uid[1..] == ["/home/roddy", "/bin/bash"], "{account}");
+    let (_, shown) = run(d, &["state", "show", "vps_user.app"], &[]);
+    assert!(shown.lines().any(|l| l.trim_start().starts_with("uid ") && l.trim_end().ends_with(&format!("= {}", uid[0]))), "the uid is recorded: {shown}");
+
+    // nginx (www-data) serves the frontend from the account's home.
+    debian.ssh("echo gw2-frontend > /home/roddy/GW2_WvWbuilder/frontend/dist/index.html");
+    let page = std::process::Command::new("curl")
+        .args(["-sk", "-m", "5", "-H", "Host: gw2builder.example.com", &format!("https://{}/", debian.netns.ns_ip)])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&page.stdout), "gw2-frontend\n");
+    debian.ssh("rm /home/roddy/GW2_WvWbuilder/frontend/dist/index.html");
 
     // A hand edit of a managed file is drift, named; apply puts it back.
-    debian.ssh("echo 'rm -rf /' >> /srv/gw2/scripts/backup_database.sh");
+    debian.ssh("echo 'rm -rf /' >> /home/roddy/GW2_WvWbuilder/scripts/backup_database.sh");
     let (code, out) = run(d, &["plan", "--refresh-only", "--detailed-exitcode"], &v);
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("vps_file.backup_script") && out.contains("rm -rf /"), "{out}");
     let (code, out) = run(d, &["apply", "--auto-approve"], &v);
     assert_eq!(code, 0, "{out}");
-    assert!(!debian.ssh("cat /srv/gw2/scripts/backup_database.sh").contains("rm -rf"));
+    assert!(!debian.ssh("cat /home/roddy/GW2_WvWbuilder/scripts/backup_database.sh").contains("rm -rf"));
     assert_eq!(run(d, &["plan", "--detailed-exitcode"], &v).0, 0);
 
-    // Destroy leaves the host as it was.
+    // A certificate removed by hand is made again (only then: the apply before kept it).
+    debian.ssh("rm -r /etc/letsencrypt/live/gw2builder.example.com");
+    let (code, out) = run(d, &["plan", "--detailed-exitcode"], &v);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("vps_certbot_certificate.site will be created"), "{out}");
+    let (code, out) = run(d, &["apply", "--auto-approve"], &v);
+    assert_eq!(code, 0, "{out}");
+    if let Err(e) = GW2.serves(&debian) {
+        panic!("{e}");
+    }
+
+    // Destroy leaves the host as it was: no account, group, home or certificate.
     let (code, out) = run(d, &["destroy", "--auto-approve"], &v);
     assert_eq!(code, 0, "{out}");
     assert_eq!(debian.ssh(GW2_FOOTPRINT), before);
+    assert_eq!(debian.ssh("getent passwd roddy; getent group roddy; ls -d /home/roddy /etc/letsencrypt 2>/dev/null"), "");
 }
 
 #[test]
@@ -401,11 +452,9 @@ fn the_attendee_example_without_its_compose_stack_on_a_systemd_debian() {
     let debian = boot_debian();
     let dir = example("attendee-ems-vps");
     let d = dir.path();
-    let v = host_vars(
-        &debian,
-        &["run_compose=false", "ssl_certificate=/etc/ssl/certs/ssl-cert-snakeoil.pem", "ssl_certificate_key=/etc/ssl/private/ssl-cert-snakeoil.key"],
-    );
-    let before = debian.ssh("ls /etc/fail2ban/jail.d /etc/cron.d /etc/nginx/sites-enabled /usr/local/bin; ufw status");
+    let v = host_vars(&debian, &["run_compose=false", "certificate_self_signed=true"]);
+    let footprint = "ls /etc/fail2ban/jail.d /etc/cron.d /etc/nginx/sites-enabled /usr/local/bin; ls -d /etc/letsencrypt 2>/dev/null; ufw status";
+    let before = debian.ssh(footprint);
     let (code, out) = run(d, &["apply", "--auto-approve"], &v);
     assert_eq!(code, 0, "{out}");
     assert_eq!(run(d, &["plan", "--detailed-exitcode"], &v).0, 0);
@@ -420,6 +469,17 @@ fn the_attendee_example_without_its_compose_stack_on_a_systemd_debian() {
         assert_eq!(String::from_utf8_lossy(&code.stdout), "502", "{path}");
     }
     assert!(debian.ssh("cat /etc/cron.d/certbot-renew").contains("0 3 * * * root certbot renew --quiet --post-hook \"systemctl reload nginx\""));
+    // HTTPS with the certificate the stack made for the domain and www.
+    let presented = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "openssl s_client -connect {}:443 -servername www.attendee.example.com </dev/null 2>/dev/null | openssl x509 -noout -ext subjectAltName",
+            debian.netns.ns_ip
+        ))
+        .output()
+        .unwrap();
+    let presented = String::from_utf8_lossy(&presented.stdout);
+    assert!(presented.contains("DNS:attendee.example.com, DNS:www.attendee.example.com"), "{presented}");
     debian.ssh("sed -i 's/attendee_backend/elsewhere/' /etc/nginx/sites-available/attendee.conf");
     let (code, out) = run(d, &["plan", "--refresh-only", "--detailed-exitcode"], &v);
     assert_eq!(code, 2, "{out}");
@@ -429,7 +489,7 @@ fn the_attendee_example_without_its_compose_stack_on_a_systemd_debian() {
     assert!(!debian.ssh("cat /etc/nginx/sites-available/attendee.conf").contains("elsewhere"));
     let (code, out) = run(d, &["destroy", "--auto-approve"], &v);
     assert_eq!(code, 0, "{out}");
-    assert_eq!(debian.ssh("ls /etc/fail2ban/jail.d /etc/cron.d /etc/nginx/sites-enabled /usr/local/bin; ufw status"), before);
+    assert_eq!(debian.ssh(footprint), before);
 }
 
 #[test]
@@ -658,14 +718,16 @@ struct Converged {
 /// nginx's worker PIDs (a reload replaces them). It waits first for the steps a killed process
 /// left running on the host (`sh -s` scripts) to end.
 const GW2_SNAPSHOT: &str = "i=0; while pgrep -x -f 'sh -s' >/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; sleep 0.2
-find /srv /etc/systemd/system /etc/nginx /etc/cron.d /etc/logrotate.d /etc/ufw /etc/default/ufw -printf '%p %y %m %u %g %s %T@ %l\\n' | sort
+find /home /etc/systemd/system /etc/nginx /etc/cron.d /etc/logrotate.d /etc/ufw /etc/default/ufw /etc/letsencrypt -printf '%p %y %m %u %g %s %T@ %l\\n' 2>/dev/null | sort
+getent passwd roddy; getent group roddy
 systemctl is-enabled gw2-backend.service 2>&1; systemctl is-active gw2-backend.service; systemctl show -p MainPID --value gw2-backend.service
 ufw status verbose; pgrep -f '^nginx: worker' | sort";
 
 /// Puts the host back by hand after a failed kill point, so the next one starts clean.
 const GW2_RESET: &str = "systemctl disable --now gw2-backend.service 2>/dev/null; rm -f /etc/systemd/system/gw2-backend.service /etc/systemd/system/.infra.*; systemctl daemon-reload; systemctl reset-failed 2>/dev/null
-rm -f /etc/nginx/sites-enabled/gw2-wvwbuilder.conf /etc/nginx/sites-available/gw2-wvwbuilder.conf /etc/nginx/sites-available/.infra.*; systemctl reload nginx
-rm -f /etc/cron.d/gw2-backup /etc/cron.d/certbot-renew /etc/cron.d/.infra.* /etc/logrotate.d/gw2-backend /etc/logrotate.d/.infra.*; rm -rf /srv/gw2
+rm -f /etc/nginx/sites-enabled/gw2-wvwbuilder.conf /etc/nginx/sites-available/gw2-wvwbuilder.conf /etc/nginx/sites-enabled/gw2-wvwbuilder-http.conf /etc/nginx/sites-available/gw2-wvwbuilder-http.conf /etc/nginx/sites-available/.infra.*; systemctl reload nginx
+rm -f /etc/cron.d/gw2-backup /etc/cron.d/certbot-renew /etc/cron.d/.infra.* /etc/logrotate.d/gw2-backend /etc/logrotate.d/.infra.*
+userdel roddy 2>/dev/null; groupdel roddy 2>/dev/null; rm -rf /home/roddy /etc/letsencrypt
 ufw --force reset >/dev/null; true";
 
 struct Campaign<'a> {
@@ -864,7 +926,7 @@ fn a_killed_apply_of_the_gw2_example_converges_at_every_kill_point() {
     let json: serde_json::Value =
         serde_json::from_str(plan.out.get(plan.out.find('{').unwrap_or(0)..).unwrap_or_default()).unwrap_or_else(|e| panic!("plan --json: {e}\n{}", plan.out));
     let addresses: Vec<String> = json["resource_changes"].as_array().into_iter().flatten().filter_map(|c| c["address"].as_str().map(str::to_string)).collect();
-    assert_eq!(addresses.len(), 16, "{addresses:?}");
+    assert_eq!(addresses.len(), 20, "{addresses:?}");
 
     let seed = std::env::var("INFRA_KILL_SEED")
         .ok()
@@ -873,7 +935,15 @@ fn a_killed_apply_of_the_gw2_example_converges_at_every_kill_point() {
     let randoms: Option<usize> = std::env::var("INFRA_KILL_RANDOM").ok().and_then(|s| s.parse().ok());
     let mut rng = seed;
     // Destroys killed before deleting what holds the others, or at random.
-    let before_deletes = ["vps_systemd_unit.backend", "vps_ufw.firewall", "vps_directory.app[\"/srv/gw2\"]", "vps_nginx_site.gw2", "vps_file.backup_script"];
+    let before_deletes = [
+        "vps_systemd_unit.backend",
+        "vps_ufw.firewall",
+        "vps_directory.app[\"/home/roddy/GW2_WvWbuilder\"]",
+        "vps_nginx_site.gw2",
+        "vps_file.backup_script",
+        "vps_user.app",
+        "vps_certbot_certificate.site",
+    ];
     let mut points: Vec<(Kill, Option<Kill>)> = addresses
         .iter()
         .enumerate()
@@ -1033,4 +1103,79 @@ ufw --force enable >/dev/null"
     // The host is as it was made: the import changed nothing.
     assert_eq!(debian.ssh("cat /opt/app/.env").trim(), secret);
     assert_eq!(debian.ssh("systemctl is-active app.service").trim(), "active");
+}
+
+/// Accounts and groups made by hand: drift lists them (not Debian's own), `infra discover vps`
+/// writes them as a stack that plans as imports only (the group useradd made with an account is
+/// the account's), an import block by name plans clean, a change of shell or groups is made in
+/// place with usermod, and destroy removes the account, its group and its (untouched) home.
+#[test]
+fn accounts_made_by_hand_are_discovered_imported_changed_and_deleted() {
+    let debian = boot_debian();
+    debian.ssh("groupadd team && useradd -m -s /bin/sh -G team,adm alice");
+    let before = debian.ssh("getent passwd alice; getent group alice team");
+    let work = tempfile::tempdir().unwrap();
+    let key = debian.client_key.display().to_string();
+    let args = ["discover", "vps", "--host", &debian.netns.ns_ip, "--private-key-file", &key, "--host-key", &debian.host_key, "--out", "stack"];
+    let (code, out) = infra(work.path(), &args);
+    assert_eq!(code, 0, "{out}");
+    let dir = work.path().join("stack");
+    let users = std::fs::read_to_string(dir.join("users.tf")).unwrap_or_else(|e| panic!("users.tf: {e}\n{out}"));
+    let squashed = users.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(squashed.contains("resource \"vps_user\" \"alice\"") && squashed.contains("resource \"vps_group\" \"team\""), "{users}");
+    assert!(!squashed.contains("resource \"vps_group\" \"alice\""), "alice's own group is alice's: {users}");
+    assert!(squashed.contains("shell = \"/bin/sh\"") && squashed.contains("\"adm\"") && squashed.contains("\"team\""), "{users}");
+    assert!(!squashed.contains("\"root\"") && !squashed.contains("nobody"), "Debian's own accounts are not listed: {users}");
+    let (code, out) = infra(&dir, &["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("Plan: 2 to import, 0 to add, 0 to change, 0 to destroy."), "{out}");
+    let (code, out) = infra(&dir, &["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(infra(&dir, &["plan", "--detailed-exitcode"]).0, 0);
+    assert_eq!(debian.ssh("getent passwd alice; getent group alice team"), before, "the import changed nothing");
+
+    // A stack of its own: an import block by name, then changes in place, then destroy.
+    let stack = |shell: &str, groups: &str| {
+        format!(
+            "{}\nimport {{\n  to = vps_user.alice\n  id = \"alice\"\n}}\n\nresource \"vps_user\" \"alice\" {{\n  name   = \"alice\"\n  shell  = \"{shell}\"\n  groups = [{groups}]\n}}\n\nresource \"vps_group\" \"ops\" {{\n  name   = \"ops\"\n  system = true\n}}\n",
+            debian.provider_block("")
+        )
+    };
+    let own = tempfile::tempdir().unwrap();
+    let d = own.path();
+    std::fs::write(d.join("main.tf"), stack("/bin/sh", "\"adm\", \"team\"")).unwrap();
+    let (code, out) = infra(d, &["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("Plan: 1 to import, 1 to add, 0 to change, 0 to destroy."), "{out}");
+    let (code, out) = infra(d, &["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    let gid: u32 = debian.ssh("getent group ops | cut -d: -f3").trim().parse().unwrap();
+    assert!(gid < 1000, "a system group: {gid}");
+    std::fs::write(d.join("main.tf"), stack("/bin/bash", "\"ops\"").replace("import {\n  to = vps_user.alice\n  id = \"alice\"\n}\n", "")).unwrap();
+    let (code, out) = infra(d, &["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("vps_user.alice will be updated in-place") && out.contains("Plan: 0 to add, 1 to change, 0 to destroy."), "{out}");
+    let uid = debian.ssh("id -u alice");
+    let (code, out) = infra(d, &["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(debian.ssh("getent passwd alice | cut -d: -f7; id -Gn alice; id -u alice"), format!("/bin/bash\nalice ops\n{uid}"));
+    assert_eq!(infra(d, &["plan", "--detailed-exitcode"]).0, 0);
+    // Drift lists the accounts and groups this stack does not manage, never Debian's own (but
+    // when asked), nor the group useradd made with alice.
+    let (code, report) = drift(d, &[]);
+    assert_eq!(code, 2, "{report}");
+    assert_eq!(unmanaged(&report), [("vps_group".to_string(), "team".to_string())], "{report}");
+    let (_, report) = drift(d, &["--include-defaults"]);
+    let defaults = unmanaged(&report);
+    assert!(defaults.contains(&("vps_user".into(), "www-data".into())) && defaults.contains(&("vps_group".into(), "adm".into())), "{defaults:?}");
+    assert!(!defaults.iter().any(|(t, id)| (t == "vps_user" || t == "vps_group") && id == "alice"), "{defaults:?}");
+    // By hand again: drift, named.
+    debian.ssh("usermod -s /bin/sh alice");
+    let (code, out) = infra(d, &["plan", "--refresh-only", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("vps_user.alice") && out.contains("/bin/sh"), "{out}");
+    let (code, out) = infra(d, &["destroy", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(debian.ssh("getent passwd alice; getent group alice ops; ls -d /home/alice 2>/dev/null"), "", "account, groups and home are gone");
+    assert!(!debian.ssh("getent group team").is_empty(), "team is not this stack's");
 }

@@ -75,8 +75,8 @@ fn files_directories_and_commands_apply_read_back_in_one_round_trip_and_show_han
     let before = sshd.sessions();
     let (code, out) = infra(work.path(), &["drift", "--json"]);
     assert!(code == 0 || code == 2, "{out}");
-    assert!(out.contains("\"listings\": 5"), "one listing per type: {out}");
-    assert_eq!(sshd.sessions() - before, 2, "one SSH session for the refresh, one for the five listings");
+    assert!(out.contains("\"listings\": 7"), "one listing per type: {out}");
+    assert_eq!(sshd.sessions() - before, 2, "one SSH session for the refresh, one for the seven listings");
 
     // Hand edits are drift: the plan names the file and shows the change; apply restores it.
     std::fs::write(&file, "edited by hand\n").unwrap();

@@ -24,6 +24,8 @@ pub const VPS_TYPES: &[(&str, &str)] = &[
     ("vps_ufw_rule", "firewall.tf"),
     ("vps_directory", "files.tf"),
     ("vps_file", "files.tf"),
+    ("vps_group", "users.tf"),
+    ("vps_user", "users.tf"),
 ];
 
 /// The host and how to reach it, as the provider block spells it; the block written says the

@@ -4,17 +4,21 @@
 //! name reaches the shell through `quote`, every content through base64.
 
 mod apt_package;
+mod certbot_certificate;
 mod command;
 mod compose_stack;
 mod cron_job;
 mod directory;
 mod file;
+mod group;
 mod nginx_site;
 mod systemd_unit;
 mod ufw;
 mod ufw_rule;
+mod user;
 
 pub use ufw::check_planned;
+pub use user::is_system_id;
 
 use crate::probe::Facts;
 use crate::transport::{base64_decode, data, quote, Connection};
@@ -59,6 +63,9 @@ table![
     apt_package::AptPackage,
     command::Command,
     compose_stack::ComposeStack,
+    user::User,
+    group::Group,
+    certbot_certificate::CertbotCertificate,
 ];
 
 /// The kind named `type_name`, when it is read from the host.
@@ -247,11 +254,11 @@ mod tests {
     #[test]
     fn the_table_names_each_kind_once() {
         let mut names: Vec<&str> = RESOURCES.iter().map(|k| k.name()).collect();
-        assert_eq!(names.len(), 10);
+        assert_eq!(names.len(), 13);
         assert_eq!(KINDS.iter().map(|k| k.name()).collect::<Vec<_>>(), names, "the two views list the same kinds");
         names.sort_unstable();
         names.dedup();
-        assert_eq!(names.len(), 10, "no name twice");
+        assert_eq!(names.len(), 13, "no name twice");
         assert!(names.iter().all(|n| n.starts_with("vps_")));
     }
 
