@@ -26,7 +26,7 @@ find /etc/cron.d -mindepth 1 -maxdepth 1 -type f -printf 'cron\t%f\n' 2>/dev/nul
 grep -h '^### tuple ###' /etc/ufw/user.rules 2>/dev/null | sed 's/^/ufw\t/'
 if command -v ufw >/dev/null 2>&1; then printf 'firewall\t%s\n' "$(grep -c '^ENABLED=yes' /etc/ufw/ufw.conf 2>/dev/null)"; fi
 if command -v docker >/dev/null 2>&1; then
-  docker ps -a --format '{{.Label "com.docker.compose.project.working_dir"}}	{{.Label "com.docker.compose.project"}}' 2>/dev/null | sed 's/^/compose\t/'
+  docker ps -a --format '{{.Label "com.docker.compose.project.working_dir"}}	{{.Label "com.docker.compose.project"}}	{{.Label "com.docker.compose.project.config_files"}}' 2>/dev/null | sed 's/^/compose\t/'
 fi
 cat /var/lib/dpkg/info/*.list 2>/dev/null | grep -E '^/etc/(systemd/system|nginx/sites-available|nginx/sites-enabled|cron\.d)/[^/]+$' | sed 's/^/owned\t/'
 "#;
@@ -106,7 +106,7 @@ pub fn parse(output: &str) -> Inventory {
     let mut dirs = BTreeSet::new();
     let mut crons = Vec::new();
     let mut rules = BTreeSet::new();
-    let mut stacks: BTreeMap<String, String> = BTreeMap::new();
+    let mut stacks: BTreeMap<String, (String, bool)> = BTreeMap::new();
     for line in output.lines() {
         let f: Vec<&str> = line.split('\t').collect();
         match f.as_slice() {
@@ -133,8 +133,15 @@ pub fn parse(output: &str) -> Inventory {
                     rules.insert(id);
                 }
             }
-            ["compose", dir, project, ..] if !dir.is_empty() => {
-                stacks.insert(dir.to_string(), project.to_string());
+            ["compose", dir, project, rest @ ..] if !dir.is_empty() => {
+                // Importable when Compose read the one file it looks up in the directory
+                // (what `vps_compose_stack` reads and writes), not files named with `-f`
+                // elsewhere or several merged. Compose v2 records absolute paths, the
+                // standalone docker-compose names relative to the directory.
+                let files = rest.first().copied().unwrap_or("");
+                let own = crate::kinds::COMPOSE_FILES.iter().any(|n| files == *n || files == format!("{}/{n}", dir.trim_end_matches('/')));
+                let entry = stacks.entry(dir.to_string()).or_insert((project.to_string(), true));
+                entry.1 &= own;
             }
             _ => {}
         }
@@ -170,11 +177,11 @@ pub fn parse(output: &str) -> Inventory {
         "vps_compose_stack",
         stacks
             .iter()
-            .map(|(dir, project)| Found {
+            .map(|(dir, (project, own))| Found {
                 id: dir.clone(),
                 name: if project.is_empty() { dir.clone() } else { project.clone() },
                 default: false,
-                importable: true,
+                importable: *own,
             })
             .collect(),
     );
@@ -205,6 +212,10 @@ impl Inventory {
                         };
                         m.insert("id".into(), Value::string(f.id.clone()));
                         m.insert("name".into(), Value::string(f.name.clone()));
+                        if type_name == "vps_compose_stack" {
+                            // The project as it runs, not the directory's default name.
+                            m.insert("project_name".into(), Value::string(f.name.clone()));
+                        }
                         if for_import && type_name == "vps_file" {
                             // Read for `infra discover vps`: a file that looks secret is
                             // recorded without its content (see `kinds::file`).
@@ -243,8 +254,10 @@ cron\tinfra-backup\n\
 ufw\t### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in comment=696e667261\n\
 ufw\t### tuple ### deny udp 53 0.0.0.0/0 any 10.0.0.0/8 in\n\
 ufw\t### tuple ### garbage\n\
-compose\t/srv/web\tweb\n\
-compose\t/srv/web\tweb\n\
+compose\t/srv/web\tweb\t/srv/web/docker-compose.yml\n\
+compose\t/srv/web\tweb\tdocker-compose.yml\n\
+compose\t/srv/merged\tmerged\t/srv/merged/compose.yaml,/srv/merged/compose.override.yaml\n\
+compose\t/srv/old\told\n\
 compose\t\t\n\
 owned\t/etc/systemd/system/packaged.service\n\
 owned\t/etc/nginx/sites-available/default\n\
@@ -263,7 +276,11 @@ unit\n";
         assert_eq!(ids(&inv, "vps_cron_job", true), ["e2scrub_all", "infra-backup"]);
         assert_eq!(ids(&inv, "vps_ufw_rule", false), ["allow tcp 22 any", "deny udp 53 10.0.0.0/8"]);
         let stacks = inv.objects("vps_compose_stack", false, false);
-        assert_eq!(stacks.len(), 1);
+        assert_eq!(stacks.len(), 3, "drift lists every project");
+        let importable = inv.objects("vps_compose_stack", false, true);
+        assert_eq!(importable.len(), 1, "only a project read from its directory's own compose file is imported: {importable:?}");
+        assert_eq!(attrs::string(&importable[0], "project_name").as_deref(), Some("web"));
+        let stacks: Vec<Value> = stacks.into_iter().filter(|s| attrs::string(s, "id").as_deref() == Some("/srv/web")).collect();
         assert_eq!(attrs::string(&stacks[0], "id").as_deref(), Some("/srv/web"));
         assert_eq!(attrs::string(&stacks[0], "name").as_deref(), Some("web"));
         assert!(inv.objects("vps_file", true, false).is_empty());

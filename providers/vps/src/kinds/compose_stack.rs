@@ -1,5 +1,9 @@
-//! `vps_compose_stack`: a docker compose project (its compose.yaml and .env in a directory),
-//! brought up and checked running; a stopped service is drift, and apply brings it back.
+//! `vps_compose_stack`: a docker compose project (its compose file and .env in a directory),
+//! brought up and checked running; a stopped service is drift, and apply brings it back. The
+//! compose file is the one Compose itself would pick in the directory (`compose.yaml`,
+//! `compose.yml`, `docker-compose.yml`, `docker-compose.yaml`, the first that exists), so a
+//! project made by hand with any of them is read and written in place; a new one is
+//! `compose.yaml`.
 
 use super::*;
 use crate::probe::Facts;
@@ -14,10 +18,83 @@ pub struct ComposeStack;
 /// `docker compose` (the plugin), else `docker-compose` (the standalone tool Debian packages).
 const COMPOSE: &str = "dc() { if docker compose version >/dev/null 2>&1; then docker compose \"$@\"; else docker-compose \"$@\"; fi; }\n";
 
+/// The file names Compose looks up in a project directory, in its order (compose-go's
+/// `DefaultFileNames`).
+pub const COMPOSE_FILES: &[&str] = &["compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"];
+
+/// Shell lines setting `$cf` to the compose file of the directory `dir`: the first of
+/// [`COMPOSE_FILES`] that exists, else `compose.yaml`.
+fn find_compose_file(dir: &str) -> String {
+    format!(
+        "cf={d}/compose.yaml\nfor n in {names}; do if [ -f {d}/\"$n\" ]; then cf={d}/\"$n\"; break; fi; done\n",
+        d = quote(dir),
+        names = COMPOSE_FILES.join(" ")
+    )
+}
+
 /// `service state` lines of a compose project's containers, by the label every compose
-/// version sets (works whichever compose tool made them).
+/// version sets (works whichever compose tool made them); `project` is a shell word.
 fn compose_ps(project: &str) -> String {
-    format!("docker ps -a --filter label=com.docker.compose.project={} --format '{{{{.Label \"com.docker.compose.service\"}}}} {{{{.State}}}}'", quote(project))
+    format!("docker ps -a --filter \"label=com.docker.compose.project=\"{project} --format '{{{{.Label \"com.docker.compose.service\"}}}} {{{{.State}}}}'")
+}
+
+/// Shell lines setting `$pn` to the project whose containers run from `dir` (the label
+/// Compose sets to the project directory): `known` when it is one of them (or none runs
+/// there), else the first by name, so a project started by hand under another name than its
+/// directory's is read as it is.
+fn find_project(dir: &str, known: &str) -> String {
+    format!(
+        "pn={k}\nfound=$(docker ps -a --filter {wd} --format '{{{{.Label \"com.docker.compose.project\"}}}}' 2>/dev/null | sort -u)\nif [ -n \"$found\" ] && ! printf '%s\\n' \"$found\" | grep -qxF -- \"$pn\"; then pn=$(printf '%s\\n' \"$found\" | head -n1); fi\n",
+        k = quote(known),
+        wd = quote(&format!("label=com.docker.compose.project.working_dir={dir}")),
+    )
+}
+
+/// A `.env` file's variables as Compose reads them: `KEY=value` lines (an `export ` before
+/// the key allowed), blank lines and `#` comments skipped, single-quoted values literal,
+/// double-quoted ones with `\\`, `\"` and `\n` escapes, unquoted ones trimmed and cut at ` #`.
+/// `None` for a line this does not understand (the variables are then not known).
+fn parse_env(text: &str) -> Option<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let (k, v) = line.split_once('=')?;
+        let k = k.trim();
+        if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return None;
+        }
+        let v = v.trim();
+        let value = if let Some(rest) = v.strip_prefix('\'') {
+            rest.strip_suffix('\'')?.to_string()
+        } else if let Some(rest) = v.strip_prefix('"') {
+            let inner = rest.strip_suffix('"')?;
+            let mut s = String::new();
+            let mut chars = inner.chars();
+            while let Some(c) = chars.next() {
+                if c != '\\' {
+                    s.push(c);
+                    continue;
+                }
+                match chars.next()? {
+                    'n' => s.push('\n'),
+                    c @ ('\\' | '"' | '$') => s.push(c),
+                    c => {
+                        s.push('\\');
+                        s.push(c);
+                    }
+                }
+            }
+            s
+        } else {
+            v.split(" #").next().unwrap_or("").trim_end().to_string()
+        };
+        out.insert(k.to_string(), value);
+    }
+    Some(out)
 }
 
 /// `.env` text for compose: single-quoted values, which compose reads literally (except
@@ -48,17 +125,18 @@ impl ComposeStack {
         let dir = attrs::req_string(p, "directory")?.trim_end_matches('/').to_string();
         let project = attrs::req_string(p, "project_name")?;
         let env = env_content(&attrs::string_map(p, "env"));
-        let mut script = write_file(&format!("{dir}/compose.yaml"), attrs::req_string(p, "compose")?.as_bytes(), "0644", "root", "root");
+        let mut script = find_compose_file(&dir);
+        script.push_str(&write_file_at("\"$cf\"", attrs::req_string(p, "compose")?.as_bytes(), "0644", "root", "root"));
         script.push_str(&write_file(&format!("{dir}/.env"), env.as_bytes(), "0600", "root", "root"));
         script.push_str(COMPOSE);
         script.push_str(&format!(
-            "if ! out=$(dc -p {} --project-directory {d} -f {d}/compose.yaml --env-file {d}/.env up -d --remove-orphans 2>&1); then printf '%s\\n' \"$out\" | tail -n 20 >&2; exit 1; fi\n",
+            "if ! out=$(dc -p {} --project-directory {d} -f \"$cf\" --env-file {d}/.env up -d --remove-orphans 2>&1); then printf '%s\\n' \"$out\" | tail -n 20 >&2; exit 1; fi\n",
             quote(&project),
             d = quote(&dir)
         ));
         script.push_str(&format!(
             "sleep 1\nif {ps} | grep -v ' running$' | grep -q .; then echo 'these services are not running:' >&2; {ps} | grep -v ' running$' >&2; exit 1; fi\n",
-            ps = compose_ps(&project)
+            ps = compose_ps(&quote(&project))
         ));
         run(c.writing(self.name(), p).await?, &format!("Starting compose stack {dir}"), &script).await?;
         Ok(())
@@ -112,10 +190,14 @@ impl ResourceType<VpsProvider> for ComposeStack {
                 }
             }
             let env = m.get("env").cloned().unwrap_or(Value::Null);
-            let sha = if env.is_wholly_known() {
-                Value::string(sha256_hex(env_content(&attrs::map_of(Some(&env.deep_unmark()))).as_bytes()))
-            } else {
-                Value::Unknown
+            let vars = |v: &Value| attrs::map_of(Some(&v.deep_unmark()));
+            let prior_sha = prior.and_then(|p| attrs::string(p, "env_sha256").map(|sha| (vars(p.get_attr("env").unwrap_or(&Value::Null)), sha)));
+            let sha = match prior_sha {
+                // The same variables as the host's file holds (written by hand, maybe quoted
+                // otherwise): nothing to rewrite.
+                Some((held, sha)) if env.is_wholly_known() && held == vars(&env) => Value::string(sha),
+                _ if env.is_wholly_known() => Value::string(sha256_hex(env_content(&vars(&env)).as_bytes())),
+                _ => Value::Unknown,
             };
             m.insert("env_sha256".into(), sha);
         }
@@ -140,7 +222,8 @@ impl ResourceType<VpsProvider> for ComposeStack {
     async fn delete(&self, c: &VpsProvider, prior: &Value) -> Outcome<()> {
         let dir = attrs::req_string(prior, "directory")?.trim_end_matches('/').to_string();
         let script = format!(
-            "{COMPOSE}if [ -f {d}/compose.yaml ]; then dc -p {pn} --project-directory {d} -f {d}/compose.yaml --env-file {d}/.env down --remove-orphans >/dev/null; fi\nrm -f -- {d}/compose.yaml {d}/.env\nrmdir --ignore-fail-on-non-empty -- {d} 2>/dev/null || true\n",
+            "{COMPOSE}{find}if [ -f \"$cf\" ]; then dc -p {pn} --project-directory {d} -f \"$cf\" down --remove-orphans >/dev/null; fi\nrm -f -- \"$cf\" {d}/.env\nrmdir --ignore-fail-on-non-empty -- {d} 2>/dev/null || true\n",
+            find = find_compose_file(&dir),
             d = quote(&dir),
             pn = quote(&attrs::req_string(prior, "project_name")?)
         );
@@ -168,11 +251,13 @@ impl Kind for ComposeStack {
         let g = |k: &str| attrs::string(v, k).unwrap_or_default();
         let dir = g("directory").trim_end_matches('/').to_string();
         format!(
-            "file 'compose.' {} {} 1\nfile 'env.' {} '' 0\necho \"ps $({} 2>/dev/null | b64)\"",
-            quote(&format!("{dir}/compose.yaml")),
+            "{find}file 'compose.' \"$cf\" {} 1\nfile 'env.' {} {} 1\n{project}echo \"project $(printf '%s' \"$pn\" | b64)\"\necho \"ps $({} 2>/dev/null | b64)\"",
             quote(&sha256_hex(g("compose").as_bytes())),
             quote(&format!("{dir}/.env")),
-            compose_ps(&g("project_name"))
+            quote(&g("env_sha256")),
+            compose_ps("\"$pn\""),
+            find = find_compose_file(&dir),
+            project = find_project(&dir, &g("project_name")),
         )
     }
 
@@ -180,16 +265,27 @@ impl Kind for ComposeStack {
         if !exists(facts, "compose.") {
             return None;
         }
-        Some(with(
-            known,
-            vec![
-                ("id", Value::string(attrs::string(known, "directory").unwrap_or_default())),
-                ("compose", text_of(facts, "compose.", attrs::string(known, "compose"), &recorded_sha(known, "compose"))),
-                ("env_sha256", facts.get("env.sha256").map(|s| Value::string(s.clone())).unwrap_or(Value::string(""))),
-                // Every service's container up: a stopped one is drift, and apply brings it back.
-                ("running", Value::Bool(decoded(facts, "ps").is_some_and(|ps| !ps.trim().is_empty() && ps.lines().all(|l| l.ends_with(" running"))))),
-            ],
-        ))
+        let mut fields = vec![
+            ("id", Value::string(attrs::string(known, "directory").unwrap_or_default())),
+            ("compose", text_of(facts, "compose.", attrs::string(known, "compose"), &recorded_sha(known, "compose"))),
+            // No .env is an empty one (what apply writes for no variables).
+            ("env_sha256", Value::string(facts.get("env.sha256").cloned().unwrap_or_else(|| sha256_hex(b"")))),
+            // Every service's container up: a stopped one is drift, and apply brings it back.
+            ("running", Value::Bool(decoded(facts, "ps").is_some_and(|ps| !ps.trim().is_empty() && ps.lines().all(|l| l.ends_with(" running"))))),
+        ];
+        if let Some(project) = decoded(facts, "project").filter(|p| !p.is_empty()) {
+            fields.push(("project_name", Value::string(project)));
+        }
+        // The file differs from what was recorded (or nothing was: an import): its variables,
+        // as far as they can be read, so that the same variables in the configuration plan
+        // nothing and other ones show as a change.
+        if !exists(facts, "env.") {
+            fields.push(("env", Value::Null));
+        } else if let Some(vars) = decoded(facts, "env.content").and_then(|t| parse_env(&t)) {
+            let map = if vars.is_empty() { Value::Null } else { Value::Map(vars.into_iter().map(|(k, v)| (k, Value::string(v))).collect()) };
+            fields.push(("env", map));
+        }
+        Some(with(known, fields))
     }
 }
 
