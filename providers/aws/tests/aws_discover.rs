@@ -50,7 +50,9 @@ fn discover_writes_a_stack_with_references_that_plans_as_imports_only_and_then_e
         "resource \"aws_security_group\" \"bdd_bot_alb\"",
         "vpc_id = aws_vpc.bdd_bot_vpc.id",
         "gateway_id = aws_internet_gateway.bdd_bot_igw.id",
-        "subnet_id = aws_subnet.bdd_bot_public[count.index].id",
+        // The associations, one per subnet keyed by zone: over the subnets' for_each.
+        "resource \"aws_route_table_association\" \"bdd_bot_public\" { for_each = aws_subnet.bdd_bot_public",
+        "subnet_id = each.value.id",
         "route_table_id = aws_route_table.bdd_bot_public.id",
         "security_groups = [aws_security_group.bdd_bot_alb.id]",
         "file_system_id  = aws_efs_file_system.bdd_bot_data.id",
@@ -67,7 +69,7 @@ fn discover_writes_a_stack_with_references_that_plans_as_imports_only_and_then_e
     }
     // The load balancer's subnets: both of the grouped public subnets.
     let subnets = alb.lines().find(|l| l.trim_start().starts_with("subnets ")).unwrap_or_default();
-    assert_eq!(flat(subnets), "subnets = aws_subnet.bdd_bot_public[*].id", "{alb}");
+    assert_eq!(flat(subnets), "subnets = values(aws_subnet.bdd_bot_public)[*].id", "{alb}");
     // No literal id of an object of the stack outside the import blocks.
     for prefix in ["\"vpc-", "\"subnet-", "\"igw-", "\"rtb-", "\"sg-", "\"fs-", "\"arn:"] {
         assert!(!all.contains(prefix), "literal {prefix} in\n{all}");
@@ -182,19 +184,21 @@ fn seed_000_built_by_hand_is_discovered_grouped_imported_changed_and_destroyed()
     let (network, storage, alb, ecs, imports) = (read("network.tf"), read("storage.tf"), read("alb.tf"), read("ecs.tf"), read("imports.tf"));
     let all = format!("{network}{storage}{alb}{ecs}");
 
-    // Grouped: the private and public subnets (two zones each) and the mount targets (one per
-    // private subnet), with indexed import addresses.
+    // Grouped: the private and public subnets (two zones each, named by zone: for_each over
+    // a map keyed a and b, as a person writes it) and the mount targets (one per private
+    // subnet, over the subnets), with keyed import addresses.
     for want in [
-        "resource \"aws_subnet\" \"bdd_bot_private\" { count = length(local.bdd_bot_private)",
-        "resource \"aws_subnet\" \"bdd_bot_public\" { count = length(local.bdd_bot_public)",
-        "availability_zone = local.bdd_bot_private[count.index].availability_zone",
-        "cidr_block = local.bdd_bot_private[count.index].cidr_block",
-        "resource \"aws_efs_mount_target\" \"bdd_bot_sqlite_storage_bdd_bot_private\" { count = length(aws_subnet.bdd_bot_private)",
-        "subnet_id = aws_subnet.bdd_bot_private[count.index].id",
+        "resource \"aws_subnet\" \"bdd_bot_private\" { for_each = local.bdd_bot_private",
+        "resource \"aws_subnet\" \"bdd_bot_public\" { for_each = local.bdd_bot_public",
+        "availability_zone = each.value.availability_zone",
+        "cidr_block = each.value.cidr_block",
+        "bdd_bot_private = { a = { availability_zone = \"us-east-1a\", cidr_block = \"10.0.11.0/24\", Name = \"bdd-bot-private-a\" }",
+        "resource \"aws_efs_mount_target\" \"bdd_bot_sqlite_storage_bdd_bot_private\" { for_each = aws_subnet.bdd_bot_private",
+        "subnet_id = each.value.id",
         "file_system_id = aws_efs_file_system.bdd_bot_sqlite_storage.id",
         "security_groups = [aws_security_group.bdd_bot_efs.id]",
-        "subnets = aws_subnet.bdd_bot_public[*].id",
-        "subnets = aws_subnet.bdd_bot_private[*].id",
+        "subnets = values(aws_subnet.bdd_bot_public)[*].id",
+        "subnets = values(aws_subnet.bdd_bot_private)[*].id",
         // The three security groups reference each other.
         "security_groups = [aws_security_group.bdd_bot_alb.id]",
         "security_groups = [aws_security_group.bdd_bot_tasks.id]",
@@ -203,8 +207,7 @@ fn seed_000_built_by_hand_is_discovered_grouped_imported_changed_and_destroyed()
         "route_table_id = aws_route_table.bdd_bot_public.id",
         "gateway_id = aws_internet_gateway.bdd_bot_igw.id",
         // The two associations, one per public subnet, grouped too.
-        "resource \"aws_route_table_association\" \"bdd_bot_public\" { count = length(aws_subnet.bdd_bot_public)",
-        "subnet_id = aws_subnet.bdd_bot_public[count.index].id",
+        "resource \"aws_route_table_association\" \"bdd_bot_public\" { for_each = aws_subnet.bdd_bot_public",
         "resource \"aws_lb_listener_rule\"",
         "target_group_arn = aws_lb_target_group.bdd_bot_backend.arn",
         "target_group_arn = aws_lb_target_group.bdd_bot_frontend.arn",
@@ -221,11 +224,12 @@ fn seed_000_built_by_hand_is_discovered_grouped_imported_changed_and_destroyed()
     }
     assert!(!network.contains("route {"), "{network}");
     assert!(!all.contains("aws_lb_target_group_attachment"), "targets ECS registers are the service's: {all}");
-    for i in 0..2 {
+    for key in ["a", "b"] {
         for to in [
-            format!("aws_subnet.bdd_bot_private[{i}]"),
-            format!("aws_subnet.bdd_bot_public[{i}]"),
-            format!("aws_efs_mount_target.bdd_bot_sqlite_storage_bdd_bot_private[{i}]"),
+            format!("aws_subnet.bdd_bot_private[\"{key}\"]"),
+            format!("aws_subnet.bdd_bot_public[\"{key}\"]"),
+            format!("aws_efs_mount_target.bdd_bot_sqlite_storage_bdd_bot_private[\"{key}\"]"),
+            format!("aws_route_table_association.bdd_bot_public[\"{key}\"]"),
         ] {
             assert!(imports.contains(&format!("to = {to}\n")), "no import to {to} in\n{imports}");
         }
@@ -245,7 +249,7 @@ fn seed_000_built_by_hand_is_discovered_grouped_imported_changed_and_destroyed()
     let (code, out) = infra(&d, &["plan", "--detailed-exitcode"], &env);
     assert_eq!(code, 2, "{out}");
     assert!(out.contains(&format!("Plan: {objects} to import, 0 to add, 0 to change, 0 to destroy.")), "{out}");
-    assert!(out.contains("# aws_subnet.bdd_bot_private[1] will be imported"), "{out}");
+    assert!(out.contains("# aws_subnet.bdd_bot_private[\"b\"] will be imported"), "{out}");
     let (code, out) = infra(&d, &["apply", "--auto-approve"], &env);
     assert_eq!(code, 0, "{out}");
     let (code, out) = infra(&d, &["plan", "--detailed-exitcode"], &env);
