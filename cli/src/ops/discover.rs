@@ -13,7 +13,10 @@
 //! Conventions: a route table's routes are `aws_route` resources (routes are added by hand
 //! with `create-route`, and Terraform users write them so); a security group's rules stay
 //! inline (`ingress`/`egress`, as its `to_hcl` writes them), so no rule resource is written
-//! that would fight them; a target group's registered targets are `aws_lb_target_group_attachment`s
+//! that would fight them, except for groups that admit each other (directly or around a
+//! cycle), which cannot name each other inline: those are written without inline rules, and
+//! each of their rules as an `aws_vpc_security_group_ingress_rule` / `_egress_rule` naming
+//! both groups, as Terraform users break such a cycle; a target group's registered targets are `aws_lb_target_group_attachment`s
 //! unless an ECS service registers them (the service's own doing).
 
 use super::Result;
@@ -166,6 +169,7 @@ pub fn discover_aws(rt: &tokio::runtime::Runtime, registry: &Registry, o: &AwsOp
     })?;
     let found = select_by_vpc(found, !o.vpc_ids.is_empty());
     let found = select_by_tags(found, &o.tags);
+    let found = rt.block_on(with_rules_of_cycles(provider.clone(), found))?;
     let found = name_all(found);
     let mut bodies = Vec::new();
     let mut diags = Vec::new();
@@ -179,7 +183,10 @@ pub fn discover_aws(rt: &tokio::runtime::Runtime, registry: &Registry, o: &AwsOp
     }
     let bodies = with_references(&found, bodies);
     let blocks = group(&found, bodies);
-    let file_of = |t: &str| AWS_TYPES.iter().find(|(n, _)| *n == t).map(|(_, file)| *file).unwrap_or("main.tf");
+    let file_of = |t: &str| {
+        let rule = RULE_TYPES.contains(&t).then_some("network.tf");
+        AWS_TYPES.iter().find(|(n, _)| *n == t).map(|(_, file)| *file).or(rule).unwrap_or("main.tf")
+    };
     Ok(assemble(&found, &blocks, provider_tf, file_of))
 }
 
@@ -327,6 +334,62 @@ async fn import_all(provider: Arc<dyn Provider>, listed: &[(String, String, Opti
     Ok(found)
 }
 
+/// The security groups whose inline rules name each other around a cycle (`a` admits `b`, `b`
+/// admits `a`), by index in `found`.
+fn groups_in_cycles(found: &[Found]) -> Vec<usize> {
+    let groups: BTreeMap<&str, usize> =
+        found.iter().enumerate().filter(|(_, f)| f.type_name == "aws_security_group").map(|(i, f)| (f.id.as_str(), i)).collect();
+    let mut edges: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); found.len()];
+    for (&id, &i) in &groups {
+        let mut named = Vec::new();
+        for block in ["ingress", "egress"] {
+            if let Some(v) = found[i].state.get_attr(block) {
+                collect_strings(v, &mut named);
+            }
+        }
+        edges[i] = named.iter().filter(|s| s.as_str() != id).filter_map(|s| groups.get(s.as_str()).copied()).collect();
+    }
+    groups.values().copied().filter(|&i| edges[i].iter().any(|&j| reaches(&edges, j, i))).collect()
+}
+
+/// Security groups in a cycle (see [`groups_in_cycles`]) with their rules as resources: the
+/// rules of both directions of those groups, listed (one DescribeSecurityGroupRules per
+/// direction) and read, placed after the last group.
+async fn with_rules_of_cycles(provider: Arc<dyn Provider>, mut found: Vec<Found>) -> Result<Vec<Found>> {
+    let cyclic = groups_in_cycles(&found);
+    if cyclic.is_empty() {
+        return Ok(found);
+    }
+    let mut filter = BTreeMap::new();
+    filter.insert("security_group_id".to_string(), cyclic.iter().map(|&i| found[i].id.clone()).collect::<Vec<_>>().join(","));
+    let mut rules = Vec::new();
+    let mut diags = Vec::new();
+    for t in RULE_TYPES {
+        let resp = provider.discover(DiscoverRequest { type_name: t.to_string(), filter: filter.clone() }).await;
+        diags.extend(resp.diagnostics);
+        let listed: Vec<(String, Value)> = resp.objects.into_iter().filter_map(|v| Some((infra_provider::attrs::string(&v, "id")?, v))).collect();
+        if listed.is_empty() || diags.iter().any(Diagnostic::is_error) {
+            continue;
+        }
+        let resp = provider.import_many(ImportManyRequest { type_name: t.to_string(), objects: listed.iter().map(|(_, v)| v.clone()).collect() }).await;
+        diags.extend(resp.diagnostics);
+        for ((id, _), state) in listed.into_iter().zip(resp.objects) {
+            if let Some(state) = state {
+                rules.push(Found { type_name: t.to_string(), id, label: None, state, name: String::new() });
+            }
+        }
+    }
+    if diags.iter().any(Diagnostic::is_error) {
+        return Err(Diagnostics(diags));
+    }
+    let at = found.iter().rposition(|f| f.type_name == "aws_security_group").map(|i| i + 1).unwrap_or(found.len());
+    found.splice(at..at, rules);
+    Ok(found)
+}
+
+/// The rule types a group's rules become when the group is in a cycle.
+const RULE_TYPES: &[&str] = &["aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule"];
+
 /// Targets an ECS service registers with its target groups are the service's doing, not
 /// attachments a person made: left out.
 fn without_service_targets(found: Vec<Found>) -> Vec<Found> {
@@ -345,8 +408,23 @@ fn without_service_targets(found: Vec<Found>) -> Vec<Found> {
 }
 
 /// The state `to_hcl` writes from: a route table whose routes are discovered as `aws_route`s
-/// is written without inline routes (its plan then leaves them to those resources).
+/// is written without inline routes, a security group whose rules are discovered as rule
+/// resources without inline rules (their plans then leave them to those resources).
 fn hcl_state(f: &Found, found: &[Found]) -> Value {
+    if f.type_name == "aws_security_group" {
+        let own_rules = found
+            .iter()
+            .any(|r| RULE_TYPES.contains(&r.type_name.as_str()) && infra_provider::attrs::string(&r.state, "security_group_id").as_deref() == Some(&f.id));
+        return match (&f.state, own_rules) {
+            (Value::Object(m), true) => {
+                let mut m = m.clone();
+                m.insert("ingress".into(), Value::Set(Vec::new()));
+                m.insert("egress".into(), Value::Set(Vec::new()));
+                Value::Object(m)
+            }
+            _ => f.state.clone(),
+        };
+    }
     if f.type_name != "aws_route_table" {
         return f.state.clone();
     }
@@ -466,6 +544,22 @@ fn name_all(mut found: Vec<Found>) -> Vec<Found> {
                 Some(d) => format!("{rt}_{}", sanitize(d)),
             }),
             "aws_efs_mount_target" => named(s, "file_system_id").map(|fs| named(s, "subnet_id").map(|sn| format!("{fs}_{sn}")).unwrap_or(fs)),
+            // A rule after its group, port and source: `db_5432_from_app`, `app_all_to_0_0_0_0_0`.
+            t if RULE_TYPES.contains(&t) => named(s, "security_group_id").map(|g| {
+                let port = |k: &str| s.get_attr(k).and_then(Value::as_i64);
+                let ports = match (port("from_port"), port("to_port")) {
+                    (Some(a), Some(b)) if a == b => a.to_string(),
+                    (Some(a), Some(b)) => format!("{a}_{b}"),
+                    _ => "all".to_string(),
+                };
+                let other = named(s, "referenced_security_group_id")
+                    .or_else(|| ["cidr_ipv4", "cidr_ipv6", "prefix_list_id"].iter().find_map(|k| infra_provider::attrs::string(s, k)).map(|c| sanitize(&c)));
+                let dir = if t.ends_with("egress_rule") { "to" } else { "from" };
+                match other {
+                    Some(o) => format!("{g}_{ports}_{dir}_{o}"),
+                    None => format!("{g}_{ports}"),
+                }
+            }),
             "aws_lb_listener" => named(s, "load_balancer_arn").map(|lb| {
                 let port = s.get_attr("port").and_then(Value::as_i64).map(|p| format!("_{p}")).unwrap_or_default();
                 format!("{lb}{port}")
@@ -923,6 +1017,40 @@ mod tests {
             found("aws_route_table_association", "rtbassoc-1", None, Value::object([("subnet_id", Value::string("subnet-2"))])),
         ]);
         assert_eq!(f.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["a", "a_2", "a"]);
+    }
+
+    #[test]
+    fn groups_admitting_each_other_are_found_in_their_cycle() {
+        let sg = |id: &str, admits: &[&str]| {
+            let rules: Vec<Value> = admits.iter().map(|a| Value::object([("security_groups", Value::Set(vec![Value::string(*a)]))])).collect();
+            found(
+                "aws_security_group",
+                id,
+                Some(id),
+                Value::object([("id", Value::string(id)), ("ingress", Value::Set(rules)), ("egress", Value::Set(Vec::new()))]),
+            )
+        };
+        // a and b admit each other, c admits a (no cycle through c), d admits itself.
+        let f = vec![sg("sg-a", &["sg-b"]), sg("sg-b", &["sg-a"]), sg("sg-c", &["sg-a"]), sg("sg-d", &["sg-d"])];
+        assert_eq!(groups_in_cycles(&f), [0, 1]);
+        let rule = found(
+            "aws_vpc_security_group_ingress_rule",
+            "sgr-1",
+            None,
+            Value::object([
+                ("security_group_id", Value::string("sg-a")),
+                ("referenced_security_group_id", Value::string("sg-b")),
+                ("from_port", Value::int(5432)),
+                ("to_port", Value::int(5432)),
+            ]),
+        );
+        let mut all = f.clone();
+        all.push(rule);
+        let named = name_all(all);
+        assert_eq!(named[4].name, "sg_a_5432_from_sg_b");
+        let written = hcl_state(&named[0], &named);
+        assert!(written.get_attr("ingress").and_then(Value::as_seq).is_some_and(<[Value]>::is_empty), "a group with rule resources has no inline rules");
+        assert!(hcl_state(&named[2], &named).get_attr("ingress").and_then(Value::as_seq).is_some_and(|r| r.len() == 1), "other groups keep theirs");
     }
 
     #[test]

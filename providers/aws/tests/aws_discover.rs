@@ -307,3 +307,61 @@ fn seed_000_built_by_hand_is_discovered_grouped_imported_changed_and_destroyed()
     let tds = moto.ecs("ListTaskDefinitions", serde_json::json!({"status": "ACTIVE"}));
     assert_eq!(tds["taskDefinitionArns"].as_array().map(Vec::len), Some(0), "{tds}");
 }
+
+/// Two security groups made by hand that admit each other cannot be written with inline rules
+/// naming each other (a cycle): discover writes them without inline rules and each of their
+/// rules as an `aws_vpc_security_group_ingress_rule` / `_egress_rule` referencing both groups,
+/// as Terraform users break such a cycle; the stack plans as imports only, then empty, and
+/// the rules in moto are the same ones.
+#[test]
+fn security_groups_admitting_each_other_become_rule_resources_that_plan_clean() {
+    let moto = start_moto();
+    let made = run_script(&moto, "mutual_groups.py");
+    let vpc = made["vpc"].as_str().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let env = aws_env();
+    let rules_before = moto.ec2(&[("Action", "DescribeSecurityGroupRules")]);
+    let (code, out) = infra(
+        work.path(),
+        &["discover", "aws", "--region", "us-east-1", "--vpc-id", vpc, "--endpoint", &moto.url, "--max-retries", "0", "--out", "stack"],
+        &env,
+    );
+    assert_eq!(code, 0, "{out}");
+    let d = work.path().join("stack");
+    let network = std::fs::read_to_string(d.join("network.tf")).unwrap();
+    let imports = std::fs::read_to_string(d.join("imports.tf")).unwrap();
+    let f = flat(&network);
+    for want in [
+        "resource \"aws_security_group\" \"mesh_app\"",
+        "resource \"aws_security_group\" \"mesh_db\"",
+        "resource \"aws_vpc_security_group_ingress_rule\" \"mesh_db_5432_from_mesh_app\" {",
+        "resource \"aws_vpc_security_group_ingress_rule\" \"mesh_app_8080_from_mesh_db\" {",
+        "referenced_security_group_id = aws_security_group.mesh_app.id",
+        "referenced_security_group_id = aws_security_group.mesh_db.id",
+        "security_group_id = aws_security_group.mesh_db.id",
+        "security_group_id = aws_security_group.mesh_app.id",
+    ] {
+        assert!(f.contains(&flat(want)), "no {want:?} in\n{network}");
+    }
+    assert!(!network.contains("ingress {") && !network.contains("egress {"), "no inline rules on the groups: {network}");
+    assert!(!network.contains("\"sg-"), "no literal group id: {network}");
+    let objects = imports.matches("import {").count();
+    assert!(imports.contains("id = \"sgr-"), "{imports}");
+    let (code, out) = infra(&d, &["fmt", "--check"], &env);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = infra(&d, &["plan", "--detailed-exitcode"], &env);
+    assert_eq!(code, 2, "{out}\n{network}");
+    assert!(out.contains(&format!("Plan: {objects} to import, 0 to add, 0 to change, 0 to destroy.")), "{out}\n{network}");
+    let (code, out) = infra(&d, &["apply", "--auto-approve"], &env);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = infra(&d, &["plan", "--detailed-exitcode"], &env);
+    assert_eq!(code, 0, "{out}\n{network}");
+    // The rules are the ones made by hand: the import revoked and authorized nothing.
+    let ids = |xml: &str| {
+        let mut v: Vec<String> = xml.split("<securityGroupRuleId>").skip(1).filter_map(|s| s.split('<').next()).map(str::to_string).collect();
+        v.sort();
+        v
+    };
+    let rules_after = moto.ec2(&[("Action", "DescribeSecurityGroupRules")]);
+    assert_eq!(ids(&rules_after), ids(&rules_before), "{rules_after}");
+}
