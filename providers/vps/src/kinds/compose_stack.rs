@@ -300,6 +300,22 @@ mod tests {
     }
 
     #[test]
+    fn a_dot_env_reads_back_as_compose_reads_it() {
+        let env =
+            BTreeMap::from([("A".to_string(), "p@ss $HOME".to_string()), ("B".to_string(), "it's \"x\"\nline".to_string()), ("C".to_string(), String::new())]);
+        assert_eq!(parse_env(&env_content(&env)), Some(env), "what apply writes reads back the same");
+        let by_hand = "# comment\n\nexport TOKEN=abc # trailing\nNAME = \"two words\"\nQUOTED='a # b'\n";
+        let want = BTreeMap::from([
+            ("NAME".to_string(), "two words".to_string()),
+            ("QUOTED".to_string(), "a # b".to_string()),
+            ("TOKEN".to_string(), "abc".to_string()),
+        ]);
+        assert_eq!(parse_env(by_hand), Some(want));
+        assert_eq!(parse_env("not a variable line\n"), None);
+        assert_eq!(parse_env("X='unterminated\n"), None);
+    }
+
+    #[test]
     fn the_default_project_name_is_the_directory_as_compose_names_it() {
         assert_eq!(default_project_name("/srv/My App.v2/"), "myappv2");
         assert_eq!(ComposeStack.import_seed("/srv/Web").ok().and_then(|s| attrs::string(&s, "project_name")).as_deref(), Some("web"));
