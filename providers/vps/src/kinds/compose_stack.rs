@@ -52,7 +52,8 @@ fn find_project(dir: &str, known: &str) -> String {
 
 /// A `.env` file's variables as Compose reads them: `KEY=value` lines (an `export ` before
 /// the key allowed), blank lines and `#` comments skipped, single-quoted values literal,
-/// double-quoted ones with `\\`, `\"` and `\n` escapes, unquoted ones trimmed and cut at ` #`.
+/// double-quoted ones with `\\`, `\"` and `\n` escapes (a comment may follow either), unquoted
+/// ones trimmed and cut at ` #`.
 /// `None` for a line this does not understand (the variables are then not known).
 fn parse_env(text: &str) -> Option<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
@@ -68,25 +69,37 @@ fn parse_env(text: &str) -> Option<BTreeMap<String, String>> {
             return None;
         }
         let v = v.trim();
+        // After a quoted value, only a comment may follow.
+        let tail_ok = |tail: &str| tail.trim().is_empty() || tail.trim_start().starts_with('#');
         let value = if let Some(rest) = v.strip_prefix('\'') {
-            rest.strip_suffix('\'')?.to_string()
+            let (inner, tail) = rest.split_once('\'')?;
+            if !tail_ok(tail) {
+                return None;
+            }
+            inner.to_string()
         } else if let Some(rest) = v.strip_prefix('"') {
-            let inner = rest.strip_suffix('"')?;
             let mut s = String::new();
-            let mut chars = inner.chars();
-            while let Some(c) = chars.next() {
-                if c != '\\' {
-                    s.push(c);
-                    continue;
-                }
-                match chars.next()? {
-                    'n' => s.push('\n'),
-                    c @ ('\\' | '"' | '$') => s.push(c),
-                    c => {
-                        s.push('\\');
-                        s.push(c);
+            let mut chars = rest.char_indices();
+            let mut end = None;
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '"' => {
+                        end = Some(i + 1);
+                        break;
                     }
+                    '\\' => match chars.next()?.1 {
+                        'n' => s.push('\n'),
+                        c @ ('\\' | '"' | '$') => s.push(c),
+                        c => {
+                            s.push('\\');
+                            s.push(c);
+                        }
+                    },
+                    c => s.push(c),
                 }
+            }
+            if !tail_ok(rest.get(end?..).unwrap_or("")) {
+                return None;
             }
             s
         } else {
@@ -281,8 +294,14 @@ impl Kind for ComposeStack {
         // nothing and other ones show as a change.
         if !exists(facts, "env.") {
             fields.push(("env", Value::Null));
-        } else if let Some(vars) = decoded(facts, "env.content").and_then(|t| parse_env(&t)) {
-            let map = if vars.is_empty() { Value::Null } else { Value::Map(vars.into_iter().map(|(k, v)| (k, Value::string(v))).collect()) };
+        } else if let Some(text) = decoded(facts, "env.content") {
+            let map = match parse_env(&text) {
+                Some(vars) if vars.is_empty() => Value::Null,
+                Some(vars) => Value::Map(vars.into_iter().map(|(k, v)| (k, Value::string(v))).collect()),
+                // A file this cannot read: a variable no configuration can name (an empty
+                // name), so the plan never takes it for the configured variables and rewrites it.
+                None => Value::Map([(String::new(), Value::string(""))].into_iter().collect()),
+            };
             fields.push(("env", map));
         }
         Some(with(known, fields))
@@ -313,6 +332,56 @@ mod tests {
         assert_eq!(parse_env(by_hand), Some(want));
         assert_eq!(parse_env("not a variable line\n"), None);
         assert_eq!(parse_env("X='unterminated\n"), None);
+        assert_eq!(parse_env("X='a' b\n"), None);
+        assert_eq!(parse_env("X=\"a \\\" # b\" # c\n").and_then(|m| m.get("X").cloned()).as_deref(), Some("a \" # b"));
+    }
+
+    /// A .env edited by hand is read back into `env`: the same variables written otherwise plan
+    /// nothing, other ones (or a file that cannot be read) plan a rewrite.
+    #[test]
+    fn a_dot_env_edited_by_hand_plans_a_rewrite_only_when_its_variables_differ() {
+        let provider = VpsProvider::unconfigured();
+        let known = Value::object([
+            ("id", Value::string("/srv/app")),
+            ("directory", Value::string("/srv/app")),
+            ("project_name", Value::string("app")),
+            ("compose", Value::string("services: {}\n")),
+            ("env_sha256", Value::string("recorded")),
+        ]);
+        let facts = |env: &str| {
+            Facts::from([
+                ("compose.exists".to_string(), "1".to_string()),
+                ("compose.sha256".to_string(), sha256_hex(b"services: {}\n")),
+                ("env.exists".to_string(), "1".to_string()),
+                ("env.sha256".to_string(), sha256_hex(env.as_bytes())),
+                ("env.content".to_string(), crate::transport::base64_encode(env.as_bytes())),
+                ("project".to_string(), crate::transport::base64_encode(b"app")),
+            ])
+        };
+        let config = |env: Option<&str>| {
+            let env = env.map(|v| Value::Map([("TOKEN".to_string(), Value::string(v))].into_iter().collect())).unwrap_or(Value::Null);
+            Value::object([
+                ("directory", Value::string("/srv/app")),
+                ("compose", Value::string("services: {}\n")),
+                ("env", env),
+                ("running", Value::Bool(true)),
+            ])
+        };
+        let planned_sha = |env_file: &str, env: Option<&str>| {
+            let prior = ComposeStack.read(&known, &facts(env_file)).unwrap_or(Value::Null);
+            let planned = ComposeStack.plan(&provider, Some(&prior), &config(env)).planned;
+            (attrs::string(&prior, "env_sha256"), attrs::string(&planned, "env_sha256"))
+        };
+        let (held, planned) = planned_sha("export TOKEN=\"abc\" # by hand\n", Some("abc"));
+        assert_eq!(held, planned, "the same variable, quoted otherwise: nothing to rewrite");
+        let (held, planned) = planned_sha("TOKEN=tampered\n", Some("abc"));
+        assert_ne!(held, planned);
+        assert_eq!(planned, Some(sha256_hex(b"TOKEN='abc'\n")));
+        let (held, planned) = planned_sha("this is not a variable\n", None);
+        assert_ne!(held, planned, "an unreadable file is rewritten");
+        let absent = ComposeStack.read(&known, &Facts::from([("compose.exists".to_string(), "1".to_string())])).unwrap_or(Value::Null);
+        assert_eq!(attrs::string(&absent, "env_sha256"), Some(sha256_hex(b"")), "no .env is an empty one");
+        assert_eq!(attrs::string(&ComposeStack.plan(&provider, Some(&absent), &config(None)).planned, "env_sha256"), Some(sha256_hex(b"")));
     }
 
     #[test]
