@@ -324,6 +324,7 @@ fn compose_projects_started_by_hand_are_discovered_imported_and_plan_clean() {
 
     let key: Vec<&str> = sshd.host_key.split_whitespace().take(2).collect();
     let (ip, client_key, host_key) = (sshd.netns.ns_ip.clone(), sshd.client_key.display().to_string(), key.join(" "));
+    let root_path = root.path().display().to_string();
     let args = [
         "discover",
         "vps",
@@ -337,6 +338,10 @@ fn compose_projects_started_by_hand_are_discovered_imported_and_plan_clean() {
         &host_key,
         "--type",
         "vps_compose_stack",
+        "--type",
+        "vps_file",
+        "--path",
+        &root_path,
         "--out",
         "stack",
     ];
@@ -345,6 +350,7 @@ fn compose_projects_started_by_hand_are_discovered_imported_and_plan_clean() {
     let dir = work.path().join("stack");
     let mut names: Vec<String> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.sort();
+    // The compose files and .env under the --path are the projects', not vps_files too.
     assert_eq!(names, ["compose.tf", "imports.tf", "provider.tf"]);
     // Only this test's projects (their directories are under `root`).
     let needle = root.path().display().to_string();

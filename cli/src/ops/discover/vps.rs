@@ -134,9 +134,9 @@ async fn list_and_read(provider: Arc<dyn Provider>, o: &VpsOptions) -> Result<Ve
     if diags.iter().any(Diagnostic::is_error) {
         return Err(Diagnostics(diags));
     }
-    // A file under a --path that another object already is (a unit file, a site, a cron file)
-    // is that object, not a vps_file too.
-    let owned: BTreeSet<String> = listed.iter().filter_map(|(t, v)| own_path(t, v)).collect();
+    // A file under a --path that another object already is (a unit file, a site, a cron file,
+    // a compose project's compose file and .env) is that object, not a vps_file too.
+    let owned: BTreeSet<String> = listed.iter().flat_map(|(t, v)| own_paths(t, v)).collect();
     listed.retain(|(t, v)| t != "vps_file" || !infra_provider::attrs::string(v, "id").is_some_and(|p| owned.contains(&p)));
     let ids: Vec<(String, String, Option<String>)> = listed
         .iter()
@@ -165,14 +165,18 @@ async fn list_and_read(provider: Arc<dyn Provider>, o: &VpsOptions) -> Result<Ve
     import_all(provider, &ids).await
 }
 
-/// The file on the host an object of another type is.
-fn own_path(t: &str, v: &Value) -> Option<String> {
-    let id = infra_provider::attrs::string(v, "id")?;
+/// The files on the host an object of another type is.
+fn own_paths(t: &str, v: &Value) -> Vec<String> {
+    let Some(id) = infra_provider::attrs::string(v, "id") else { return Vec::new() };
     match t {
-        "vps_systemd_unit" => Some(format!("/etc/systemd/system/{id}")),
-        "vps_nginx_site" => Some(format!("/etc/nginx/sites-available/{id}")),
-        "vps_cron_job" => Some(format!("/etc/cron.d/{id}")),
-        _ => None,
+        "vps_systemd_unit" => vec![format!("/etc/systemd/system/{id}")],
+        "vps_nginx_site" => vec![format!("/etc/nginx/sites-available/{id}")],
+        "vps_cron_job" => vec![format!("/etc/cron.d/{id}")],
+        "vps_compose_stack" => {
+            let dir = id.trim_end_matches('/');
+            infra_provider_vps::COMPOSE_FILES.iter().map(|f| format!("{dir}/{f}")).chain([format!("{dir}/.env")]).collect()
+        }
+        _ => Vec::new(),
     }
 }
 
@@ -357,6 +361,15 @@ mod tests {
             out[4],
             "  command = \"systemctl restart ${vps_systemd_unit.app.name} myapp.service && cat /etc/nginx/sites-available/${vps_nginx_site.app.name}\"\n"
         );
+    }
+
+    #[test]
+    fn a_compose_project_owns_its_compose_file_and_env() {
+        let stack = Value::object([("id", Value::string("/srv/app/"))]);
+        let owned = own_paths("vps_compose_stack", &stack);
+        assert!(owned.contains(&"/srv/app/docker-compose.yml".to_string()) && owned.contains(&"/srv/app/.env".to_string()), "{owned:?}");
+        assert_eq!(own_paths("vps_cron_job", &Value::object([("id", Value::string("x"))])), ["/etc/cron.d/x"]);
+        assert!(own_paths("vps_ufw_rule", &stack).is_empty());
     }
 
     #[test]
