@@ -544,7 +544,8 @@ fn name_all(mut found: Vec<Found>) -> Vec<Found> {
                 Some(d) => format!("{rt}_{}", sanitize(d)),
             }),
             "aws_efs_mount_target" => named(s, "file_system_id").map(|fs| named(s, "subnet_id").map(|sn| format!("{fs}_{sn}")).unwrap_or(fs)),
-            // A rule after its group, port and source: `db_5432_from_app`, `app_all_to_0_0_0_0_0`.
+            // A rule after its group, port and source: `db_5432_from_app`, `app_all_to_anywhere`,
+            // `db_5432_from_10_0_0_0_8`.
             t if RULE_TYPES.contains(&t) => named(s, "security_group_id").map(|g| {
                 let port = |k: &str| s.get_attr(k).and_then(Value::as_i64);
                 let ports = match (port("from_port"), port("to_port")) {
@@ -552,8 +553,13 @@ fn name_all(mut found: Vec<Found>) -> Vec<Found> {
                     (Some(a), Some(b)) => format!("{a}_{b}"),
                     _ => "all".to_string(),
                 };
-                let other = named(s, "referenced_security_group_id")
-                    .or_else(|| ["cidr_ipv4", "cidr_ipv6", "prefix_list_id"].iter().find_map(|k| infra_provider::attrs::string(s, k)).map(|c| sanitize(&c)));
+                let other = named(s, "referenced_security_group_id").or_else(|| {
+                    let source = ["cidr_ipv4", "cidr_ipv6", "prefix_list_id"].iter().find_map(|k| infra_provider::attrs::string(s, k))?;
+                    Some(match source.as_str() {
+                        "0.0.0.0/0" | "::/0" => "anywhere".to_string(),
+                        c => c.chars().map(|ch| if ch.is_ascii_alphanumeric() { ch.to_ascii_lowercase() } else { '_' }).collect(),
+                    })
+                });
                 let dir = if t.ends_with("egress_rule") { "to" } else { "from" };
                 match other {
                     Some(o) => format!("{g}_{ports}_{dir}_{o}"),
@@ -1044,10 +1050,20 @@ mod tests {
                 ("to_port", Value::int(5432)),
             ]),
         );
+        let egress = |cidr: &str| {
+            found(
+                "aws_vpc_security_group_egress_rule",
+                "sgr-2",
+                None,
+                Value::object([("security_group_id", Value::string("sg-b")), ("ip_protocol", Value::string("-1")), ("cidr_ipv4", Value::string(cidr))]),
+            )
+        };
         let mut all = f.clone();
-        all.push(rule);
+        all.extend([rule, egress("0.0.0.0/0"), egress("10.0.0.0/8")]);
         let named = name_all(all);
         assert_eq!(named[4].name, "sg_a_5432_from_sg_b");
+        assert_eq!(named[5].name, "sg_b_all_to_anywhere");
+        assert_eq!(named[6].name, "sg_b_all_to_10_0_0_0_8");
         let written = hcl_state(&named[0], &named);
         assert!(written.get_attr("ingress").and_then(Value::as_seq).is_some_and(<[Value]>::is_empty), "a group with rule resources has no inline rules");
         assert!(hcl_state(&named[2], &named).get_attr("ingress").and_then(Value::as_seq).is_some_and(|r| r.len() == 1), "other groups keep theirs");

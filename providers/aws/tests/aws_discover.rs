@@ -340,6 +340,8 @@ fn security_groups_admitting_each_other_become_rule_resources_that_plan_clean() 
         "referenced_security_group_id = aws_security_group.mesh_db.id",
         "security_group_id = aws_security_group.mesh_db.id",
         "security_group_id = aws_security_group.mesh_app.id",
+        // Each group's default egress rule, named after where it lets traffic go.
+        "resource \"aws_vpc_security_group_egress_rule\" \"mesh_app_all_to_anywhere\" {",
     ] {
         assert!(f.contains(&flat(want)), "no {want:?} in\n{network}");
     }
