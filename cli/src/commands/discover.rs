@@ -55,6 +55,9 @@ pub struct VpsArgs {
     /// and vps_directory.
     #[arg(long = "path", value_name = "PREFIX")]
     pub paths: Vec<String>,
+    /// Only this type (repeatable), e.g. vps_compose_stack.
+    #[arg(long = "type", value_name = "TYPE")]
+    pub types: Vec<String>,
     /// The directory to write the stack into (new, or without .tf files).
     #[arg(long)]
     pub out: PathBuf,
@@ -138,6 +141,7 @@ fn run_vps(a: VpsArgs, cx: &Cx) -> Result<i32, Exit> {
         known_hosts_file: abs(a.known_hosts_file),
         sudo: a.sudo,
         paths: a.paths,
+        types: a.types,
     };
     let found = ops::discover::vps::discover_vps(&cx.rt, &ops::stack::registry(), &opts).map_err(|d| cx.fail(d))?;
     written(cx, &a.out, &found)

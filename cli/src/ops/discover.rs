@@ -4,13 +4,19 @@
 //! have written for it: one file per concern, resources named from their `Name` tag or name,
 //! one `import` block per object, bodies from the provider's `to_hcl`, references
 //! (`aws_vpc.main.id`) wherever a value is the id or ARN of another object of the stack, and
-//! objects that differ only by an index (two private subnets over two zones, a mount target per
-//! such subnet) as one block with `count`.
+//! objects that differ only by an index or a key as one block: with `count` when their names
+//! end in 0..n (`worker_0`, `worker_1`), with `for_each` when they end in a key a person
+//! chose (two private subnets over two zones, `private_a` and `private_b`, become
+//! `for_each = local.private` with `a` and `b`; a mount target per such subnet
+//! `for_each = aws_subnet.private`).
 //!
 //! Conventions: a route table's routes are `aws_route` resources (routes are added by hand
 //! with `create-route`, and Terraform users write them so); a security group's rules stay
 //! inline (`ingress`/`egress`, as its `to_hcl` writes them), so no rule resource is written
-//! that would fight them; a target group's registered targets are `aws_lb_target_group_attachment`s
+//! that would fight them, except for groups that admit each other (directly or around a
+//! cycle), which cannot name each other inline: those are written without inline rules, and
+//! each of their rules as an `aws_vpc_security_group_ingress_rule` / `_egress_rule` naming
+//! both groups, as Terraform users break such a cycle; a target group's registered targets are `aws_lb_target_group_attachment`s
 //! unless an ECS service registers them (the service's own doing).
 
 use super::Result;
@@ -163,6 +169,7 @@ pub fn discover_aws(rt: &tokio::runtime::Runtime, registry: &Registry, o: &AwsOp
     })?;
     let found = select_by_vpc(found, !o.vpc_ids.is_empty());
     let found = select_by_tags(found, &o.tags);
+    let found = rt.block_on(with_rules_of_cycles(provider.clone(), found))?;
     let found = name_all(found);
     let mut bodies = Vec::new();
     let mut diags = Vec::new();
@@ -176,13 +183,16 @@ pub fn discover_aws(rt: &tokio::runtime::Runtime, registry: &Registry, o: &AwsOp
     }
     let bodies = with_references(&found, bodies);
     let blocks = group(&found, bodies);
-    let file_of = |t: &str| AWS_TYPES.iter().find(|(n, _)| *n == t).map(|(_, file)| *file).unwrap_or("main.tf");
+    let file_of = |t: &str| {
+        let rule = RULE_TYPES.contains(&t).then_some("network.tf");
+        AWS_TYPES.iter().find(|(n, _)| *n == t).map(|(_, file)| *file).or(rule).unwrap_or("main.tf")
+    };
     Ok(assemble(&found, &blocks, provider_tf, file_of))
 }
 
 /// Each object its own block, named as found (what `discover vps` writes: no grouping).
 fn single_blocks(found: &[Found], bodies: Vec<String>) -> Vec<Block> {
-    found.iter().zip(bodies).enumerate().map(|(i, (f, body))| Block { name: f.name.clone(), body, locals: None, members: vec![i] }).collect()
+    found.iter().zip(bodies).enumerate().map(|(i, (f, body))| Block { name: f.name.clone(), body, locals: None, members: vec![i], keys: None }).collect()
 }
 
 /// The stack's files from the objects found and their blocks (shared by every `discover`):
@@ -207,7 +217,11 @@ fn assemble(found: &[Found], blocks: &[Block], provider_tf: String, file_of: imp
         text.push_str(&format!("resource \"{}\" \"{}\" {{\n{}}}\n", first.type_name, b.name, b.body));
         for (k, m) in b.members.iter().enumerate() {
             let f = &found[*m];
-            let to = if b.members.len() > 1 { format!("{}.{}[{k}]", f.type_name, b.name) } else { format!("{}.{}", f.type_name, b.name) };
+            let to = match &b.keys {
+                Some(keys) => format!("{}.{}[{}]", f.type_name, b.name, infra_provider::hcl::quote(&keys[k])),
+                None if b.members.len() > 1 => format!("{}.{}[{k}]", f.type_name, b.name),
+                None => format!("{}.{}", f.type_name, b.name),
+            };
             if !imports.is_empty() {
                 imports.push('\n');
             }
@@ -320,6 +334,62 @@ async fn import_all(provider: Arc<dyn Provider>, listed: &[(String, String, Opti
     Ok(found)
 }
 
+/// The security groups whose inline rules name each other around a cycle (`a` admits `b`, `b`
+/// admits `a`), by index in `found`.
+fn groups_in_cycles(found: &[Found]) -> Vec<usize> {
+    let groups: BTreeMap<&str, usize> =
+        found.iter().enumerate().filter(|(_, f)| f.type_name == "aws_security_group").map(|(i, f)| (f.id.as_str(), i)).collect();
+    let mut edges: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); found.len()];
+    for (&id, &i) in &groups {
+        let mut named = Vec::new();
+        for block in ["ingress", "egress"] {
+            if let Some(v) = found[i].state.get_attr(block) {
+                collect_strings(v, &mut named);
+            }
+        }
+        edges[i] = named.iter().filter(|s| s.as_str() != id).filter_map(|s| groups.get(s.as_str()).copied()).collect();
+    }
+    groups.values().copied().filter(|&i| edges[i].iter().any(|&j| reaches(&edges, j, i))).collect()
+}
+
+/// Security groups in a cycle (see [`groups_in_cycles`]) with their rules as resources: the
+/// rules of both directions of those groups, listed (one DescribeSecurityGroupRules per
+/// direction) and read, placed after the last group.
+async fn with_rules_of_cycles(provider: Arc<dyn Provider>, mut found: Vec<Found>) -> Result<Vec<Found>> {
+    let cyclic = groups_in_cycles(&found);
+    if cyclic.is_empty() {
+        return Ok(found);
+    }
+    let mut filter = BTreeMap::new();
+    filter.insert("security_group_id".to_string(), cyclic.iter().map(|&i| found[i].id.clone()).collect::<Vec<_>>().join(","));
+    let mut rules = Vec::new();
+    let mut diags = Vec::new();
+    for t in RULE_TYPES {
+        let resp = provider.discover(DiscoverRequest { type_name: t.to_string(), filter: filter.clone() }).await;
+        diags.extend(resp.diagnostics);
+        let listed: Vec<(String, Value)> = resp.objects.into_iter().filter_map(|v| Some((infra_provider::attrs::string(&v, "id")?, v))).collect();
+        if listed.is_empty() || diags.iter().any(Diagnostic::is_error) {
+            continue;
+        }
+        let resp = provider.import_many(ImportManyRequest { type_name: t.to_string(), objects: listed.iter().map(|(_, v)| v.clone()).collect() }).await;
+        diags.extend(resp.diagnostics);
+        for ((id, _), state) in listed.into_iter().zip(resp.objects) {
+            if let Some(state) = state {
+                rules.push(Found { type_name: t.to_string(), id, label: None, state, name: String::new() });
+            }
+        }
+    }
+    if diags.iter().any(Diagnostic::is_error) {
+        return Err(Diagnostics(diags));
+    }
+    let at = found.iter().rposition(|f| f.type_name == "aws_security_group").map(|i| i + 1).unwrap_or(found.len());
+    found.splice(at..at, rules);
+    Ok(found)
+}
+
+/// The rule types a group's rules become when the group is in a cycle.
+const RULE_TYPES: &[&str] = &["aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule"];
+
 /// Targets an ECS service registers with its target groups are the service's doing, not
 /// attachments a person made: left out.
 fn without_service_targets(found: Vec<Found>) -> Vec<Found> {
@@ -338,8 +408,23 @@ fn without_service_targets(found: Vec<Found>) -> Vec<Found> {
 }
 
 /// The state `to_hcl` writes from: a route table whose routes are discovered as `aws_route`s
-/// is written without inline routes (its plan then leaves them to those resources).
+/// is written without inline routes, a security group whose rules are discovered as rule
+/// resources without inline rules (their plans then leave them to those resources).
 fn hcl_state(f: &Found, found: &[Found]) -> Value {
+    if f.type_name == "aws_security_group" {
+        let own_rules = found
+            .iter()
+            .any(|r| RULE_TYPES.contains(&r.type_name.as_str()) && infra_provider::attrs::string(&r.state, "security_group_id").as_deref() == Some(&f.id));
+        return match (&f.state, own_rules) {
+            (Value::Object(m), true) => {
+                let mut m = m.clone();
+                m.insert("ingress".into(), Value::Set(Vec::new()));
+                m.insert("egress".into(), Value::Set(Vec::new()));
+                Value::Object(m)
+            }
+            _ => f.state.clone(),
+        };
+    }
     if f.type_name != "aws_route_table" {
         return f.state.clone();
     }
@@ -459,6 +544,28 @@ fn name_all(mut found: Vec<Found>) -> Vec<Found> {
                 Some(d) => format!("{rt}_{}", sanitize(d)),
             }),
             "aws_efs_mount_target" => named(s, "file_system_id").map(|fs| named(s, "subnet_id").map(|sn| format!("{fs}_{sn}")).unwrap_or(fs)),
+            // A rule after its group, port and source: `db_5432_from_app`, `app_all_to_anywhere`,
+            // `db_5432_from_10_0_0_0_8`.
+            t if RULE_TYPES.contains(&t) => named(s, "security_group_id").map(|g| {
+                let port = |k: &str| s.get_attr(k).and_then(Value::as_i64);
+                let ports = match (port("from_port"), port("to_port")) {
+                    (Some(a), Some(b)) if a == b => a.to_string(),
+                    (Some(a), Some(b)) => format!("{a}_{b}"),
+                    _ => "all".to_string(),
+                };
+                let other = named(s, "referenced_security_group_id").or_else(|| {
+                    let source = ["cidr_ipv4", "cidr_ipv6", "prefix_list_id"].iter().find_map(|k| infra_provider::attrs::string(s, k))?;
+                    Some(match source.as_str() {
+                        "0.0.0.0/0" | "::/0" => "anywhere".to_string(),
+                        c => c.chars().map(|ch| if ch.is_ascii_alphanumeric() { ch.to_ascii_lowercase() } else { '_' }).collect(),
+                    })
+                });
+                let dir = if t.ends_with("egress_rule") { "to" } else { "from" };
+                match other {
+                    Some(o) => format!("{g}_{ports}_{dir}_{o}"),
+                    None => format!("{g}_{ports}"),
+                }
+            }),
             "aws_lb_listener" => named(s, "load_balancer_arn").map(|lb| {
                 let port = s.get_attr("port").and_then(Value::as_i64).map(|p| format!("_{p}")).unwrap_or_default();
                 format!("{lb}{port}")
@@ -514,14 +621,15 @@ fn with_references(found: &[Found], bodies: Vec<String>) -> Vec<String> {
     out
 }
 
-/// One resource block: one object, or objects that differ only by an index, written once
-/// with `count` (`members[k]` is index `k`).
+/// One resource block: one object, or objects that differ only by an index or a key, written
+/// once with `count` (`members[k]` is index `k`) or `for_each` (`members[k]` is key `keys[k]`).
 #[derive(Debug)]
 struct Block {
     name: String,
     body: String,
     locals: Option<String>,
     members: Vec<usize>,
+    keys: Option<Vec<String>>,
 }
 
 /// The only arguments that may differ between the objects of a group: what a person varies by
@@ -536,6 +644,27 @@ fn name_stem(name: &str) -> Option<&str> {
     (short && !stem.is_empty()).then_some(stem)
 }
 
+/// A name's index-like suffix (`private_a` → `a`), as [`name_stem`] cuts it.
+fn name_key(name: &str) -> &str {
+    name.rsplit_once('_').map(|(_, k)| k).unwrap_or(name)
+}
+
+/// Whether a group's keys are what `count` numbers: 0..n or 1..n, and nothing a person named.
+fn indexes(keys: &[&str]) -> bool {
+    let mut n: Vec<u64> = keys.iter().filter_map(|k| k.parse().ok()).collect();
+    n.sort_unstable();
+    n.len() == keys.len() && n.iter().enumerate().all(|(i, v)| *v == i as u64 + n.first().copied().unwrap_or(0)) && n.first().is_some_and(|f| *f <= 1)
+}
+
+/// An object key as HCL writes it: bare when it is an identifier, else quoted.
+fn hcl_key(k: &str) -> String {
+    if k.starts_with(|c: char| c.is_ascii_alphabetic()) && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        k.to_string()
+    } else {
+        infra_provider::hcl::quote(k)
+    }
+}
+
 /// `key = value` on one line (the value complete on it), as `(indent, key, value)`.
 fn one_line_attr(line: &str) -> Option<(&str, &str, &str)> {
     let (k, v) = line.split_once('=')?;
@@ -548,17 +677,23 @@ fn one_line_attr(line: &str) -> Option<(&str, &str, &str)> {
 }
 
 /// Groups objects of one type whose names share a stem and whose bodies differ only in
-/// [`VARYING`] arguments, each on one line, into one block with `count`: a value that is
-/// member `k`'s own `X[k]` in every member becomes `X[count.index]` (and the count
-/// `length(X)`); other varying values go to a `locals` list, one object per member. Every
-/// reference to a member elsewhere becomes an index (`aws_subnet.private[0].id`), and a list
-/// of all of a group's members a splat (`aws_subnet.private[*].id`). Objects are grouped in
-/// the order of [`AWS_TYPES`], so that a group of mount targets sees its subnets' group.
+/// [`VARYING`] arguments, each on one line, into one block. Names ending in 0..n (or 1..n)
+/// make a `count` block: a value that is member `k`'s own `X[k]` in every member becomes
+/// `X[count.index]` (and the count `length(X)`); other varying values go to a `locals` list,
+/// one object per member; references elsewhere become indexes (`aws_subnet.private[0].id`)
+/// and a list of all members a splat (`aws_subnet.private[*].id`). Names ending in another
+/// key (`private_a`, `private_b`: a zone, a role) make a `for_each` block keyed by it: a value
+/// that is member `K`'s own `X["K"]` in every member of a `for_each` group `X` with the same
+/// keys becomes `each.value` (`for_each = X`), other varying values go to a `locals` map by
+/// key; references become keys (`aws_subnet.private["a"].id`) and a list of all members
+/// `values(aws_subnet.private)[*].id`. Objects are grouped in the order of [`AWS_TYPES`], so
+/// that a group of mount targets sees its subnets' group.
 fn group(found: &[Found], mut bodies: Vec<String>) -> Vec<Block> {
     let n = found.len();
     let mut blocks: Vec<Block> = Vec::new();
     let mut done = vec![false; n];
     let mut sizes: BTreeMap<String, usize> = BTreeMap::new();
+    let mut keyed: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut local_names: BTreeSet<String> = BTreeSet::new();
     for i in 0..n {
         if done[i] {
@@ -572,26 +707,38 @@ fn group(found: &[Found], mut bodies: Vec<String>) -> Vec<Block> {
         };
         members.sort_by(|a, b| found[*a].name.cmp(&found[*b].name));
         let taken = |name: &str| found.iter().enumerate().any(|(j, g)| g.type_name == f.type_name && g.name == name && !members.contains(&j));
+        let keys: Vec<&str> = members.iter().map(|m| name_key(&found[*m].name)).collect();
+        let by_key = !indexes(&keys);
         let grouped = match stem {
+            Some(stem) if members.len() > 1 && !taken(stem) && by_key => for_each_body(stem, &members, &keys, &bodies, &keyed, &mut local_names),
             Some(stem) if members.len() > 1 && !taken(stem) => grouped_body(stem, &members, &bodies, &sizes, &mut local_names),
             _ => None,
         };
         let Some((stem, body, locals)) = grouped else {
             done[i] = true;
-            blocks.push(Block { name: f.name.clone(), body: String::new(), locals: None, members: vec![i] });
+            blocks.push(Block { name: f.name.clone(), body: String::new(), locals: None, members: vec![i], keys: None });
             continue;
         };
+        let keys: Option<Vec<String>> = by_key.then(|| keys.iter().map(|k| k.to_string()).collect());
         for m in &members {
             done[*m] = true;
         }
         // References to members become indexes, and a list of them all a splat.
-        let mut renames: Vec<(String, String)> =
-            members.iter().enumerate().map(|(k, m)| (format!("{}.{}.", f.type_name, found[*m].name), format!("{}.{stem}[{k}].", f.type_name))).collect();
+        let index = |k: usize| match &keys {
+            Some(keys) => infra_provider::hcl::quote(&keys[k]),
+            None => k.to_string(),
+        };
+        let mut renames: Vec<(String, String)> = members
+            .iter()
+            .enumerate()
+            .map(|(k, m)| (format!("{}.{}.", f.type_name, found[*m].name), format!("{}.{stem}[{}].", f.type_name, index(k))))
+            .collect();
         for attr in ["id", "arn"] {
-            let items: Vec<String> = (0..members.len()).map(|k| format!("{}.{stem}[{k}].{attr}", f.type_name)).collect();
+            let items: Vec<String> = (0..members.len()).map(|k| format!("{}.{stem}[{}].{attr}", f.type_name, index(k))).collect();
+            let all = if keys.is_some() { format!("values({}.{stem})[*].{attr}", f.type_name) } else { format!("{}.{stem}[*].{attr}", f.type_name) };
             for order in orders(members.len()) {
                 let list: Vec<&str> = order.iter().map(|k| items[*k].as_str()).collect();
-                renames.push((format!("[{}]", list.join(", ")), format!("{}.{stem}[*].{attr}", f.type_name)));
+                renames.push((format!("[{}]", list.join(", ")), all.clone()));
             }
         }
         let rename = |t: &str| {
@@ -609,8 +756,12 @@ fn group(found: &[Found], mut bodies: Vec<String>) -> Vec<Block> {
         for b in blocks.iter_mut() {
             b.body = rename(&b.body);
         }
-        sizes.insert(format!("{}.{stem}", f.type_name), members.len());
-        blocks.push(Block { name: stem.to_string(), body, locals, members });
+        if let Some(keys) = &keys {
+            keyed.insert(format!("{}.{stem}", f.type_name), keys.clone());
+        } else {
+            sizes.insert(format!("{}.{stem}", f.type_name), members.len());
+        }
+        blocks.push(Block { name: stem.to_string(), body, locals, members, keys });
     }
     for b in blocks.iter_mut() {
         if b.members.len() == 1 {
@@ -714,6 +865,112 @@ fn grouped_body<'a>(
     Some((stem, body, locals))
 }
 
+/// The name of a group's `locals` entry: the stem, or `stem_2`… when taken.
+fn local_name(stem: &str, local_names: &BTreeSet<String>) -> String {
+    let mut name = stem.to_string();
+    let mut k = 2;
+    while local_names.contains(&name) {
+        name = format!("{stem}_{k}");
+        k += 1;
+    }
+    name
+}
+
+/// The body of a `for_each` group keyed by `keys` (`members[k]` is `keys[k]`), or `None` when
+/// its members differ in anything but [`VARYING`] one-line arguments: `(name, body, locals
+/// block)`. `keyed` holds the `for_each` groups made so far, with their keys.
+fn for_each_body<'a>(
+    stem: &'a str,
+    members: &[usize],
+    keys: &[&str],
+    bodies: &[String],
+    keyed: &BTreeMap<String, Vec<String>>,
+    local_names: &mut BTreeSet<String>,
+) -> Option<(&'a str, String, Option<String>)> {
+    let lines: Vec<Vec<&str>> = members.iter().map(|m| bodies[*m].lines().collect()).collect();
+    let len = lines[0].len();
+    let mut unique = keys.to_vec();
+    unique.sort_unstable();
+    unique.dedup();
+    if lines.iter().any(|l| l.len() != len) || unique.len() != keys.len() {
+        return None;
+    }
+    let local = local_name(stem, local_names);
+    let mut out: Vec<(String, Option<String>)> = Vec::new();
+    let mut fields: Vec<(String, Vec<String>)> = Vec::new();
+    let mut targets: BTreeSet<String> = BTreeSet::new();
+    for l in 0..len {
+        let first = lines[0][l];
+        if lines.iter().all(|ls| ls[l] == first) {
+            out.push((first.to_string(), None));
+            continue;
+        }
+        let attrs: Vec<(&str, &str, &str)> = lines.iter().map(|ls| one_line_attr(ls[l])).collect::<Option<_>>()?;
+        let (indent, key, _) = attrs[0];
+        if !VARYING.contains(&key) || attrs.iter().any(|(i, k, _)| *i != indent || *k != key) {
+            return None;
+        }
+        // Member K's own `X["K"]` in every member, X a for_each group with the same keys:
+        // `X[each.key]`.
+        let at = |k: usize| format!("[{}]", infra_provider::hcl::quote(keys[k]));
+        let indexed: Vec<String> = attrs.iter().enumerate().map(|(k, (_, _, v))| v.replacen(&at(k), "[each.key]", 1)).collect();
+        let aligned = attrs.iter().enumerate().all(|(k, (_, _, v))| v.contains(&at(k))) && indexed.iter().all(|v| *v == indexed[0]);
+        let target = indexed[0].split_once("[each.key]").map(|(x, _)| x.to_string()).filter(|x| {
+            keyed.get(x).is_some_and(|ks| {
+                let mut ks: Vec<&str> = ks.iter().map(String::as_str).collect();
+                ks.sort_unstable();
+                ks == unique
+            })
+        });
+        match (aligned, target) {
+            (true, Some(x)) => {
+                out.push((format!("{indent}{key} = {}", indexed[0]), Some(x.clone())));
+                targets.insert(x);
+            }
+            _ => {
+                if fields.iter().any(|(k, _)| k == key) {
+                    return None;
+                }
+                fields.push((key.to_string(), attrs.iter().map(|(_, _, v)| v.to_string()).collect()));
+                out.push((format!("{indent}{key} = each.value.{key}"), None));
+            }
+        }
+    }
+    // Over another group's objects (a mount target per subnet): `for_each = X`, `each.value`.
+    let over = (fields.is_empty() && targets.len() == 1).then(|| targets.iter().next().cloned()).flatten();
+    let body_lines: Vec<String> = out
+        .into_iter()
+        .map(|(line, target)| match (&over, target) {
+            (Some(x), Some(t)) if *x == t => line.replacen(&format!("{x}[each.key]."), "each.value.", 1),
+            _ => line,
+        })
+        .collect();
+    let for_each = match &over {
+        Some(x) => x.clone(),
+        None if !fields.is_empty() => format!("local.{local}"),
+        None => format!("toset([{}])", unique.iter().map(|k| infra_provider::hcl::quote(k)).collect::<Vec<_>>().join(", ")),
+    };
+    let locals = (!fields.is_empty()).then(|| {
+        local_names.insert(local.clone());
+        let mut rows: Vec<(String, String)> = (0..members.len())
+            .map(|k| {
+                (
+                    keys[k].to_string(),
+                    format!(
+                        "    {} = {{ {} }}",
+                        hcl_key(keys[k]),
+                        fields.iter().map(|(key, vals)| format!("{key} = {}", vals[k])).collect::<Vec<_>>().join(", ")
+                    ),
+                )
+            })
+            .collect();
+        rows.sort();
+        format!("locals {{\n  {local} = {{\n{}\n  }}\n}}\n", rows.into_iter().map(|(_, r)| r).collect::<Vec<_>>().join("\n"))
+    });
+    let body = format!("  for_each = {for_each}\n\n{}\n", body_lines.join("\n"));
+    Some((stem, body, locals))
+}
+
 /// Whether `to` is reachable from `from` over the references added so far.
 fn reaches(edges: &[BTreeSet<usize>], from: usize, to: usize) -> bool {
     let mut seen = BTreeSet::new();
@@ -769,6 +1026,50 @@ mod tests {
     }
 
     #[test]
+    fn groups_admitting_each_other_are_found_in_their_cycle() {
+        let sg = |id: &str, admits: &[&str]| {
+            let rules: Vec<Value> = admits.iter().map(|a| Value::object([("security_groups", Value::Set(vec![Value::string(*a)]))])).collect();
+            found(
+                "aws_security_group",
+                id,
+                Some(id),
+                Value::object([("id", Value::string(id)), ("ingress", Value::Set(rules)), ("egress", Value::Set(Vec::new()))]),
+            )
+        };
+        // a and b admit each other, c admits a (no cycle through c), d admits itself.
+        let f = vec![sg("sg-a", &["sg-b"]), sg("sg-b", &["sg-a"]), sg("sg-c", &["sg-a"]), sg("sg-d", &["sg-d"])];
+        assert_eq!(groups_in_cycles(&f), [0, 1]);
+        let rule = found(
+            "aws_vpc_security_group_ingress_rule",
+            "sgr-1",
+            None,
+            Value::object([
+                ("security_group_id", Value::string("sg-a")),
+                ("referenced_security_group_id", Value::string("sg-b")),
+                ("from_port", Value::int(5432)),
+                ("to_port", Value::int(5432)),
+            ]),
+        );
+        let egress = |cidr: &str| {
+            found(
+                "aws_vpc_security_group_egress_rule",
+                "sgr-2",
+                None,
+                Value::object([("security_group_id", Value::string("sg-b")), ("ip_protocol", Value::string("-1")), ("cidr_ipv4", Value::string(cidr))]),
+            )
+        };
+        let mut all = f.clone();
+        all.extend([rule, egress("0.0.0.0/0"), egress("10.0.0.0/8")]);
+        let named = name_all(all);
+        assert_eq!(named[4].name, "sg_a_5432_from_sg_b");
+        assert_eq!(named[5].name, "sg_b_all_to_anywhere");
+        assert_eq!(named[6].name, "sg_b_all_to_10_0_0_0_8");
+        let written = hcl_state(&named[0], &named);
+        assert!(written.get_attr("ingress").and_then(Value::as_seq).is_some_and(<[Value]>::is_empty), "a group with rule resources has no inline rules");
+        assert!(hcl_state(&named[2], &named).get_attr("ingress").and_then(Value::as_seq).is_some_and(|r| r.len() == 1), "other groups keep theirs");
+    }
+
+    #[test]
     fn ids_of_other_objects_become_references_but_never_a_cycle() {
         let mut f = name_all(vec![
             found("aws_vpc", "vpc-1", Some("main"), Value::Null),
@@ -784,7 +1085,7 @@ mod tests {
     }
 
     #[test]
-    fn objects_differing_only_by_index_become_one_block_with_count() {
+    fn objects_differing_by_a_key_become_one_block_with_for_each() {
         let st = |id: &str| Value::object([("id", Value::string(id))]);
         let f = name_all(vec![
             found("aws_subnet", "subnet-2", Some("private-b"), st("subnet-2")),
@@ -816,19 +1117,68 @@ mod tests {
         let private = &blocks[0];
         assert_eq!(
             private.body,
-            "  count = length(local.private)\n\n  availability_zone = local.private[count.index].availability_zone\n  cidr_block = local.private[count.index].cidr_block\n  tags              = {\n    Name = local.private[count.index].Name\n    app  = \"x\"\n  }\n  vpc_id = aws_vpc.main.id\n"
+            "  for_each = local.private\n\n  availability_zone = each.value.availability_zone\n  cidr_block = each.value.cidr_block\n  tags              = {\n    Name = each.value.Name\n    app  = \"x\"\n  }\n  vpc_id = aws_vpc.main.id\n"
         );
         assert_eq!(
             private.locals.as_deref(),
             Some(
-                "locals {\n  private = [\n    { availability_zone = \"us-east-1a\", cidr_block = \"10.0.11.0/24\", Name = \"private-a\" },\n    { availability_zone = \"us-east-1b\", cidr_block = \"10.0.12.0/24\", Name = \"private-b\" },\n  ]\n}\n"
+                "locals {\n  private = {\n    a = { availability_zone = \"us-east-1a\", cidr_block = \"10.0.11.0/24\", Name = \"private-a\" }\n    b = { availability_zone = \"us-east-1b\", cidr_block = \"10.0.12.0/24\", Name = \"private-b\" }\n  }\n}\n"
             )
         );
         assert!(blocks[1].locals.is_none() && blocks[1].body.contains("\"web-a\""));
+        assert_eq!(blocks[3].body, "  for_each = aws_subnet.private\n\n  file_system_id = aws_efs_file_system.data.id\n  subnet_id = each.value.id\n");
+        assert_eq!(private.keys.as_deref(), Some(&["a".to_string(), "b".to_string()][..]));
+        assert_eq!(blocks[4].body, "  subnets = values(aws_subnet.private)[*].id\n  other   = aws_subnet.web_a.id\n");
+    }
+
+    #[test]
+    fn objects_named_by_index_become_one_block_with_count() {
+        let st = |id: &str| Value::object([("id", Value::string(id))]);
+        let f = name_all(vec![
+            found("aws_subnet", "subnet-2", Some("app-2"), st("subnet-2")),
+            found("aws_subnet", "subnet-1", Some("app-1"), st("subnet-1")),
+            found("aws_subnet", "subnet-3", Some("web-1"), st("subnet-3")),
+            found("aws_subnet", "subnet-4", Some("web-2"), st("subnet-4")),
+            found("aws_efs_mount_target", "fsmt-1", Some("data-1"), st("fsmt-1")),
+            found("aws_efs_mount_target", "fsmt-2", Some("data-2"), st("fsmt-2")),
+            found("aws_lb", "arn:lb", Some("alb"), st("arn:lb")),
+        ]);
+        let subnet = |az: &str, cidr: &str, name: &str, public: bool| {
+            let public = if public { "  map_public_ip_on_launch = true\n" } else { "" };
+            format!("  availability_zone = \"{az}\"\n  cidr_block        = \"{cidr}\"\n{public}  tags              = {{\n    Name = \"{name}\"\n    app  = \"x\"\n  }}\n  vpc_id = aws_vpc.main.id\n")
+        };
+        let mount = |s: &str| format!("  file_system_id = aws_efs_file_system.data.id\n  subnet_id      = aws_subnet.{s}.id\n");
+        let bodies = vec![
+            subnet("us-east-1b", "10.0.12.0/24", "app-2", false),
+            subnet("us-east-1a", "10.0.11.0/24", "app-1", false),
+            // Differ in more than the index: two blocks.
+            subnet("us-east-1a", "10.0.1.0/24", "web-1", true),
+            subnet("us-east-1b", "10.0.2.0/24", "web-2", false),
+            mount("app_1"),
+            mount("app_2"),
+            "  subnets = [aws_subnet.app_2.id, aws_subnet.app_1.id]\n  other   = aws_subnet.web_1.id\n".to_string(),
+        ];
+        let blocks = group(&f, bodies);
+        let names: Vec<(&str, &[usize])> = blocks.iter().map(|b| (b.name.as_str(), b.members.as_slice())).collect();
+        assert_eq!(names, [("app", &[1, 0][..]), ("web_1", &[2][..]), ("web_2", &[3][..]), ("data", &[4, 5][..]), ("alb", &[6][..])]);
+        let private = &blocks[0];
+        assert_eq!(
+            private.body,
+            "  count = length(local.app)\n\n  availability_zone = local.app[count.index].availability_zone\n  cidr_block = local.app[count.index].cidr_block\n  tags              = {\n    Name = local.app[count.index].Name\n    app  = \"x\"\n  }\n  vpc_id = aws_vpc.main.id\n"
+        );
+        assert_eq!(
+            private.locals.as_deref(),
+            Some(
+                "locals {\n  app = [\n    { availability_zone = \"us-east-1a\", cidr_block = \"10.0.11.0/24\", Name = \"app-1\" },\n    { availability_zone = \"us-east-1b\", cidr_block = \"10.0.12.0/24\", Name = \"app-2\" },\n  ]\n}\n"
+            )
+        );
+        assert!(blocks[1].locals.is_none() && blocks[1].body.contains("\"web-1\""));
         assert_eq!(
             blocks[3].body,
-            "  count = length(aws_subnet.private)\n\n  file_system_id = aws_efs_file_system.data.id\n  subnet_id = aws_subnet.private[count.index].id\n"
+            "  count = length(aws_subnet.app)\n\n  file_system_id = aws_efs_file_system.data.id\n  subnet_id = aws_subnet.app[count.index].id\n"
         );
-        assert_eq!(blocks[4].body, "  subnets = aws_subnet.private[*].id\n  other   = aws_subnet.web_a.id\n");
+        assert_eq!(blocks[0].keys, None, "indexes, not keys");
+        assert!(indexes(&["0", "1", "2"]) && indexes(&["1", "2"]) && !indexes(&["a", "b"]) && !indexes(&["1", "3"]) && !indexes(&["2", "3"]));
+        assert_eq!(blocks[4].body, "  subnets = aws_subnet.app[*].id\n  other   = aws_subnet.web_1.id\n");
     }
 }

@@ -50,7 +50,9 @@ fn discover_writes_a_stack_with_references_that_plans_as_imports_only_and_then_e
         "resource \"aws_security_group\" \"bdd_bot_alb\"",
         "vpc_id = aws_vpc.bdd_bot_vpc.id",
         "gateway_id = aws_internet_gateway.bdd_bot_igw.id",
-        "subnet_id = aws_subnet.bdd_bot_public[count.index].id",
+        // The associations, one per subnet keyed by zone: over the subnets' for_each.
+        "resource \"aws_route_table_association\" \"bdd_bot_public\" { for_each = aws_subnet.bdd_bot_public",
+        "subnet_id = each.value.id",
         "route_table_id = aws_route_table.bdd_bot_public.id",
         "security_groups = [aws_security_group.bdd_bot_alb.id]",
         "file_system_id  = aws_efs_file_system.bdd_bot_data.id",
@@ -67,7 +69,7 @@ fn discover_writes_a_stack_with_references_that_plans_as_imports_only_and_then_e
     }
     // The load balancer's subnets: both of the grouped public subnets.
     let subnets = alb.lines().find(|l| l.trim_start().starts_with("subnets ")).unwrap_or_default();
-    assert_eq!(flat(subnets), "subnets = aws_subnet.bdd_bot_public[*].id", "{alb}");
+    assert_eq!(flat(subnets), "subnets = values(aws_subnet.bdd_bot_public)[*].id", "{alb}");
     // No literal id of an object of the stack outside the import blocks.
     for prefix in ["\"vpc-", "\"subnet-", "\"igw-", "\"rtb-", "\"sg-", "\"fs-", "\"arn:"] {
         assert!(!all.contains(prefix), "literal {prefix} in\n{all}");
@@ -182,19 +184,21 @@ fn seed_000_built_by_hand_is_discovered_grouped_imported_changed_and_destroyed()
     let (network, storage, alb, ecs, imports) = (read("network.tf"), read("storage.tf"), read("alb.tf"), read("ecs.tf"), read("imports.tf"));
     let all = format!("{network}{storage}{alb}{ecs}");
 
-    // Grouped: the private and public subnets (two zones each) and the mount targets (one per
-    // private subnet), with indexed import addresses.
+    // Grouped: the private and public subnets (two zones each, named by zone: for_each over
+    // a map keyed a and b, as a person writes it) and the mount targets (one per private
+    // subnet, over the subnets), with keyed import addresses.
     for want in [
-        "resource \"aws_subnet\" \"bdd_bot_private\" { count = length(local.bdd_bot_private)",
-        "resource \"aws_subnet\" \"bdd_bot_public\" { count = length(local.bdd_bot_public)",
-        "availability_zone = local.bdd_bot_private[count.index].availability_zone",
-        "cidr_block = local.bdd_bot_private[count.index].cidr_block",
-        "resource \"aws_efs_mount_target\" \"bdd_bot_sqlite_storage_bdd_bot_private\" { count = length(aws_subnet.bdd_bot_private)",
-        "subnet_id = aws_subnet.bdd_bot_private[count.index].id",
+        "resource \"aws_subnet\" \"bdd_bot_private\" { for_each = local.bdd_bot_private",
+        "resource \"aws_subnet\" \"bdd_bot_public\" { for_each = local.bdd_bot_public",
+        "availability_zone = each.value.availability_zone",
+        "cidr_block = each.value.cidr_block",
+        "bdd_bot_private = { a = { availability_zone = \"us-east-1a\", cidr_block = \"10.0.11.0/24\", Name = \"bdd-bot-private-a\" }",
+        "resource \"aws_efs_mount_target\" \"bdd_bot_sqlite_storage_bdd_bot_private\" { for_each = aws_subnet.bdd_bot_private",
+        "subnet_id = each.value.id",
         "file_system_id = aws_efs_file_system.bdd_bot_sqlite_storage.id",
         "security_groups = [aws_security_group.bdd_bot_efs.id]",
-        "subnets = aws_subnet.bdd_bot_public[*].id",
-        "subnets = aws_subnet.bdd_bot_private[*].id",
+        "subnets = values(aws_subnet.bdd_bot_public)[*].id",
+        "subnets = values(aws_subnet.bdd_bot_private)[*].id",
         // The three security groups reference each other.
         "security_groups = [aws_security_group.bdd_bot_alb.id]",
         "security_groups = [aws_security_group.bdd_bot_tasks.id]",
@@ -203,8 +207,7 @@ fn seed_000_built_by_hand_is_discovered_grouped_imported_changed_and_destroyed()
         "route_table_id = aws_route_table.bdd_bot_public.id",
         "gateway_id = aws_internet_gateway.bdd_bot_igw.id",
         // The two associations, one per public subnet, grouped too.
-        "resource \"aws_route_table_association\" \"bdd_bot_public\" { count = length(aws_subnet.bdd_bot_public)",
-        "subnet_id = aws_subnet.bdd_bot_public[count.index].id",
+        "resource \"aws_route_table_association\" \"bdd_bot_public\" { for_each = aws_subnet.bdd_bot_public",
         "resource \"aws_lb_listener_rule\"",
         "target_group_arn = aws_lb_target_group.bdd_bot_backend.arn",
         "target_group_arn = aws_lb_target_group.bdd_bot_frontend.arn",
@@ -221,11 +224,12 @@ fn seed_000_built_by_hand_is_discovered_grouped_imported_changed_and_destroyed()
     }
     assert!(!network.contains("route {"), "{network}");
     assert!(!all.contains("aws_lb_target_group_attachment"), "targets ECS registers are the service's: {all}");
-    for i in 0..2 {
+    for key in ["a", "b"] {
         for to in [
-            format!("aws_subnet.bdd_bot_private[{i}]"),
-            format!("aws_subnet.bdd_bot_public[{i}]"),
-            format!("aws_efs_mount_target.bdd_bot_sqlite_storage_bdd_bot_private[{i}]"),
+            format!("aws_subnet.bdd_bot_private[\"{key}\"]"),
+            format!("aws_subnet.bdd_bot_public[\"{key}\"]"),
+            format!("aws_efs_mount_target.bdd_bot_sqlite_storage_bdd_bot_private[\"{key}\"]"),
+            format!("aws_route_table_association.bdd_bot_public[\"{key}\"]"),
         ] {
             assert!(imports.contains(&format!("to = {to}\n")), "no import to {to} in\n{imports}");
         }
@@ -245,7 +249,7 @@ fn seed_000_built_by_hand_is_discovered_grouped_imported_changed_and_destroyed()
     let (code, out) = infra(&d, &["plan", "--detailed-exitcode"], &env);
     assert_eq!(code, 2, "{out}");
     assert!(out.contains(&format!("Plan: {objects} to import, 0 to add, 0 to change, 0 to destroy.")), "{out}");
-    assert!(out.contains("# aws_subnet.bdd_bot_private[1] will be imported"), "{out}");
+    assert!(out.contains("# aws_subnet.bdd_bot_private[\"b\"] will be imported"), "{out}");
     let (code, out) = infra(&d, &["apply", "--auto-approve"], &env);
     assert_eq!(code, 0, "{out}");
     let (code, out) = infra(&d, &["plan", "--detailed-exitcode"], &env);
@@ -302,4 +306,64 @@ fn seed_000_built_by_hand_is_discovered_grouped_imported_changed_and_destroyed()
     assert!(clusters["clusters"].as_array().unwrap().iter().all(|c| c["status"] == "INACTIVE"), "{clusters}");
     let tds = moto.ecs("ListTaskDefinitions", serde_json::json!({"status": "ACTIVE"}));
     assert_eq!(tds["taskDefinitionArns"].as_array().map(Vec::len), Some(0), "{tds}");
+}
+
+/// Two security groups made by hand that admit each other cannot be written with inline rules
+/// naming each other (a cycle): discover writes them without inline rules and each of their
+/// rules as an `aws_vpc_security_group_ingress_rule` / `_egress_rule` referencing both groups,
+/// as Terraform users break such a cycle; the stack plans as imports only, then empty, and
+/// the rules in moto are the same ones.
+#[test]
+fn security_groups_admitting_each_other_become_rule_resources_that_plan_clean() {
+    let moto = start_moto();
+    let made = run_script(&moto, "mutual_groups.py");
+    let vpc = made["vpc"].as_str().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let env = aws_env();
+    let rules_before = moto.ec2(&[("Action", "DescribeSecurityGroupRules")]);
+    let (code, out) = infra(
+        work.path(),
+        &["discover", "aws", "--region", "us-east-1", "--vpc-id", vpc, "--endpoint", &moto.url, "--max-retries", "0", "--out", "stack"],
+        &env,
+    );
+    assert_eq!(code, 0, "{out}");
+    let d = work.path().join("stack");
+    let network = std::fs::read_to_string(d.join("network.tf")).unwrap();
+    let imports = std::fs::read_to_string(d.join("imports.tf")).unwrap();
+    let f = flat(&network);
+    for want in [
+        "resource \"aws_security_group\" \"mesh_app\"",
+        "resource \"aws_security_group\" \"mesh_db\"",
+        "resource \"aws_vpc_security_group_ingress_rule\" \"mesh_db_5432_from_mesh_app\" {",
+        "resource \"aws_vpc_security_group_ingress_rule\" \"mesh_app_8080_from_mesh_db\" {",
+        "referenced_security_group_id = aws_security_group.mesh_app.id",
+        "referenced_security_group_id = aws_security_group.mesh_db.id",
+        "security_group_id = aws_security_group.mesh_db.id",
+        "security_group_id = aws_security_group.mesh_app.id",
+        // Each group's default egress rule, named after where it lets traffic go.
+        "resource \"aws_vpc_security_group_egress_rule\" \"mesh_app_all_to_anywhere\" {",
+    ] {
+        assert!(f.contains(&flat(want)), "no {want:?} in\n{network}");
+    }
+    assert!(!network.contains("ingress {") && !network.contains("egress {"), "no inline rules on the groups: {network}");
+    assert!(!network.contains("\"sg-"), "no literal group id: {network}");
+    let objects = imports.matches("import {").count();
+    assert!(imports.contains("id = \"sgr-"), "{imports}");
+    let (code, out) = infra(&d, &["fmt", "--check"], &env);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = infra(&d, &["plan", "--detailed-exitcode"], &env);
+    assert_eq!(code, 2, "{out}\n{network}");
+    assert!(out.contains(&format!("Plan: {objects} to import, 0 to add, 0 to change, 0 to destroy.")), "{out}\n{network}");
+    let (code, out) = infra(&d, &["apply", "--auto-approve"], &env);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = infra(&d, &["plan", "--detailed-exitcode"], &env);
+    assert_eq!(code, 0, "{out}\n{network}");
+    // The rules are the ones made by hand: the import revoked and authorized nothing.
+    let ids = |xml: &str| {
+        let mut v: Vec<String> = xml.split("<securityGroupRuleId>").skip(1).filter_map(|s| s.split('<').next()).map(str::to_string).collect();
+        v.sort();
+        v
+    };
+    let rules_after = moto.ec2(&[("Action", "DescribeSecurityGroupRules")]);
+    assert_eq!(ids(&rules_after), ids(&rules_before), "{rules_after}");
 }

@@ -520,3 +520,49 @@ fn routes_instances_rules_and_attachments_import_by_their_documented_ids() {
     let (_, list) = infra(d, &["state", "list"], &[]);
     assert_eq!(list.lines().count(), 5, "{list}");
 }
+
+/// `aws_efs_backup_policy` imports by its file system id, as terraform-provider-aws documents:
+/// moto keeps the policy of a file system created with `Backup: true` (ENABLED) and answers
+/// DescribeBackupPolicy with PolicyNotFound for one created without, which AWS reads as backups
+/// off (DISABLED). The configuration `-generate-config-out` writes plans clean after the
+/// import. moto has no PutBackupPolicy (see `aws_defaults.rs`), so no policy is changed here,
+/// and it answers a DescribeBackupPolicy of a file system that does not exist with a Python
+/// error, so that case is not tested against it.
+#[test]
+fn efs_backup_policies_import_by_file_system_id_and_plan_clean() {
+    let moto = start_moto();
+    let fs = |token: &str, backup: bool| {
+        let made = moto.efs("POST", "/file-systems", serde_json::json!({"CreationToken": token, "Backup": backup}));
+        made["FileSystemId"].as_str().unwrap_or_else(|| panic!("{made}")).to_string()
+    };
+    let (on, off) = (fs("with-backup", true), fs("without-backup", false));
+    let policy = moto.efs("GET", &format!("/file-systems/{on}/backup-policy"), serde_json::Value::Null);
+    assert_eq!(policy["BackupPolicy"]["Status"], "ENABLED", "{policy}");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let provider = provider_block(&moto).replace("    ec2 = ", &format!("    efs = \"{}\"\n    ec2 = ", moto.url));
+    assert!(provider.contains("efs = "), "{provider}");
+    let imports =
+        format!("import {{\n  to = aws_efs_backup_policy.on\n  id = \"{on}\"\n}}\n\nimport {{\n  to = aws_efs_backup_policy.off\n  id = \"{off}\"\n}}\n");
+    std::fs::write(d.join("main.tf"), format!("{provider}\n{imports}")).unwrap();
+    let (code, out) = infra(d, &["plan", "-generate-config-out=generated.tf", "--detailed-exitcode"], &[]);
+    let generated = std::fs::read_to_string(d.join("generated.tf")).unwrap_or_default();
+    assert_eq!(code, 2, "{out}\n{generated}");
+    assert!(out.contains("Plan: 2 to import, 0 to add, 0 to change, 0 to destroy."), "{out}\n{generated}");
+    let flat = generated.split_whitespace().collect::<Vec<_>>().join(" ");
+    for want in [
+        format!("resource \"aws_efs_backup_policy\" \"on\" {{ file_system_id = \"{on}\" backup_policy {{ status = \"ENABLED\" }} }}"),
+        format!("resource \"aws_efs_backup_policy\" \"off\" {{ file_system_id = \"{off}\" backup_policy {{ status = \"DISABLED\" }} }}"),
+    ] {
+        assert!(flat.contains(&want), "no {want} in\n{generated}");
+    }
+    let (code, out) = infra(d, &["apply", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Resources: 0 added, 0 changed, 0 destroyed."), "{out}");
+    let (code, out) = infra(d, &["plan", "--detailed-exitcode"], &[]);
+    assert_eq!(code, 0, "{out}\n{generated}");
+    let (_, shown) = infra(d, &["state", "show", "aws_efs_backup_policy.on"], &[]);
+    assert!(shown.contains("\"ENABLED\"") && shown.contains(&on), "{shown}");
+    // Nothing was written: no PutBackupPolicy reached moto.
+    assert!(!moto.request_lines().iter().any(|l| l.contains("PUT") && l.contains("backup-policy")), "{:?}", moto.request_lines());
+}

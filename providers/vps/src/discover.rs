@@ -29,7 +29,7 @@ find /etc/cron.d -mindepth 1 -maxdepth 1 -type f -printf 'cron\t%f\n' 2>/dev/nul
 grep -h '^### tuple ###' /etc/ufw/user.rules 2>/dev/null | sed 's/^/ufw\t/'
 if command -v ufw >/dev/null 2>&1; then printf 'firewall\t%s\n' "$(grep -c '^ENABLED=yes' /etc/ufw/ufw.conf 2>/dev/null)"; fi
 if command -v docker >/dev/null 2>&1; then
-  docker ps -a --format '{{.Label "com.docker.compose.project.working_dir"}}	{{.Label "com.docker.compose.project"}}' 2>/dev/null | sed 's/^/compose\t/'
+  docker ps -a --format '{{.Label "com.docker.compose.project.working_dir"}}	{{.Label "com.docker.compose.project"}}	{{.Label "com.docker.compose.project.config_files"}}' 2>/dev/null | sed 's/^/compose\t/'
 fi
 getent passwd | awk -F: '{ printf "user\t%s\t%s\t%s\n", $1, $3, $4 }'
 getent group | awk -F: '{ printf "group\t%s\t%s\n", $1, $3 }'
@@ -111,7 +111,7 @@ pub fn parse(output: &str) -> Inventory {
     let mut dirs = BTreeSet::new();
     let mut crons = Vec::new();
     let mut rules = BTreeSet::new();
-    let mut stacks: BTreeMap<String, String> = BTreeMap::new();
+    let mut stacks: BTreeMap<String, (String, bool)> = BTreeMap::new();
     let mut users: Vec<(String, i64, i64)> = Vec::new();
     let mut groups: Vec<(String, i64)> = Vec::new();
     for line in output.lines() {
@@ -150,8 +150,15 @@ pub fn parse(output: &str) -> Inventory {
                     groups.push((name.to_string(), gid));
                 }
             }
-            ["compose", dir, project, ..] if !dir.is_empty() => {
-                stacks.insert(dir.to_string(), project.to_string());
+            ["compose", dir, project, rest @ ..] if !dir.is_empty() => {
+                // Importable when Compose read the one file it looks up in the directory
+                // (what `vps_compose_stack` reads and writes), not files named with `-f`
+                // elsewhere or several merged. Compose v2 records absolute paths, the
+                // standalone docker-compose names relative to the directory.
+                let files = rest.first().copied().unwrap_or("");
+                let own = crate::kinds::COMPOSE_FILES.iter().any(|n| files == *n || files == format!("{}/{n}", dir.trim_end_matches('/')));
+                let entry = stacks.entry(dir.to_string()).or_insert((project.to_string(), true));
+                entry.1 &= own;
             }
             _ => {}
         }
@@ -187,11 +194,11 @@ pub fn parse(output: &str) -> Inventory {
         "vps_compose_stack",
         stacks
             .iter()
-            .map(|(dir, project)| Found {
+            .map(|(dir, (project, own))| Found {
                 id: dir.clone(),
                 name: if project.is_empty() { dir.clone() } else { project.clone() },
                 default: false,
-                importable: true,
+                importable: *own,
             })
             .collect(),
     );
@@ -226,6 +233,10 @@ impl Inventory {
                         };
                         m.insert("id".into(), Value::string(f.id.clone()));
                         m.insert("name".into(), Value::string(f.name.clone()));
+                        if type_name == "vps_compose_stack" {
+                            // The project as it runs, not the directory's default name.
+                            m.insert("project_name".into(), Value::string(f.name.clone()));
+                        }
                         if for_import && type_name == "vps_file" {
                             // Read for `infra discover vps`: a file that looks secret is
                             // recorded without its content (see `kinds::file`).
@@ -264,8 +275,10 @@ cron\tinfra-backup\n\
 ufw\t### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in comment=696e667261\n\
 ufw\t### tuple ### deny udp 53 0.0.0.0/0 any 10.0.0.0/8 in\n\
 ufw\t### tuple ### garbage\n\
-compose\t/srv/web\tweb\n\
-compose\t/srv/web\tweb\n\
+compose\t/srv/web\tweb\t/srv/web/docker-compose.yml\n\
+compose\t/srv/web\tweb\tdocker-compose.yml\n\
+compose\t/srv/merged\tmerged\t/srv/merged/compose.yaml,/srv/merged/compose.override.yaml\n\
+compose\t/srv/old\told\n\
 compose\t\t\n\
 user\troot\t0\t0\n\
 user\tnobody\t65534\t65534\n\
@@ -293,7 +306,11 @@ unit\n";
         assert_eq!(ids(&inv, "vps_cron_job", true), ["e2scrub_all", "infra-backup"]);
         assert_eq!(ids(&inv, "vps_ufw_rule", false), ["allow tcp 22 any", "deny udp 53 10.0.0.0/8"]);
         let stacks = inv.objects("vps_compose_stack", false, false);
-        assert_eq!(stacks.len(), 1);
+        assert_eq!(stacks.len(), 3, "drift lists every project");
+        let importable = inv.objects("vps_compose_stack", false, true);
+        assert_eq!(importable.len(), 1, "only a project read from its directory's own compose file is imported: {importable:?}");
+        assert_eq!(attrs::string(&importable[0], "project_name").as_deref(), Some("web"));
+        let stacks: Vec<Value> = stacks.into_iter().filter(|s| attrs::string(s, "id").as_deref() == Some("/srv/web")).collect();
         assert_eq!(attrs::string(&stacks[0], "id").as_deref(), Some("/srv/web"));
         assert_eq!(attrs::string(&stacks[0], "name").as_deref(), Some("web"));
         assert!(inv.objects("vps_file", true, false).is_empty());

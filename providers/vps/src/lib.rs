@@ -17,6 +17,9 @@ mod kinds;
 mod probe;
 mod transport;
 
+/// The compose file names a `vps_compose_stack` reads, as Compose looks them up.
+pub use kinds::COMPOSE_FILES;
+
 use async_trait::async_trait;
 use infra_provider::*;
 use kinds::Kind;

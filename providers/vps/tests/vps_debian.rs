@@ -1007,7 +1007,8 @@ fn a_killed_apply_of_the_gw2_example_converges_at_every_kill_point() {
 
 /// `infra discover vps` on a Debian configured by hand with the usual commands (a unit
 /// running a script under /opt/app with its secrets in a 0600 .env, an nginx site serving a
-/// directory there, a cron file, UFW rules made with `ufw allow`): the stack written holds
+/// directory there, a cron file with a `MAILTO=` line and a command holding `=`, UFW rules
+/// made with `ufw allow`): the stack written holds
 /// exactly those objects (none of what Debian's packages ship), references the script,
 /// directory and unit instead of repeating their names, never the secret, and plans as
 /// imports only; applied, the next plan is empty, and it is formatted.
@@ -1028,7 +1029,7 @@ systemctl daemon-reload && systemctl enable --now app.service
 printf '%s' '{site}' > /etc/nginx/sites-available/app.conf
 ln -s /etc/nginx/sites-available/app.conf /etc/nginx/sites-enabled/app.conf
 nginx -t 2>/dev/null && systemctl reload nginx
-echo '30 3 * * * root systemctl restart app.service' > /etc/cron.d/app-restart
+printf 'MAILTO=ops@example.com\\n30 3 * * * root systemctl restart app.service && logger -t app restarted=1\\n' > /etc/cron.d/app-restart
 ufw allow 22/tcp >/dev/null
 ufw allow from 10.0.0.0/8 to any port 5432 >/dev/null
 ufw --force enable >/dev/null"
@@ -1076,6 +1077,8 @@ ufw --force enable >/dev/null"
     assert!(!nginx.contains("\"default\""), "{nginx}");
     let cron = read("cron.tf");
     assert!(cron.contains("resource \"vps_cron_job\" \"app_restart\"") && cron.contains("systemctl restart ${vps_systemd_unit.app.name}"), "{cron}");
+    // The file's variable line is the job's environment; the `=` in the command stays in it.
+    assert!(cron.contains("environment = { MAILTO = \"ops@example.com\" }") && cron.contains("&& logger -t app restarted=1\""), "{cron}");
     let firewall = read("firewall.tf");
     assert!(firewall.contains("resource \"vps_ufw\" \"this\""), "{firewall}");
     assert!(

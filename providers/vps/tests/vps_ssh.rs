@@ -268,6 +268,150 @@ fn a_compose_stack_runs_updates_and_goes_down_on_the_local_engine() {
     assert!(!std::path::Path::new(&dir).exists());
 }
 
+/// The blocks of a discovered file (`resource` or `import` blocks, split at their first line)
+/// that mention `needle`: other tests' compose projects may run on this engine meanwhile.
+fn blocks_mentioning(text: &str, start: &str, needle: &str) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for line in text.lines() {
+        if line.starts_with(start) || parts.is_empty() {
+            parts.push(String::new());
+        }
+        if let Some(last) = parts.last_mut() {
+            last.push_str(line);
+            last.push('\n');
+        }
+    }
+    let kept: Vec<String> = parts.iter().filter(|p| p.contains(needle)).map(|p| p.trim_end().to_string() + "\n").collect();
+    kept.join("\n")
+}
+
+/// `infra discover vps` on compose projects started by hand with the usual commands: one from
+/// a `docker-compose.yml` under a project name that is not its directory's, without `.env`;
+/// one from a `compose.yml` with a `.env`. Both are written as `vps_compose_stack` blocks
+/// (the secret left for the user to fill), plan as imports only, apply without touching the
+/// containers, and the next plan is empty; a change is written to the project's own file.
+#[test]
+fn compose_projects_started_by_hand_are_discovered_imported_and_plan_clean() {
+    let image = busybox_image();
+    let sshd = start_sshd();
+    let work = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let plain = root.path().join("Hand App");
+    let with_env = root.path().join("withenv");
+    std::fs::create_dir_all(&plain).unwrap();
+    std::fs::create_dir_all(&with_env).unwrap();
+    let service = |name: &str| format!("  {name}:\n    image: {image}\n    command: [\"sleep\", \"3600\"]\n");
+    std::fs::write(plain.join("docker-compose.yml"), format!("services:\n{}", service("idle"))).unwrap();
+    std::fs::write(with_env.join("compose.yml"), format!("services:\n{}    environment:\n      GREETING: ${{GREETING}}\n", service("web"))).unwrap();
+    std::fs::write(with_env.join(".env"), "# by hand\nGREETING=\"hello there\"\n").unwrap();
+    let dc = "dc() { if docker compose version >/dev/null 2>&1; then docker compose \"$@\"; else docker-compose \"$@\"; fi; }; dc";
+    sh(&format!("cd '{}' && {dc} -p infrahandmade up -d 2>&1", plain.display()));
+    sh(&format!("cd '{}' && {dc} up -d 2>&1", with_env.display()));
+    // Brought down whatever the test's outcome (the directories may be gone by then).
+    struct Down(String);
+    impl Drop for Down {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("sh").arg("-c").arg(&self.0).output();
+        }
+    }
+    let _down = Down(
+        "for p in infrahandmade withenv; do ids=$(docker ps -aq --filter label=com.docker.compose.project=$p); [ -z \"$ids\" ] || docker rm -f $ids; docker network rm ${p}_default; done >/dev/null 2>&1"
+            .to_string(),
+    );
+    let container = |project: &str| sh(&format!("docker ps -q --filter label=com.docker.compose.project={project}")).trim().to_string();
+    let before = (container("infrahandmade"), container("withenv"));
+    assert!(!before.0.is_empty() && !before.1.is_empty(), "{before:?}");
+
+    let key: Vec<&str> = sshd.host_key.split_whitespace().take(2).collect();
+    let (ip, client_key, host_key) = (sshd.netns.ns_ip.clone(), sshd.client_key.display().to_string(), key.join(" "));
+    let root_path = root.path().display().to_string();
+    let args = [
+        "discover",
+        "vps",
+        "--host",
+        &ip,
+        "--user",
+        "root",
+        "--private-key-file",
+        &client_key,
+        "--host-key",
+        &host_key,
+        "--type",
+        "vps_compose_stack",
+        "--type",
+        "vps_file",
+        "--path",
+        &root_path,
+        "--out",
+        "stack",
+    ];
+    let (code, out) = infra(work.path(), &args);
+    assert_eq!(code, 0, "{out}");
+    let dir = work.path().join("stack");
+    let mut names: Vec<String> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    // The compose files and .env under the --path are the projects', not vps_files too.
+    assert_eq!(names, ["compose.tf", "imports.tf", "provider.tf"]);
+    // Only this test's projects (their directories are under `root`).
+    let needle = root.path().display().to_string();
+    let compose = blocks_mentioning(&std::fs::read_to_string(dir.join("compose.tf")).unwrap(), "resource ", &needle);
+    let imports = blocks_mentioning(&std::fs::read_to_string(dir.join("imports.tf")).unwrap(), "import ", &needle);
+    eprintln!("--- compose.tf\n{compose}--- imports.tf\n{imports}");
+    let squashed = compose.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert_eq!(squashed.matches("resource \"vps_compose_stack\"").count(), 2, "{compose}");
+    assert!(squashed.contains("resource \"vps_compose_stack\" \"infrahandmade\""), "named after the project: {compose}");
+    assert!(squashed.contains(&format!("directory = \"{}\"", plain.display())) && squashed.contains("project_name = \"infrahandmade\""), "{compose}");
+    assert!(squashed.contains("compose = <<-EOT services: idle:") && squashed.contains("GREETING: $${GREETING}"), "the project's own files: {compose}");
+    assert_eq!(squashed.matches("env = null # sensitive").count(), 1, "only the project with a .env has one, never its values: {compose}");
+    assert!(!compose.contains("hello there"), "{compose}");
+    assert_eq!(imports.matches("import {").count(), 2, "{imports}");
+    std::fs::write(dir.join("compose.tf"), &compose).unwrap();
+    std::fs::write(dir.join("imports.tf"), &imports).unwrap();
+    let (fcode, fout) = infra(&dir, &["fmt", "-check"]);
+    assert_eq!(fcode, 0, "{fout}");
+    // The user fills the secret in, as the comment asks.
+    let compose = compose.replace("null # sensitive", "{ GREETING = \"hello there\" }");
+    std::fs::write(dir.join("compose.tf"), &compose).unwrap();
+
+    let (code, out) = infra(&dir, &["plan", "--detailed-exitcode"]);
+    let (acode, aout) = infra(&dir, &["apply", "--auto-approve"]);
+    let (pcode, pout) = infra(&dir, &["plan", "--detailed-exitcode"]);
+    let after = (container("infrahandmade"), container("withenv"));
+    let files = |d: &std::path::Path| {
+        let mut v: Vec<String> = std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        v.sort();
+        v
+    };
+    let (plain_files, env_text) = (files(&plain), std::fs::read_to_string(with_env.join(".env")).unwrap_or_default());
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("Plan: 2 to import, 0 to add, 0 to change, 0 to destroy."), "{out}");
+    assert_eq!(acode, 0, "{aout}");
+    assert_eq!(pcode, 0, "the next plan is empty:\n{pout}");
+    assert_eq!(after, before, "importing recreated no container");
+    assert_eq!(plain_files, ["docker-compose.yml"], "importing wrote nothing");
+    assert_eq!(env_text, "# by hand\nGREETING=\"hello there\"\n");
+
+    // A first change is written to the project's own file and brought up.
+    let changed =
+        std::fs::read_to_string(dir.join("compose.tf")).unwrap().replace("      idle:\n", "      idle:\n        labels:\n          changed: \"yes\"\n");
+    assert!(changed.contains("changed: \"yes\""), "{changed}");
+    std::fs::write(dir.join("compose.tf"), changed).unwrap();
+    let (code, out) = infra(&dir, &["apply", "--auto-approve"]);
+    let (pcode, pout) = infra(&dir, &["plan", "--detailed-exitcode"]);
+    let written = std::fs::read_to_string(plain.join("docker-compose.yml")).unwrap_or_default();
+    let plain_files = files(&plain);
+    let label = sh(&format!("docker inspect -f '{{{{index .Config.Labels \"changed\"}}}}' {}", container("infrahandmade")));
+    let (dcode, dout) = infra(&dir, &["destroy", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("1 changed"), "{out}");
+    assert_eq!(pcode, 0, "{pout}");
+    assert!(written.contains("changed: \"yes\""), "{written}");
+    assert!(!plain_files.contains(&"compose.yaml".to_string()), "no second compose file: {plain_files:?}");
+    assert_eq!(label.trim(), "yes");
+    assert_eq!(dcode, 0, "{dout}");
+    assert!(compose_services("infrahandmade").is_empty() && compose_services("withenv").is_empty());
+}
+
 /// An example's compose stack (`target`) applied to this machine's engine, reached over SSH,
 /// with the local busybox image standing in for every service.
 fn example_compose_on_the_local_engine(example_name: &str, target: &str, project: &str, images: &str, extra: &[&str]) {

@@ -2,7 +2,7 @@
 //! (the vps provider's `discover`: one script, one round trip, for every type), reads it all
 //! in one more round trip (`prefetch`, which then answers every `import`), and writes the stack
 //! with the shared writer of `discover` (`super::assemble`): one file per concern, resources
-//! named after their unit, site, cron file, rule or path, and references wherever one object
+//! named after their unit, site, cron file, rule, compose project or path, and references wherever one object
 //! names another of the stack (a unit's script under a `--path`, a site's root directory, a
 //! unit another one needs), as `${vps_file.app_run_sh.path}` inside the text.
 
@@ -14,14 +14,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// The types `discover vps` lists, in the order their blocks are written, with the file each
-/// goes to. Compose projects are not among them yet: `vps_compose_stack` reads
-/// `compose.yaml` and `.env` in its directory, which a project made by hand need not have.
+/// goes to. A compose project is listed by its containers' labels (its directory and name)
+/// when Compose read it from its directory's own compose file.
 pub const VPS_TYPES: &[(&str, &str)] = &[
     ("vps_systemd_unit", "services.tf"),
     ("vps_nginx_site", "nginx.tf"),
     ("vps_cron_job", "cron.tf"),
     ("vps_ufw", "firewall.tf"),
     ("vps_ufw_rule", "firewall.tf"),
+    ("vps_compose_stack", "compose.tf"),
     ("vps_directory", "files.tf"),
     ("vps_file", "files.tf"),
     ("vps_group", "users.tf"),
@@ -42,6 +43,8 @@ pub struct VpsOptions {
     pub sudo: bool,
     /// Files and directories under these prefixes become `vps_file` / `vps_directory`.
     pub paths: Vec<String>,
+    /// Only these types (all of [`VPS_TYPES`] when empty).
+    pub types: Vec<String>,
 }
 
 fn err(summary: &str, detail: String) -> Diagnostics {
@@ -79,6 +82,12 @@ pub fn discover_vps(rt: &tokio::runtime::Runtime, registry: &Registry, o: &VpsOp
     let Some(factory) = registry.get("vps") else {
         return Err(err("Provider not built in", "This build of infra does not include the vps provider.".into()));
     };
+    for t in &o.types {
+        if !VPS_TYPES.iter().any(|(n, _)| n == t) {
+            let known: Vec<&str> = VPS_TYPES.iter().map(|(n, _)| *n).collect();
+            return Err(err("Unsupported type", format!("The type {t} cannot be listed by discover vps, which lists {}.", known.join(", "))));
+        }
+    }
     for p in &o.paths {
         if !p.starts_with('/') || p.split('/').any(|part| part == "..") || p.contains('\n') {
             return Err(err("Invalid path", format!("--path {p:?} must be an absolute path without \"..\".")));
@@ -119,7 +128,7 @@ async fn list_and_read(provider: Arc<dyn Provider>, o: &VpsOptions) -> Result<Ve
     }
     let mut listed: Vec<(String, Value)> = Vec::new();
     let mut diags = Vec::new();
-    for (t, _) in VPS_TYPES {
+    for (t, _) in VPS_TYPES.iter().filter(|(t, _)| o.types.is_empty() || o.types.iter().any(|x| x == t)) {
         let resp = provider.discover(DiscoverRequest { type_name: t.to_string(), filter: filter.clone() }).await;
         diags.extend(resp.diagnostics);
         listed.extend(resp.objects.into_iter().map(|v| (t.to_string(), v)));
@@ -127,9 +136,9 @@ async fn list_and_read(provider: Arc<dyn Provider>, o: &VpsOptions) -> Result<Ve
     if diags.iter().any(Diagnostic::is_error) {
         return Err(Diagnostics(diags));
     }
-    // A file under a --path that another object already is (a unit file, a site, a cron file)
-    // is that object, not a vps_file too.
-    let owned: BTreeSet<String> = listed.iter().filter_map(|(t, v)| own_path(t, v)).collect();
+    // A file under a --path that another object already is (a unit file, a site, a cron file,
+    // a compose project's compose file and .env) is that object, not a vps_file too.
+    let owned: BTreeSet<String> = listed.iter().flat_map(|(t, v)| own_paths(t, v)).collect();
     listed.retain(|(t, v)| t != "vps_file" || !infra_provider::attrs::string(v, "id").is_some_and(|p| owned.contains(&p)));
     let ids: Vec<(String, String, Option<String>)> = listed
         .iter()
@@ -158,14 +167,18 @@ async fn list_and_read(provider: Arc<dyn Provider>, o: &VpsOptions) -> Result<Ve
     import_all(provider, &ids).await
 }
 
-/// The file on the host an object of another type is.
-fn own_path(t: &str, v: &Value) -> Option<String> {
-    let id = infra_provider::attrs::string(v, "id")?;
+/// The files on the host an object of another type is.
+fn own_paths(t: &str, v: &Value) -> Vec<String> {
+    let Some(id) = infra_provider::attrs::string(v, "id") else { return Vec::new() };
     match t {
-        "vps_systemd_unit" => Some(format!("/etc/systemd/system/{id}")),
-        "vps_nginx_site" => Some(format!("/etc/nginx/sites-available/{id}")),
-        "vps_cron_job" => Some(format!("/etc/cron.d/{id}")),
-        _ => None,
+        "vps_systemd_unit" => vec![format!("/etc/systemd/system/{id}")],
+        "vps_nginx_site" => vec![format!("/etc/nginx/sites-available/{id}")],
+        "vps_cron_job" => vec![format!("/etc/cron.d/{id}")],
+        "vps_compose_stack" => {
+            let dir = id.trim_end_matches('/');
+            infra_provider_vps::COMPOSE_FILES.iter().map(|f| format!("{dir}/{f}")).chain([format!("{dir}/.env")]).collect()
+        }
+        _ => Vec::new(),
     }
 }
 
@@ -350,6 +363,15 @@ mod tests {
             out[4],
             "  command = \"systemctl restart ${vps_systemd_unit.app.name} myapp.service && cat /etc/nginx/sites-available/${vps_nginx_site.app.name}\"\n"
         );
+    }
+
+    #[test]
+    fn a_compose_project_owns_its_compose_file_and_env() {
+        let stack = Value::object([("id", Value::string("/srv/app/"))]);
+        let owned = own_paths("vps_compose_stack", &stack);
+        assert!(owned.contains(&"/srv/app/docker-compose.yml".to_string()) && owned.contains(&"/srv/app/.env".to_string()), "{owned:?}");
+        assert_eq!(own_paths("vps_cron_job", &Value::object([("id", Value::string("x"))])), ["/etc/cron.d/x"]);
+        assert!(own_paths("vps_ufw_rule", &stack).is_empty());
     }
 
     #[test]

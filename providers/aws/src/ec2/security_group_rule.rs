@@ -177,6 +177,23 @@ impl ResourceType<AwsProvider> for SecurityGroupRule {
         Ok(ids.iter().zip(objects).map(|(id, p)| found.get(id).map(|r| sg_rule_value(c, r, Some(p)))).collect())
     }
 
+    /// The rules of this direction of the groups the filter's `security_group_id` names
+    /// (comma-separated; nothing without it): what `infra discover aws` writes as rule
+    /// resources for groups that admit each other. One DescribeSecurityGroupRules per page.
+    async fn discover(&self, c: &AwsProvider, filter: &BTreeMap<String, String>) -> Outcome<Vec<Value>> {
+        let groups: Vec<String> = filter.get("security_group_id").map(|g| g.split(',').map(str::to_string).collect()).unwrap_or_default();
+        if groups.is_empty() {
+            return Ok(Vec::new());
+        }
+        let filters = vec![Filter::builder().name("group-id").set_values(Some(groups)).build()];
+        let found = describe_sg_rules(c.clients()?, &[], filters).await?;
+        Ok(found
+            .values()
+            .filter(|r| r.is_egress() == Some(self.egress))
+            .map(|r| crate::discover::discovered(r.security_group_rule_id().unwrap_or_default(), None, &tags_of(r.tags())))
+            .collect())
+    }
+
     /// Every argument forces a new rule: only the tags change in place.
     async fn update(&self, c: &AwsProvider, prior: &Value, planned: &Value) -> Outcome<()> {
         let c = c.clients()?;

@@ -17,6 +17,7 @@ mod ufw;
 mod ufw_rule;
 mod user;
 
+pub use compose_stack::COMPOSE_FILES;
 pub use ufw::check_planned;
 pub use user::is_system_id;
 
@@ -114,9 +115,14 @@ pub fn check_mode(c: &Value, out: &mut Vec<Diagnostic>) {
 /// Shell lines writing `bytes` to `path` atomically: a temp file in the same directory, mode
 /// and ownership set, then a rename. A failure leaves the old file as it was.
 pub fn write_file(path: &str, bytes: &[u8], mode: &str, owner: &str, group: &str) -> String {
+    write_file_at(&quote(path), bytes, mode, owner, group)
+}
+
+/// [`write_file`] to the path a shell word says (`"$cf"`), quoted by the caller.
+pub fn write_file_at(path: &str, bytes: &[u8], mode: &str, owner: &str, group: &str) -> String {
     format!(
         "d=$(dirname -- {p})\nmkdir -p -- \"$d\"\ntmp=$(mktemp \"$d/.infra.XXXXXX\")\ntrap 'rm -f -- \"$tmp\"' EXIT\n{data} > \"$tmp\"\nchmod {mode} \"$tmp\"\nchown {owner}:{group} \"$tmp\"\nmv -f -- \"$tmp\" {p}\ntrap - EXIT\n",
-        p = quote(path),
+        p = path,
         data = data(bytes),
         mode = quote(mode),
         owner = quote(owner),
