@@ -120,8 +120,10 @@ fn an_iam_role_with_its_policies_applies_plans_empty_whatever_the_policy_text_up
     let (code, out) = run(a, &["apply", "--auto-approve"]);
     assert_eq!(code, 0, "{out}");
     assert_eq!(run(a, &["plan", "--detailed-exitcode"]).0, 0);
+    write(a, "other.tf", "resource \"aws_iam_role_policy\" \"other\" {\n  role   = \"seed-exec\"\n  policy = \"{}\"\n}\n");
     let (code, out) = run(a, &["import", "aws_iam_role_policy.other", "seed-exec"]);
     assert!(code == 1 && out.contains("ROLE:NAME"), "an id without its policy name is refused: {out}");
+    std::fs::remove_file(a.join("other.tf")).unwrap();
 
     // Destroy: the attachment and the inline policy go before the role, and nothing is left.
     let (code, out) = run(d, &["destroy", "--auto-approve"]);
