@@ -1,12 +1,13 @@
 # The application's secrets in Secrets Manager (the guide's `bdd-bot/jwt` and `bdd-bot/openai`).
 # Their values come from sensitive variables (`--var`, INFRA_VAR_jwt_secret, a .tfvars file kept
 # out of the repository): never from this repository, never printed by plan, apply or show.
-# A destroyed secret can be restored for 30 days (`recovery_window_in_days`'s default), and its
-# name stays taken meanwhile.
+# A destroyed secret can be restored for `secret_recovery_window_days` (30) days, and its name
+# stays taken meanwhile; 0 deletes it at once.
 
 resource "aws_secretsmanager_secret" "jwt" {
-  name        = "bdd-bot/jwt"
-  description = "JWT secret for BDD Bot"
+  name                    = "bdd-bot/jwt"
+  description             = "JWT secret for BDD Bot"
+  recovery_window_in_days = var.secret_recovery_window_days
 }
 
 resource "aws_secretsmanager_secret_version" "jwt" {
@@ -15,8 +16,9 @@ resource "aws_secretsmanager_secret_version" "jwt" {
 }
 
 resource "aws_secretsmanager_secret" "openai" {
-  name        = "bdd-bot/openai"
-  description = "OpenAI API credentials"
+  name                    = "bdd-bot/openai"
+  description             = "OpenAI API credentials"
+  recovery_window_in_days = var.secret_recovery_window_days
 }
 
 resource "aws_secretsmanager_secret_version" "openai" {

@@ -76,3 +76,9 @@ variable "ecr_force_delete" {
   type        = bool
   default     = false
 }
+
+variable "secret_recovery_window_days" {
+  description = "Days a destroyed secret can still be restored, its name taken meanwhile (0: deleted at once)."
+  type        = number
+  default     = 30
+}

@@ -253,7 +253,7 @@ fn the_efs_backup_policy_is_requested_though_moto_lacks_put_backup_policy() {
     assert_eq!(puts.len(), 1, "{puts:?}");
     assert!(puts[0].contains(&format!("\"PUT /2015-02-01/file-systems/{fs}/backup-policy HTTP/1.1\"")), "{puts:?}");
     let (_, list) = infra(d, &["state", "list"], &[]);
-    assert_eq!(list.lines().count(), 25, "everything but the policy is recorded:\n{list}");
+    assert_eq!(list.lines().count(), 38, "everything but the policy is recorded:\n{list}");
     assert!(!list.contains("aws_efs_backup_policy"), "{list}");
 }
 
@@ -598,7 +598,16 @@ fn with_a_certificate_bdd_bot_serves_https_and_redirects_http() {
     let moto = start_moto();
     // A certificate that does not exist: AWS's code and message, the operation and the address.
     let missing = example("bdd-bot");
-    let v = vars(&moto, &["deletion_protection=false", "backup_policy=false", "certificate_arn=arn:aws:acm:us-east-1:123456789012:certificate/none"]);
+    // The secrets are deleted at once, so that the second stack can take their names again.
+    let v = vars(
+        &moto,
+        &[
+            "deletion_protection=false",
+            "backup_policy=false",
+            "secret_recovery_window_days=0",
+            "certificate_arn=arn:aws:acm:us-east-1:123456789012:certificate/none",
+        ],
+    );
     let (code, out) = run(missing.path(), &["apply", "--auto-approve"], &v);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("in aws_lb_listener.https[0]") && out.contains("CreateListener failed: CertificateNotFound: "), "{out}");
