@@ -3,7 +3,9 @@
 //! policies together, so each role is read with `GetRole`, `ListAttachedRolePolicies` and
 //! `ListRolePolicies` (+ `GetRolePolicy` per inline policy), concurrently, 16 roles at a time.
 //! `managed_policy_arns` and `inline_policy`, when configured, are managed exclusively (as in
-//! terraform-provider-aws); left out, they report what is attached by other resources.
+//! terraform-provider-aws); left out, they stay null / empty and what other resources
+//! (`aws_iam_role_policy_attachment`, `aws_iam_role_policy`) attach is theirs, never drift of
+//! the role. An import reads both (so a generated configuration manages them).
 
 use super::*;
 use crate::config::Clients;
@@ -87,8 +89,20 @@ fn role_value(c: &Clients, r: &Read, known: Option<&Value>) -> Value {
         ("max_session_duration", Value::int(i64::from(role.max_session_duration().unwrap_or(3600)))),
         ("permissions_boundary", opt_string(role.permissions_boundary().and_then(|b| b.permissions_boundary_arn()))),
         ("force_detach_policies", known.and_then(|k| k.get_attr("force_detach_policies")).cloned().unwrap_or(Value::Bool(false))),
-        ("managed_policy_arns", string_set(r.managed.iter().cloned())),
-        ("inline_policy", Value::set(inline)),
+        // Left out of the configuration (null, or no block): not this resource's to manage, so
+        // what other resources attach is not read into it (no drift, no diff).
+        (
+            "managed_policy_arns",
+            if known.and_then(|k| k.get_attr("managed_policy_arns")).is_some_and(Value::is_null) { Value::Null } else { string_set(r.managed.iter().cloned()) },
+        ),
+        (
+            "inline_policy",
+            if known.is_some_and(|k| k.get_attr("inline_policy").and_then(Value::as_seq).is_some_and(<[Value]>::is_empty)) {
+                Value::set(Vec::new())
+            } else {
+                Value::set(inline)
+            },
+        ),
         tags,
         tags_all,
     ])
@@ -202,7 +216,11 @@ impl ResourceType<AwsProvider> for Role {
         plan_name(&mut resp.planned, prior);
         plan_policy(&mut resp.planned, prior, "assume_role_policy");
         if let Value::Object(m) = &mut resp.planned {
-            // Inline policies left out report what other resources put: kept as read.
+            // Managed policies left out are not this resource's (see `role_value`).
+            if config.get_attr("managed_policy_arns").is_none_or(Value::is_null) {
+                m.insert("managed_policy_arns".into(), prior.and_then(|p| p.get_attr("managed_policy_arns")).cloned().unwrap_or(Value::Null));
+            }
+            // Inline policies left out: kept as recorded.
             let configured = config.get_attr("inline_policy").and_then(Value::as_seq).is_some_and(|s| !s.is_empty());
             match prior.and_then(|p| p.get_attr("inline_policy")) {
                 Some(old) if !configured => {
