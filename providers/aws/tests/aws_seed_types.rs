@@ -285,3 +285,65 @@ fn a_policy_document_is_computed_offline_in_terraform_provider_aws_form() {
         r#"{"Version":"2012-10-17","Statement":[{"Sid":"Read","Effect":"Allow","Action":["secretsmanager:GetSecretValue","kms:Decrypt"],"Resource":"*"}]}"#
     );
 }
+
+#[test]
+fn discover_writes_iam_logs_registry_and_secrets_that_plan_as_imports_only_and_then_empty() {
+    let moto = start_moto();
+    let made = tempfile::tempdir().unwrap();
+    let m = made.path();
+    let stack = format!(
+        "{}{}\nresource \"aws_cloudwatch_log_group\" \"app\" {{\n  name              = \"/ecs/disc\"\n  retention_in_days = 3\n}}\n\nresource \"aws_ecr_repository\" \"app\" {{\n  name = \"disc-app\"\n}}\n\nresource \"aws_ecr_lifecycle_policy\" \"app\" {{\n  repository = aws_ecr_repository.app.name\n  policy     = jsonencode({{ rules = [{{ rulePriority = 1, selection = {{ tagStatus = \"any\", countType = \"imageCountMoreThan\", countNumber = 3 }}, action = {{ type = \"expire\" }} }}] }})\n}}\n\nresource \"aws_secretsmanager_secret\" \"app\" {{\n  name        = \"disc/app\"\n  description = \"found by discover\"\n}}\n",
+        provider(&moto),
+        ROLE.replace("ASSUME", "data.aws_iam_policy_document.assume.json")
+    );
+    write(m, "main.tf", &stack);
+    let (code, out) = run(m, &["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+
+    let work = tempfile::tempdir().unwrap();
+    let mut args = vec!["discover", "aws", "--region", "us-east-1", "--endpoint", &moto.url, "--max-retries", "0", "--out", "stack"];
+    for t in [
+        "aws_iam_role",
+        "aws_iam_role_policy_attachment",
+        "aws_iam_role_policy",
+        "aws_cloudwatch_log_group",
+        "aws_ecr_repository",
+        "aws_ecr_lifecycle_policy",
+        "aws_secretsmanager_secret",
+    ] {
+        args.extend(["--type", t]);
+    }
+    let (code, out) = infra(work.path(), &args, &aws_env());
+    assert_eq!(code, 0, "{out}");
+    let d = work.path().join("stack");
+    let read = |f: &str| std::fs::read_to_string(d.join(f)).unwrap_or_else(|e| panic!("{f}: {e}: {out}"));
+    let (iam_tf, logs_tf, registry_tf, secrets_tf, imports) = (read("iam.tf"), read("logs.tf"), read("registry.tf"), read("secrets.tf"), read("imports.tf"));
+    let flat = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
+    let all = flat(&format!("{iam_tf}{logs_tf}{registry_tf}{secrets_tf}"));
+    for want in [
+        "resource \"aws_iam_role\"",
+        "resource \"aws_iam_role_policy_attachment\"",
+        "resource \"aws_iam_role_policy\"",
+        "name = \"/ecs/disc\"",
+        "retention_in_days = 3",
+        "resource \"aws_ecr_lifecycle_policy\"",
+        "description = \"found by discover\"",
+    ] {
+        assert!(all.contains(&flat(want)), "no {want:?} in\n{all}");
+    }
+    assert_eq!(imports.matches("import {").count(), 7, "{imports}");
+    assert!(
+        imports.contains("id = \"seed-exec/arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy\"")
+            && imports.contains("id = \"seed-exec:read-logs\""),
+        "{imports}"
+    );
+    let (code, out) = infra(&d, &["fmt", "--check"], &aws_env());
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = infra(&d, &["plan"], &aws_env());
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Plan: 7 to import, 0 to add, 0 to change, 0 to destroy."), "{out}\n{all}");
+    let (code, out) = infra(&d, &["apply", "--auto-approve"], &aws_env());
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = infra(&d, &["plan", "--detailed-exitcode"], &aws_env());
+    assert_eq!(code, 0, "{out}");
+}
