@@ -347,3 +347,42 @@ fn discover_writes_iam_logs_registry_and_secrets_that_plan_as_imports_only_and_t
     let (code, out) = infra(&d, &["plan", "--detailed-exitcode"], &aws_env());
     assert_eq!(code, 0, "{out}");
 }
+
+/// A crash right after a create: the next run finds the object by its intent tag (under the
+/// name its create token chose, for `name_prefix`) and adopts it, never making a second one.
+#[test]
+fn crashes_after_role_log_group_repository_and_secret_creates_are_adopted_never_duplicated() {
+    let moto = start_moto();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let role = "resource \"aws_iam_role\" \"crash\" {\n  name_prefix        = \"crash-\"\n  assume_role_policy = jsonencode({ Version = \"2012-10-17\", Statement = [{ Effect = \"Allow\", Action = \"sts:AssumeRole\", Principal = { Service = \"ecs-tasks.amazonaws.com\" } }] })\n}\n";
+    let group = "resource \"aws_cloudwatch_log_group\" \"crash\" {\n  name_prefix = \"/crash/\"\n}\n";
+    let repo = "resource \"aws_ecr_repository\" \"crash\" {\n  name = \"crash\"\n}\n";
+    let secret = "resource \"aws_secretsmanager_secret\" \"crash\" {\n  name_prefix = \"crash/\"\n}\n";
+    let mut body = String::new();
+    for (address, block) in [
+        ("aws_iam_role.crash", role),
+        ("aws_cloudwatch_log_group.crash", group),
+        ("aws_ecr_repository.crash", repo),
+        ("aws_secretsmanager_secret.crash", secret),
+    ] {
+        body.push_str(block);
+        write(d, "main.tf", &format!("{}{body}", provider(&moto)));
+        let (code, out) = infra(d, &["apply", "--auto-approve"], &[("INFRA_TEST_ABORT_AFTER_CREATE", address)]);
+        assert_ne!(code, 0, "{address}: {out}");
+        let lock: serde_json::Value = serde_json::from_slice(&std::fs::read(d.join("infra.tfstate.lock.info")).unwrap()).unwrap();
+        assert_eq!(infra(d, &["force-unlock", lock["ID"].as_str().unwrap()], &[]).0, 0);
+        let (code, out) = run(d, &["apply", "--auto-approve"]);
+        assert_eq!(code, 0, "{address}: {out}");
+        assert!(out.contains("0 added") || out.contains("No changes"), "{address} was adopted, not made again: {out}");
+        assert_eq!(run(d, &["plan", "--detailed-exitcode"]).0, 0, "{address}");
+    }
+    let roles = iam(&moto, &[("Action", "ListRoles")]);
+    assert_eq!(roles.matches("<RoleName>crash-").count(), 1, "{roles}");
+    let groups = json_api(&moto, "logs", "Logs_20140328.DescribeLogGroups", serde_json::json!({"logGroupNamePrefix": "/crash/"}));
+    assert_eq!(groups["logGroups"].as_array().map(Vec::len), Some(1), "{groups}");
+    let secrets = json_api(&moto, "secretsmanager", "secretsmanager.ListSecrets", serde_json::json!({}));
+    assert_eq!(secrets["SecretList"].as_array().map(Vec::len), Some(1), "{secrets}");
+    let (_, list) = run(d, &["state", "list"]);
+    assert_eq!(list.lines().count(), 4, "{list}");
+}
