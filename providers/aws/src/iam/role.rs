@@ -85,7 +85,7 @@ fn role_value(c: &Clients, r: &Read, known: Option<&Value>) -> Value {
         ("create_date", Value::string(create_date)),
         ("path", Value::string(role.path())),
         ("assume_role_policy", policy_value(role.assume_role_policy_document().unwrap_or("{}"), known, "assume_role_policy")),
-        ("description", opt_string(role.description()).pipe_empty()),
+        ("description", none_if_empty(role.description())),
         ("max_session_duration", Value::int(i64::from(role.max_session_duration().unwrap_or(3600)))),
         ("permissions_boundary", opt_string(role.permissions_boundary().and_then(|b| b.permissions_boundary_arn()))),
         ("force_detach_policies", known.and_then(|k| k.get_attr("force_detach_policies")).cloned().unwrap_or(Value::Bool(false))),
@@ -108,19 +108,9 @@ fn role_value(c: &Clients, r: &Read, known: Option<&Value>) -> Value {
     ])
 }
 
-trait PipeEmpty {
-    fn pipe_empty(self) -> Value;
-}
-
-impl PipeEmpty for Value {
-    /// An empty description reads as none, as terraform-provider-aws records it.
-    fn pipe_empty(self) -> Value {
-        if self.as_str() == Some("") {
-            Value::Null
-        } else {
-            self
-        }
-    }
+/// An empty description reads as none, as terraform-provider-aws records it.
+fn none_if_empty(s: Option<&str>) -> Value {
+    opt_string(s.filter(|d| !d.is_empty()))
 }
 
 fn inline_policies(p: &Value) -> Vec<(String, String)> {

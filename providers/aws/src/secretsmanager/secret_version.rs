@@ -124,8 +124,7 @@ impl ResourceType<AwsProvider> for SecretVersion {
                     .with_path(attrs::at(set[1])),
             );
         }
-        if let Some(b) = attrs::string(config, "secret_binary").filter(|b| base64_decode(b).is_none()) {
-            let _ = b;
+        if attrs::string(config, "secret_binary").is_some_and(|b| base64_decode(&b).is_none()) {
             out.push(Diagnostic::error("Invalid value", "secret_binary must be base64 (write it with base64encode()).").with_path(attrs::at("secret_binary")));
         }
         out
@@ -136,10 +135,6 @@ impl ResourceType<AwsProvider> for SecretVersion {
         if let Value::Object(m) = &mut resp.planned {
             let wo = m.get("secret_string_wo").is_some_and(|v| !v.is_null());
             m.insert("has_secret_string_wo".into(), Value::Bool(wo));
-            // AWS labels a first version AWSCURRENT by itself.
-            if prior.is_none() && m.get("version_stages").is_some_and(Value::is_unknown) {
-                m.insert("version_stages".into(), Value::Unknown);
-            }
         }
         resp
     }
