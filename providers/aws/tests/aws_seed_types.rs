@@ -386,3 +386,51 @@ fn crashes_after_role_log_group_repository_and_secret_creates_are_adopted_never_
     let (_, list) = run(d, &["state", "list"]);
     assert_eq!(list.lines().count(), 4, "{list}");
 }
+
+/// `skip_destroy` keeps a log group in AWS when it leaves the state; `kms_key_id` is sent and
+/// read back; `force_delete` deletes a repository that still holds an image, which AWS
+/// otherwise refuses.
+#[test]
+fn skip_destroy_keeps_the_log_group_and_force_delete_takes_the_images() {
+    let moto = start_moto();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let group =
+        format!("resource \"aws_cloudwatch_log_group\" \"kept\" {{\n  name         = \"/kept\"\n  kms_key_id   = \"{key}\"\n  skip_destroy = true\n}}\n");
+    let stack = |force: bool, group: &str| {
+        format!("{}\n{group}\nresource \"aws_ecr_repository\" \"full\" {{\n  name         = \"full\"\n  force_delete = {force}\n}}\n", provider(&moto))
+    };
+    write(d, "main.tf", &stack(false, &group));
+    let (code, out) = run(d, &["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(run(d, &["plan", "--detailed-exitcode"]).0, 0);
+    let groups = json_api(&moto, "logs", "Logs_20140328.DescribeLogGroups", serde_json::json!({"logGroupNamePrefix": "/kept"}));
+    assert_eq!(groups["logGroups"][0]["kmsKeyId"], key, "{groups}");
+    let manifest = serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json", "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1, "digest": "sha256:0000000000000000000000000000000000000000000000000000000000000000"}, "layers": []});
+    let put = json_api(
+        &moto,
+        "ecr",
+        "AmazonEC2ContainerRegistry_V20150921.PutImage",
+        serde_json::json!({"repositoryName": "full", "imageManifest": manifest.to_string(), "imageTag": "v1"}),
+    );
+    assert!(put["image"].is_object(), "{put}");
+
+    // Without force_delete, AWS refuses to delete a repository that holds images (the log
+    // group, skip_destroy, leaves the state and stays in AWS).
+    let (code, out) = run(d, &["destroy", "--auto-approve"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("DeleteRepository failed"), "{out}");
+    write(d, "main.tf", &stack(true, ""));
+    let (code, out) = run(d, &["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = run(d, &["destroy", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    let repos = json_api(&moto, "ecr", "AmazonEC2ContainerRegistry_V20150921.DescribeRepositories", serde_json::json!({}));
+    assert_eq!(repos["repositories"], serde_json::json!([]), "{repos}");
+    // The log group left the state but not AWS.
+    let (_, list) = run(d, &["state", "list"]);
+    assert_eq!(list.trim(), "", "{list}");
+    let groups = json_api(&moto, "logs", "Logs_20140328.DescribeLogGroups", serde_json::json!({"logGroupNamePrefix": "/kept"}));
+    assert_eq!(groups["logGroups"].as_array().map(Vec::len), Some(1), "{groups}");
+}
