@@ -1,5 +1,7 @@
 # ECS cluster with Container Insights, the backend and frontend as Fargate services behind the
-# load balancer's target groups.
+# load balancer's target groups. The tasks pull their images from the ECR repositories, log to
+# CloudWatch Logs with `awslogs`, and the backend gets JWT_SECRET and OPENAI_API_KEY from
+# Secrets Manager (`secrets`), all through the task execution role (iam.tf).
 
 resource "aws_ecs_cluster" "main" {
   name = local.name
@@ -16,11 +18,12 @@ resource "aws_ecs_task_definition" "backend" {
   network_mode             = "awsvpc"
   cpu                      = "512"
   memory                   = "1024"
+  execution_role_arn       = aws_iam_role.task_execution.arn
 
   container_definitions = jsonencode([
     {
       name      = "backend"
-      image     = var.backend_image
+      image     = coalesce(var.backend_image, "${aws_ecr_repository.app["backend"].repository_url}:latest")
       essential = true
       portMappings = [
         { containerPort = 3001, protocol = "tcp" }
@@ -30,6 +33,18 @@ resource "aws_ecs_task_definition" "backend" {
         { name = "PORT", value = "3001" },
         { name = "DATABASE_PATH", value = "/data/bdd-bot.sqlite" },
       ]
+      secrets = [
+        { name = "JWT_SECRET", valueFrom = aws_secretsmanager_secret.jwt.arn },
+        { name = "OPENAI_API_KEY", valueFrom = aws_secretsmanager_secret.openai.arn },
+      ]
+      logConfiguration = {
+        logDriver = "awslogs"
+        options = {
+          "awslogs-group"         = aws_cloudwatch_log_group.app["backend"].name
+          "awslogs-region"        = var.region
+          "awslogs-stream-prefix" = "backend"
+        }
+      }
       mountPoints = [
         { sourceVolume = "sqlite-data", containerPath = "/data" }
       ]
@@ -59,13 +74,22 @@ resource "aws_ecs_task_definition" "frontend" {
   network_mode             = "awsvpc"
   cpu                      = "256"
   memory                   = "512"
+  execution_role_arn       = aws_iam_role.task_execution.arn
 
   container_definitions = jsonencode([
     {
       name         = "frontend"
-      image        = var.frontend_image
+      image        = coalesce(var.frontend_image, "${aws_ecr_repository.app["frontend"].repository_url}:latest")
       essential    = true
       portMappings = [{ containerPort = 8080 }]
+      logConfiguration = {
+        logDriver = "awslogs"
+        options = {
+          "awslogs-group"         = aws_cloudwatch_log_group.app["frontend"].name
+          "awslogs-region"        = var.region
+          "awslogs-stream-prefix" = "frontend"
+        }
+      }
     }
   ])
 }

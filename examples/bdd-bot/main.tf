@@ -4,12 +4,17 @@
 provider "aws" {
   region = var.region
 
+  # One endpoint for every service (moto in tests); IAM is global, whatever the region.
   endpoints {
-    ec2   = var.aws_endpoint
-    efs   = var.aws_endpoint
-    ecs   = var.aws_endpoint
-    elbv2 = var.aws_endpoint
-    sts   = var.aws_endpoint
+    ec2            = var.aws_endpoint
+    efs            = var.aws_endpoint
+    ecs            = var.aws_endpoint
+    elbv2          = var.aws_endpoint
+    sts            = var.aws_endpoint
+    iam            = var.aws_endpoint
+    logs           = var.aws_endpoint
+    ecr            = var.aws_endpoint
+    secretsmanager = var.aws_endpoint
   }
 
   default_tags {
@@ -31,4 +36,16 @@ output "efs_id" {
 
 output "cluster_arn" {
   value = aws_ecs_cluster.main.arn
+}
+
+output "backend_repository_url" {
+  value = aws_ecr_repository.app["backend"].repository_url
+}
+
+output "frontend_repository_url" {
+  value = aws_ecr_repository.app["frontend"].repository_url
+}
+
+output "task_execution_role_arn" {
+  value = aws_iam_role.task_execution.arn
 }

@@ -15,13 +15,15 @@ variable "environment" {
 }
 
 variable "backend_image" {
-  type    = string
-  default = "123456789012.dkr.ecr.us-east-1.amazonaws.com/bdd-bot-backend:latest"
+  description = "The backend image; null: the bdd-bot-backend repository's :latest."
+  type        = string
+  default     = null
 }
 
 variable "frontend_image" {
-  type    = string
-  default = "123456789012.dkr.ecr.us-east-1.amazonaws.com/bdd-bot-frontend:latest"
+  description = "The frontend image; null: the bdd-bot-frontend repository's :latest."
+  type        = string
+  default     = null
 }
 
 variable "desired_count" {
@@ -49,4 +51,34 @@ variable "backup_policy" {
 variable "private_subnet_cidrs" {
   type    = list(string)
   default = ["10.0.11.0/24", "10.0.12.0/24"]
+}
+
+variable "jwt_secret" {
+  description = "JWT signing secret, stored in Secrets Manager as bdd-bot/jwt (never in the repository)."
+  type        = string
+  sensitive   = true
+}
+
+variable "openai_api_key" {
+  description = "OpenAI API key, stored in Secrets Manager as bdd-bot/openai (never in the repository)."
+  type        = string
+  sensitive   = true
+}
+
+variable "log_retention_days" {
+  description = "How long CloudWatch Logs keeps the tasks' logs."
+  type        = number
+  default     = 30
+}
+
+variable "ecr_force_delete" {
+  description = "Let destroy delete the repositories with their images."
+  type        = bool
+  default     = false
+}
+
+variable "secret_recovery_window_days" {
+  description = "Days a destroyed secret can still be restored, its name taken meanwhile (0: deleted at once)."
+  type        = number
+  default     = 30
 }

@@ -17,7 +17,8 @@ pub struct Args {
 #[derive(clap::Subcommand)]
 pub enum Cloud {
     /// List an AWS region (VPCs, subnets, gateways, route tables, security groups, instances,
-    /// EFS, load balancers) and write a stack that imports it.
+    /// EFS, load balancers, ECS, IAM roles, log groups, ECR, Secrets Manager) and write a stack
+    /// that imports it.
     Aws(AwsArgs),
     /// List a host over SSH (systemd units and nginx sites and cron files not shipped by
     /// Debian packages, UFW and its rules, compose projects, files under --path) and write a

@@ -49,11 +49,31 @@ pub const AWS_TYPES: &[(&str, &str)] = &[
     ("aws_ecs_cluster", "ecs.tf"),
     ("aws_ecs_task_definition", "ecs.tf"),
     ("aws_ecs_service", "ecs.tf"),
+    ("aws_ecr_repository", "registry.tf"),
+    ("aws_ecr_lifecycle_policy", "registry.tf"),
+    ("aws_cloudwatch_log_group", "logs.tf"),
+    ("aws_iam_role", "iam.tf"),
+    ("aws_iam_role_policy_attachment", "iam.tf"),
+    ("aws_iam_role_policy", "iam.tf"),
+    ("aws_secretsmanager_secret", "secrets.tf"),
+    ("aws_secretsmanager_secret_version", "secrets.tf"),
 ];
 
 /// Types without a VPC: with `--vpc-id`, kept only when they join what is kept (a service
 /// in the VPC's subnets; its cluster and task definition).
-const NO_VPC: &[&str] = &["aws_ecs_cluster", "aws_ecs_task_definition", "aws_ecs_service"];
+const NO_VPC: &[&str] = &[
+    "aws_ecs_cluster",
+    "aws_ecs_task_definition",
+    "aws_ecs_service",
+    "aws_ecr_repository",
+    "aws_ecr_lifecycle_policy",
+    "aws_cloudwatch_log_group",
+    "aws_iam_role",
+    "aws_iam_role_policy_attachment",
+    "aws_iam_role_policy",
+    "aws_secretsmanager_secret",
+    "aws_secretsmanager_secret_version",
+];
 
 /// What to list and how to reach the API; the provider block written says the same.
 #[derive(Clone, Debug, Default)]
@@ -105,7 +125,7 @@ fn provider_block(o: &AwsOptions) -> (Value, String) {
         text.push_str(&format!("  max_retries = {n}\n"));
     }
     if let Some(url) = &o.endpoint {
-        let services = ["ec2", "efs", "ecs", "elbv2", "sts"];
+        let services = ["ec2", "efs", "ecs", "elbv2", "sts", "iam", "logs", "ecr", "secretsmanager"];
         attrs.push(("skip_credentials_validation", Value::Bool(true)));
         attrs.push(("skip_requesting_account_id", Value::Bool(true)));
         attrs.push(("endpoints", Value::object(services.iter().map(|s| (*s, Value::string(url))))));

@@ -1,4 +1,5 @@
-//! The provider block (`region`, `profile`, keys, `endpoints { ec2 efs ecs elbv2 sts }`, `default_tags {}`,
+//! The provider block (`region`, `profile`, keys, `endpoints { ec2 efs ecs elbv2 sts iam logs ecr
+//! secretsmanager }`, `default_tags {}`,
 //! `max_retries`, the `skip_*` flags) turned into SDK clients. With no block at all, the
 //! standard chain applies: `AWS_REGION`, `AWS_ENDPOINT_URL`, profiles, SSO, IMDS.
 
@@ -12,6 +13,10 @@ pub struct Clients {
     pub ecs: aws_sdk_ecs::Client,
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
     pub sts: aws_sdk_sts::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub ecr: aws_sdk_ecr::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
     /// The same services for create calls that are not idempotent: throttling is retried, a
     /// call that may have acted never is (see `retry.rs`).
     pub once: Once,
@@ -27,6 +32,10 @@ pub struct Once {
     pub efs: aws_sdk_efs::Client,
     pub ecs: aws_sdk_ecs::Client,
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub ecr: aws_sdk_ecr::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
 }
 
 pub fn schema() -> Schema {
@@ -36,7 +45,11 @@ pub fn schema() -> Schema {
         .attr("efs", s(Type::String))
         .attr("ecs", s(Type::String))
         .attr("elbv2", s(Type::String))
-        .attr("sts", s(Type::String));
+        .attr("sts", s(Type::String))
+        .attr("iam", s(Type::String))
+        .attr("logs", s(Type::String))
+        .attr("ecr", s(Type::String))
+        .attr("secretsmanager", s(Type::String));
     let default_tags = Schema::new().attr("tags", s(Type::Map(Box::new(Type::String))));
     Schema::new()
         .attr("region", s(Type::String))
@@ -108,11 +121,19 @@ impl Clients {
             ecs: client!(aws_sdk_ecs, "ecs"),
             elb: client!(aws_sdk_elasticloadbalancingv2, "elbv2"),
             sts: client!(aws_sdk_sts, "sts"),
+            iam: client!(aws_sdk_iam, "iam"),
+            logs: client!(aws_sdk_cloudwatchlogs, "logs"),
+            ecr: client!(aws_sdk_ecr, "ecr"),
+            secrets: client!(aws_sdk_secretsmanager, "secretsmanager"),
             once: Once {
                 ec2: once!(aws_sdk_ec2, "ec2"),
                 efs: once!(aws_sdk_efs, "efs"),
                 ecs: once!(aws_sdk_ecs, "ecs"),
                 elb: once!(aws_sdk_elasticloadbalancingv2, "elbv2"),
+                iam: once!(aws_sdk_iam, "iam"),
+                logs: once!(aws_sdk_cloudwatchlogs, "logs"),
+                ecr: once!(aws_sdk_ecr, "ecr"),
+                secrets: once!(aws_sdk_secretsmanager, "secretsmanager"),
             },
             attempts,
             region,

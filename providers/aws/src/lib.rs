@@ -1,6 +1,7 @@
 //! The `aws` provider. Configuration as terraform-provider-aws users write it (or none at all:
 //! the standard environment and profiles apply). One file per resource type and data source,
-//! grouped by AWS service (`ec2`, `efs`, `ecs`, `elb` for ELBv2, `data`), listed in the one
+//! grouped by AWS service (`ec2`, `efs`, `ecs`, `elb` for ELBv2, `iam`, `logs`, `ecr`,
+//! `secretsmanager`, `data`), listed in the one
 //! table in `types`; [`Typed`] routes every call by type name and holds the create → converge →
 //! read back sequence. This file is the family itself: the provider block, the clients, and
 //! the checks across objects. Reads are batched per type; see each type's file.
@@ -10,10 +11,14 @@ mod config;
 mod data;
 mod discover;
 mod ec2;
+mod ecr;
 mod ecs;
 mod efs;
 mod elb;
+mod iam;
+mod logs;
 mod retry;
+mod secretsmanager;
 mod types;
 
 use async_trait::async_trait;

@@ -2,7 +2,7 @@
 //! type is its file under its service plus one line here.
 
 use crate::ec2::security_group_rule::SecurityGroupRule;
-use crate::{data, ec2, ecs, efs, elb, AwsProvider};
+use crate::{data, ec2, ecr, ecs, efs, elb, iam, logs, secretsmanager, AwsProvider};
 use infra_provider::{DataSource, ResourceType};
 
 pub static RESOURCES: &[&dyn ResourceType<AwsProvider>] = &[
@@ -27,10 +27,24 @@ pub static RESOURCES: &[&dyn ResourceType<AwsProvider>] = &[
     &elb::listener::Listener,
     &elb::listener_rule::ListenerRule,
     &elb::target_group_attachment::TargetGroupAttachment,
+    &iam::role::Role,
+    &iam::role_policy::RolePolicy,
+    &iam::role_policy_attachment::RolePolicyAttachment,
+    &logs::log_group::LogGroup,
+    &ecr::repository::EcrRepository,
+    &ecr::lifecycle_policy::LifecyclePolicy,
+    &secretsmanager::secret::Secret,
+    &secretsmanager::secret_version::SecretVersion,
 ];
 
-pub static DATA_SOURCES: &[&dyn DataSource<AwsProvider>] =
-    &[&data::availability_zones::AvailabilityZones, &data::ami::Ami, &data::caller_identity::CallerIdentity, &data::vpc::Vpc, &data::subnets::Subnets];
+pub static DATA_SOURCES: &[&dyn DataSource<AwsProvider>] = &[
+    &data::availability_zones::AvailabilityZones,
+    &data::ami::Ami,
+    &data::caller_identity::CallerIdentity,
+    &data::vpc::Vpc,
+    &data::subnets::Subnets,
+    &iam::policy_document::PolicyDocument,
+];
 
 #[cfg(test)]
 mod tests {
@@ -52,8 +66,8 @@ mod tests {
         for d in DATA_SOURCES {
             assert!(seen.insert(d.name()), "data source {} is listed twice", d.name());
         }
-        assert_eq!(RESOURCES.len(), 21);
-        assert_eq!(DATA_SOURCES.len(), 5);
+        assert_eq!(RESOURCES.len(), 29);
+        assert_eq!(DATA_SOURCES.len(), 6);
     }
 
     #[test]

@@ -11,7 +11,10 @@ use std::path::Path;
 fn plan_json(dir: &Path, vars: &[&str]) -> std::path::PathBuf {
     let mut args = vec!["plan", "--out", "p.plan"];
     args.extend_from_slice(vars);
-    let (code, out) = infra(dir, &args, &aws_env());
+    // The bdd-bot secrets' values, from the environment as a user gives them.
+    let mut env = aws_env();
+    env.extend([("INFRA_VAR_jwt_secret", "test-jwt"), ("INFRA_VAR_openai_api_key", "test-key")]);
+    let (code, out) = infra(dir, &args, &env);
     assert_eq!(code, 0, "{out}");
     let bin = infra_test_harness::infra_bin();
     let shown = std::process::Command::new(bin).args(["show", "--json", "p.plan"]).current_dir(dir).output().unwrap();

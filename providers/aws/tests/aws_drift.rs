@@ -23,6 +23,8 @@ fn run(d: &Path, args: &[&str], vars: &[String]) -> (i32, String, String) {
     for (k, v) in aws_env() {
         c.env(k, v);
     }
+    // The bdd-bot secrets' values, from the environment as a user gives them.
+    c.env("INFRA_VAR_jwt_secret", "test-jwt").env("INFRA_VAR_openai_api_key", "test-key");
     let out = c.output().unwrap();
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
@@ -224,6 +226,7 @@ fn the_github_drift_workflow_opens_updates_and_closes_one_issue_per_stack() {
         c.envs(aws_env()).env("GH_LOG", &log).env("GH_OPEN", &open).env("GH_TOKEN", "test");
         c.env("DRIFT_TRACKER", "github").env("DRIFT_OUT", work.path().join("drift-report")).env("DRIFT_RUN_URL", format!("https://ci.example/runs/{n}"));
         c.env("TF_VAR_aws_endpoint", &moto.url).env("TF_VAR_backup_policy", "false").env("TF_VAR_deletion_protection", "false");
+        c.env("TF_VAR_jwt_secret", "test-jwt").env("TF_VAR_openai_api_key", "test-key");
         let out = c.output().unwrap();
         let calls = std::fs::read_to_string(&log).unwrap_or_default().lines().map(str::to_string).collect();
         let _ = std::fs::remove_file(&log);

@@ -14,10 +14,19 @@ fn vars(moto: &Moto, extra: &[&str]) -> Vec<String> {
     v
 }
 
+/// The bdd-bot secrets, given as sensitive variables from the environment (never in a file):
+/// no output of any command may show them.
+const JWT_SECRET: &str = "jwt-NeverPrinted-5f1e9a";
+const OPENAI_API_KEY: &str = "sk-NeverPrinted-93b2c7";
+
 fn run(d: &Path, verb: &[&str], vars: &[String]) -> (i32, String) {
     let mut args: Vec<&str> = verb.to_vec();
     args.extend(vars.iter().map(String::as_str));
-    infra(d, &args, &aws_env())
+    let mut env = aws_env();
+    env.extend([("INFRA_VAR_jwt_secret", JWT_SECRET), ("INFRA_VAR_openai_api_key", OPENAI_API_KEY)]);
+    let (code, out) = infra(d, &args, &env);
+    assert!(!out.contains(JWT_SECRET) && !out.contains(OPENAI_API_KEY), "a secret's value was printed by {verb:?}:\n{out}");
+    (code, out)
 }
 
 /// Addresses of the `# … will be …` lines of a plan, with their action.
@@ -68,7 +77,7 @@ fn bdd_bot_applies_plans_empty_updates_in_place_replaces_in_order_and_destroys_e
     let base = vars(&moto, &["backup_policy=false"]);
     let (code, out) = run(d, &["apply", "--auto-approve"], &base);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("Resources: 25 added, 0 changed, 0 destroyed."), "{out}");
+    assert!(out.contains("Resources: 38 added, 0 changed, 0 destroyed."), "{out}");
     let (code, out) = run(d, &["plan", "--detailed-exitcode"], &base);
     assert_eq!(code, 0, "the plan after apply is empty:\n{out}");
 
@@ -87,6 +96,30 @@ fn bdd_bot_applies_plans_empty_updates_in_place_replaces_in_order_and_destroys_e
     assert!(lbs.contains("<LoadBalancerName>bdd-bot-alb</LoadBalancerName>") && lbs.contains("<Code>active</Code>"), "{lbs}");
     let tgs = moto.elbv2(&[("Action", "DescribeTargetGroups")]);
     assert_eq!(tgs.matches("<HealthCheckPath>/health</HealthCheckPath>").count(), 2, "{tgs}");
+    // Registries, log groups, the execution role with its policies, the secrets with their values.
+    let repos = json_api(&moto, "ecr", "AmazonEC2ContainerRegistry_V20150921.DescribeRepositories", serde_json::json!({}));
+    let mut names: Vec<&str> = repos["repositories"].as_array().unwrap().iter().filter_map(|r| r["repositoryName"].as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["bdd-bot-backend", "bdd-bot-frontend"], "{repos}");
+    assert!(log_retention(&moto).iter().all(|(_, days)| *days == 30) && log_retention(&moto).len() == 2, "{:?}", log_retention(&moto));
+    let role = moto.query("iam", "2010-05-08", &[("Action", "ListAttachedRolePolicies"), ("RoleName", "bdd-bot-task-execution")]);
+    assert!(role.contains("AmazonECSTaskExecutionRolePolicy"), "{role}");
+    let inline = moto.query("iam", "2010-05-08", &[("Action", "GetRolePolicy"), ("RoleName", "bdd-bot-task-execution"), ("PolicyName", "read-app-secrets")]);
+    assert!(inline.contains("secretsmanager%3AGetSecretValue") || inline.contains("secretsmanager:GetSecretValue"), "{inline}");
+    for (id, value) in [("bdd-bot/jwt", JWT_SECRET), ("bdd-bot/openai", OPENAI_API_KEY)] {
+        let v = json_api(&moto, "secretsmanager", "secretsmanager.GetSecretValue", serde_json::json!({"SecretId": id}));
+        assert_eq!(v["SecretString"], value, "{v}");
+    }
+    let def = moto.ecs("DescribeTaskDefinition", serde_json::json!({"taskDefinition": "bdd-bot-backend"}));
+    let backend = &def["taskDefinition"]["containerDefinitions"][0];
+    assert_eq!(backend["logConfiguration"]["options"]["awslogs-group"], "/ecs/bdd-bot-backend", "{def}");
+    assert!(backend["secrets"].to_string().contains("JWT_SECRET") && backend["secrets"].to_string().contains(":secret:bdd-bot/openai"), "{def}");
+    assert!(def["taskDefinition"]["executionRoleArn"].as_str().unwrap_or_default().ends_with(":role/bdd-bot-task-execution"), "{def}");
+    // Neither show nor state show prints a secret (run() checks every output).
+    for args in [&["show"][..], &["state", "show", "aws_secretsmanager_secret_version.jwt"], &["show", "--json"]] {
+        let (code, out) = run(d, args, &[]);
+        assert_eq!(code, 0, "{out}");
+    }
 
     // Deletion protection (the default) refuses a destroy before any call.
     let (code, out) = run(d, &["destroy", "--auto-approve"], &base);
@@ -103,6 +136,20 @@ fn bdd_bot_applies_plans_empty_updates_in_place_replaces_in_order_and_destroys_e
     assert_eq!(code, 0, "{out}");
     let services = moto.ecs("DescribeServices", serde_json::json!({"cluster": "bdd-bot-prod", "services": ["bdd-bot-backend"]}));
     assert_eq!(services["services"][0]["desiredCount"], 3);
+    assert_eq!(run(d, &["plan", "--detailed-exitcode"], &more).0, 0);
+
+    // The logs' retention changes in place, on the two log groups only.
+    let more = [more.clone(), vars(&moto, &["log_retention_days=14"])].concat();
+    let (code, out) = run(d, &["plan", "--detailed-exitcode"], &more);
+    assert_eq!(code, 2, "{out}");
+    assert_eq!(
+        planned(&out),
+        ["aws_cloudwatch_log_group.app[\"backend\"] will be updated in-place", "aws_cloudwatch_log_group.app[\"frontend\"] will be updated in-place"],
+        "{out}"
+    );
+    let (code, out) = run(d, &["apply", "--auto-approve"], &more);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(log_retention(&moto), [("/ecs/bdd-bot-backend".to_string(), 14), ("/ecs/bdd-bot-frontend".to_string(), 14)]);
     assert_eq!(run(d, &["plan", "--detailed-exitcode"], &more).0, 0);
 
     // A force-new change (a private subnet's CIDR) replaces the subnet and the mount target in
@@ -163,7 +210,32 @@ fn bdd_bot_applies_plans_empty_updates_in_place_replaces_in_order_and_destroys_e
     assert!(clusters["clusters"].as_array().unwrap().iter().all(|c| c["status"] == "INACTIVE"), "{clusters}");
     let families = moto.ecs("ListTaskDefinitions", serde_json::json!({"status": "ACTIVE"}));
     assert_eq!(families["taskDefinitionArns"], serde_json::json!([]), "task definitions deregistered");
+    assert_eq!(
+        json_api(&moto, "ecr", "AmazonEC2ContainerRegistry_V20150921.DescribeRepositories", serde_json::json!({}))["repositories"],
+        serde_json::json!([])
+    );
+    assert_eq!(log_retention(&moto), []);
+    assert!(moto.query("iam", "2010-05-08", &[("Action", "GetRole"), ("RoleName", "bdd-bot-task-execution")]).contains("NoSuchEntity"));
+    // Scheduled for deletion (30 days' recovery): no longer listed.
+    assert_eq!(json_api(&moto, "secretsmanager", "secretsmanager.ListSecrets", serde_json::json!({}))["SecretList"], serde_json::json!([]));
     assert_eq!(state(d)["resources"], serde_json::json!([]));
+}
+
+/// A call to one of moto's JSON APIs (`X-Amz-Target` protocol); returns the JSON.
+fn json_api(moto: &Moto, service: &str, target: &str, body: serde_json::Value) -> serde_json::Value {
+    let text = moto.call(service, "POST", "/", &[("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", target)], &body.to_string());
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{target} answered {text}: {e}"))
+}
+
+/// The bdd-bot log groups and their retention in days (0: forever).
+fn log_retention(moto: &Moto) -> Vec<(String, i64)> {
+    let groups = json_api(moto, "logs", "Logs_20140328.DescribeLogGroups", serde_json::json!({"logGroupNamePrefix": "/ecs/bdd-bot-"}));
+    groups["logGroups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["logGroupName"].as_str().unwrap_or_default().to_string(), g["retentionInDays"].as_i64().unwrap_or(0)))
+        .collect()
 }
 
 #[test]
@@ -181,7 +253,7 @@ fn the_efs_backup_policy_is_requested_though_moto_lacks_put_backup_policy() {
     assert_eq!(puts.len(), 1, "{puts:?}");
     assert!(puts[0].contains(&format!("\"PUT /2015-02-01/file-systems/{fs}/backup-policy HTTP/1.1\"")), "{puts:?}");
     let (_, list) = infra(d, &["state", "list"], &[]);
-    assert_eq!(list.lines().count(), 25, "everything but the policy is recorded:\n{list}");
+    assert_eq!(list.lines().count(), 38, "everything but the policy is recorded:\n{list}");
     assert!(!list.contains("aws_efs_backup_policy"), "{list}");
 }
 
@@ -201,7 +273,7 @@ fn import_id(ty: &str, attrs: &serde_json::Value) -> String {
 fn provider_only(dir: &Path) {
     let main = std::fs::read_to_string(dir.join("main.tf")).unwrap();
     let provider: String = main.split("\noutput ").next().unwrap().to_string();
-    for f in ["main.tf", "network.tf", "storage.tf", "ecs.tf", "alb.tf"] {
+    for f in ["main.tf", "network.tf", "storage.tf", "ecs.tf", "alb.tf", "registry.tf", "logs.tf", "iam.tf", "secrets.tf"] {
         let _ = std::fs::remove_file(dir.join(f));
     }
     std::fs::write(dir.join("provider.tf"), provider).unwrap();
@@ -233,6 +305,24 @@ fn generated_configuration_for_every_bdd_bot_object_plans_only_imports() {
     assert!(out.contains("Configuration for import target does not exist") && out.contains("--generate-config-out"), "{out}");
     let (code, out) = run(adopt.path(), &["plan", "-generate-config-out=generated.tf", "--detailed-exitcode"], &base);
     let generated = std::fs::read_to_string(adopt.path().join("generated.tf")).unwrap_or_default();
+    assert!(code != 0, "{out}\n{generated}");
+    // A secret's value is never written to a file: each generated version says where it goes.
+    let unset = generated.lines().filter(|l| l.trim_start().starts_with("secret_string ") && l.ends_with("= null # sensitive")).count();
+    assert_eq!(unset, 2, "{generated}");
+    // The user fills each `# sensitive` value from where the secret lives: here the variables.
+    let generated: String = generated
+        .split("\nresource \"")
+        .map(|block| match block.split('"').nth(2) {
+            Some(label) if block.starts_with("aws_secretsmanager_secret_version") => {
+                let var = if label.starts_with("jwt") { "var.jwt_secret" } else { "var.openai_api_key" };
+                block.replace("null # sensitive", var)
+            }
+            _ => block.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\nresource \"");
+    std::fs::write(adopt.path().join("generated.tf"), &generated).unwrap();
+    let (code, out) = run(adopt.path(), &["plan", "--detailed-exitcode"], &base);
     assert_eq!(code, 2, "{out}\n{generated}");
     // moto does not report a service's deployment configuration nor its grace period: the
     // import reads AWS's defaults, the generated configuration leaves them out, and the plan is
@@ -419,7 +509,7 @@ fn a_terraform_state_of_bdd_bot_migrates_and_plans_with_no_changes_and_no_writes
     assert_eq!(code, 0, "{out}");
     assert_eq!(std::fs::read_to_string(d.join("terraform.tfstate")).unwrap(), text, "the Terraform state is never changed");
     let (_, list) = infra(d, &["state", "list"], &[]);
-    assert_eq!(list.lines().count(), 25, "{list}");
+    assert_eq!(list.lines().count(), 38, "{list}");
 
     let read_only = infra_test_harness::faults::start_proxy(&moto.url, &["--forbid-mutating"]);
     let through: Vec<String> = ["--var", &format!("aws_endpoint={}", read_only.url), "--var", "deletion_protection=false", "--var", "backup_policy=false"]
@@ -456,14 +546,14 @@ fn every_bdd_bot_object_imports_by_id_with_an_empty_plan() {
             blocks.push_str(&format!("import {{\n  to = {ty}.{}{key}\n  id = \"{}\"\n}}\n\n", r["name"].as_str().unwrap(), import_id(ty, &i["attributes"])));
         }
     }
-    assert_eq!(types.len(), 15, "every resource type of the stack: {types:?}");
+    assert_eq!(types.len(), 23, "every resource type of the stack: {types:?}");
     std::fs::write(adopt.path().join("imports.tf"), blocks).unwrap();
     let (code, out) = run(adopt.path(), &["plan", "--detailed-exitcode"], &base);
     assert_eq!(code, 2, "{out}");
     // moto does not store a service's deployment configuration nor its health check grace
     // period (TEST-TARGETS.md), so an imported service reads AWS's defaults and the plan sets
     // the example's; AWS reports them and the plan is a pure import there. Nothing else differs.
-    assert!(out.contains("Plan: 25 to import, 0 to add, 1 to change, 0 to destroy."), "{out}");
+    assert!(out.contains("Plan: 38 to import, 0 to add, 1 to change, 0 to destroy."), "{out}");
     assert!(only_moto_service_gaps(&changed_lines(&out)), "{out}");
     let (code, out) = run(adopt.path(), &["apply", "--auto-approve"], &base);
     assert_eq!(code, 0, "{out}");
@@ -500,7 +590,7 @@ fn crashes_after_efs_ecs_and_elb_creates_are_adopted_never_duplicated() {
     let services = moto.ecs("ListServices", serde_json::json!({"cluster": "bdd-bot-prod"}));
     assert_eq!(services["serviceArns"].as_array().unwrap().len(), 2, "{services}");
     let (_, list) = infra(d, &["state", "list"], &[]);
-    assert_eq!(list.lines().count(), 25, "{list}");
+    assert_eq!(list.lines().count(), 38, "{list}");
 }
 
 #[test]
@@ -508,7 +598,16 @@ fn with_a_certificate_bdd_bot_serves_https_and_redirects_http() {
     let moto = start_moto();
     // A certificate that does not exist: AWS's code and message, the operation and the address.
     let missing = example("bdd-bot");
-    let v = vars(&moto, &["deletion_protection=false", "backup_policy=false", "certificate_arn=arn:aws:acm:us-east-1:123456789012:certificate/none"]);
+    // The secrets are deleted at once, so that the second stack can take their names again.
+    let v = vars(
+        &moto,
+        &[
+            "deletion_protection=false",
+            "backup_policy=false",
+            "secret_recovery_window_days=0",
+            "certificate_arn=arn:aws:acm:us-east-1:123456789012:certificate/none",
+        ],
+    );
     let (code, out) = run(missing.path(), &["apply", "--auto-approve"], &v);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("in aws_lb_listener.https[0]") && out.contains("CreateListener failed: CertificateNotFound: "), "{out}");

@@ -24,7 +24,7 @@ pub fn moto_server() -> PathBuf {
     if !bin.exists() {
         let ok = Command::new("python3").args(["-m", "venv"]).arg(&venv).status().is_ok_and(|s| s.success())
             && Command::new(venv.join("bin/pip"))
-                .args(["install", "-q", "moto[ec2,ecs,efs,elbv2,acm,s3,kms]", "flask", "flask-cors"])
+                .args(["install", "-q", "moto[ec2,ecs,efs,elbv2,acm,s3,kms,iam,logs,ecr,secretsmanager]", "flask", "flask-cors"])
                 .status()
                 .is_ok_and(|s| s.success());
         assert!(ok, "installing moto into {} failed (python3 with venv and PyPI access are needed)", venv.display());
@@ -66,6 +66,8 @@ pub fn start_moto() -> Moto {
             // arguments moto accepts but ignores ([`Moto::request_bodies`]).
             .env("MOTO_ENABLE_RECORDING", "True")
             .env("MOTO_RECORDER_FILEPATH", dir.path().join("recording.jsonl"))
+            // AWS's managed policies (AmazonECSTaskExecutionRolePolicy), as a real account has.
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
