@@ -1,4 +1,5 @@
-//! The provider block (`region`, `profile`, keys, `endpoints { ec2 efs ecs elbv2 sts }`, `default_tags {}`,
+//! The provider block (`region`, `profile`, keys, `endpoints { ec2 efs ecs elbv2 sts cloudwatch
+//! applicationautoscaling elasticache }`, `default_tags {}`,
 //! `max_retries`, the `skip_*` flags) turned into SDK clients. With no block at all, the
 //! standard chain applies: `AWS_REGION`, `AWS_ENDPOINT_URL`, profiles, SSO, IMDS.
 
@@ -12,6 +13,9 @@ pub struct Clients {
     pub ecs: aws_sdk_ecs::Client,
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
     pub sts: aws_sdk_sts::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub autoscaling: aws_sdk_applicationautoscaling::Client,
+    pub elasticache: aws_sdk_elasticache::Client,
     /// The same services for create calls that are not idempotent: throttling is retried, a
     /// call that may have acted never is (see `retry.rs`).
     pub once: Once,
@@ -27,6 +31,7 @@ pub struct Once {
     pub efs: aws_sdk_efs::Client,
     pub ecs: aws_sdk_ecs::Client,
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
+    pub elasticache: aws_sdk_elasticache::Client,
 }
 
 pub fn schema() -> Schema {
@@ -36,7 +41,10 @@ pub fn schema() -> Schema {
         .attr("efs", s(Type::String))
         .attr("ecs", s(Type::String))
         .attr("elbv2", s(Type::String))
-        .attr("sts", s(Type::String));
+        .attr("sts", s(Type::String))
+        .attr("cloudwatch", s(Type::String))
+        .attr("applicationautoscaling", s(Type::String))
+        .attr("elasticache", s(Type::String));
     let default_tags = Schema::new().attr("tags", s(Type::Map(Box::new(Type::String))));
     Schema::new()
         .attr("region", s(Type::String))
@@ -108,11 +116,15 @@ impl Clients {
             ecs: client!(aws_sdk_ecs, "ecs"),
             elb: client!(aws_sdk_elasticloadbalancingv2, "elbv2"),
             sts: client!(aws_sdk_sts, "sts"),
+            cloudwatch: client!(aws_sdk_cloudwatch, "cloudwatch"),
+            autoscaling: client!(aws_sdk_applicationautoscaling, "applicationautoscaling"),
+            elasticache: client!(aws_sdk_elasticache, "elasticache"),
             once: Once {
                 ec2: once!(aws_sdk_ec2, "ec2"),
                 efs: once!(aws_sdk_efs, "efs"),
                 ecs: once!(aws_sdk_ecs, "ecs"),
                 elb: once!(aws_sdk_elasticloadbalancingv2, "elbv2"),
+                elasticache: once!(aws_sdk_elasticache, "elasticache"),
             },
             attempts,
             region,

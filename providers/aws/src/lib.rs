@@ -5,6 +5,8 @@
 //! read back sequence. This file is the family itself: the provider block, the clients, and
 //! the checks across objects. Reads are batched per type; see each type's file.
 
+mod appautoscaling;
+mod cloudwatch;
 mod common;
 mod config;
 mod data;
@@ -12,6 +14,7 @@ mod discover;
 mod ec2;
 mod ecs;
 mod efs;
+mod elasticache;
 mod elb;
 mod retry;
 mod types;

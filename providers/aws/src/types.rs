@@ -2,7 +2,7 @@
 //! type is its file under its service plus one line here.
 
 use crate::ec2::security_group_rule::SecurityGroupRule;
-use crate::{data, ec2, ecs, efs, elb, AwsProvider};
+use crate::{appautoscaling, cloudwatch, data, ec2, ecs, efs, elasticache, elb, AwsProvider};
 use infra_provider::{DataSource, ResourceType};
 
 pub static RESOURCES: &[&dyn ResourceType<AwsProvider>] = &[
@@ -27,6 +27,12 @@ pub static RESOURCES: &[&dyn ResourceType<AwsProvider>] = &[
     &elb::listener::Listener,
     &elb::listener_rule::ListenerRule,
     &elb::target_group_attachment::TargetGroupAttachment,
+    &cloudwatch::metric_alarm::Alarm,
+    &appautoscaling::target::Target,
+    &appautoscaling::policy::Policy,
+    &elasticache::subnet_group::SubnetGroup,
+    &elasticache::parameter_group::ParameterGroup,
+    &elasticache::replication_group::ReplicationGroup,
 ];
 
 pub static DATA_SOURCES: &[&dyn DataSource<AwsProvider>] =
@@ -52,7 +58,7 @@ mod tests {
         for d in DATA_SOURCES {
             assert!(seen.insert(d.name()), "data source {} is listed twice", d.name());
         }
-        assert_eq!(RESOURCES.len(), 21);
+        assert_eq!(RESOURCES.len(), 27);
         assert_eq!(DATA_SOURCES.len(), 5);
     }
 
