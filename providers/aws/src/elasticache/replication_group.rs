@@ -283,7 +283,7 @@ impl ResourceType<AwsProvider> for ReplicationGroup {
             .attr("security_group_names", oc(strings()).force_new())
             .attr("snapshot_arns", o(strings()).force_new())
             .attr("snapshot_name", o(Type::String).force_new())
-            .attr("snapshot_retention_limit", o(Type::Number))
+            .attr("snapshot_retention_limit", AttrSchema::optional(Type::Number).default(Value::int(0)))
             .attr("snapshot_window", oc(Type::String))
             .attr("subnet_group_name", oc(Type::String).force_new())
             .attr("transit_encryption_enabled", oc(Type::Bool))
