@@ -24,10 +24,8 @@ fn cases() -> Vec<PathBuf> {
 /// Types moto cannot make, with the failure it answers: `aws_efs_backup_policy` (moto has no
 /// `PutBackupPolicy`; it answers 500), `aws_elasticache_parameter_group` (no parameter group
 /// calls at all in moto 5.2.5). Their case must fail exactly so, until moto has them.
-const MOTO_LACKS: &[(&str, &str)] = &[
-    ("aws_efs_backup_policy", "PutBackupPolicy failed: HTTP 500"),
-    ("aws_elasticache_parameter_group", "CacheParameterGroup failed: HTTP 500"),
-];
+const MOTO_LACKS: &[(&str, &str)] =
+    &[("aws_efs_backup_policy", "PutBackupPolicy failed: HTTP 500"), ("aws_elasticache_parameter_group", "CacheParameterGroup failed: HTTP 500")];
 
 /// Applies one case and plans again: `None` when the plan is empty, else what went wrong.
 fn run(moto: &Moto, case: &PathBuf) -> Option<String> {

@@ -249,3 +249,51 @@ fn a_parameter_group_moto_cannot_create_fails_and_records_nothing() {
     let (_, list) = infra(d, &["state", "list"], &[]);
     assert!(!list.contains("aws_elasticache_parameter_group.redis"), "{list}");
 }
+
+fn server(ami: &str, size: u32, iops: u32) -> String {
+    format!(
+        "resource \"aws_vpc\" \"main\" {{\n  cidr_block = \"10.50.0.0/16\"\n}}\n\nresource \"aws_subnet\" \"main\" {{\n  vpc_id     = aws_vpc.main.id\n  cidr_block = \"10.50.1.0/24\"\n}}\n\nresource \"aws_instance\" \"app\" {{\n  ami           = \"{ami}\"\n  instance_type = \"t3.medium\"\n  subnet_id     = aws_subnet.main.id\n\n  root_block_device {{\n    volume_size           = {size}\n    volume_type           = \"gp3\"\n    iops                  = {iops}\n    throughput            = 125\n    encrypted             = true\n    delete_on_termination = true\n    tags = {{\n      Name = \"app-root\"\n    }}\n  }}\n}}\n"
+    )
+}
+
+fn volumes(moto: &Moto) -> String {
+    moto.ec2(&[("Action", "DescribeVolumes"), ("Filter.1.Name", "tag:Name"), ("Filter.1.Value.1", "app-root")])
+}
+
+#[test]
+fn a_50_gb_gp3_root_volume_reads_back_grows_in_place_and_a_new_encryption_replaces_the_server() {
+    let moto = moto();
+    let images = moto.ec2(&[("Action", "DescribeImages")]);
+    let ami = images.split("<imageId>").nth(1).and_then(|s| s.split('<').next()).expect("moto ships AMIs").to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, &moto, &server(&ami, 50, 3000));
+    ok(d, &["apply", "--auto-approve"]);
+    plan_is_empty(d);
+    let v = volumes(&moto);
+    assert!(v.contains("<size>50</size>") && v.contains("<volumeType>gp3</volumeType>") && v.contains("<encrypted>true</encrypted>"), "{v}");
+    let shown = state_show(d, "aws_instance.app");
+    assert!(shown.contains("vol-") && shown.contains("device_name"), "volume id and device name read back: {shown}");
+
+    // Size and IOPS change in place (ModifyVolume), the instance stays.
+    let id = |s: &str| s.split("\"i-").nth(1).and_then(|s| s.split('"').next()).map(str::to_string);
+    let before = id(&shown);
+    write(d, &moto, &server(&ami, 60, 4000));
+    let (code, out) = infra(d, &["plan", "--detailed-exitcode"], &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("will be updated in-place") && out.contains("0 to add, 1 to change, 0 to destroy"), "{out}");
+    ok(d, &["apply", "--auto-approve"]);
+    let v = volumes(&moto);
+    assert!(v.contains("<size>60</size>") && v.contains("<iops>4000</iops>"), "{v}");
+    plan_is_empty(d);
+    assert_eq!(id(&state_show(d, "aws_instance.app")), before, "the same instance");
+
+    // Encryption cannot change on a volume: a new instance.
+    write(d, &moto, &server(&ami, 60, 4000).replace("encrypted             = true", "encrypted             = false"));
+    let (code, out) = infra(d, &["plan", "--detailed-exitcode"], &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("must be replaced"), "{out}");
+
+    write(d, &moto, &server(&ami, 60, 4000));
+    ok(d, &["destroy", "--auto-approve"]);
+}

@@ -1,8 +1,13 @@
 //! `aws_instance`: one `DescribeInstances` per 200 ids and page (terminated instances count
-//! as gone). RunInstances takes a ClientToken, but moto ignores it (and answers 500 to the
+//! as gone), and one `DescribeVolumes` for the root volumes of them all (`root_block_device`:
+//! its size, type, IOPS and throughput change in place with `ModifyVolume`, its
+//! `delete_on_termination` with `ModifyInstanceAttribute`, its tags on the volume). RunInstances takes a ClientToken, but moto ignores it (and answers 500 to the
 //! client-token filter), so instances carry the intent tag like the other EC2 types.
 
 use super::*;
+use aws_sdk_ec2::types::{
+    BlockDeviceMapping, EbsBlockDevice, EbsInstanceBlockDeviceSpecification, InstanceBlockDeviceMappingSpecification, Volume, VolumeType,
+};
 
 pub struct Instance;
 
@@ -29,7 +34,62 @@ async fn describe_instances(c: &Clients, ids: &[String], filters: Vec<Filter>) -
     Ok(out)
 }
 
-fn instance_value(c: &Clients, i: &aws_sdk_ec2::types::Instance, prior: Option<&Value>) -> Value {
+/// The root volume's id and its mapping's `delete_on_termination`.
+fn root_mapping(i: &aws_sdk_ec2::types::Instance) -> Option<(String, Option<bool>)> {
+    let root = i.root_device_name()?;
+    let ebs = i.block_device_mappings().iter().find(|m| m.device_name() == Some(root))?.ebs()?;
+    Some((ebs.volume_id()?.to_string(), ebs.delete_on_termination()))
+}
+
+/// The root volumes of `instances`, by volume id: one batched `DescribeVolumes`.
+async fn root_volumes(c: &Clients, instances: &BTreeMap<String, aws_sdk_ec2::types::Instance>) -> Result<BTreeMap<String, Volume>, Diagnostic> {
+    let ids: Vec<String> = instances.values().filter_map(|i| root_mapping(i).map(|(v, _)| v)).collect();
+    let mut out = BTreeMap::new();
+    for chunk in ids.chunks(CHUNK) {
+        let mut pages = c.ec2.describe_volumes().filters(Filter::builder().name("volume-id").set_values(Some(chunk.to_vec())).build()).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            for v in page.map_err(|e| api_error("DescribeVolumes", &e))?.volumes() {
+                if let Some(id) = v.volume_id() {
+                    out.insert(id.to_string(), v.clone());
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `root_block_device` as read: reported when the configuration has the block or for an
+/// import (nothing known yet); an instance whose configuration leaves it out records none.
+fn root_value(i: &aws_sdk_ec2::types::Instance, volumes: &BTreeMap<String, Volume>, prior: Option<&Value>) -> Value {
+    let prior_block = prior.and_then(|p| p.get_attr("root_block_device"));
+    let prior_item = prior_block.and_then(Value::as_seq).and_then(|s| s.first());
+    if prior_block.is_some() && prior_item.is_none() && !prior_block.is_some_and(Value::is_unknown) {
+        return Value::List(Vec::new());
+    }
+    let Some((vol_id, delete)) = root_mapping(i) else { return Value::List(Vec::new()) };
+    let Some(v) = volumes.get(&vol_id) else { return Value::List(Vec::new()) };
+    let all = tags_of(v.tags());
+    let tags = if all.is_empty() && prior_item.and_then(|p| p.get_attr("tags")).is_none_or(Value::is_null) { Value::Null } else { map_value(&all) };
+    Value::List(vec![Value::object([
+        ("delete_on_termination", Value::Bool(delete.unwrap_or(true))),
+        ("device_name", opt_string(i.root_device_name())),
+        ("encrypted", Value::Bool(v.encrypted().unwrap_or(false))),
+        ("iops", opt_int(v.iops())),
+        ("kms_key_id", opt_string(v.kms_key_id())),
+        ("tags", tags),
+        ("tags_all", map_value(&all)),
+        // AWS reports a gp3 volume's throughput; moto does not, and then what was recorded stands.
+        (
+            "throughput",
+            or_if_null(opt_int(v.throughput()), prior_item.and_then(|p| p.get_attr("throughput")).filter(|t| !t.is_unknown()).cloned().unwrap_or(Value::Null)),
+        ),
+        ("volume_id", Value::string(vol_id)),
+        ("volume_size", opt_int(v.size())),
+        ("volume_type", opt_string(v.volume_type().map(|t| t.as_str()))),
+    ])])
+}
+
+fn instance_value(c: &Clients, i: &aws_sdk_ec2::types::Instance, volumes: &BTreeMap<String, Volume>, prior: Option<&Value>) -> Value {
     let id = i.instance_id().unwrap_or_default().to_string();
     let all = tags_of(i.tags());
     let groups = Value::set(i.security_groups().iter().filter_map(|g| g.group_id().map(Value::string)).collect());
@@ -42,6 +102,7 @@ fn instance_value(c: &Clients, i: &aws_sdk_ec2::types::Instance, prior: Option<&
         ("instance_type", opt_string(i.instance_type().map(|t| t.as_str()))),
         ("key_name", opt_string(i.key_name())),
         ("private_ip", opt_string(i.private_ip_address())),
+        ("root_block_device", root_value(i, volumes, prior)),
         ("public_ip", opt_string(i.public_ip_address())),
         ("subnet_id", opt_string(i.subnet_id())),
         ("tags", own_tags(&all, prior.and_then(|p| p.get_attr("tags")), &c.default_tags)),
@@ -96,6 +157,132 @@ async fn update_instance(c: &Clients, id: &str, prior: &Value, planned: &Value) 
     diags
 }
 
+fn root_schema() -> Schema {
+    let oc = AttrSchema::optional_computed;
+    let map = || Type::Map(Box::new(Type::String));
+    Schema::new()
+        .attr("delete_on_termination", AttrSchema::optional(Type::Bool).default(Value::Bool(true)))
+        .attr("device_name", AttrSchema::computed(Type::String))
+        .attr("encrypted", oc(Type::Bool))
+        .attr("iops", oc(Type::Number))
+        .attr("kms_key_id", oc(Type::String))
+        .attr("tags", AttrSchema::optional(map()))
+        .attr("tags_all", oc(map()))
+        .attr("throughput", oc(Type::Number))
+        .attr("volume_id", AttrSchema::computed(Type::String))
+        .attr("volume_size", oc(Type::Number))
+        .attr("volume_type", oc(Type::String))
+}
+
+/// The planned `root_block_device` (computed values kept from `prior`, unknown on a create) and
+/// whether it forces a new instance (encryption cannot change on a volume).
+fn plan_root(prior: Option<&Value>, config: &Value) -> (Value, bool) {
+    let prior_item = prior.and_then(|p| p.get_attr("root_block_device")).and_then(Value::as_seq).and_then(|s| s.first()).cloned();
+    let Some(Value::Object(cfg)) = config.get_attr("root_block_device").and_then(Value::as_seq).and_then(|s| s.first()).cloned() else {
+        // Left out of the configuration: what AWS made stays as recorded.
+        return (prior_item.map(|i| Value::List(vec![i])).unwrap_or(Value::List(Vec::new())), false);
+    };
+    let mut item = cfg;
+    let mut replace = false;
+    for (name, a) in &root_schema().attributes {
+        let old = prior_item.as_ref().and_then(|p| p.get_attr(name)).cloned();
+        let set = item.get(name).is_some_and(|v| !v.is_null());
+        if (name == "encrypted" || name == "kms_key_id") && set {
+            replace |= old.as_ref().is_some_and(|o| item.get(name).is_some_and(|v| !v.is_unknown() && !v.equals(o)));
+        }
+        if !set {
+            let v = match (&a.default, a.computed) {
+                (Some(d), _) => d.clone(),
+                (None, true) => old.unwrap_or(Value::Unknown),
+                (None, false) => Value::Null,
+            };
+            item.insert(name.clone(), v);
+        }
+    }
+    // The volume carries the block's own tags.
+    let tags = item.get("tags").cloned().unwrap_or(Value::Null);
+    let all = if tags.is_unknown() { Value::Unknown } else { map_value(&attrs::map_of(Some(&tags))) };
+    item.insert("tags_all".into(), all);
+    (Value::List(vec![Value::Object(item)]), replace)
+}
+
+fn root_item(p: &Value) -> Option<Value> {
+    p.get_attr("root_block_device").and_then(Value::as_seq).and_then(|s| s.first()).cloned()
+}
+
+fn int32(v: &Value, k: &str) -> Option<i32> {
+    attrs::int(v, k).and_then(|n| i32::try_from(n).ok())
+}
+
+/// The root volume's mapping for RunInstances, on the image's root device name.
+async fn root_mapping_of(c: &Clients, p: &Value) -> Result<Option<BlockDeviceMapping>, Diagnostic> {
+    let Some(r) = root_item(p) else { return Ok(None) };
+    let ami = attrs::req_string(p, "ami")?;
+    let images = c.ec2.describe_images().image_ids(&ami).send().await.map_err(|e| api_error("DescribeImages", &e))?;
+    let Some(device) = images.images().first().and_then(|i| i.root_device_name()).map(str::to_string) else {
+        return Err(Diagnostic::error(
+            "Image not found",
+            format!("{ami} has no root device to size: the image does not exist or is not visible to this account."),
+        ));
+    };
+    let ebs = EbsBlockDevice::builder()
+        .set_delete_on_termination(attrs::bool(&r, "delete_on_termination"))
+        .set_encrypted(attrs::bool(&r, "encrypted"))
+        .set_kms_key_id(attrs::string(&r, "kms_key_id"))
+        .set_iops(int32(&r, "iops"))
+        .set_throughput(int32(&r, "throughput"))
+        .set_volume_size(int32(&r, "volume_size"))
+        .set_volume_type(attrs::string(&r, "volume_type").map(|t| VolumeType::from(t.as_str())))
+        .build();
+    Ok(Some(BlockDeviceMapping::builder().device_name(device).ebs(ebs).build()))
+}
+
+/// The root volume's own tags at creation.
+fn volume_tags(p: &Value) -> Option<TagSpecification> {
+    let tags = attrs::string_map(&root_item(p)?, "tags");
+    if tags.is_empty() {
+        return None;
+    }
+    let mut b = TagSpecification::builder().resource_type(aws_sdk_ec2::types::ResourceType::Volume);
+    for (k, v) in &tags {
+        b = b.tags(Tag::builder().key(k).value(v).build());
+    }
+    Some(b.build())
+}
+
+/// Size, type, IOPS and throughput of the root volume (`ModifyVolume`), its
+/// `delete_on_termination` and tags, in place.
+async fn update_root(c: &Clients, id: &str, prior: &Value, planned: &Value) -> Vec<Diagnostic> {
+    let (Some(old), Some(new)) = (root_item(prior), root_item(planned)) else { return Vec::new() };
+    let Some(volume) = attrs::string(&old, "volume_id") else { return Vec::new() };
+    let changed = |k: &str| new.get_attr(k).is_some_and(|v| !v.is_unknown() && !v.is_null() && old.get_attr(k).is_none_or(|o| !o.equals(v)));
+    let mut diags = Vec::new();
+    if ["volume_size", "volume_type", "iops", "throughput"].iter().any(|k| changed(k)) {
+        let req = c
+            .ec2
+            .modify_volume()
+            .volume_id(&volume)
+            .set_size(changed("volume_size").then(|| int32(&new, "volume_size")).flatten())
+            .set_volume_type(changed("volume_type").then(|| attrs::string(&new, "volume_type")).flatten().map(|t| VolumeType::from(t.as_str())))
+            .set_iops(changed("iops").then(|| int32(&new, "iops")).flatten())
+            .set_throughput(changed("throughput").then(|| int32(&new, "throughput")).flatten());
+        if let Err(e) = req.send().await {
+            diags.push(api_error("ModifyVolume", &e));
+        }
+    }
+    if changed("delete_on_termination") {
+        let spec = InstanceBlockDeviceMappingSpecification::builder()
+            .set_device_name(attrs::string(&old, "device_name"))
+            .ebs(EbsInstanceBlockDeviceSpecification::builder().set_delete_on_termination(attrs::bool(&new, "delete_on_termination")).build())
+            .build();
+        if let Err(e) = c.ec2.modify_instance_attribute().instance_id(id).block_device_mappings(spec).send().await {
+            diags.push(api_error("ModifyInstanceAttribute", &e));
+        }
+    }
+    diags.extend(update_tags(c, &volume, &old, &new).await);
+    diags
+}
+
 #[async_trait::async_trait]
 impl ResourceType<AwsProvider> for Instance {
     fn name(&self) -> &'static str {
@@ -118,11 +305,20 @@ impl ResourceType<AwsProvider> for Instance {
             .attr("instance_state", AttrSchema::computed(Type::String))
             .attr("tags", AttrSchema::optional(Type::Map(Box::new(Type::String))))
             .attr("tags_all", AttrSchema::computed(Type::Map(Box::new(Type::String))))
+            .block("root_block_device", BlockSchema { nesting: Nesting::List, min_items: 0, max_items: 1, force_new: false, schema: root_schema() })
     }
 
     fn plan(&self, c: &AwsProvider, prior: Option<&Value>, config: &Value) -> PlanResponse {
         let mut resp = plan_helpers::default_plan(&self.schema(), prior, config);
         plan_tags_all(&mut resp.planned, &c.default_tags());
+        let replacing = prior.is_none() || !resp.requires_replace.is_empty();
+        let (root, replace) = plan_root(prior.filter(|_| !replacing), config);
+        if replace {
+            resp.requires_replace.push("root_block_device".into());
+        }
+        if let Value::Object(m) = &mut resp.planned {
+            m.insert("root_block_device".into(), root);
+        }
         resp
     }
 
@@ -143,7 +339,10 @@ impl ResourceType<AwsProvider> for Instance {
             .set_key_name(attrs::string(p, "key_name"))
             .set_user_data(attrs::string(p, "user_data").map(|u| aws_smithy_types::base64::encode(u.as_bytes())))
             .set_security_group_ids(groups.filter(|g| !g.is_empty()))
-            .tag_specifications(tag_spec(aws_sdk_ec2::types::ResourceType::Instance, &attrs::string_map(p, "tags_all"), token))
+            .set_block_device_mappings(root_mapping_of(c, p).await?.map(|m| vec![m]))
+            .set_tag_specifications(Some(
+                std::iter::once(tag_spec(aws_sdk_ec2::types::ResourceType::Instance, &attrs::string_map(p, "tags_all"), token)).chain(volume_tags(p)).collect(),
+            ))
             .send()
             .await
             .map_err(|e| create_error("RunInstances", &e))?;
@@ -156,7 +355,8 @@ impl ResourceType<AwsProvider> for Instance {
         let c = c.clients()?;
         let ids: Vec<String> = objects.iter().map(id_of).collect();
         let found = describe_instances(c, &ids, Vec::new()).await?;
-        Ok(ids.iter().zip(objects).map(|(id, p)| found.get(id).map(|i| instance_value(c, i, Some(p)))).collect())
+        let volumes = root_volumes(c, &found).await?;
+        Ok(ids.iter().zip(objects).map(|(id, p)| found.get(id).map(|i| instance_value(c, i, &volumes, Some(p)))).collect())
     }
 
     // One DescribeInstances (filtered by VPC) for the whole scope.
@@ -170,6 +370,7 @@ impl ResourceType<AwsProvider> for Instance {
         let id = attrs::req_string(prior, "id")?;
         let mut diagnostics = update_tags(c, &id, prior, planned).await;
         diagnostics.extend(update_instance(c, &id, prior, planned).await.into_iter().next());
+        diagnostics.extend(update_root(c, &id, prior, planned).await);
         Errors::check(diagnostics)
     }
 
