@@ -122,7 +122,7 @@ fn group_value(c: &Clients, g: &Group, cl: Option<&CacheCluster>, tags: &BTreeMa
         ("configuration_endpoint_address", opt_string(g.configuration_endpoint().and_then(|e| e.address()))),
         ("data_tiering_enabled", enabled(g.data_tiering().map(|d| d.as_str()))),
         ("engine", opt_string(g.engine().or_else(|| cl.and_then(|c| c.engine()))).or_if_null_with(p("engine"))),
-        ("engine_version", prior_or(prior, "engine_version", opt_string(cl.and_then(|c| c.engine_version())))),
+        ("engine_version", engine_version(prior, cl.and_then(|c| c.engine_version()))),
         ("engine_version_actual", prior_or(prior, "engine_version_actual", opt_string(cl.and_then(|c| c.engine_version())))),
         ("final_snapshot_identifier", p("final_snapshot_identifier")),
         ("global_replication_group_id", opt_string(g.global_replication_group_info().and_then(|i| i.global_replication_group_id()))),
@@ -171,6 +171,18 @@ fn group_value(c: &Clients, g: &Group, cl: Option<&CacheCluster>, tags: &BTreeMa
         tags,
         tags_all,
     ])
+}
+
+/// The engine version as configured when the running one is within it (`7.1` runs as `7.1.0`,
+/// `7.x` as any 7), as terraform-provider-aws compares them; else the running one.
+fn engine_version(prior: Option<&Value>, actual: Option<&str>) -> Value {
+    let configured = prior.and_then(|p| p.get_attr("engine_version")).and_then(Value::as_str);
+    match (configured, actual) {
+        (Some(c), Some(a)) if a == c || a.starts_with(&format!("{}.", c.trim_end_matches(".x"))) => Value::string(c),
+        (_, Some(a)) => Value::string(a),
+        (Some(c), None) => Value::string(c),
+        (None, None) => Value::Null,
+    }
 }
 
 trait OrIfNull {
@@ -580,5 +592,20 @@ impl ResourceType<AwsProvider> for ReplicationGroup {
 
     async fn confirm_create(&self, c: &AwsProvider, state: &Value, _token: &str) -> Outcome<()> {
         Ok(drop_intent_tag(c.clients()?, &attrs::req_string(state, "arn")?).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_configured_engine_version_stands_for_the_patch_release_that_runs() {
+        let prior = |v: &str| Value::object([("engine_version", Value::string(v))]);
+        assert_eq!(engine_version(Some(&prior("7.1")), Some("7.1.0")).as_str(), Some("7.1"));
+        assert_eq!(engine_version(Some(&prior("7.x")), Some("7.1.0")).as_str(), Some("7.x"));
+        assert_eq!(engine_version(Some(&prior("6.2")), Some("7.1.0")).as_str(), Some("7.1.0"), "an upgrade made elsewhere shows");
+        assert_eq!(engine_version(None, Some("7.1.0")).as_str(), Some("7.1.0"));
+        assert_eq!(engine_version(Some(&prior("7.1")), None).as_str(), Some("7.1"));
     }
 }
