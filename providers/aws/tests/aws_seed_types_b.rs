@@ -252,7 +252,7 @@ fn a_parameter_group_moto_cannot_create_fails_and_records_nothing() {
 
 fn server(ami: &str, size: u32, iops: u32) -> String {
     format!(
-        "resource \"aws_vpc\" \"main\" {{\n  cidr_block = \"10.50.0.0/16\"\n}}\n\nresource \"aws_subnet\" \"main\" {{\n  vpc_id     = aws_vpc.main.id\n  cidr_block = \"10.50.1.0/24\"\n}}\n\nresource \"aws_instance\" \"app\" {{\n  ami           = \"{ami}\"\n  instance_type = \"t3.medium\"\n  subnet_id     = aws_subnet.main.id\n\n  root_block_device {{\n    volume_size           = {size}\n    volume_type           = \"gp3\"\n    iops                  = {iops}\n    throughput            = 125\n    encrypted             = true\n    delete_on_termination = true\n    tags = {{\n      Name = \"app-root\"\n    }}\n  }}\n}}\n"
+        "resource \"aws_vpc\" \"main\" {{\n  cidr_block = \"10.50.0.0/16\"\n}}\n\nresource \"aws_subnet\" \"main\" {{\n  vpc_id     = aws_vpc.main.id\n  cidr_block = \"10.50.1.0/24\"\n}}\n\nresource \"aws_instance\" \"app\" {{\n  ami           = \"{ami}\"\n  instance_type = \"t3.medium\"\n  subnet_id     = aws_subnet.main.id\n\n  root_block_device {{\n    volume_size           = {size}\n    volume_type           = \"gp3\"\n    iops                  = {iops}\n    throughput            = 125\n    encrypted             = true\n    delete_on_termination = true\n    tags = {{\n      Name = \"app-root\"\n    }}\n  }}\n\n  ebs_block_device {{\n    device_name = \"/dev/sdf\"\n    volume_size = 20\n    volume_type = \"gp3\"\n    tags = {{\n      Name = \"app-data\"\n    }}\n  }}\n}}\n"
     )
 }
 
@@ -261,7 +261,7 @@ fn volumes(moto: &Moto) -> String {
 }
 
 #[test]
-fn a_50_gb_gp3_root_volume_reads_back_grows_in_place_and_a_new_encryption_replaces_the_server() {
+fn a_50_gb_gp3_root_volume_and_an_ebs_volume_read_back_the_root_grows_in_place_and_a_new_encryption_replaces_the_server() {
     let moto = moto();
     let images = moto.ec2(&[("Action", "DescribeImages")]);
     let ami = images.split("<imageId>").nth(1).and_then(|s| s.split('<').next()).expect("moto ships AMIs").to_string();
@@ -274,6 +274,8 @@ fn a_50_gb_gp3_root_volume_reads_back_grows_in_place_and_a_new_encryption_replac
     assert!(v.contains("<size>50</size>") && v.contains("<volumeType>gp3</volumeType>") && v.contains("<encrypted>true</encrypted>"), "{v}");
     let shown = state_show(d, "aws_instance.app");
     assert!(shown.contains("vol-") && shown.contains("device_name"), "volume id and device name read back: {shown}");
+    let data = moto.ec2(&[("Action", "DescribeVolumes"), ("Filter.1.Name", "tag:Name"), ("Filter.1.Value.1", "app-data")]);
+    assert!(data.contains("<size>20</size>") && data.contains("<device>/dev/sdf</device>"), "the EBS volume, attached: {data}");
 
     // Size and IOPS change in place (ModifyVolume), the instance stays.
     let id = |s: &str| s.split("\"i-").nth(1).and_then(|s| s.split('"').next()).map(str::to_string);

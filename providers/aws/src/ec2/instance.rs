@@ -41,9 +41,10 @@ fn root_mapping(i: &aws_sdk_ec2::types::Instance) -> Option<(String, Option<bool
     Some((ebs.volume_id()?.to_string(), ebs.delete_on_termination()))
 }
 
-/// The root volumes of `instances`, by volume id: one batched `DescribeVolumes`.
+/// The volumes of `instances` (root and EBS), by volume id: one batched `DescribeVolumes`.
 async fn root_volumes(c: &Clients, instances: &BTreeMap<String, aws_sdk_ec2::types::Instance>) -> Result<BTreeMap<String, Volume>, Diagnostic> {
-    let ids: Vec<String> = instances.values().filter_map(|i| root_mapping(i).map(|(v, _)| v)).collect();
+    let ids: Vec<String> =
+        instances.values().flat_map(|i| i.block_device_mappings().iter().filter_map(|m| m.ebs().and_then(|e| e.volume_id()).map(str::to_string))).collect();
     let mut out = BTreeMap::new();
     for chunk in ids.chunks(CHUNK) {
         let mut pages = c.ec2.describe_volumes().filters(Filter::builder().name("volume-id").set_values(Some(chunk.to_vec())).build()).into_paginator().send();
@@ -89,6 +90,42 @@ fn root_value(i: &aws_sdk_ec2::types::Instance, volumes: &BTreeMap<String, Volum
     ])])
 }
 
+/// `ebs_block_device` as read: the volumes mapped besides the root one, reported when the
+/// configuration has such blocks or for an import, as `root_block_device`.
+fn ebs_value(i: &aws_sdk_ec2::types::Instance, volumes: &BTreeMap<String, Volume>, prior: Option<&Value>) -> Value {
+    let prior_block = prior.and_then(|p| p.get_attr("ebs_block_device"));
+    let prior_items = prior_block.and_then(Value::as_seq).unwrap_or(&[]);
+    if prior_block.is_some() && prior_items.is_empty() && !prior_block.is_some_and(Value::is_unknown) {
+        return Value::set(Vec::new());
+    }
+    let mut out = Vec::new();
+    for m in i.block_device_mappings().iter().filter(|m| m.device_name().is_some() && m.device_name() != i.root_device_name()) {
+        let Some(ebs) = m.ebs() else { continue };
+        let Some(v) = ebs.volume_id().and_then(|id| volumes.get(id)) else { continue };
+        let device = m.device_name().unwrap_or_default();
+        let prior_item = prior_items.iter().find(|p| attrs::string(p, "device_name").as_deref() == Some(device));
+        let all = tags_of(v.tags());
+        let tags = if all.is_empty() && prior_item.and_then(|p| p.get_attr("tags")).is_none_or(Value::is_null) { Value::Null } else { map_value(&all) };
+        let throughput =
+            or_if_null(opt_int(v.throughput()), prior_item.and_then(|p| p.get_attr("throughput")).filter(|t| !t.is_unknown()).cloned().unwrap_or(Value::Null));
+        out.push(Value::object([
+            ("delete_on_termination", Value::Bool(ebs.delete_on_termination().unwrap_or(true))),
+            ("device_name", Value::string(device)),
+            ("encrypted", Value::Bool(v.encrypted().unwrap_or(false))),
+            ("iops", opt_int(v.iops())),
+            ("kms_key_id", opt_string(v.kms_key_id())),
+            ("snapshot_id", opt_string(v.snapshot_id().filter(|s| !s.is_empty()))),
+            ("tags", tags),
+            ("tags_all", map_value(&all)),
+            ("throughput", throughput),
+            ("volume_id", opt_string(v.volume_id())),
+            ("volume_size", opt_int(v.size())),
+            ("volume_type", opt_string(v.volume_type().map(|t| t.as_str()))),
+        ]));
+    }
+    Value::set(out)
+}
+
 fn instance_value(c: &Clients, i: &aws_sdk_ec2::types::Instance, volumes: &BTreeMap<String, Volume>, prior: Option<&Value>) -> Value {
     let id = i.instance_id().unwrap_or_default().to_string();
     let all = tags_of(i.tags());
@@ -103,6 +140,7 @@ fn instance_value(c: &Clients, i: &aws_sdk_ec2::types::Instance, volumes: &BTree
         ("key_name", opt_string(i.key_name())),
         ("private_ip", opt_string(i.private_ip_address())),
         ("root_block_device", root_value(i, volumes, prior)),
+        ("ebs_block_device", ebs_value(i, volumes, prior)),
         ("public_ip", opt_string(i.public_ip_address())),
         ("subnet_id", opt_string(i.subnet_id())),
         ("tags", own_tags(&all, prior.and_then(|p| p.get_attr("tags")), &c.default_tags)),
@@ -237,17 +275,29 @@ async fn root_mapping_of(c: &Clients, p: &Value) -> Result<Option<BlockDeviceMap
     Ok(Some(BlockDeviceMapping::builder().device_name(device).ebs(ebs).build()))
 }
 
-/// The root volume's own tags at creation.
-fn volume_tags(p: &Value) -> Option<TagSpecification> {
-    let tags = attrs::string_map(&root_item(p)?, "tags");
-    if tags.is_empty() {
-        return None;
+/// Each volume's own tags, once the instance exists: a volume tag specification of
+/// RunInstances would give every volume the same tags.
+async fn tag_volumes(c: &Clients, id: &str, p: &Value) -> Result<(), Diagnostic> {
+    let mut wanted: Vec<(Option<String>, BTreeMap<String, String>)> = Vec::new();
+    if let Some(r) = root_item(p) {
+        wanted.push((None, attrs::string_map(&r, "tags")));
     }
-    let mut b = TagSpecification::builder().resource_type(aws_sdk_ec2::types::ResourceType::Volume);
-    for (k, v) in &tags {
-        b = b.tags(Tag::builder().key(k).value(v).build());
+    for e in p.get_attr("ebs_block_device").and_then(Value::as_seq).unwrap_or(&[]) {
+        wanted.push((attrs::string(e, "device_name"), attrs::string_map(e, "tags")));
     }
-    Some(b.build())
+    if wanted.iter().all(|(_, t)| t.is_empty()) {
+        return Ok(());
+    }
+    let found = describe_instances(c, &[id.to_string()], Vec::new()).await?;
+    let Some(i) = found.get(id) else { return Ok(()) };
+    for (device, tags) in wanted.into_iter().filter(|(_, t)| !t.is_empty()) {
+        let device = device.or_else(|| i.root_device_name().map(str::to_string));
+        let volume = i.block_device_mappings().iter().find(|m| m.device_name().map(str::to_string) == device).and_then(|m| m.ebs()).and_then(|e| e.volume_id());
+        let Some(volume) = volume else { continue };
+        let tags: Vec<Tag> = tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
+        c.ec2.create_tags().resources(volume).set_tags(Some(tags)).send().await.map_err(|e| api_error("CreateTags", &e))?;
+    }
+    Ok(())
 }
 
 /// Size, type, IOPS and throughput of the root volume (`ModifyVolume`), its
@@ -283,6 +333,72 @@ async fn update_root(c: &Clients, id: &str, prior: &Value, planned: &Value) -> V
     diags
 }
 
+fn ebs_schema() -> Schema {
+    root_schema().attr("device_name", AttrSchema::required(Type::String)).attr("snapshot_id", AttrSchema::optional_computed(Type::String))
+}
+
+/// The planned `ebs_block_device` set (computed values kept from the prior volume of the same
+/// device, unknown on a create) and whether it forces a new instance: every setting of an EBS
+/// block but its tags does, as in terraform-provider-aws.
+fn plan_ebs(prior: Option<&Value>, config: &Value) -> (Value, bool) {
+    let prior_items: Vec<Value> = prior.and_then(|p| p.get_attr("ebs_block_device")).and_then(Value::as_seq).map(<[Value]>::to_vec).unwrap_or_default();
+    let cfg_items: Vec<Value> = config.get_attr("ebs_block_device").and_then(Value::as_seq).map(<[Value]>::to_vec).unwrap_or_default();
+    if cfg_items.is_empty() {
+        return (Value::set(prior_items), false);
+    }
+    let schema = ebs_schema();
+    let mut replace = prior.is_some() && cfg_items.len() != prior_items.len();
+    let mut out = Vec::new();
+    for cfg in cfg_items {
+        let Value::Object(mut item) = cfg else { continue };
+        let device = item.get("device_name").and_then(Value::as_str).map(str::to_string);
+        let old = prior_items.iter().find(|p| device.is_some() && attrs::string(p, "device_name") == device);
+        replace |= prior.is_some() && old.is_none();
+        for (name, a) in &schema.attributes {
+            let before = old.and_then(|o| o.get_attr(name)).cloned();
+            let set = item.get(name).is_some_and(|v| !v.is_null());
+            if set && name != "tags" && name != "tags_all" {
+                replace |= before.as_ref().is_some_and(|b| item.get(name).is_some_and(|v| !v.is_unknown() && !v.equals(b)));
+            }
+            if !set {
+                let v = match (&a.default, a.computed) {
+                    (Some(d), _) => d.clone(),
+                    (None, true) => before.unwrap_or(Value::Unknown),
+                    (None, false) => Value::Null,
+                };
+                item.insert(name.clone(), v);
+            }
+        }
+        let tags = item.get("tags").cloned().unwrap_or(Value::Null);
+        let all = if tags.is_unknown() { Value::Unknown } else { map_value(&attrs::map_of(Some(&tags))) };
+        item.insert("tags_all".into(), all);
+        out.push(Value::Object(item));
+    }
+    (Value::set(out), replace)
+}
+
+/// The EBS volumes' mappings for RunInstances.
+fn ebs_mappings_of(p: &Value) -> Vec<BlockDeviceMapping> {
+    p.get_attr("ebs_block_device")
+        .and_then(Value::as_seq)
+        .unwrap_or(&[])
+        .iter()
+        .map(|r| {
+            let ebs = EbsBlockDevice::builder()
+                .set_delete_on_termination(attrs::bool(r, "delete_on_termination"))
+                .set_encrypted(attrs::bool(r, "encrypted"))
+                .set_kms_key_id(attrs::string(r, "kms_key_id"))
+                .set_snapshot_id(attrs::string(r, "snapshot_id"))
+                .set_iops(int32(r, "iops"))
+                .set_throughput(int32(r, "throughput"))
+                .set_volume_size(int32(r, "volume_size"))
+                .set_volume_type(attrs::string(r, "volume_type").map(|t| VolumeType::from(t.as_str())))
+                .build();
+            BlockDeviceMapping::builder().set_device_name(attrs::string(r, "device_name")).ebs(ebs).build()
+        })
+        .collect()
+}
+
 #[async_trait::async_trait]
 impl ResourceType<AwsProvider> for Instance {
     fn name(&self) -> &'static str {
@@ -306,6 +422,7 @@ impl ResourceType<AwsProvider> for Instance {
             .attr("tags", AttrSchema::optional(Type::Map(Box::new(Type::String))))
             .attr("tags_all", AttrSchema::computed(Type::Map(Box::new(Type::String))))
             .block("root_block_device", BlockSchema { nesting: Nesting::List, min_items: 0, max_items: 1, force_new: false, schema: root_schema() })
+            .block("ebs_block_device", BlockSchema { nesting: Nesting::Set, min_items: 0, max_items: usize::MAX, force_new: false, schema: ebs_schema() })
     }
 
     fn plan(&self, c: &AwsProvider, prior: Option<&Value>, config: &Value) -> PlanResponse {
@@ -316,8 +433,13 @@ impl ResourceType<AwsProvider> for Instance {
         if replace {
             resp.requires_replace.push("root_block_device".into());
         }
+        let (ebs, replace_ebs) = plan_ebs(prior.filter(|_| !replacing), config);
+        if replace_ebs {
+            resp.requires_replace.push("ebs_block_device".into());
+        }
         if let Value::Object(m) = &mut resp.planned {
             m.insert("root_block_device".into(), root);
+            m.insert("ebs_block_device".into(), ebs);
         }
         resp
     }
@@ -339,16 +461,19 @@ impl ResourceType<AwsProvider> for Instance {
             .set_key_name(attrs::string(p, "key_name"))
             .set_user_data(attrs::string(p, "user_data").map(|u| aws_smithy_types::base64::encode(u.as_bytes())))
             .set_security_group_ids(groups.filter(|g| !g.is_empty()))
-            .set_block_device_mappings(root_mapping_of(c, p).await?.map(|m| vec![m]))
-            .set_tag_specifications(Some(
-                std::iter::once(tag_spec(aws_sdk_ec2::types::ResourceType::Instance, &attrs::string_map(p, "tags_all"), token)).chain(volume_tags(p)).collect(),
-            ))
+            .set_block_device_mappings(Some(root_mapping_of(c, p).await?.into_iter().chain(ebs_mappings_of(p)).collect::<Vec<_>>()).filter(|m| !m.is_empty()))
+            .tag_specifications(tag_spec(aws_sdk_ec2::types::ResourceType::Instance, &attrs::string_map(p, "tags_all"), token))
             .send()
             .await
             .map_err(|e| create_error("RunInstances", &e))?;
         let id = out.instances().first().and_then(|i| i.instance_id()).unwrap_or_default().to_string();
         wait_instance(c, &id, "running").await?;
         Ok(with_id(p, &id))
+    }
+
+    /// The volumes' own tags.
+    async fn converge(&self, c: &AwsProvider, created: &Value, planned: &Value) -> Outcome<()> {
+        Ok(tag_volumes(c.clients()?, &attrs::req_string(created, "id")?, planned).await?)
     }
 
     async fn read_many(&self, c: &AwsProvider, objects: &[Value], _full: bool) -> Outcome<Vec<Option<Value>>> {
@@ -371,6 +496,14 @@ impl ResourceType<AwsProvider> for Instance {
         let mut diagnostics = update_tags(c, &id, prior, planned).await;
         diagnostics.extend(update_instance(c, &id, prior, planned).await.into_iter().next());
         diagnostics.extend(update_root(c, &id, prior, planned).await);
+        // An EBS block changes in place only by its tags (anything else replaces the instance).
+        for new in planned.get_attr("ebs_block_device").and_then(Value::as_seq).unwrap_or(&[]) {
+            let device = attrs::string(new, "device_name");
+            let old = prior.get_attr("ebs_block_device").and_then(Value::as_seq).unwrap_or(&[]).iter().find(|o| attrs::string(o, "device_name") == device);
+            if let Some((old, volume)) = old.and_then(|o| Some((o, attrs::string(o, "volume_id")?))) {
+                diagnostics.extend(update_tags(c, &volume, old, new).await);
+            }
+        }
         Errors::check(diagnostics)
     }
 
