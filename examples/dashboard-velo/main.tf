@@ -1,6 +1,8 @@
 # Dashboard-Velo on AWS (seed 001): three Ubuntu 22.04 app servers (Node.js under PM2 on port
-# 3000) spread over availability zones behind an application load balancer that redirects
-# HTTP to HTTPS and checks /health. Only the load balancer reaches port 3000.
+# 3000, 50 GB gp3 root volumes) spread over availability zones behind an application load
+# balancer that redirects HTTP to HTTPS and checks /health. Only the load balancer reaches port
+# 3000. The Redis cache (ElastiCache: one primary and two replicas, cache.m5.large,
+# volatile-lru eviction) lives in private subnets that only the servers reach.
 
 variable "region" {
   type    = string
@@ -45,12 +47,30 @@ variable "key_name" {
   default = null
 }
 
+variable "root_volume_size" {
+  description = "GB of SSD (gp3) per app server."
+  type        = number
+  default     = 50
+}
+
+variable "redis_node_type" {
+  type    = string
+  default = "cache.m5.large"
+}
+
+variable "redis_maxmemory_policy" {
+  description = "Redis eviction policy, in the cache's own parameter group; null keeps AWS's default group (moto cannot make parameter groups)."
+  type        = string
+  default     = "volatile-lru"
+}
+
 provider "aws" {
   region = var.region
 
   endpoints {
-    ec2   = var.aws_endpoint
-    elbv2 = var.aws_endpoint
+    ec2         = var.aws_endpoint
+    elbv2       = var.aws_endpoint
+    elasticache = var.aws_endpoint
   }
 
   default_tags {
@@ -184,6 +204,12 @@ resource "aws_instance" "app" {
   vpc_security_group_ids = [aws_security_group.app.id]
   key_name               = var.key_name
 
+  root_block_device {
+    volume_size = var.root_volume_size
+    volume_type = "gp3"
+    encrypted   = true
+  }
+
   tags = {
     Name = "dashboard-velo-app-${count.index + 1}"
     Role = "app"
@@ -245,6 +271,76 @@ resource "aws_lb_listener" "https" {
     type             = "forward"
     target_group_arn = aws_lb_target_group.app.arn
   }
+}
+
+# --- Redis (ElastiCache) -------------------------------------------------------------------
+
+resource "aws_subnet" "private" {
+  count             = 3
+  vpc_id            = aws_vpc.main.id
+  cidr_block        = cidrsubnet(aws_vpc.main.cidr_block, 8, count.index + 10)
+  availability_zone = local.zones[count.index]
+
+  tags = {
+    Name = "dashboard-velo-private-${count.index + 1}"
+  }
+}
+
+resource "aws_security_group" "redis" {
+  name        = "dashboard-velo-redis"
+  description = "Redis from the app servers only"
+  vpc_id      = aws_vpc.main.id
+
+  ingress {
+    description     = "Redis"
+    from_port       = 6379
+    to_port         = 6379
+    protocol        = "tcp"
+    security_groups = [aws_security_group.app.id]
+  }
+}
+
+resource "aws_elasticache_subnet_group" "redis" {
+  name       = "dashboard-velo-redis"
+  subnet_ids = aws_subnet.private[*].id
+}
+
+resource "aws_elasticache_parameter_group" "redis" {
+  count  = var.redis_maxmemory_policy == null ? 0 : 1
+  name   = "dashboard-velo-redis7"
+  family = "redis7"
+
+  parameter {
+    name  = "maxmemory-policy"
+    value = var.redis_maxmemory_policy
+  }
+}
+
+# "RDB every 60 minutes" is no ElastiCache setting: Redis's own `save` schedule is not
+# modifiable there. ElastiCache takes one automatic snapshot (RDB) a day in snapshot_window
+# and keeps snapshot_retention_limit days of them; the two replicas in other zones, with
+# automatic failover, are what keeps the data of the last hour.
+resource "aws_elasticache_replication_group" "redis" {
+  replication_group_id       = "dashboard-velo-redis"
+  description                = "Dashboard-Velo cache and sessions"
+  engine                     = "redis"
+  engine_version             = "7.1"
+  node_type                  = var.redis_node_type
+  num_cache_clusters         = 3
+  automatic_failover_enabled = true
+  multi_az_enabled           = true
+  parameter_group_name       = var.redis_maxmemory_policy == null ? "default.redis7" : aws_elasticache_parameter_group.redis[0].name
+  subnet_group_name          = aws_elasticache_subnet_group.redis.name
+  security_group_ids         = [aws_security_group.redis.id]
+  snapshot_retention_limit   = 7
+  snapshot_window            = "03:00-04:00"
+  maintenance_window         = "sun:04:30-sun:05:30"
+  apply_immediately          = true
+}
+
+output "redis_endpoint" {
+  description = "REDIS_HOST of the app servers' environment."
+  value       = aws_elasticache_replication_group.redis.primary_endpoint_address
 }
 
 output "url" {

@@ -1,5 +1,5 @@
 //! The provider block (`region`, `profile`, keys, `endpoints { ec2 efs ecs elbv2 sts iam logs ecr
-//! secretsmanager }`, `default_tags {}`,
+//! secretsmanager cloudwatch applicationautoscaling elasticache }`, `default_tags {}`,
 //! `max_retries`, the `skip_*` flags) turned into SDK clients. With no block at all, the
 //! standard chain applies: `AWS_REGION`, `AWS_ENDPOINT_URL`, profiles, SSO, IMDS.
 
@@ -17,6 +17,9 @@ pub struct Clients {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub ecr: aws_sdk_ecr::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub autoscaling: aws_sdk_applicationautoscaling::Client,
+    pub elasticache: aws_sdk_elasticache::Client,
     /// The same services for create calls that are not idempotent: throttling is retried, a
     /// call that may have acted never is (see `retry.rs`).
     pub once: Once,
@@ -36,6 +39,7 @@ pub struct Once {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub ecr: aws_sdk_ecr::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
+    pub elasticache: aws_sdk_elasticache::Client,
 }
 
 pub fn schema() -> Schema {
@@ -49,7 +53,10 @@ pub fn schema() -> Schema {
         .attr("iam", s(Type::String))
         .attr("logs", s(Type::String))
         .attr("ecr", s(Type::String))
-        .attr("secretsmanager", s(Type::String));
+        .attr("secretsmanager", s(Type::String))
+        .attr("cloudwatch", s(Type::String))
+        .attr("applicationautoscaling", s(Type::String))
+        .attr("elasticache", s(Type::String));
     let default_tags = Schema::new().attr("tags", s(Type::Map(Box::new(Type::String))));
     Schema::new()
         .attr("region", s(Type::String))
@@ -125,6 +132,9 @@ impl Clients {
             logs: client!(aws_sdk_cloudwatchlogs, "logs"),
             ecr: client!(aws_sdk_ecr, "ecr"),
             secrets: client!(aws_sdk_secretsmanager, "secretsmanager"),
+            cloudwatch: client!(aws_sdk_cloudwatch, "cloudwatch"),
+            autoscaling: client!(aws_sdk_applicationautoscaling, "applicationautoscaling"),
+            elasticache: client!(aws_sdk_elasticache, "elasticache"),
             once: Once {
                 ec2: once!(aws_sdk_ec2, "ec2"),
                 efs: once!(aws_sdk_efs, "efs"),
@@ -134,6 +144,7 @@ impl Clients {
                 logs: once!(aws_sdk_cloudwatchlogs, "logs"),
                 ecr: once!(aws_sdk_ecr, "ecr"),
                 secrets: once!(aws_sdk_secretsmanager, "secretsmanager"),
+                elasticache: once!(aws_sdk_elasticache, "elasticache"),
             },
             attempts,
             region,

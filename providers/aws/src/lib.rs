@@ -6,6 +6,8 @@
 //! read back sequence. This file is the family itself: the provider block, the clients, and
 //! the checks across objects. Reads are batched per type; see each type's file.
 
+mod appautoscaling;
+mod cloudwatch;
 mod common;
 mod config;
 mod data;
@@ -14,6 +16,7 @@ mod ec2;
 mod ecr;
 mod ecs;
 mod efs;
+mod elasticache;
 mod elb;
 mod iam;
 mod logs;

@@ -2,7 +2,7 @@
 //! type is its file under its service plus one line here.
 
 use crate::ec2::security_group_rule::SecurityGroupRule;
-use crate::{data, ec2, ecr, ecs, efs, elb, iam, logs, secretsmanager, AwsProvider};
+use crate::{appautoscaling, cloudwatch, data, ec2, ecr, ecs, efs, elasticache, elb, iam, logs, secretsmanager, AwsProvider};
 use infra_provider::{DataSource, ResourceType};
 
 pub static RESOURCES: &[&dyn ResourceType<AwsProvider>] = &[
@@ -35,6 +35,12 @@ pub static RESOURCES: &[&dyn ResourceType<AwsProvider>] = &[
     &ecr::lifecycle_policy::LifecyclePolicy,
     &secretsmanager::secret::Secret,
     &secretsmanager::secret_version::SecretVersion,
+    &cloudwatch::metric_alarm::Alarm,
+    &appautoscaling::target::Target,
+    &appautoscaling::policy::Policy,
+    &elasticache::subnet_group::SubnetGroup,
+    &elasticache::parameter_group::ParameterGroup,
+    &elasticache::replication_group::ReplicationGroup,
 ];
 
 pub static DATA_SOURCES: &[&dyn DataSource<AwsProvider>] = &[
@@ -66,7 +72,7 @@ mod tests {
         for d in DATA_SOURCES {
             assert!(seen.insert(d.name()), "data source {} is listed twice", d.name());
         }
-        assert_eq!(RESOURCES.len(), 29);
+        assert_eq!(RESOURCES.len(), 35);
         assert_eq!(DATA_SOURCES.len(), 6);
     }
 

@@ -82,7 +82,7 @@ fn every_supported_type_has_terraform_provider_aws_5_100_schema() {
     assert_eq!(ours["format_version"], "1.0");
     let aws = &ours["provider_schemas"]["registry.terraform.io/hashicorp/aws"];
     let resources = aws["resource_schemas"].as_object().unwrap_or_else(|| panic!("no aws resource_schemas: {aws}"));
-    assert_eq!(resources.len(), 29, "{:?}", resources.keys().collect::<Vec<_>>());
+    assert_eq!(resources.len(), 35, "{:?}", resources.keys().collect::<Vec<_>>());
     for other in ["registry.terraform.io/hashicorp/local", "registry.terraform.io/hashicorp/random", "terraform.io/builtin/terraform"] {
         assert!(ours["provider_schemas"][other]["resource_schemas"].is_object(), "{other} missing");
     }
