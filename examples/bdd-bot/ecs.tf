@@ -118,6 +118,12 @@ resource "aws_ecs_service" "backend" {
 
   # The EFS mount targets must exist before a task can mount the volume.
   depends_on = [aws_efs_mount_target.sqlite_storage, aws_lb_listener_rule.backend]
+
+  # Auto scaling (monitoring.tf) sets the task count between its bounds: a plan must not undo
+  # what it decided.
+  lifecycle {
+    ignore_changes = [desired_count]
+  }
 }
 
 resource "aws_ecs_service" "frontend" {

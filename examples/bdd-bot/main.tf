@@ -15,10 +15,15 @@ provider "aws" {
     logs           = var.aws_endpoint
     ecr            = var.aws_endpoint
     secretsmanager = var.aws_endpoint
+    cloudwatch     = var.aws_endpoint
+
+    applicationautoscaling = var.aws_endpoint
   }
 
+  # Every object carries these tags, unless var.default_tags says otherwise ({} for none: moto
+  # has no tagging API for Application Auto Scaling).
   default_tags {
-    tags = {
+    tags = var.default_tags != null ? var.default_tags : {
       Project     = "bdd-bot"
       Environment = var.environment
       ManagedBy   = "infra"

@@ -7,9 +7,8 @@
 # HTTPCode_Target_4XX_Count (and its own as HTTPCode_ELB_4XX_Count). The alarm watches the
 # application's, with the guide's statistic, period, threshold and evaluation periods.
 #
-# The provider block needs `cloudwatch` and `applicationautoscaling` endpoints beside the
-# others for moto (main.tf), and the backend service `lifecycle { ignore_changes =
-# [desired_count] }` (ecs.tf) so that a plan does not undo what the scaling decided.
+# The backend service ignores changes of its desired_count (ecs.tf), so that a plan does not
+# undo what the scaling decided.
 
 resource "aws_cloudwatch_metric_alarm" "high_error_rate" {
   alarm_name          = "BDD-Bot-High-Error-Rate"
@@ -18,7 +17,7 @@ resource "aws_cloudwatch_metric_alarm" "high_error_rate" {
   metric_name         = "HTTPCode_Target_4XX_Count"
   statistic           = "Sum"
   period              = 300
-  threshold           = 10
+  threshold           = var.error_alarm_threshold
   comparison_operator = "GreaterThanThreshold"
   evaluation_periods  = 2
   treat_missing_data  = "notBreaching"
@@ -32,8 +31,8 @@ resource "aws_appautoscaling_target" "backend" {
   service_namespace  = "ecs"
   resource_id        = "service/${aws_ecs_cluster.main.name}/${aws_ecs_service.backend.name}"
   scalable_dimension = "ecs:service:DesiredCount"
-  min_capacity       = 2
-  max_capacity       = 4
+  min_capacity       = var.backend_min_tasks
+  max_capacity       = var.backend_max_tasks
 }
 
 # The guide gives no CPU target; 70 % is AWS's usual starting point for web services.

@@ -82,3 +82,27 @@ variable "secret_recovery_window_days" {
   type        = number
   default     = 30
 }
+
+variable "default_tags" {
+  description = "The tags every object carries (null: Project, Environment and ManagedBy; {} for none)."
+  type        = map(string)
+  default     = null
+}
+
+variable "error_alarm_threshold" {
+  description = "4XX answers of the application per 5 minutes that raise the alarm (the guide's 10)."
+  type        = number
+  default     = 10
+}
+
+variable "backend_min_tasks" {
+  description = "The fewest backend tasks auto scaling keeps (the guide's 2)."
+  type        = number
+  default     = 2
+}
+
+variable "backend_max_tasks" {
+  description = "The most backend tasks auto scaling starts (the guide's 4)."
+  type        = number
+  default     = 4
+}

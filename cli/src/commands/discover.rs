@@ -123,6 +123,7 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
 fn written(cx: &Cx, out: &std::path::Path, found: &ops::discover::Discovered) -> Result<i32, Exit> {
     let dir = cx.dir.join(out);
     ops::discover::write(&dir, found).map_err(|d| cx.fail(d))?;
+    cx.out.diags(&infra_lang::diag::Diagnostics(found.warnings.clone()));
     println!("Discovered {} objects; wrote {} to {}.", found.objects, found.files.keys().cloned().collect::<Vec<_>>().join(", "), dir.display());
     println!("Run infra plan there: it should show only imports.");
     Ok(0)

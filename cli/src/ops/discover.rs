@@ -57,6 +57,12 @@ pub const AWS_TYPES: &[(&str, &str)] = &[
     ("aws_iam_role_policy", "iam.tf"),
     ("aws_secretsmanager_secret", "secrets.tf"),
     ("aws_secretsmanager_secret_version", "secrets.tf"),
+    ("aws_elasticache_subnet_group", "cache.tf"),
+    ("aws_elasticache_parameter_group", "cache.tf"),
+    ("aws_elasticache_replication_group", "cache.tf"),
+    ("aws_cloudwatch_metric_alarm", "monitoring.tf"),
+    ("aws_appautoscaling_target", "monitoring.tf"),
+    ("aws_appautoscaling_policy", "monitoring.tf"),
 ];
 
 /// Types without a VPC: with `--vpc-id`, kept only when they join what is kept (a service
@@ -73,6 +79,9 @@ const NO_VPC: &[&str] = &[
     "aws_iam_role_policy",
     "aws_secretsmanager_secret",
     "aws_secretsmanager_secret_version",
+    "aws_cloudwatch_metric_alarm",
+    "aws_appautoscaling_target",
+    "aws_appautoscaling_policy",
 ];
 
 /// What to list and how to reach the API; the provider block written says the same.
@@ -106,6 +115,9 @@ struct Found {
 pub struct Discovered {
     pub files: BTreeMap<String, String>,
     pub objects: usize,
+    /// What could not be listed (a type the account may not read, an API an emulator lacks):
+    /// the stack written leaves those types out.
+    pub warnings: Vec<Diagnostic>,
 }
 
 fn err(summary: &str, detail: String) -> Diagnostics {
@@ -187,6 +199,7 @@ pub fn discover_aws(rt: &tokio::runtime::Runtime, registry: &Registry, o: &AwsOp
         }
         list_and_read(provider.clone(), o).await
     })?;
+    let (found, warnings) = found;
     let found = select_by_vpc(found, !o.vpc_ids.is_empty());
     let found = select_by_tags(found, &o.tags);
     let found = rt.block_on(with_rules_of_cycles(provider.clone(), found))?;
@@ -207,7 +220,7 @@ pub fn discover_aws(rt: &tokio::runtime::Runtime, registry: &Registry, o: &AwsOp
         let rule = RULE_TYPES.contains(&t).then_some("network.tf");
         AWS_TYPES.iter().find(|(n, _)| *n == t).map(|(_, file)| *file).or(rule).unwrap_or("main.tf")
     };
-    Ok(assemble(&found, &blocks, provider_tf, file_of))
+    Ok(Discovered { warnings, ..assemble(&found, &blocks, provider_tf, file_of) })
 }
 
 /// Each object its own block, named as found (what `discover vps` writes: no grouping).
@@ -256,12 +269,14 @@ fn assemble(found: &[Found], blocks: &[Block], provider_tf: String, file_of: imp
             *text = f;
         }
     }
-    Discovered { files, objects: found.len() }
+    Discovered { files, objects: found.len(), warnings: Vec::new() }
 }
 
 /// One `discover` per type, then one batched `import_many` per type for what it listed (the
-/// types concurrently): calls ≈ types × pages, plus what AWS only answers per object.
-async fn list_and_read(provider: Arc<dyn Provider>, o: &AwsOptions) -> Result<Vec<Found>> {
+/// types concurrently): calls ≈ types × pages, plus what AWS only answers per object. A type
+/// whose listing fails is left out with a warning (an account without the permission, an API
+/// an emulator lacks), unless `--type` asked for it: then it is an error.
+async fn list_and_read(provider: Arc<dyn Provider>, o: &AwsOptions) -> Result<(Vec<Found>, Vec<Diagnostic>)> {
     let mut filter = BTreeMap::new();
     if !o.vpc_ids.is_empty() {
         filter.insert("vpc_id".to_string(), o.vpc_ids.join(","));
@@ -270,9 +285,18 @@ async fn list_and_read(provider: Arc<dyn Provider>, o: &AwsOptions) -> Result<Ve
     let mut set = tokio::task::JoinSet::new();
     for (i, t) in types.iter().enumerate() {
         let (p, t, filter, vpcs) = (provider.clone(), t.to_string(), filter.clone(), o.vpc_ids.clone());
+        let asked = !o.types.is_empty();
         set.spawn(async move {
             let mut diags = Vec::new();
             let resp = p.discover(DiscoverRequest { type_name: t.clone(), filter }).await;
+            if !asked && resp.diagnostics.iter().any(Diagnostic::is_error) {
+                let why: Vec<String> = resp.diagnostics.iter().filter(|d| d.is_error()).map(|d| format!("{}: {}", d.summary, d.detail)).collect();
+                let warning = Diagnostic::warning(
+                    "Type left out",
+                    format!("Listing {t} failed, so the stack written has none: {} Give --type {t} to make this an error.", why.join(" ")),
+                );
+                return (i, Vec::new(), vec![warning]);
+            }
             diags.extend(resp.diagnostics);
             let mut listed: Vec<(String, Option<String>, Value)> = Vec::new();
             for v in resp.objects {
@@ -315,7 +339,7 @@ async fn list_and_read(provider: Arc<dyn Provider>, o: &AwsOptions) -> Result<Ve
     if diags.iter().any(Diagnostic::is_error) {
         return Err(Diagnostics(diags));
     }
-    Ok(without_service_targets(by_type.into_iter().flatten().collect()))
+    Ok((without_service_targets(by_type.into_iter().flatten().collect()), diags))
 }
 
 /// Reads every object listed (type, id, label) in full with `import`, 16 at a time; an object

@@ -367,3 +367,27 @@ fn security_groups_admitting_each_other_become_rule_resources_that_plan_clean() 
     let rules_after = moto.ec2(&[("Action", "DescribeSecurityGroupRules")]);
     assert_eq!(ids(&rules_after), ids(&rules_before), "{rules_after}");
 }
+
+/// A type whose listing fails (moto 5.2.5 has no DescribeCacheParameterGroups, as an account
+/// without the permission would refuse it) is left out with a warning naming it, and the rest
+/// of the stack is written; asked for with --type, the same failure is an error.
+#[test]
+fn a_type_that_cannot_be_listed_is_left_out_with_a_warning_unless_asked_for() {
+    let moto = start_moto();
+    moto.ec2(&[("Action", "CreateVpc"), ("CidrBlock", "10.42.0.0/16")]);
+    let work = tempfile::tempdir().unwrap();
+    let env = aws_env();
+    let (code, out) = infra(work.path(), &["discover", "aws", "--region", "us-east-1", "--endpoint", &moto.url, "--max-retries", "0", "--out", "stack"], &env);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Type left out") && out.contains("Listing aws_elasticache_parameter_group failed"), "{out}");
+    assert!(out.contains("Give --type aws_elasticache_parameter_group to make this an error."), "{out}");
+    let network = std::fs::read_to_string(work.path().join("stack/network.tf")).unwrap();
+    assert!(network.contains("10.42.0.0/16"), "{network}");
+    let (code, out) = infra(
+        work.path(),
+        &["discover", "aws", "--region", "us-east-1", "--endpoint", &moto.url, "--max-retries", "0", "--type", "aws_elasticache_parameter_group", "--out", "other"],
+        &env,
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(!out.contains("Type left out") && !work.path().join("other").exists(), "{out}");
+}

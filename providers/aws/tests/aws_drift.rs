@@ -25,6 +25,8 @@ fn run(d: &Path, args: &[&str], vars: &[String]) -> (i32, String, String) {
     }
     // The bdd-bot secrets' values, from the environment as a user gives them.
     c.env("INFRA_VAR_jwt_secret", "test-jwt").env("INFRA_VAR_openai_api_key", "test-key");
+    // moto has no tagging API for Application Auto Scaling: the stack's default tags are off.
+    c.env("INFRA_VAR_default_tags", "{}");
     let out = c.output().unwrap();
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
@@ -105,7 +107,7 @@ fn bdd_bot_drift_names_what_changed_by_hand_ignore_rules_hide_it_and_apply_resto
         ("IpPermissions.1.ToPort", "22"),
         ("IpPermissions.1.IpRanges.1.CidrIp", "0.0.0.0/0"),
     ]);
-    moto.ecs("UpdateService", serde_json::json!({"cluster": "bdd-bot-prod", "service": "bdd-bot-backend", "desiredCount": 5}));
+    moto.ecs("UpdateService", serde_json::json!({"cluster": "bdd-bot-prod", "service": "bdd-bot-frontend", "desiredCount": 5}));
     moto.call("elasticfilesystem", "DELETE", &format!("/2015-02-01/mount-targets/{mt}"), &[], "");
     let sg = moto.ec2(&[("Action", "CreateSecurityGroup"), ("GroupName", "by-hand"), ("GroupDescription", "made by hand"), ("VpcId", &vpc)]);
     let stray_sg = xml_value(&sg, "groupId");
@@ -122,7 +124,7 @@ fn bdd_bot_drift_names_what_changed_by_hand_ignore_rules_hide_it_and_apply_resto
     assert_eq!(
         summary(&doc),
         [
-            "changed aws_ecs_service.backend desired_count",
+            "changed aws_ecs_service.frontend desired_count",
             "changed aws_security_group.alb ingress",
             "changed aws_vpc.main tags.Name",
             "missing aws_efs_mount_target.sqlite_storage[0]",
@@ -134,7 +136,7 @@ fn bdd_bot_drift_names_what_changed_by_hand_ignore_rules_hide_it_and_apply_resto
     let find = |kind: &str, key: &str| {
         doc["findings"].as_array().unwrap().iter().find(|f| f["kind"] == kind && (f["address"] == key || f["id"] == key)).cloned().unwrap()
     };
-    let svc = find("changed", "aws_ecs_service.backend");
+    let svc = find("changed", "aws_ecs_service.frontend");
     assert_eq!((&svc["changes"][0]["before"], &svc["changes"][0]["after"]), (&serde_json::json!(2), &serde_json::json!(5)));
     let ssh = &find("changed", "aws_security_group.alb")["changes"][0];
     assert_eq!((ssh["before_present"].as_bool(), ssh["after"]["from_port"].as_i64()), (Some(false), Some(22)), "{ssh}");
@@ -160,7 +162,7 @@ fn bdd_bot_drift_names_what_changed_by_hand_ignore_rules_hide_it_and_apply_resto
     assert_eq!(ignored["summary"], serde_json::json!({"changed": 2, "missing": 1, "unmanaged": 1, "ignored": 2}), "{ignored:#}");
     let hidden: Vec<&serde_json::Value> = ignored["findings"].as_array().unwrap().iter().filter(|f| f["ignored_by"].is_object()).collect();
     assert_eq!(hidden.len(), 2, "{ignored:#}");
-    assert!(hidden.iter().any(|f| f["ignored_by"]["reason"] == "autoscaling owns the count" && f["address"] == "aws_ecs_service.backend"));
+    assert!(hidden.iter().any(|f| f["ignored_by"]["reason"] == "autoscaling owns the count" && f["address"] == "aws_ecs_service.frontend"));
     assert!(hidden.iter().any(|f| f["ignored_by"]["reason"] == "the bastion is made by hand" && f["id"] == stray_instance.as_str()));
     let (_, md, _) = run(d, &["drift", "--markdown"], &base);
     assert!(md.contains("autoscaling owns the count") && md.contains("| `aws_security_group` | `") && md.contains("`tags.Name`"), "{md}");

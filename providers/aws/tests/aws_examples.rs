@@ -24,6 +24,8 @@ fn run(d: &Path, verb: &[&str], vars: &[String]) -> (i32, String) {
     args.extend(vars.iter().map(String::as_str));
     let mut env = aws_env();
     env.extend([("INFRA_VAR_jwt_secret", JWT_SECRET), ("INFRA_VAR_openai_api_key", OPENAI_API_KEY)]);
+    // moto has no tagging API for Application Auto Scaling: the stack's default tags are off.
+    env.push(("INFRA_VAR_default_tags", "{}"));
     let (code, out) = infra(d, &args, &env);
     assert!(!out.contains(JWT_SECRET) && !out.contains(OPENAI_API_KEY), "a secret's value was printed by {verb:?}:\n{out}");
     (code, out)
@@ -77,7 +79,7 @@ fn bdd_bot_applies_plans_empty_updates_in_place_replaces_in_order_and_destroys_e
     let base = vars(&moto, &["backup_policy=false"]);
     let (code, out) = run(d, &["apply", "--auto-approve"], &base);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("Resources: 38 added, 0 changed, 0 destroyed."), "{out}");
+    assert!(out.contains("Resources: 41 added, 0 changed, 0 destroyed."), "{out}");
     let (code, out) = run(d, &["plan", "--detailed-exitcode"], &base);
     assert_eq!(code, 0, "the plan after apply is empty:\n{out}");
 
@@ -126,16 +128,36 @@ fn bdd_bot_applies_plans_empty_updates_in_place_replaces_in_order_and_destroys_e
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("Deletion protection is enabled"), "{out}");
 
-    // An in-place change touches only the two services.
+    // An in-place change touches only the frontend service: the backend's count is auto
+    // scaling's (ignore_changes).
     let more = [base.clone(), vars(&moto, &["desired_count=3"])].concat();
     let (code, out) = run(d, &["plan", "--detailed-exitcode"], &more);
     assert_eq!(code, 2, "{out}");
-    assert_eq!(planned(&out), ["aws_ecs_service.backend will be updated in-place", "aws_ecs_service.frontend will be updated in-place"], "{out}");
+    assert_eq!(planned(&out), ["aws_ecs_service.frontend will be updated in-place"], "{out}");
     assert!(out.contains("~ desired_count") && out.contains("2 -> 3"), "{out}");
     let (code, out) = run(d, &["apply", "--auto-approve"], &more);
     assert_eq!(code, 0, "{out}");
-    let services = moto.ecs("DescribeServices", serde_json::json!({"cluster": "bdd-bot-prod", "services": ["bdd-bot-backend"]}));
+    let services = moto.ecs("DescribeServices", serde_json::json!({"cluster": "bdd-bot-prod", "services": ["bdd-bot-frontend", "bdd-bot-backend"]}));
     assert_eq!(services["services"][0]["desiredCount"], 3);
+    assert_eq!(services["services"][1]["desiredCount"], 2);
+    assert_eq!(run(d, &["plan", "--detailed-exitcode"], &more).0, 0);
+
+    // The alarm's threshold and the scaling bounds change in place, nothing else.
+    let alarm = |moto: &Moto| moto.query("monitoring", "2010-08-01", &[("Action", "DescribeAlarms"), ("AlarmNames.member.1", "BDD-Bot-High-Error-Rate")]);
+    assert!(alarm(&moto).contains("<Threshold>10.0</Threshold>") && alarm(&moto).contains("<Period>300</Period>"), "{}", alarm(&moto));
+    let more = [more.clone(), vars(&moto, &["error_alarm_threshold=25", "backend_min_tasks=3", "backend_max_tasks=6"])].concat();
+    let (code, out) = run(d, &["plan", "--detailed-exitcode"], &more);
+    assert_eq!(code, 2, "{out}");
+    assert_eq!(
+        planned(&out),
+        ["aws_appautoscaling_target.backend will be updated in-place", "aws_cloudwatch_metric_alarm.high_error_rate will be updated in-place"],
+        "{out}"
+    );
+    let (code, out) = run(d, &["apply", "--auto-approve"], &more);
+    assert_eq!(code, 0, "{out}");
+    assert!(alarm(&moto).contains("<Threshold>25.0</Threshold>"), "{}", alarm(&moto));
+    let targets = json_api(&moto, "application-autoscaling", "AnyScaleFrontendService.DescribeScalableTargets", serde_json::json!({"ServiceNamespace": "ecs"}));
+    assert_eq!((&targets["ScalableTargets"][0]["MinCapacity"], &targets["ScalableTargets"][0]["MaxCapacity"]), (&3.into(), &6.into()), "{targets}");
     assert_eq!(run(d, &["plan", "--detailed-exitcode"], &more).0, 0);
 
     // The logs' retention changes in place, on the two log groups only.
@@ -253,7 +275,7 @@ fn the_efs_backup_policy_is_requested_though_moto_lacks_put_backup_policy() {
     assert_eq!(puts.len(), 1, "{puts:?}");
     assert!(puts[0].contains(&format!("\"PUT /2015-02-01/file-systems/{fs}/backup-policy HTTP/1.1\"")), "{puts:?}");
     let (_, list) = infra(d, &["state", "list"], &[]);
-    assert_eq!(list.lines().count(), 38, "everything but the policy is recorded:\n{list}");
+    assert_eq!(list.lines().count(), 41, "everything but the policy is recorded:\n{list}");
     assert!(!list.contains("aws_efs_backup_policy"), "{list}");
 }
 
@@ -265,6 +287,8 @@ fn import_id(ty: &str, attrs: &serde_json::Value) -> String {
         "aws_ecs_task_definition" => s("arn"),
         "aws_route_table_association" if !s("subnet_id").is_empty() => format!("{}/{}", s("subnet_id"), s("route_table_id")),
         "aws_route_table_association" => format!("{}/{}", s("gateway_id"), s("route_table_id")),
+        "aws_appautoscaling_target" => format!("{}/{}/{}", s("service_namespace"), s("resource_id"), s("scalable_dimension")),
+        "aws_appautoscaling_policy" => format!("{}/{}/{}/{}", s("service_namespace"), s("resource_id"), s("scalable_dimension"), s("name")),
         _ => s("id"),
     }
 }
@@ -273,7 +297,7 @@ fn import_id(ty: &str, attrs: &serde_json::Value) -> String {
 fn provider_only(dir: &Path) {
     let main = std::fs::read_to_string(dir.join("main.tf")).unwrap();
     let provider: String = main.split("\noutput ").next().unwrap().to_string();
-    for f in ["main.tf", "network.tf", "storage.tf", "ecs.tf", "alb.tf", "registry.tf", "logs.tf", "iam.tf", "secrets.tf"] {
+    for f in ["main.tf", "network.tf", "storage.tf", "ecs.tf", "alb.tf", "registry.tf", "logs.tf", "iam.tf", "secrets.tf", "monitoring.tf"] {
         let _ = std::fs::remove_file(dir.join(f));
     }
     std::fs::write(dir.join("provider.tf"), provider).unwrap();
@@ -509,7 +533,7 @@ fn a_terraform_state_of_bdd_bot_migrates_and_plans_with_no_changes_and_no_writes
     assert_eq!(code, 0, "{out}");
     assert_eq!(std::fs::read_to_string(d.join("terraform.tfstate")).unwrap(), text, "the Terraform state is never changed");
     let (_, list) = infra(d, &["state", "list"], &[]);
-    assert_eq!(list.lines().count(), 38, "{list}");
+    assert_eq!(list.lines().count(), 41, "{list}");
 
     let read_only = infra_test_harness::faults::start_proxy(&moto.url, &["--forbid-mutating"]);
     let through: Vec<String> = ["--var", &format!("aws_endpoint={}", read_only.url), "--var", "deletion_protection=false", "--var", "backup_policy=false"]
@@ -546,14 +570,14 @@ fn every_bdd_bot_object_imports_by_id_with_an_empty_plan() {
             blocks.push_str(&format!("import {{\n  to = {ty}.{}{key}\n  id = \"{}\"\n}}\n\n", r["name"].as_str().unwrap(), import_id(ty, &i["attributes"])));
         }
     }
-    assert_eq!(types.len(), 23, "every resource type of the stack: {types:?}");
+    assert_eq!(types.len(), 26, "every resource type of the stack: {types:?}");
     std::fs::write(adopt.path().join("imports.tf"), blocks).unwrap();
     let (code, out) = run(adopt.path(), &["plan", "--detailed-exitcode"], &base);
     assert_eq!(code, 2, "{out}");
     // moto does not store a service's deployment configuration nor its health check grace
     // period (TEST-TARGETS.md), so an imported service reads AWS's defaults and the plan sets
     // the example's; AWS reports them and the plan is a pure import there. Nothing else differs.
-    assert!(out.contains("Plan: 38 to import, 0 to add, 1 to change, 0 to destroy."), "{out}");
+    assert!(out.contains("Plan: 41 to import, 0 to add, 1 to change, 0 to destroy."), "{out}");
     assert!(only_moto_service_gaps(&changed_lines(&out)), "{out}");
     let (code, out) = run(adopt.path(), &["apply", "--auto-approve"], &base);
     assert_eq!(code, 0, "{out}");
@@ -590,7 +614,7 @@ fn crashes_after_efs_ecs_and_elb_creates_are_adopted_never_duplicated() {
     let services = moto.ecs("ListServices", serde_json::json!({"cluster": "bdd-bot-prod"}));
     assert_eq!(services["serviceArns"].as_array().unwrap().len(), 2, "{services}");
     let (_, list) = infra(d, &["state", "list"], &[]);
-    assert_eq!(list.lines().count(), 38, "{list}");
+    assert_eq!(list.lines().count(), 41, "{list}");
 }
 
 #[test]
