@@ -385,7 +385,20 @@ fn a_type_that_cannot_be_listed_is_left_out_with_a_warning_unless_asked_for() {
     assert!(network.contains("10.42.0.0/16"), "{network}");
     let (code, out) = infra(
         work.path(),
-        &["discover", "aws", "--region", "us-east-1", "--endpoint", &moto.url, "--max-retries", "0", "--type", "aws_elasticache_parameter_group", "--out", "other"],
+        &[
+            "discover",
+            "aws",
+            "--region",
+            "us-east-1",
+            "--endpoint",
+            &moto.url,
+            "--max-retries",
+            "0",
+            "--type",
+            "aws_elasticache_parameter_group",
+            "--out",
+            "other",
+        ],
         &env,
     );
     assert_eq!(code, 1, "{out}");

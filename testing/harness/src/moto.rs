@@ -24,7 +24,13 @@ pub fn moto_server() -> PathBuf {
     if !bin.exists() {
         let ok = Command::new("python3").args(["-m", "venv"]).arg(&venv).status().is_ok_and(|s| s.success())
             && Command::new(venv.join("bin/pip"))
-                .args(["install", "-q", "moto[ec2,ecs,efs,elbv2,acm,s3,kms,iam,logs,ecr,secretsmanager]", "flask", "flask-cors"])
+                .args([
+                    "install",
+                    "-q",
+                    "moto[ec2,ecs,efs,elbv2,acm,s3,kms,iam,logs,ecr,secretsmanager,cloudwatch,applicationautoscaling,elasticache]",
+                    "flask",
+                    "flask-cors",
+                ])
                 .status()
                 .is_ok_and(|s| s.success());
         assert!(ok, "installing moto into {} failed (python3 with venv and PyPI access are needed)", venv.display());
