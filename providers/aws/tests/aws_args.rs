@@ -1113,3 +1113,30 @@ resource "aws_route_table_association" "a" {
     let deletes = moto.query_requests("DeleteRoute");
     assert!(deletes.iter().any(|r| r.get("DestinationIpv6CidrBlock").is_some_and(|c| c == "2600:1f00::/40")), "{deletes:?}");
 }
+
+/// A security group named from `name_prefix` (the prefix and a unique suffix, as
+/// terraform-provider-aws names it) plans empty after apply; `name` and `name_prefix` together
+/// are refused before any call; an unset description is terraform-provider-aws's default.
+#[test]
+fn a_security_group_named_from_a_prefix_plans_empty_and_name_with_prefix_is_refused() {
+    let moto = start_moto();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let group =
+        "\nresource \"aws_security_group\" \"p\" {\n  name_prefix = \"web-\"\n  vpc_id      = aws_vpc.main.id\n\n  timeouts {\n    delete = \"2m\"\n  }\n}\n";
+    write(d, &moto, group);
+    apply(d);
+    empty_plan(d);
+    let g = attrs_of(d, "aws_security_group", "p");
+    let name = g["name"].as_str().unwrap();
+    assert!(name.starts_with("web-") && name.len() == 4 + 26, "{g}");
+    assert_eq!((&g["name_prefix"], &g["description"]), (&"web-".into(), &"Managed by Terraform".into()), "{g}");
+    let creates = moto.query_requests("CreateSecurityGroup");
+    assert!(creates.iter().any(|r| r.get("GroupName").map(String::as_str) == Some(name)), "{creates:?}");
+    write(d, &moto, &group.replace("name_prefix = \"web-\"", "name_prefix = \"web-\"\n  name        = \"web\""));
+    let before = moto.requests();
+    let (code, out) = infra(d, &["plan", "-refresh=false"], &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("Conflicting configuration arguments") && out.contains("The arguments name and name_prefix cannot both be set"), "{out}");
+    assert_eq!(moto.requests(), before, "nothing is asked of AWS");
+}

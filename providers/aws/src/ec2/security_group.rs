@@ -52,6 +52,15 @@ fn security_group_value(c: &Clients, g: &aws_sdk_ec2::types::SecurityGroup, prio
         ("id", Value::string(id.clone())),
         ("ingress", rules_value(&rules_from_permissions(g.ip_permissions(), &id))),
         ("name", Value::string(g.group_name().unwrap_or_default())),
+        // The recorded prefix while the name still starts with it.
+        (
+            "name_prefix",
+            prior
+                .and_then(|p| attrs::string(p, "name_prefix"))
+                .filter(|prefix| g.group_name().is_some_and(|n| n.starts_with(prefix.as_str())))
+                .map(Value::string)
+                .unwrap_or(Value::Null),
+        ),
         ("owner_id", Value::string(owner)),
         ("revoke_rules_on_delete", prior.and_then(|p| p.get_attr("revoke_rules_on_delete")).cloned().unwrap_or(Value::Null)),
         ("tags", own_tags(&all, prior.and_then(|p| p.get_attr("tags")), &c.default_tags)),
@@ -138,13 +147,27 @@ impl ResourceType<AwsProvider> for SecurityGroup {
             .attr("arn", AttrSchema::computed(Type::String))
             .attr("owner_id", AttrSchema::computed(Type::String))
             .attr("name", AttrSchema::optional_computed(Type::String).force_new())
-            .attr("description", AttrSchema::optional_computed(Type::String).force_new().default(Value::string(SG_DEFAULT_DESCRIPTION)))
+            .attr("name_prefix", AttrSchema::optional_computed(Type::String).force_new())
+            .attr("description", AttrSchema::optional(Type::String).force_new().default(Value::string(SG_DEFAULT_DESCRIPTION)))
             .attr("vpc_id", AttrSchema::optional_computed(Type::String).force_new())
             .attr("revoke_rules_on_delete", AttrSchema::optional(Type::Bool))
             .attr("tags", AttrSchema::optional(Type::Map(Box::new(Type::String))))
             .attr("tags_all", AttrSchema::computed(Type::Map(Box::new(Type::String))))
             .block("ingress", rules())
             .block("egress", rules())
+            .block("timeouts", timeouts_block(&["create", "delete"]))
+    }
+
+    fn validate(&self, config: &Value) -> Vec<Diagnostic> {
+        let mut out = validate_timeouts(config);
+        let set = |k: &str| !matches!(config.get_attr(k), None | Some(Value::Null));
+        if set("name") && set("name_prefix") {
+            out.push(
+                Diagnostic::error("Conflicting configuration arguments", "The arguments name and name_prefix cannot both be set: name_prefix makes a name.")
+                    .with_path(attrs::at("name_prefix")),
+            );
+        }
+        out
     }
 
     fn plan(&self, c: &AwsProvider, prior: Option<&Value>, config: &Value) -> PlanResponse {
@@ -170,7 +193,13 @@ impl ResourceType<AwsProvider> for SecurityGroup {
     }
 
     async fn create(&self, c: &AwsProvider, p: &Value, token: &str) -> Outcome<Value> {
-        let name = attrs::string(p, "name").unwrap_or_else(|| format!("infra-{}", token.replace('-', "").chars().take(20).collect::<String>()));
+        // Unnamed: the prefix (or infra-) and a suffix from the create token, as
+        // terraform-provider-aws adds a unique suffix of 26 characters.
+        let suffix = |n: usize| token.replace('-', "").chars().take(n).collect::<String>();
+        let name = attrs::string(p, "name").unwrap_or_else(|| match attrs::string(p, "name_prefix") {
+            Some(prefix) => format!("{prefix}{}", suffix(26)),
+            None => format!("infra-{}", suffix(20)),
+        });
         let out = c
             .clients()?
             .once
