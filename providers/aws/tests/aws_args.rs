@@ -1140,3 +1140,43 @@ fn a_security_group_named_from_a_prefix_plans_empty_and_name_with_prefix_is_refu
     assert!(out.contains("Conflicting configuration arguments") && out.contains("The arguments name and name_prefix cannot both be set"), "{out}");
     assert_eq!(moto.requests(), before, "nothing is asked of AWS");
 }
+
+/// A subnet's launch settings reach the API one `ModifySubnetAttribute` each (CreateSubnet
+/// takes none of them), read back and plan empty where moto keeps them (public IPs, IPv6
+/// addresses, DNS A records); DNS64, which moto does not keep, is still sent as AWS expects.
+/// A subnet without an IPv4 block that is not IPv6-only, or with both zone arguments, is
+/// refused before any call.
+#[test]
+fn a_subnets_launch_settings_reach_the_api_and_plan_empty() {
+    let moto = start_moto();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let subnet = "\nresource \"aws_subnet\" \"s\" {\n  vpc_id                                      = aws_vpc.main.id\n  cidr_block                                  = \"10.0.9.0/24\"\n  map_public_ip_on_launch                     = true\n  assign_ipv6_address_on_creation             = true\n  enable_resource_name_dns_a_record_on_launch = true\n\n  timeouts {\n    create = \"5m\"\n  }\n}\n";
+    write(d, &moto, subnet);
+    apply(d);
+    empty_plan(d);
+    let s = attrs_of(d, "aws_subnet", "s");
+    assert_eq!(
+        (&s["assign_ipv6_address_on_creation"], &s["enable_resource_name_dns_a_record_on_launch"], &s["enable_dns64"]),
+        (&true.into(), &true.into(), &false.into()),
+        "{s}"
+    );
+    assert!(s["map_customer_owned_ip_on_launch"].is_null() && s["enable_lni_at_device_index"].is_null(), "{s}");
+    let modifies = moto.query_requests("ModifySubnetAttribute");
+    for key in ["MapPublicIpOnLaunch.Value", "AssignIpv6AddressOnCreation.Value", "EnableResourceNameDnsARecordOnLaunch.Value"] {
+        assert_eq!(modifies.iter().filter(|r| r.get(key).map(String::as_str) == Some("true")).count(), 1, "{key}: {modifies:?}");
+    }
+    assert!(modifies.iter().all(|r| r.len() == 4), "one attribute a call (Action, Version, SubnetId and it): {modifies:?}");
+    write(d, &moto, &subnet.replace("  map_public_ip_on_launch ", "  enable_dns64                                = true\n  map_public_ip_on_launch "));
+    let (_code, out) = infra(d, &["apply", "--auto-approve"], &[]);
+    let dns64: Vec<_> = moto.query_requests("ModifySubnetAttribute").into_iter().filter(|r| r.contains_key("EnableDns64.Value")).collect();
+    assert_eq!(dns64.len(), 1, "{out}\n{dns64:?}");
+    assert_eq!(dns64[0].get("EnableDns64.Value").map(String::as_str), Some("true"));
+    let before = moto.requests();
+    write(d, &moto, "\nresource \"aws_subnet\" \"bad\" {\n  vpc_id               = aws_vpc.main.id\n  availability_zone    = \"us-east-1a\"\n  availability_zone_id = \"use1-az1\"\n}\n");
+    let (code, out) = infra(d, &["plan", "-refresh=false"], &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("A subnet needs cidr_block, unless ipv6_native = true."), "{out}");
+    assert!(out.contains("The arguments availability_zone and availability_zone_id cannot both be set."), "{out}");
+    assert_eq!(moto.requests(), before, "nothing is asked of AWS");
+}

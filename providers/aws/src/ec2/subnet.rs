@@ -1,5 +1,6 @@
-//! `aws_subnet`: one `DescribeSubnets` per 200 ids and page; `map_public_ip_on_launch` is set
-//! after the create (CreateSubnet cannot take it). Subnets of one VPC with overlapping CIDR
+//! `aws_subnet`: one `DescribeSubnets` per 200 ids and page; the launch settings
+//! (`map_public_ip_on_launch`, DNS64, resource name DNS records...) are set after the create,
+//! one `ModifySubnetAttribute` each (CreateSubnet cannot take them). Subnets of one VPC with overlapping CIDR
 //! blocks are refused at plan time (`check_planned`), for both.
 
 use super::*;
@@ -9,29 +10,91 @@ pub struct Subnet;
 
 fn subnet_value(v: &aws_sdk_ec2::types::Subnet, prior: Option<&Value>, defaults: &BTreeMap<String, String>) -> Value {
     let all = tags_of(v.tags());
+    let dns = v.private_dns_name_options_on_launch();
+    let ipv6 = v
+        .ipv6_cidr_block_association_set()
+        .iter()
+        .find(|a| !matches!(a.ipv6_cidr_block_state().and_then(|s| s.state()).map(|s| s.as_str()), Some("disassociated" | "disassociating" | "failed")));
+    // Optional arguments without a default that AWS reports as false or 0 when unset: null
+    // unless the configuration has them, as terraform-provider-aws treats zero values.
+    let kept = |k: &str, v: Value, unset: bool| if unset && prior.and_then(|p| p.get_attr(k)).is_none_or(Value::is_null) { Value::Null } else { v };
+    let owned = v.map_customer_owned_ip_on_launch().unwrap_or(false);
+    let lni = v.enable_lni_at_device_index().unwrap_or(0);
     Value::object([
         ("arn", Value::string(v.subnet_arn().unwrap_or_default())),
+        ("assign_ipv6_address_on_creation", Value::Bool(v.assign_ipv6_address_on_creation().unwrap_or(false))),
         ("availability_zone", Value::string(v.availability_zone().unwrap_or_default())),
         ("availability_zone_id", Value::string(v.availability_zone_id().unwrap_or_default())),
-        ("cidr_block", Value::string(v.cidr_block().unwrap_or_default())),
+        ("cidr_block", opt_string(v.cidr_block())),
+        ("customer_owned_ipv4_pool", opt_string(v.customer_owned_ipv4_pool())),
+        ("enable_dns64", Value::Bool(v.enable_dns64().unwrap_or(false))),
+        ("enable_lni_at_device_index", kept("enable_lni_at_device_index", Value::int(i64::from(lni)), lni == 0)),
+        ("enable_resource_name_dns_a_record_on_launch", Value::Bool(dns.and_then(|d| d.enable_resource_name_dns_a_record()).unwrap_or(false))),
+        ("enable_resource_name_dns_aaaa_record_on_launch", Value::Bool(dns.and_then(|d| d.enable_resource_name_dns_aaaa_record()).unwrap_or(false))),
         ("id", Value::string(v.subnet_id().unwrap_or_default())),
+        ("ipv6_cidr_block", opt_string(ipv6.and_then(|a| a.ipv6_cidr_block()))),
+        ("ipv6_cidr_block_association_id", opt_string(ipv6.and_then(|a| a.association_id()))),
+        ("ipv6_native", Value::Bool(v.ipv6_native().unwrap_or(false))),
+        ("map_customer_owned_ip_on_launch", kept("map_customer_owned_ip_on_launch", Value::Bool(owned), !owned)),
         ("map_public_ip_on_launch", Value::Bool(v.map_public_ip_on_launch().unwrap_or(false))),
+        ("outpost_arn", opt_string(v.outpost_arn())),
         ("owner_id", Value::string(v.owner_id().unwrap_or_default())),
+        ("private_dns_hostname_type_on_launch", opt_string(dns.and_then(|d| d.hostname_type()).map(|h| h.as_str()))),
         ("tags", own_tags(&all, prior.and_then(|p| p.get_attr("tags")), defaults)),
         ("tags_all", map_value(&all)),
         ("vpc_id", Value::string(v.vpc_id().unwrap_or_default())),
     ])
 }
 
-async fn set_public_ip(c: &Clients, id: &str, on: bool) -> Result<(), Diagnostic> {
-    c.ec2
-        .modify_subnet_attribute()
-        .subnet_id(id)
-        .map_public_ip_on_launch(AttributeBooleanValue::builder().value(on).build())
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| api_error("ModifySubnetAttribute", &e))
+/// The subnet attributes `ModifySubnetAttribute` sets, one per call (its rule): each that
+/// `planned` has and `prior` (none on a create: every one that differs from AWS's default)
+/// has otherwise, in the order terraform-provider-aws sends them.
+async fn set_attributes(c: &Clients, id: &str, prior: Option<&Value>, planned: &Value) -> Vec<Diagnostic> {
+    use aws_sdk_ec2::types::HostnameType;
+    let b = |v: bool| AttributeBooleanValue::builder().value(v).build();
+    let changed = |k: &str| match prior {
+        Some(p) => planned.get_attr(k).filter(|v| !v.is_unknown() && !v.is_null()).filter(|v| p.get_attr(k) != Some(*v)).cloned(),
+        None => planned.get_attr(k).filter(|v| !v.is_unknown() && !v.is_null() && **v != Value::Bool(false)).cloned(),
+    };
+    let mut diags = Vec::new();
+    for key in [
+        "customer_owned_ipv4_pool",
+        "map_customer_owned_ip_on_launch",
+        "map_public_ip_on_launch",
+        "enable_dns64",
+        "enable_lni_at_device_index",
+        "enable_resource_name_dns_aaaa_record_on_launch",
+        "enable_resource_name_dns_a_record_on_launch",
+        "private_dns_hostname_type_on_launch",
+        "assign_ipv6_address_on_creation",
+    ] {
+        let Some(v) = changed(key) else { continue };
+        // A pool goes with map_customer_owned_ip_on_launch, sent together below.
+        if key == "customer_owned_ipv4_pool" {
+            continue;
+        }
+        let call = c.ec2.modify_subnet_attribute().subnet_id(id);
+        let call = match (key, &v) {
+            ("map_customer_owned_ip_on_launch", Value::Bool(on)) => {
+                call.map_customer_owned_ip_on_launch(b(*on)).set_customer_owned_ipv4_pool(attrs::string(planned, "customer_owned_ipv4_pool"))
+            }
+            ("map_public_ip_on_launch", Value::Bool(on)) => call.map_public_ip_on_launch(b(*on)),
+            ("enable_dns64", Value::Bool(on)) => call.enable_dns64(b(*on)),
+            ("enable_lni_at_device_index", _) => match attrs::int(planned, "enable_lni_at_device_index").and_then(|n| i32::try_from(n).ok()) {
+                Some(n) => call.enable_lni_at_device_index(n),
+                None => continue,
+            },
+            ("enable_resource_name_dns_aaaa_record_on_launch", Value::Bool(on)) => call.enable_resource_name_dns_aaaa_record_on_launch(b(*on)),
+            ("enable_resource_name_dns_a_record_on_launch", Value::Bool(on)) => call.enable_resource_name_dns_a_record_on_launch(b(*on)),
+            ("private_dns_hostname_type_on_launch", Value::String(h)) => call.private_dns_hostname_type_on_launch(HostnameType::from(h.as_str())),
+            ("assign_ipv6_address_on_creation", Value::Bool(on)) => call.assign_ipv6_address_on_creation(b(*on)),
+            _ => continue,
+        };
+        if let Err(e) = call.send().await {
+            diags.push(api_error("ModifySubnetAttribute", &e));
+        }
+    }
+    diags
 }
 
 #[async_trait::async_trait]
@@ -41,21 +104,64 @@ impl ResourceType<AwsProvider> for Subnet {
     }
 
     fn schema(&self) -> Schema {
+        let flag = || AttrSchema::optional(Type::Bool).default(Value::Bool(false));
         Schema::new()
             .attr("id", AttrSchema::computed(Type::String))
             .attr("arn", AttrSchema::computed(Type::String))
             .attr("owner_id", AttrSchema::computed(Type::String))
             .attr("vpc_id", AttrSchema::required(Type::String).force_new())
-            .attr("cidr_block", AttrSchema::required(Type::String).force_new())
+            .attr("cidr_block", AttrSchema::optional(Type::String).force_new())
+            .attr("ipv6_cidr_block", AttrSchema::optional(Type::String).force_new())
+            .attr("ipv6_cidr_block_association_id", AttrSchema::computed(Type::String))
+            .attr("ipv6_native", flag().force_new())
             .attr("availability_zone", AttrSchema::optional_computed(Type::String).force_new())
-            .attr("availability_zone_id", AttrSchema::computed(Type::String))
-            .attr("map_public_ip_on_launch", AttrSchema::optional_computed(Type::Bool).default(Value::Bool(false)))
+            .attr("availability_zone_id", AttrSchema::optional_computed(Type::String).force_new())
+            .attr("outpost_arn", AttrSchema::optional(Type::String).force_new())
+            .attr("customer_owned_ipv4_pool", AttrSchema::optional(Type::String))
+            .attr("map_customer_owned_ip_on_launch", AttrSchema::optional(Type::Bool))
+            .attr("map_public_ip_on_launch", flag())
+            .attr("assign_ipv6_address_on_creation", flag())
+            .attr("enable_dns64", flag())
+            .attr("enable_lni_at_device_index", AttrSchema::optional(Type::Number))
+            .attr("enable_resource_name_dns_a_record_on_launch", flag())
+            .attr("enable_resource_name_dns_aaaa_record_on_launch", flag())
+            .attr("private_dns_hostname_type_on_launch", AttrSchema::optional_computed(Type::String))
             .attr("tags", AttrSchema::optional(Type::Map(Box::new(Type::String))))
             .attr("tags_all", AttrSchema::computed(Type::Map(Box::new(Type::String))))
+            .block("timeouts", timeouts_block(&["create", "delete"]))
     }
 
+    /// As a person writes it: the zone by name (never both zone arguments), AWS's default
+    /// hostname type left out.
+    fn to_hcl(&self, state: &Value) -> String {
+        let mut state = state.clone();
+        if let Value::Object(m) = &mut state {
+            if m.get("availability_zone").is_some_and(|z| !z.is_null()) {
+                m.insert("availability_zone_id".into(), Value::Null);
+            }
+            if m.get("private_dns_hostname_type_on_launch").and_then(Value::as_str) == Some("ip-name") {
+                m.insert("private_dns_hostname_type_on_launch".into(), Value::Null);
+            }
+        }
+        infra_provider::hcl::body(&self.schema(), &state)
+    }
+
+    /// An IPv4 block, unless the subnet is IPv6 only; one zone argument at most.
     fn validate(&self, config: &Value) -> Vec<Diagnostic> {
-        validate_cidr_block(config)
+        let mut out = validate_cidr_block(config);
+        out.extend(validate_timeouts(config));
+        let set = |k: &str| !matches!(config.get_attr(k), None | Some(Value::Null));
+        let native = attrs::bool(config, "ipv6_native") == Some(true);
+        if !set("cidr_block") && !native && !config.get_attr("ipv6_native").is_some_and(Value::is_unknown) {
+            out.push(Diagnostic::error("Missing required argument", "A subnet needs cidr_block, unless ipv6_native = true."));
+        }
+        if set("availability_zone") && set("availability_zone_id") {
+            out.push(
+                Diagnostic::error("Conflicting configuration arguments", "The arguments availability_zone and availability_zone_id cannot both be set.")
+                    .with_path(attrs::at("availability_zone_id")),
+            );
+        }
+        out
     }
 
     fn plan(&self, c: &AwsProvider, prior: Option<&Value>, config: &Value) -> PlanResponse {
@@ -71,8 +177,12 @@ impl ResourceType<AwsProvider> for Subnet {
             .ec2
             .create_subnet()
             .vpc_id(attrs::req_string(p, "vpc_id")?)
-            .cidr_block(attrs::req_string(p, "cidr_block")?)
+            .set_cidr_block(attrs::string(p, "cidr_block"))
+            .set_ipv6_cidr_block(attrs::string(p, "ipv6_cidr_block"))
+            .set_ipv6_native(attrs::bool(p, "ipv6_native").filter(|n| *n))
+            .set_outpost_arn(attrs::string(p, "outpost_arn"))
             .set_availability_zone(attrs::string(p, "availability_zone"))
+            .set_availability_zone_id(attrs::string(p, "availability_zone_id"))
             .tag_specifications(tag_spec(aws_sdk_ec2::types::ResourceType::Subnet, &attrs::string_map(p, "tags_all"), token))
             .send()
             .await
@@ -80,11 +190,10 @@ impl ResourceType<AwsProvider> for Subnet {
         Ok(with_id(p, out.subnet().and_then(|s| s.subnet_id()).unwrap_or_default()))
     }
 
+    /// What CreateSubnet cannot take: the attributes that differ from AWS's defaults.
     async fn converge(&self, c: &AwsProvider, created: &Value, planned: &Value) -> Outcome<()> {
-        if attrs::bool(planned, "map_public_ip_on_launch") == Some(true) {
-            set_public_ip(c.clients()?, &attrs::req_string(created, "id")?, true).await?;
-        }
-        Ok(())
+        let diags = set_attributes(c.clients()?, &attrs::req_string(created, "id")?, None, planned).await;
+        Ok(Errors::check(diags)?)
     }
 
     async fn read_many(&self, c: &AwsProvider, objects: &[Value], _full: bool) -> Outcome<Vec<Option<Value>>> {
@@ -108,9 +217,7 @@ impl ResourceType<AwsProvider> for Subnet {
         let c = c.clients()?;
         let id = attrs::req_string(prior, "id")?;
         let mut diagnostics = update_tags(c, &id, prior, planned).await;
-        if let Some(on) = attrs::bool(planned, "map_public_ip_on_launch").filter(|v| attrs::bool(prior, "map_public_ip_on_launch") != Some(*v)) {
-            diagnostics.extend(set_public_ip(c, &id, on).await.err());
-        }
+        diagnostics.extend(set_attributes(c, &id, Some(prior), planned).await);
         Errors::check(diagnostics)
     }
 
