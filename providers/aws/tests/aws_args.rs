@@ -1180,3 +1180,56 @@ fn a_subnets_launch_settings_reach_the_api_and_plan_empty() {
     assert!(out.contains("The arguments availability_zone and availability_zone_id cannot both be set."), "{out}");
     assert_eq!(moto.requests(), before, "nothing is asked of AWS");
 }
+
+/// A VPC with an Amazon-provided IPv6 block and address usage metrics: both reach the API and
+/// read back, the ids of the default network ACL, main route table and default security group
+/// are recorded (they are what moto made), the plan is empty, and the IPv6 block is let go in
+/// place. Neither a CIDR block nor an IPAM pool is refused before any call.
+#[test]
+fn a_vpc_with_ipv6_and_metrics_records_its_default_objects_and_plans_empty() {
+    let moto = start_moto();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let vpc = "\nresource \"aws_vpc\" \"v6\" {\n  cidr_block                           = \"10.8.0.0/16\"\n  assign_generated_ipv6_cidr_block     = true\n  enable_network_address_usage_metrics = true\n}\n";
+    write(d, &moto, vpc);
+    apply(d);
+    empty_plan(d);
+    let v = attrs_of(d, "aws_vpc", "v6");
+    let id = v["id"].as_str().unwrap().to_string();
+    assert_eq!((&v["assign_generated_ipv6_cidr_block"], &v["enable_network_address_usage_metrics"]), (&true.into(), &true.into()), "{v}");
+    assert!(v["ipv6_cidr_block"].as_str().is_some_and(|b| b.contains(':')) && v["ipv6_association_id"].as_str().is_some(), "{v}");
+    let rt = moto.ec2(&[
+        ("Action", "DescribeRouteTables"),
+        ("Filter.1.Name", "vpc-id"),
+        ("Filter.1.Value.1", &id),
+        ("Filter.2.Name", "association.main"),
+        ("Filter.2.Value.1", "true"),
+    ]);
+    assert!(rt.contains(v["main_route_table_id"].as_str().unwrap()) && v["main_route_table_id"] == v["default_route_table_id"], "{v}\n{rt}");
+    let sg = moto.ec2(&[
+        ("Action", "DescribeSecurityGroups"),
+        ("Filter.1.Name", "vpc-id"),
+        ("Filter.1.Value.1", &id),
+        ("Filter.2.Name", "group-name"),
+        ("Filter.2.Value.1", "default"),
+    ]);
+    assert!(v["default_security_group_id"].as_str().is_some_and(|g| g.starts_with("sg-") && sg.contains(g)), "{v}\n{sg}");
+    assert!(v["default_network_acl_id"].as_str().is_some_and(|a| a.starts_with("acl-")), "{v}");
+    let create = moto.query_requests("CreateVpc").into_iter().find(|r| r.get("CidrBlock").is_some_and(|c| c == "10.8.0.0/16")).unwrap();
+    assert_eq!(create.get("AmazonProvidedIpv6CidrBlock").map(String::as_str), Some("true"), "{create:?}");
+    // The IPv6 block let go in place.
+    write(d, &moto, &vpc.replace("assign_generated_ipv6_cidr_block     = true", "assign_generated_ipv6_cidr_block     = false"));
+    let (code, out) = infra(d, &["apply", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("0 added, 1 changed, 0 destroyed"), "{out}");
+    let gone = moto.query_requests("DisassociateVpcCidrBlock");
+    assert_eq!(gone.len(), 1, "{gone:?}");
+    assert_eq!(gone[0].get("AssociationId"), v["ipv6_association_id"].as_str().map(str::to_string).as_ref());
+    empty_plan(d);
+    let before = moto.requests();
+    write(d, &moto, "\nresource \"aws_vpc\" \"none\" {\n  instance_tenancy = \"default\"\n}\n");
+    let (code, out) = infra(d, &["plan", "-refresh=false"], &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("A VPC needs cidr_block, or ipv4_ipam_pool_id to take one from an IPAM pool."), "{out}");
+    assert_eq!(moto.requests(), before, "nothing is asked of AWS");
+}

@@ -433,7 +433,9 @@ fn per_object_attributes_are_rechecked_by_drift_detection_and_refresh_full() {
     // So does --refresh-full, which then plans the fix.
     let (code, out) = infra(d, &["plan", "--refresh-full", "--detailed-exitcode"], &[]);
     assert_eq!(code, 2, "{out}");
-    assert!(out.contains("# aws_vpc.main will be updated in-place") && out.contains("enable_dns_hostnames = false -> true"), "{out}");
+    // (the plan pads `=` to the longest name shown with it)
+    let squeezed = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(out.contains("# aws_vpc.main will be updated in-place") && squeezed.contains("enable_dns_hostnames = false -> true"), "{out}");
     let (code, out) = infra(d, &["apply", "--refresh-full", "--auto-approve"], &[]);
     assert_eq!(code, 0, "{out}");
     assert!(moto.ec2(&[("Action", "DescribeVpcAttribute"), ("VpcId", &id), ("Attribute", "enableDnsHostnames")]).contains("<value>true</value>"));
