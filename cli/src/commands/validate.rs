@@ -16,9 +16,6 @@ pub fn run(a: Args, cx: &Cx) -> Result<i32, Exit> {
     // Terraform itself says Success! here (hashicorp/terraform#23731), which hides a wrong
     // directory; infra says what plan says.
     let detail = format!("The directory {} contains no configuration files (.tf or .tf.json).", cx.dir.display());
-    if !a.json {
-        super::require_config(cx, &detail)?;
-    }
     let d = match infra_lang::parse::stack_files(&cx.dir) {
         Ok(files) if files.is_empty() => infra_lang::diag::Diagnostic::error("No configuration files", detail).into(),
         // With --json every diagnostic is part of the JSON document, those of loading the
