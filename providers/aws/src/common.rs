@@ -72,6 +72,12 @@ pub fn string_set<I: IntoIterator<Item = S>, S: Into<String>>(items: I) -> Value
     Value::set(items.into_iter().map(|s| Value::string(s)).collect())
 }
 
+/// Whether the configuration sets `name` (a value, or one not known yet): for arguments that
+/// exclude or need each other.
+pub fn is_set(config: &Value, name: &str) -> bool {
+    !matches!(config.get_attr(name), None | Some(Value::Null))
+}
+
 pub fn opt_string(s: Option<&str>) -> Value {
     s.map(Value::string).unwrap_or(Value::Null)
 }

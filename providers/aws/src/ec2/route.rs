@@ -94,7 +94,7 @@ impl ResourceType<AwsProvider> for Route {
     /// Exactly one destination and one target, as terraform-provider-aws requires.
     fn validate(&self, config: &Value) -> Vec<Diagnostic> {
         let mut out = validate_timeouts(config);
-        let set = |k: &str| !matches!(config.get_attr(k), None | Some(Value::Null));
+        let set = |k: &str| is_set(config, k);
         let dests: Vec<&str> = STANDALONE_DESTINATIONS.iter().map(|(_, s)| *s).filter(|s| set(s)).collect();
         if dests.len() != 1 {
             out.push(Diagnostic::error(

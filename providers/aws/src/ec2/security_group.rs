@@ -160,7 +160,7 @@ impl ResourceType<AwsProvider> for SecurityGroup {
 
     fn validate(&self, config: &Value) -> Vec<Diagnostic> {
         let mut out = validate_timeouts(config);
-        let set = |k: &str| !matches!(config.get_attr(k), None | Some(Value::Null));
+        let set = |k: &str| is_set(config, k);
         if set("name") && set("name_prefix") {
             out.push(
                 Diagnostic::error("Conflicting configuration arguments", "The arguments name and name_prefix cannot both be set: name_prefix makes a name.")

@@ -98,7 +98,7 @@ impl ResourceType<AwsProvider> for SecurityGroupRule {
 
     fn validate(&self, config: &Value) -> Vec<Diagnostic> {
         let sources = ["cidr_ipv4", "cidr_ipv6", "prefix_list_id", "referenced_security_group_id"];
-        let set = sources.iter().filter(|k| config.get_attr(k).is_some_and(|v| !v.is_null())).count();
+        let set = sources.iter().filter(|k| is_set(config, k)).count();
         if set != 1 && config.is_wholly_known() {
             return vec![Diagnostic::error(
                 "Invalid rule source",

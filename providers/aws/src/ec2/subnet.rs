@@ -58,7 +58,6 @@ async fn set_attributes(c: &Clients, id: &str, prior: Option<&Value>, planned: &
     };
     let mut diags = Vec::new();
     for key in [
-        "customer_owned_ipv4_pool",
         "map_customer_owned_ip_on_launch",
         "map_public_ip_on_launch",
         "enable_dns64",
@@ -68,11 +67,12 @@ async fn set_attributes(c: &Clients, id: &str, prior: Option<&Value>, planned: &
         "private_dns_hostname_type_on_launch",
         "assign_ipv6_address_on_creation",
     ] {
-        let Some(v) = changed(key) else { continue };
-        // A pool goes with map_customer_owned_ip_on_launch, sent together below.
-        if key == "customer_owned_ipv4_pool" {
+        // The customer-owned pool goes with map_customer_owned_ip_on_launch, in one call
+        // whenever either changes.
+        let pool_changed = key == "map_customer_owned_ip_on_launch" && changed("customer_owned_ipv4_pool").is_some();
+        let Some(v) = changed(key).or_else(|| planned.get_attr(key).filter(|_| pool_changed).filter(|v| !v.is_null() && !v.is_unknown()).cloned()) else {
             continue;
-        }
+        };
         let call = c.ec2.modify_subnet_attribute().subnet_id(id);
         let call = match (key, &v) {
             ("map_customer_owned_ip_on_launch", Value::Bool(on)) => {
@@ -150,7 +150,7 @@ impl ResourceType<AwsProvider> for Subnet {
     fn validate(&self, config: &Value) -> Vec<Diagnostic> {
         let mut out = validate_cidr_block(config);
         out.extend(validate_timeouts(config));
-        let set = |k: &str| !matches!(config.get_attr(k), None | Some(Value::Null));
+        let set = |k: &str| is_set(config, k);
         let native = attrs::bool(config, "ipv6_native") == Some(true);
         if !set("cidr_block") && !native && !config.get_attr("ipv6_native").is_some_and(Value::is_unknown) {
             out.push(Diagnostic::error("Missing required argument", "A subnet needs cidr_block, unless ipv6_native = true."));

@@ -214,7 +214,7 @@ impl ResourceType<AwsProvider> for Vpc {
 
     fn validate(&self, config: &Value) -> Vec<Diagnostic> {
         let mut out = validate_cidr_block(config);
-        let set = |k: &str| !matches!(config.get_attr(k), None | Some(Value::Null));
+        let set = |k: &str| is_set(config, k);
         if !set("cidr_block") && !set("ipv4_ipam_pool_id") && !config.get_attr("cidr_block").is_some_and(Value::is_unknown) {
             out.push(Diagnostic::error("Missing required argument", "A VPC needs cidr_block, or ipv4_ipam_pool_id to take one from an IPAM pool."));
         }
