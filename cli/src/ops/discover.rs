@@ -1128,16 +1128,19 @@ mod tests {
         assert_eq!(out[2], "  vpc_id = aws_vpc.main.id\n  sg = [\"sg-1\", \"sg-2\"]\n");
     }
 
-    #[test]
-    fn objects_differing_by_a_key_become_one_block_with_for_each() {
+    /// The grouping tests' objects, named `G-A`/`G-B` for the `suffixes` A and B: two look-alike
+    /// subnets (listed B first), two `web-` subnets that differ in more than their name, a
+    /// mount target in each look-alike subnet (`data-`) and a load balancer referring to them.
+    fn grouping_fixture(g: &str, suffixes: [&str; 2]) -> (Vec<Found>, Vec<String>) {
         let st = |id: &str| Value::object([("id", Value::string(id))]);
+        let [a, b] = suffixes;
         let f = name_all(vec![
-            found("aws_subnet", "subnet-2", Some("private-b"), st("subnet-2")),
-            found("aws_subnet", "subnet-1", Some("private-a"), st("subnet-1")),
-            found("aws_subnet", "subnet-3", Some("web-a"), st("subnet-3")),
-            found("aws_subnet", "subnet-4", Some("web-b"), st("subnet-4")),
-            found("aws_efs_mount_target", "fsmt-1", Some("data-a"), st("fsmt-1")),
-            found("aws_efs_mount_target", "fsmt-2", Some("data-b"), st("fsmt-2")),
+            found("aws_subnet", "subnet-2", Some(&format!("{g}-{b}")), st("subnet-2")),
+            found("aws_subnet", "subnet-1", Some(&format!("{g}-{a}")), st("subnet-1")),
+            found("aws_subnet", "subnet-3", Some(&format!("web-{a}")), st("subnet-3")),
+            found("aws_subnet", "subnet-4", Some(&format!("web-{b}")), st("subnet-4")),
+            found("aws_efs_mount_target", "fsmt-1", Some(&format!("data-{a}")), st("fsmt-1")),
+            found("aws_efs_mount_target", "fsmt-2", Some(&format!("data-{b}")), st("fsmt-2")),
             found("aws_lb", "arn:lb", Some("alb"), st("arn:lb")),
         ]);
         let subnet = |az: &str, cidr: &str, name: &str, public: bool| {
@@ -1146,15 +1149,21 @@ mod tests {
         };
         let mount = |s: &str| format!("  file_system_id = aws_efs_file_system.data.id\n  subnet_id      = aws_subnet.{s}.id\n");
         let bodies = vec![
-            subnet("us-east-1b", "10.0.12.0/24", "private-b", false),
-            subnet("us-east-1a", "10.0.11.0/24", "private-a", false),
+            subnet("us-east-1b", "10.0.12.0/24", &format!("{g}-{b}"), false),
+            subnet("us-east-1a", "10.0.11.0/24", &format!("{g}-{a}"), false),
             // Differ in more than the index: two blocks.
-            subnet("us-east-1a", "10.0.1.0/24", "web-a", true),
-            subnet("us-east-1b", "10.0.2.0/24", "web-b", false),
-            mount("private_a"),
-            mount("private_b"),
-            "  subnets = [aws_subnet.private_b.id, aws_subnet.private_a.id]\n  other   = aws_subnet.web_a.id\n".to_string(),
+            subnet("us-east-1a", "10.0.1.0/24", &format!("web-{a}"), true),
+            subnet("us-east-1b", "10.0.2.0/24", &format!("web-{b}"), false),
+            mount(&format!("{g}_{a}")),
+            mount(&format!("{g}_{b}")),
+            format!("  subnets = [aws_subnet.{g}_{b}.id, aws_subnet.{g}_{a}.id]\n  other   = aws_subnet.web_{a}.id\n"),
         ];
+        (f, bodies)
+    }
+
+    #[test]
+    fn objects_differing_by_a_key_become_one_block_with_for_each() {
+        let (f, bodies) = grouping_fixture("private", ["a", "b"]);
         let blocks = group(&f, bodies);
         let names: Vec<(&str, &[usize])> = blocks.iter().map(|b| (b.name.as_str(), b.members.as_slice())).collect();
         assert_eq!(names, [("private", &[1, 0][..]), ("web_a", &[2][..]), ("web_b", &[3][..]), ("data", &[4, 5][..]), ("alb", &[6][..])]);
@@ -1177,31 +1186,7 @@ mod tests {
 
     #[test]
     fn objects_named_by_index_become_one_block_with_count() {
-        let st = |id: &str| Value::object([("id", Value::string(id))]);
-        let f = name_all(vec![
-            found("aws_subnet", "subnet-2", Some("app-2"), st("subnet-2")),
-            found("aws_subnet", "subnet-1", Some("app-1"), st("subnet-1")),
-            found("aws_subnet", "subnet-3", Some("web-1"), st("subnet-3")),
-            found("aws_subnet", "subnet-4", Some("web-2"), st("subnet-4")),
-            found("aws_efs_mount_target", "fsmt-1", Some("data-1"), st("fsmt-1")),
-            found("aws_efs_mount_target", "fsmt-2", Some("data-2"), st("fsmt-2")),
-            found("aws_lb", "arn:lb", Some("alb"), st("arn:lb")),
-        ]);
-        let subnet = |az: &str, cidr: &str, name: &str, public: bool| {
-            let public = if public { "  map_public_ip_on_launch = true\n" } else { "" };
-            format!("  availability_zone = \"{az}\"\n  cidr_block        = \"{cidr}\"\n{public}  tags              = {{\n    Name = \"{name}\"\n    app  = \"x\"\n  }}\n  vpc_id = aws_vpc.main.id\n")
-        };
-        let mount = |s: &str| format!("  file_system_id = aws_efs_file_system.data.id\n  subnet_id      = aws_subnet.{s}.id\n");
-        let bodies = vec![
-            subnet("us-east-1b", "10.0.12.0/24", "app-2", false),
-            subnet("us-east-1a", "10.0.11.0/24", "app-1", false),
-            // Differ in more than the index: two blocks.
-            subnet("us-east-1a", "10.0.1.0/24", "web-1", true),
-            subnet("us-east-1b", "10.0.2.0/24", "web-2", false),
-            mount("app_1"),
-            mount("app_2"),
-            "  subnets = [aws_subnet.app_2.id, aws_subnet.app_1.id]\n  other   = aws_subnet.web_1.id\n".to_string(),
-        ];
+        let (f, bodies) = grouping_fixture("app", ["1", "2"]);
         let blocks = group(&f, bodies);
         let names: Vec<(&str, &[usize])> = blocks.iter().map(|b| (b.name.as_str(), b.members.as_slice())).collect();
         assert_eq!(names, [("app", &[1, 0][..]), ("web_1", &[2][..]), ("web_2", &[3][..]), ("data", &[4, 5][..]), ("alb", &[6][..])]);
