@@ -272,12 +272,8 @@ impl ResourceType<AwsProvider> for Alarm {
         } else if !set("metric_name") && !config.get_attr("metric_query").is_some_and(Value::is_unknown) {
             out.push(err("metric_name", "set metric_name (with namespace, period and statistic), or one or more metric_query blocks."));
         }
-        if set("statistic") && set("extended_statistic") {
-            out.push(err("extended_statistic", "statistic and extended_statistic cannot both be set."));
-        }
-        if set("threshold") && set("threshold_metric_id") {
-            out.push(err("threshold_metric_id", "threshold and threshold_metric_id cannot both be set."));
-        }
+        out.extend(conflicting(config, "statistic", "extended_statistic", None));
+        out.extend(conflicting(config, "threshold", "threshold_metric_id", None));
         out
     }
 

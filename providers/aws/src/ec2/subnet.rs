@@ -155,12 +155,7 @@ impl ResourceType<AwsProvider> for Subnet {
         if !set("cidr_block") && !native && !config.get_attr("ipv6_native").is_some_and(Value::is_unknown) {
             out.push(Diagnostic::error("Missing required argument", "A subnet needs cidr_block, unless ipv6_native = true."));
         }
-        if set("availability_zone") && set("availability_zone_id") {
-            out.push(
-                Diagnostic::error("Conflicting configuration arguments", "The arguments availability_zone and availability_zone_id cannot both be set.")
-                    .with_path(attrs::at("availability_zone_id")),
-            );
-        }
+        out.extend(conflicting(config, "availability_zone", "availability_zone_id", None));
         out
     }
 

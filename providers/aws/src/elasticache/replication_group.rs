@@ -309,16 +309,7 @@ impl ResourceType<AwsProvider> for ReplicationGroup {
 
     fn validate(&self, config: &Value) -> Vec<Diagnostic> {
         let mut out = validate_timeouts(config);
-        let set = |k: &str| config.get_attr(k).is_some_and(|v| !v.is_null());
-        if set("num_cache_clusters") && set("num_node_groups") {
-            out.push(
-                Diagnostic::error(
-                    "Conflicting arguments",
-                    "num_cache_clusters and num_node_groups cannot both be set: the first sizes a group without cluster mode, the second one with it.",
-                )
-                .with_path(attrs::at("num_node_groups")),
-            );
-        }
+        out.extend(conflicting(config, "num_cache_clusters", "num_node_groups", Some("the first sizes a group without cluster mode, the second one with it")));
         if attrs::bool(config, "automatic_failover_enabled") == Some(true) && attrs::int(config, "num_cache_clusters").is_some_and(|n| n < 2) {
             out.push(
                 Diagnostic::error("Too few cache clusters", "automatic_failover_enabled needs num_cache_clusters of 2 or more: a replica to fail over to.")

@@ -461,12 +461,7 @@ impl ResourceType<AwsProvider> for TargetGroup {
 
     fn validate(&self, config: &Value) -> Vec<Diagnostic> {
         let mut d = validate_name(config);
-        if attrs::string(config, "name").is_some() && attrs::string(config, "name_prefix").is_some() {
-            d.push(
-                Diagnostic::error("Conflicting arguments", "name and name_prefix cannot both be set: name_prefix generates the name.")
-                    .with_path(attrs::at("name_prefix")),
-            );
-        }
+        d.extend(conflicting(config, "name", "name_prefix", Some("name_prefix makes a name")));
         if attrs::string(config, "name_prefix").is_some_and(|p| p.len() > 6) {
             d.push(
                 Diagnostic::error("Invalid name_prefix", "name_prefix has at most 6 characters (the generated name has at most 32).")

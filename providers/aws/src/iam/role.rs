@@ -189,9 +189,7 @@ impl ResourceType<AwsProvider> for Role {
 
     fn validate(&self, config: &Value) -> Vec<Diagnostic> {
         let mut out = validate_policy(config, "assume_role_policy");
-        if attrs::string(config, "name").is_some() && attrs::string(config, "name_prefix").is_some() {
-            out.push(Diagnostic::error("Conflicting arguments", "name and name_prefix cannot both be set.").with_path(attrs::at("name_prefix")));
-        }
+        out.extend(conflicting(config, "name", "name_prefix", Some("name_prefix makes a name")));
         if let Some(n) = config.get_attr("max_session_duration").and_then(Value::as_i64).filter(|n| !(3600..=43200).contains(n)) {
             out.push(
                 Diagnostic::error("Invalid value", format!("max_session_duration is {n}; expected 3600 to 43200 seconds."))

@@ -65,9 +65,7 @@ impl ResourceType<AwsProvider> for RolePolicy {
 
     fn validate(&self, config: &Value) -> Vec<Diagnostic> {
         let mut out = validate_policy(config, "policy");
-        if attrs::string(config, "name").is_some() && attrs::string(config, "name_prefix").is_some() {
-            out.push(Diagnostic::error("Conflicting arguments", "name and name_prefix cannot both be set.").with_path(attrs::at("name_prefix")));
-        }
+        out.extend(conflicting(config, "name", "name_prefix", Some("name_prefix makes a name")));
         out
     }
 

@@ -176,9 +176,7 @@ impl ResourceType<AwsProvider> for Secret {
                     .with_path(attrs::at("recovery_window_in_days")),
             );
         }
-        if attrs::string(config, "name").is_some() && attrs::string(config, "name_prefix").is_some() {
-            out.push(Diagnostic::error("Conflicting arguments", "name and name_prefix cannot both be set.").with_path(attrs::at("name_prefix")));
-        }
+        out.extend(conflicting(config, "name", "name_prefix", Some("name_prefix makes a name")));
         out
     }
 
