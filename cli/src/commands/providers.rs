@@ -9,7 +9,7 @@ use crate::json::values::full_provider_name;
 use crate::ops;
 use crate::out::Exit;
 use infra_lang::types::Type;
-use infra_provider::{Nesting, Schema};
+use infra_provider::{AttrSchema, Nesting, Schema};
 use serde_json::{json, Map, Value as Json};
 
 #[derive(clap::Args)]
@@ -72,10 +72,15 @@ fn versioned(s: &Schema) -> Json {
 /// One schema block as Terraform writes it: flags only when true, item limits only when set.
 pub fn block(s: &Schema) -> Json {
     let mut out = Map::new();
-    if !s.attributes.is_empty() {
+    // A block that may be written as an argument is, in Terraform's schema, an optional and
+    // computed attribute holding a collection of objects.
+    let as_attributes: Vec<(String, AttrSchema)> =
+        s.attr_blocks.iter().filter_map(|n| Some((n.clone(), AttrSchema::optional_computed(s.block_collection_type(n)?)))).collect();
+    if !s.attributes.is_empty() || !as_attributes.is_empty() {
         let attrs: Map<String, Json> = s
             .attributes
             .iter()
+            .chain(as_attributes.iter().map(|(n, a)| (n, a)))
             .map(|(n, a)| {
                 let mut m = Map::new();
                 m.insert("type".into(), cty(&a.ty));
@@ -93,10 +98,11 @@ pub fn block(s: &Schema) -> Json {
             .collect();
         out.insert("attributes".into(), Json::Object(attrs));
     }
-    if !s.blocks.is_empty() {
+    if s.blocks.keys().any(|n| !s.attr_blocks.contains(n)) {
         let blocks: Map<String, Json> = s
             .blocks
             .iter()
+            .filter(|(n, _)| !s.attr_blocks.contains(*n))
             .map(|(n, b)| {
                 let mode = match b.nesting {
                     Nesting::Single => "single",

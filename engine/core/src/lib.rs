@@ -163,6 +163,10 @@ fn check_schemas(
                 }
                 continue;
             }
+            // A block written as one argument (`ingress = []`): decoded against the block's schema.
+            if schema.attr_blocks.contains(&a.name) {
+                continue;
+            }
             {
                 let settable: Vec<&str> =
                     schema.attributes.iter().filter(|(_, s)| s.required || s.optional).map(|(n, _)| n.as_str()).chain(meta_attrs.iter().copied()).collect();

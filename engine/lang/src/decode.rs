@@ -43,7 +43,23 @@ impl Scope for Layered<'_> {
 pub fn decode_body(body: &Body, schema: &Schema, scope: &dyn Scope, block_span: Option<Span>, what: &str) -> (Value, Diagnostics) {
     let mut diags = Diagnostics::new();
     let mut out = BTreeMap::new();
+    // Blocks written as one argument (attributes as blocks), with the argument's span.
+    let mut as_attr: BTreeMap<String, (Value, Option<Span>)> = BTreeMap::new();
     for attr in &body.attrs {
+        if let Some(ty) = schema.attr_blocks.contains(&attr.name).then(|| schema.block_collection_type(&attr.name)).flatten() {
+            match eval(&attr.expr, scope).and_then(|v| {
+                convert(&v, &ty).map_err(|e| {
+                    Diagnostic::error("Incorrect attribute value type", format!("Inappropriate value for attribute \"{}\": {e}.", attr.name))
+                        .with_subject(attr.expr.span())
+                })
+            }) {
+                Ok(v) => {
+                    as_attr.insert(attr.name.clone(), (v, attr.span.clone()));
+                }
+                Err(d) => diags.push(d.with_address(what)),
+            }
+            continue;
+        }
         // Unknown and computed-only names were reported before evaluation (preflight).
         let Some(spec) = schema.attributes.get(&attr.name) else { continue };
         if !spec.required && !spec.optional {
@@ -95,8 +111,30 @@ pub fn decode_body(body: &Body, schema: &Schema, scope: &dyn Scope, block_span: 
         by_type.entry(block.kind.clone()).or_default().push(v);
     }
     for (name, bs) in &schema.blocks {
+        let written_as_blocks = unknown_dynamic.contains(name) || by_type.contains_key(name);
+        if let Some((v, span)) = as_attr.remove(name) {
+            if written_as_blocks {
+                diags.push(
+                    Diagnostic::error(
+                        "Conflicting definitions",
+                        format!(
+                            "\"{name}\" is set both as an argument and with blocks in {what}: use one form, the argument (\"{name} = [...]\") or the blocks."
+                        ),
+                    )
+                    .with_subject(span)
+                    .with_address(what),
+                );
+            }
+            out.insert(name.clone(), v);
+            continue;
+        }
         if unknown_dynamic.contains(name) {
             out.insert(name.clone(), Value::Unknown);
+            continue;
+        }
+        if !written_as_blocks && schema.attr_blocks.contains(name) {
+            // Neither blocks nor the argument: not managed, unlike `name = []`.
+            out.insert(name.clone(), Value::Null);
             continue;
         }
         let items = by_type.remove(name).unwrap_or_default();
@@ -249,5 +287,58 @@ mod tests {
         let (_, d) = decode_body(&b, &sg_schema(), &scope(Value::Null), None, "x.y");
         let summaries: Vec<&str> = d.iter().map(|x| x.summary.as_str()).collect();
         assert_eq!(summaries, vec!["Missing required argument", "Incorrect attribute value type"], "{d:?}");
+    }
+
+    fn sg_attr_schema() -> Schema {
+        let rule = Schema::new().attr("port", AttrSchema::required(Type::Number)).attr("cidr", AttrSchema::optional(Type::String));
+        Schema::new()
+            .attr("name", AttrSchema::required(Type::String))
+            .attr_as_blocks("ingress", BlockSchema { nesting: Nesting::Set, min_items: 0, max_items: usize::MAX, force_new: false, schema: rule })
+    }
+
+    #[test]
+    fn a_block_written_as_an_argument_decodes_as_the_same_blocks_would() {
+        let schema = sg_attr_schema();
+        let as_blocks =
+            body("resource \"x\" \"y\" {\n  name = \"web\"\n  ingress {\n    port = 22\n  }\n  ingress {\n    port = 80\n    cidr = \"10.0.0.0/8\"\n  }\n}");
+        let as_attr =
+            body("resource \"x\" \"y\" {\n  name = \"web\"\n  ingress = [\n    { port = 80, cidr = \"10.0.0.0/8\" },\n    { port = 22, cidr = null },\n  ]\n}");
+        let (a, d1) = decode_body(&as_blocks, &schema, &scope(Value::Null), None, "x.y");
+        let (b, d2) = decode_body(&as_attr, &schema, &scope(Value::Null), None, "x.y");
+        assert!(!d1.has_errors() && !d2.has_errors(), "{d1:?} {d2:?}");
+        assert_eq!(a.get_attr("ingress").and_then(Value::as_seq).map(<[Value]>::len), Some(2));
+        assert!(a.get_attr("ingress").unwrap().equals(b.get_attr("ingress").unwrap()), "{a:?}\n{b:?}");
+    }
+
+    #[test]
+    fn an_empty_argument_is_an_empty_set_where_nothing_written_is_null() {
+        let schema = sg_attr_schema();
+        let (empty, d) = decode_body(&body("resource \"x\" \"y\" {\n  name = \"web\"\n  ingress = []\n}"), &schema, &scope(Value::Null), None, "x.y");
+        assert!(!d.has_errors(), "{d:?}");
+        assert_eq!(empty.get_attr("ingress").and_then(Value::as_seq).map(<[Value]>::len), Some(0));
+        let (absent, d) = decode_body(&body("resource \"x\" \"y\" {\n  name = \"web\"\n}"), &schema, &scope(Value::Null), None, "x.y");
+        assert!(!d.has_errors(), "{d:?}");
+        assert!(absent.get_attr("ingress").unwrap().is_null());
+        // An ordinary block left out is still empty, not null.
+        let (plain, _) = decode_body(&body("resource \"x\" \"y\" {\n  name = \"web\"\n}"), &sg_schema(), &scope(Value::Null), None, "x.y");
+        assert_eq!(plain.get_attr("ingress").and_then(Value::as_seq).map(<[Value]>::len), Some(0));
+    }
+
+    #[test]
+    fn the_argument_form_needs_every_field_and_cannot_be_mixed_with_blocks() {
+        let schema = sg_attr_schema();
+        let (_, d) = decode_body(&body("resource \"x\" \"y\" {\n  name = \"web\"\n  ingress = [{ port = 22 }]\n}"), &schema, &scope(Value::Null), None, "x.y");
+        let errs: Vec<String> = d.iter().map(|x| format!("{}: {}", x.summary, x.detail)).collect();
+        assert_eq!(
+            errs,
+            vec!["Incorrect attribute value type: Inappropriate value for attribute \"ingress\": element 0: attribute \"cidr\" is required.".to_string()]
+        );
+        let src = "resource \"x\" \"y\" {\n  name = \"web\"\n  ingress = []\n  ingress {\n    port = 22\n  }\n}";
+        let mixed = body(src);
+        let (_, d) = decode_body(&mixed, &schema, &scope(Value::Null), None, "x.y");
+        let summaries: Vec<&str> = d.iter().map(|x| x.summary.as_str()).collect();
+        assert_eq!(summaries, vec!["Conflicting definitions"], "{d:?}");
+        // At the argument.
+        assert_eq!(d.iter().next().and_then(|x| x.subject.as_ref()).map(|s| s.range.start), src.find("ingress = []"), "{d:?}");
     }
 }

@@ -3,12 +3,16 @@
 
 use crate::types::Type;
 use crate::value::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Clone, Debug, Default)]
 pub struct Schema {
     pub attributes: BTreeMap<String, AttrSchema>,
     pub blocks: BTreeMap<String, BlockSchema>,
+    /// Blocks that may also be written as one argument holding every item, Terraform's
+    /// "attributes as blocks" (`ingress = []` removes every rule): with neither blocks nor the
+    /// argument the value is null (not managed), where an ordinary block decodes as empty.
+    pub attr_blocks: BTreeSet<String>,
     pub description: String,
 }
 
@@ -91,6 +95,28 @@ impl Schema {
     pub fn block(mut self, name: &str, b: BlockSchema) -> Schema {
         self.blocks.insert(name.to_string(), b);
         self
+    }
+    /// A block that may also be written as an argument (see `attr_blocks`).
+    pub fn attr_as_blocks(mut self, name: &str, b: BlockSchema) -> Schema {
+        self.attr_blocks.insert(name.to_string());
+        self.block(name, b)
+    }
+    /// The type of an argument holding every item of block `name` (an attribute-as-blocks).
+    pub fn block_collection_type(&self, name: &str) -> Option<Type> {
+        let b = self.blocks.get(name)?;
+        let object = Type::Object(
+            b.schema
+                .attributes
+                .iter()
+                .filter(|(_, a)| a.required || a.optional)
+                .map(|(n, a)| (n.clone(), crate::types::ObjectAttr { ty: a.ty.clone(), optional: false, default: None }))
+                .collect(),
+        );
+        Some(match b.nesting {
+            Nesting::Single => object,
+            Nesting::List => Type::List(Box::new(object)),
+            Nesting::Set => Type::Set(Box::new(object)),
+        })
     }
     /// Names of every attribute that forces replacement.
     pub fn force_new_attrs(&self) -> impl Iterator<Item = &String> {

@@ -167,6 +167,7 @@ fn convert_unmarked(v: &Value, ty: &Type) -> Result<Value, String> {
                 _ => return Err(format!("object required, but have {}", describe(v))),
             };
             let mut out = BTreeMap::new();
+            let mut missing = Vec::new();
             for (name, attr) in attrs {
                 match items.get(name) {
                     Some(item) if !(item.is_null() && attr.optional) => {
@@ -175,10 +176,16 @@ fn convert_unmarked(v: &Value, ty: &Type) -> Result<Value, String> {
                     _ if attr.optional => {
                         out.insert(name.clone(), attr.default.clone().unwrap_or(Value::Null));
                     }
-                    _ => return Err(format!("attribute \"{name}\" is required")),
+                    _ => missing.push(format!("\"{name}\"")),
                 }
             }
-            Ok(Value::Object(out.into()))
+            // Every missing attribute at once, in Terraform's words.
+            match missing.as_slice() {
+                [] => Ok(Value::Object(out.into())),
+                [one] => Err(format!("attribute {one} is required")),
+                [first, last] => Err(format!("attributes {first} and {last} are required")),
+                [init @ .., last] => Err(format!("attributes {}, and {last} are required", init.join(", "))),
+            }
         }
     }
 }

@@ -1141,6 +1141,93 @@ fn a_security_group_named_from_a_prefix_plans_empty_and_name_with_prefix_is_refu
     assert_eq!(moto.requests(), before, "nothing is asked of AWS");
 }
 
+/// Security group rules and route table routes written as arguments (Terraform's "attributes
+/// as blocks"): `ingress = [{…}]` makes the same rule as a block would and plans empty;
+/// `egress = []` and `route = []` remove every rule and route; with neither blocks nor the
+/// argument, rules and routes made by other resources are left alone.
+#[test]
+fn rules_and_routes_written_as_arguments_and_empty_lists_remove_them() {
+    let moto = start_moto();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let stack = r#"
+resource "aws_internet_gateway" "gw" {
+  vpc_id = aws_vpc.main.id
+}
+
+resource "aws_security_group" "web" {
+  name   = "web"
+  vpc_id = aws_vpc.main.id
+
+  ingress = [{
+    description      = "https"
+    from_port        = 443
+    to_port          = 443
+    protocol         = "tcp"
+    cidr_blocks      = ["0.0.0.0/0"]
+    ipv6_cidr_blocks = []
+    prefix_list_ids  = []
+    security_groups  = []
+    self             = false
+  }]
+
+  EGRESS
+}
+
+resource "aws_route_table" "rt" {
+  vpc_id = aws_vpc.main.id
+
+  ROUTES
+}
+"#;
+    let blocks_egress = "egress {\n    from_port   = 0\n    to_port     = 0\n    protocol    = \"-1\"\n    cidr_blocks = [\"0.0.0.0/0\"]\n  }";
+    let route_attr = "route = [{\n    cidr_block                 = \"0.0.0.0/0\"\n    gateway_id                 = aws_internet_gateway.gw.id\n    carrier_gateway_id         = null\n    core_network_arn           = null\n    destination_prefix_list_id = null\n    egress_only_gateway_id     = null\n    ipv6_cidr_block            = null\n    local_gateway_id           = null\n    nat_gateway_id             = null\n    network_interface_id       = null\n    transit_gateway_id         = null\n    vpc_endpoint_id            = null\n    vpc_peering_connection_id  = null\n  }]";
+    let at = |egress: &str, routes: &str| stack.replace("EGRESS", egress).replace("ROUTES", routes);
+    write(d, &moto, &at(blocks_egress, route_attr));
+    apply(d);
+    empty_plan(d);
+    let sg = attrs_of(d, "aws_security_group", "web");
+    let ingress = sg["ingress"].as_array().unwrap();
+    assert_eq!(ingress.len(), 1, "{sg}");
+    assert_eq!(
+        (&ingress[0]["from_port"], &ingress[0]["description"], &ingress[0]["cidr_blocks"]),
+        (&443.into(), &"https".into(), &serde_json::json!(["0.0.0.0/0"]))
+    );
+    assert_eq!(sg["egress"].as_array().map(Vec::len), Some(1), "{sg}");
+    let rt = attrs_of(d, "aws_route_table", "rt");
+    assert_eq!(rt["route"].as_array().map(Vec::len), Some(1), "{rt}");
+    let (sg_id, rt_id) = (sg["id"].as_str().unwrap().to_string(), rt["id"].as_str().unwrap().to_string());
+
+    // Empty lists: every egress rule and every route goes.
+    write(d, &moto, &at("egress = []", "route = []"));
+    let (code, out) = infra(d, &["plan", "-no-color"], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Plan: 0 to add, 2 to change, 0 to destroy."), "{out}");
+    apply(d);
+    empty_plan(d);
+    let revoked = moto.query_requests("RevokeSecurityGroupEgress");
+    assert!(
+        revoked.iter().any(|r| r.get("GroupId") == Some(&sg_id) && r.get("IpPermissions.1.IpRanges.1.CidrIp").map(String::as_str) == Some("0.0.0.0/0")),
+        "{revoked:?}"
+    );
+    let groups = moto.ec2(&[("Action", "DescribeSecurityGroups"), ("GroupId.1", &sg_id)]);
+    let egress_xml = groups.split("<ipPermissionsEgress>").nth(1).unwrap_or_default().split("</ipPermissionsEgress>").next().unwrap_or_default();
+    assert!(!egress_xml.contains("<item>"), "no egress rule is left:\n{groups}");
+    assert!(groups.contains("<fromPort>443</fromPort>"), "the ingress rule stays:\n{groups}");
+    let tables = moto.ec2(&[("Action", "DescribeRouteTables"), ("RouteTableId.1", &rt_id)]);
+    assert!(!tables.contains("0.0.0.0/0"), "the default route is gone:\n{tables}");
+
+    // Neither: what other resources add is left alone.
+    let others = "\nresource \"aws_route\" \"out\" {\n  route_table_id         = aws_route_table.rt.id\n  destination_cidr_block = \"0.0.0.0/0\"\n  gateway_id             = aws_internet_gateway.gw.id\n}\n\nresource \"aws_vpc_security_group_egress_rule\" \"all\" {\n  security_group_id = aws_security_group.web.id\n  cidr_ipv4         = \"10.0.0.0/8\"\n  ip_protocol       = \"-1\"\n}\n";
+    write(d, &moto, &format!("{}{others}", at("", "")));
+    apply(d);
+    empty_plan(d);
+    let tables = moto.ec2(&[("Action", "DescribeRouteTables"), ("RouteTableId.1", &rt_id)]);
+    assert!(tables.contains("0.0.0.0/0"), "the aws_route stays:\n{tables}");
+    let groups = moto.ec2(&[("Action", "DescribeSecurityGroups"), ("GroupId.1", &sg_id)]);
+    assert!(groups.contains("10.0.0.0/8"), "the standalone rule stays:\n{groups}");
+}
+
 /// A subnet's launch settings reach the API one `ModifySubnetAttribute` each (CreateSubnet
 /// takes none of them), read back and plan empty where moto keeps them (public IPs, IPv6
 /// addresses, DNS A records); DNS64, which moto does not keep, is still sent as AWS expects.

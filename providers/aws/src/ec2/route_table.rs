@@ -1,6 +1,6 @@
 //! `aws_route_table` with inline `route` blocks: one `DescribeRouteTables` per 200 ids and
-//! page. A table with no inline `route` blocks leaves its routes to `aws_route` resources, as
-//! in terraform-provider-aws.
+//! page. A table with neither `route` blocks nor the `route` argument leaves its routes to
+//! `aws_route` resources, and `route = []` removes them, as in terraform-provider-aws.
 
 use super::*;
 
@@ -105,14 +105,15 @@ impl ResourceType<AwsProvider> for RouteTable {
             .attr("tags", AttrSchema::optional(Type::Map(Box::new(Type::String))))
             .attr("tags_all", AttrSchema::computed(Type::Map(Box::new(Type::String))))
             .attr("propagating_vgws", AttrSchema::optional_computed(Type::Set(Box::new(Type::String))))
-            .block("route", BlockSchema { nesting: Nesting::Set, min_items: 0, max_items: usize::MAX, force_new: false, schema: route })
+            .attr_as_blocks("route", BlockSchema { nesting: Nesting::Set, min_items: 0, max_items: usize::MAX, force_new: false, schema: route })
             .block("timeouts", timeouts_block(&["create", "update", "delete"]))
     }
 
     fn plan(&self, c: &AwsProvider, prior: Option<&Value>, config: &Value) -> PlanResponse {
         let mut resp = plan_helpers::default_plan(&self.schema(), prior, config);
         if let Value::Object(m) = &mut resp.planned {
-            if m.get("route").and_then(Value::as_seq).is_some_and(<[Value]>::is_empty) {
+            // Neither blocks nor the argument: the routes follow AWS (`route = []` removes them).
+            if m.get("route").is_none_or(Value::is_null) {
                 m.insert("route".into(), prior.and_then(|p| p.get_attr("route")).cloned().unwrap_or(Value::Unknown));
             }
         }

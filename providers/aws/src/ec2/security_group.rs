@@ -1,7 +1,8 @@
 //! `aws_security_group` with inline `ingress` / `egress` blocks: one `DescribeSecurityGroups`
 //! per 200 ids and page; rules compared as sets in the canonical form of `ec2::Rule`. A
-//! direction with no inline blocks is not managed (standalone rule resources may manage it), as
-//! in terraform-provider-aws.
+//! direction with neither blocks nor the argument is not managed (standalone rule resources may
+//! manage it), and `egress = []` removes every egress rule, as in terraform-provider-aws, whose
+//! schema makes the rules attributes that may be written as blocks.
 
 use super::*;
 
@@ -153,20 +154,14 @@ impl ResourceType<AwsProvider> for SecurityGroup {
             .attr("revoke_rules_on_delete", AttrSchema::optional(Type::Bool))
             .attr("tags", AttrSchema::optional(Type::Map(Box::new(Type::String))))
             .attr("tags_all", AttrSchema::computed(Type::Map(Box::new(Type::String))))
-            .block("ingress", rules())
-            .block("egress", rules())
+            .attr_as_blocks("ingress", rules())
+            .attr_as_blocks("egress", rules())
             .block("timeouts", timeouts_block(&["create", "delete"]))
     }
 
     fn validate(&self, config: &Value) -> Vec<Diagnostic> {
         let mut out = validate_timeouts(config);
-        let set = |k: &str| is_set(config, k);
-        if set("name") && set("name_prefix") {
-            out.push(
-                Diagnostic::error("Conflicting configuration arguments", "The arguments name and name_prefix cannot both be set: name_prefix makes a name.")
-                    .with_path(attrs::at("name_prefix")),
-            );
-        }
+        out.extend(conflicting(config, "name", "name_prefix", Some("name_prefix makes a name")));
         out
     }
 
@@ -175,14 +170,15 @@ impl ResourceType<AwsProvider> for SecurityGroup {
         if let Value::Object(m) = &mut resp.planned {
             // The configured rules in canonical form.
             for block in ["ingress", "egress"] {
-                if let Some(v) = m.get(block).filter(|v| v.is_wholly_known()) {
+                if let Some(v) = m.get(block).filter(|v| !v.is_null() && v.is_wholly_known()) {
                     let rules = canonical(v.as_seq().map(|s| s.iter().map(Rule::from_value).collect()).unwrap_or_default());
                     m.insert(block.to_string(), rules_value(&rules));
                 }
             }
-            // A direction with no inline blocks is not managed: it follows AWS.
+            // A direction with neither blocks nor the argument is not managed: it follows AWS
+            // (`ingress = []` manages it: no rules).
             for block in ["ingress", "egress"] {
-                if m.get(block).and_then(Value::as_seq).is_some_and(<[Value]>::is_empty) {
+                if m.get(block).is_none_or(Value::is_null) {
                     let follow = prior.and_then(|p| p.get_attr(block)).cloned().unwrap_or(Value::Unknown);
                     m.insert(block.to_string(), follow);
                 }
