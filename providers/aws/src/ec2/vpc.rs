@@ -310,12 +310,13 @@ impl ResourceType<AwsProvider> for Vpc {
         };
         let mut extra: BTreeMap<String, Extra> = if full { BTreeMap::new() } else { found.keys().filter_map(|id| Some((id.clone(), recorded(id)?))).collect() };
         let missing: Vec<String> = found.keys().filter(|id| !extra.contains_key(*id)).cloned().collect();
-        let dns = per_object(c, &missing, |c, id| async move { dns_attributes(&c, &id).await }).await?;
-        let metrics = per_object(c, &missing, metrics_of).await?;
+        // One task per VPC for its three attribute calls.
+        let attributes = per_object(c, &missing, |c, id| async move { Ok((dns_attributes(&c, &id).await?, metrics_of(c, id).await?)) }).await?;
         let defaults = defaults_of(c, &missing).await?;
         for id in &missing {
             let d = defaults.get(id).cloned().unwrap_or_default();
-            extra.insert(id.clone(), Extra { dns: dns.get(id).copied().unwrap_or_default(), metrics: metrics.get(id).copied().flatten(), ..d });
+            let (dns, metrics) = attributes.get(id).copied().unwrap_or_default();
+            extra.insert(id.clone(), Extra { dns, metrics, ..d });
         }
         Ok(ids
             .iter()
