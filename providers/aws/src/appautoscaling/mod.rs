@@ -40,6 +40,16 @@ fn aas_tags(tags: &BTreeMap<String, String>, token: Option<&str>) -> HashMap<Str
     tags.iter().map(|(k, v)| (k.clone(), v.clone())).chain(token.map(|t| (INTENT_TAG.to_string(), t.to_string()))).collect()
 }
 
+/// A target or policy that is not there, for a delete: AWS answers ObjectNotFoundException;
+/// moto a ValidationException "No scalable target found …" / "No scaling policy found …".
+fn gone<E: ProvideErrorMetadata>(e: &E) -> bool {
+    match e.code() {
+        Some("ObjectNotFoundException") => true,
+        Some("ValidationException") => e.message().is_some_and(|m| m.starts_with("No scalable target") || m.starts_with("No scaling policy")),
+        _ => false,
+    }
+}
+
 async fn tags_of(c: Clients, arn: String) -> Result<BTreeMap<String, String>, Diagnostic> {
     let r = c.autoscaling.list_tags_for_resource().resource_arn(&arn).send().await.map_err(|e| api_error("ListTagsForResource", &e))?;
     Ok(r.tags().map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default())

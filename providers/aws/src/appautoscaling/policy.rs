@@ -449,7 +449,7 @@ impl ResourceType<AwsProvider> for Policy {
             .await
         {
             Ok(_) => Ok(()),
-            Err(e) if code_of(&e).as_deref() == Some("ObjectNotFoundException") => Ok(()),
+            Err(e) if gone(&e) => Ok(()),
             Err(e) => Err(api_error("DeleteScalingPolicy", &e).into()),
         }
     }

@@ -262,7 +262,7 @@ impl ResourceType<AwsProvider> for Target {
             .await
         {
             Ok(_) => Ok(()),
-            Err(e) if code_of(&e).as_deref() == Some("ObjectNotFoundException") => Ok(()),
+            Err(e) if gone(&e) => Ok(()),
             Err(e) => Err(api_error("DeregisterScalableTarget", &e).into()),
         }
     }

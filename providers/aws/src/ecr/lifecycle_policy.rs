@@ -78,6 +78,13 @@ impl ResourceType<AwsProvider> for LifecyclePolicy {
             .collect())
     }
 
+    // A repository holds one policy: the one an interrupted create put is adopted (the plan then
+    // shows any difference from the configuration as an update, as a second put would make it).
+    async fn adopt(&self, c: &AwsProvider, _token: &str, planned: &Value) -> Outcome<Option<Value>> {
+        let repo = attrs::req_string(planned, "repository")?;
+        Ok(get_policy(c.clients()?, repo.clone()).await?.map(|_| with_id(planned, &repo)))
+    }
+
     // Every repository of the registry that has a policy.
     async fn discover(&self, c: &AwsProvider, _filter: &BTreeMap<String, String>) -> Outcome<Vec<Value>> {
         let c = c.clients()?;

@@ -2,7 +2,9 @@
 //! terraform-provider-aws's) is `ROLE:NAME`; `policy` is compared by meaning. Existence is read
 //! with one paged `ListRolePolicies` per role; the documents (`GetRolePolicy`, one per policy:
 //! IAM has no batch) only on a full refresh, as a routine one keeps what was recorded.
-//! `PutRolePolicy` is idempotent, so an interrupted create simply runs again.
+//! An interrupted create is adopted under the name its token chose: `PutRolePolicy` is
+//! idempotent, but the create sent again after a crash carries a new token, and so, with
+//! `name_prefix`, a new name.
 
 use super::*;
 use crate::config::Clients;
@@ -155,6 +157,14 @@ impl ResourceType<AwsProvider> for RolePolicy {
             .await
             .map_err(|e| api_error("PutRolePolicy", &e))?;
         Ok(())
+    }
+
+    // An interrupted create is found under the name its token chose: a create sent again
+    // under a new token would put a second policy next to it when only name_prefix is set.
+    async fn adopt(&self, c: &AwsProvider, token: &str, planned: &Value) -> Outcome<Option<Value>> {
+        let (role, name) = (attrs::req_string(planned, "role")?, generated_name(planned, token));
+        let names = policy_names(c.clients()?, role.clone()).await?.unwrap_or_default();
+        Ok(names.contains(&name).then(|| with_id(planned, &format!("{role}:{name}"))))
     }
 
     async fn delete(&self, c: &AwsProvider, prior: &Value) -> Outcome<()> {

@@ -1,7 +1,7 @@
 //! `aws_iam_role_policy_attachment`: a managed policy attached to a role. Its id (and import
 //! id, as terraform-provider-aws's) is `ROLE/POLICY_ARN`. Read with one paged
-//! `ListAttachedRolePolicies` per role, whatever the number of its attachments; attaching is
-//! idempotent, so an interrupted create simply runs again.
+//! `ListAttachedRolePolicies` per role, whatever the number of its attachments; an interrupted
+//! create is adopted when the policy is attached.
 
 use super::*;
 use crate::config::Clients;
@@ -74,6 +74,13 @@ impl ResourceType<AwsProvider> for RolePolicyAttachment {
                 found.get(&role)?.as_ref()?.iter().any(|a| *a == arn).then(|| attachment_value(&role, &arn))
             })
             .collect())
+    }
+
+    // Attaching again would be harmless; adopting records the attachment without a second call.
+    async fn adopt(&self, c: &AwsProvider, _token: &str, planned: &Value) -> Outcome<Option<Value>> {
+        let (role, arn) = (attrs::req_string(planned, "role")?, attrs::req_string(planned, "policy_arn")?);
+        let found = attached(c.clients()?, role.clone()).await?.unwrap_or_default();
+        Ok(found.contains(&arn).then(|| with_id(planned, &format!("{role}/{arn}"))))
     }
 
     fn import_seed(&self, id: &str) -> Outcome<Value> {

@@ -3,8 +3,9 @@
 //! sensitive: never printed. A version is immutable: a new value is a new version (replace);
 //! only its staging labels change in place. Refresh: one `DescribeSecret` per secret (its
 //! versions and their labels), whatever the number of versions; the value itself
-//! (`GetSecretValue`) only for an import. The create passes its token as `ClientRequestToken`,
-//! so a create sent again makes no second version.
+//! (`GetSecretValue`) only for an import. The create passes its token as `ClientRequestToken`
+//! (the version id): a create retried within a run makes no second version, and `adopt` finds
+//! an interrupted one by that id (a run after a crash creates under a new token).
 //!
 //! `secret_string_wo` is accepted and sent; unlike Terraform's write-only arguments it is kept
 //! in state (marked sensitive, like every value here) since infra has no write-only attributes.
@@ -162,6 +163,15 @@ impl ResourceType<AwsProvider> for SecretVersion {
             .map_err(|e| create_error("PutSecretValue", &e))?;
         let arn = out.arn().unwrap_or(&secret).to_string();
         Ok(infra_provider::resource::with_id(p, &format!("{arn}|{}", out.version_id().unwrap_or_default())))
+    }
+
+    // The version an interrupted create made has its token as version id; the create sent again
+    // after a crash carries a new token, so without this it would make a second version.
+    async fn adopt(&self, c: &AwsProvider, token: &str, planned: &Value) -> Outcome<Option<Value>> {
+        let secret = attrs::req_string(planned, "secret_id")?;
+        let version = request_token(token);
+        let Some((arn, map)) = versions(c.clients()?, secret).await? else { return Ok(None) };
+        Ok(map.contains_key(&version).then(|| infra_provider::resource::with_id(planned, &format!("{arn}|{version}"))))
     }
 
     async fn read_many(&self, c: &AwsProvider, objects: &[Value], full: bool) -> Outcome<Vec<Option<Value>>> {
