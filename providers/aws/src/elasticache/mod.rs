@@ -10,6 +10,41 @@ use aws_sdk_elasticache::types::Tag;
 use infra_provider::*;
 use std::collections::BTreeMap;
 
+/// The objects of one kind among `names` (every one when empty), keyed by name, those `keep`
+/// accepts: one call by name for a single object (a missing one is no error), else one paged
+/// listing. `$op` is the Describe call, `$by` its name filter, `$list` the answer's list and
+/// `$name` an object's name.
+macro_rules! describe_named {
+    ($c:expr, $names:expr, $op:ident, $by:ident, $list:ident, $name:ident, $api:literal, $keep:expr) => {{
+        let (c, names): (&Clients, &[String]) = ($c, $names);
+        let keep = $keep;
+        let mut out = BTreeMap::new();
+        if let [one] = names {
+            match c.elasticache.$op().$by(one).send().await {
+                Ok(r) => {
+                    for g in r.$list().iter().filter(|g| keep(g)) {
+                        if let Some(n) = g.$name() {
+                            out.insert(n.to_string(), g.clone());
+                        }
+                    }
+                }
+                Err(e) if gone(code_of(&e)) => {}
+                Err(e) => return Err(api_error($api, &e)),
+            }
+        } else {
+            let mut pages = c.elasticache.$op().max_records(100).into_paginator().send();
+            while let Some(page) = pages.next().await {
+                for g in page.map_err(|e| api_error($api, &e))?.$list().iter().filter(|g| keep(g)) {
+                    if let Some(n) = g.$name().filter(|n| names.is_empty() || names.iter().any(|x| x == n)) {
+                        out.insert(n.to_string(), g.clone());
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }};
+}
+
 pub mod parameter_group;
 pub mod replication_group;
 pub mod subnet_group;

@@ -14,23 +14,16 @@ pub struct ParameterGroup;
 const DEFAULT_DESCRIPTION: &str = "Managed by Terraform";
 
 async fn describe(c: &Clients, names: &[String]) -> Result<BTreeMap<String, CacheParameterGroup>, Diagnostic> {
-    let mut out = BTreeMap::new();
-    if let [one] = names {
-        return match c.elasticache.describe_cache_parameter_groups().cache_parameter_group_name(one).send().await {
-            Ok(r) => Ok(r.cache_parameter_groups().iter().filter_map(|g| Some((g.cache_parameter_group_name()?.to_string(), g.clone()))).collect()),
-            Err(e) if gone(code_of(&e)) => Ok(out),
-            Err(e) => Err(api_error("DescribeCacheParameterGroups", &e)),
-        };
-    }
-    let mut pages = c.elasticache.describe_cache_parameter_groups().max_records(100).into_paginator().send();
-    while let Some(page) = pages.next().await {
-        for g in page.map_err(|e| api_error("DescribeCacheParameterGroups", &e))?.cache_parameter_groups() {
-            if let Some(n) = g.cache_parameter_group_name().filter(|n| names.is_empty() || names.iter().any(|x| x == n)) {
-                out.insert(n.to_string(), g.clone());
-            }
-        }
-    }
-    Ok(out)
+    describe_named!(
+        c,
+        names,
+        describe_cache_parameter_groups,
+        cache_parameter_group_name,
+        cache_parameter_groups,
+        cache_parameter_group_name,
+        "DescribeCacheParameterGroups",
+        |_: &CacheParameterGroup| true
+    )
 }
 
 /// The parameters a user set in group `name`.

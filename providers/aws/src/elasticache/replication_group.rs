@@ -21,24 +21,16 @@ pub struct ReplicationGroup;
 
 /// Replication groups among `ids` (every one when empty), without those being deleted.
 async fn describe(c: &Clients, ids: &[String]) -> Result<BTreeMap<String, Group>, Diagnostic> {
-    let mut out = BTreeMap::new();
-    let keep = |g: &Group| g.status() != Some("deleting");
-    if let [one] = ids {
-        return match c.elasticache.describe_replication_groups().replication_group_id(one).send().await {
-            Ok(r) => Ok(r.replication_groups().iter().filter(|g| keep(g)).filter_map(|g| Some((g.replication_group_id()?.to_string(), g.clone()))).collect()),
-            Err(e) if gone(code_of(&e)) => Ok(out),
-            Err(e) => Err(api_error("DescribeReplicationGroups", &e)),
-        };
-    }
-    let mut pages = c.elasticache.describe_replication_groups().max_records(100).into_paginator().send();
-    while let Some(page) = pages.next().await {
-        for g in page.map_err(|e| api_error("DescribeReplicationGroups", &e))?.replication_groups().iter().filter(|g| keep(g)) {
-            if let Some(n) = g.replication_group_id().filter(|n| ids.is_empty() || ids.iter().any(|x| x == n)) {
-                out.insert(n.to_string(), g.clone());
-            }
-        }
-    }
-    Ok(out)
+    describe_named!(
+        c,
+        ids,
+        describe_replication_groups,
+        replication_group_id,
+        replication_groups,
+        replication_group_id,
+        "DescribeReplicationGroups",
+        |g: &Group| g.status() != Some("deleting")
+    )
 }
 
 /// The cache clusters among `ids`, from one paged listing.

@@ -14,23 +14,16 @@ pub struct SubnetGroup;
 const DEFAULT_DESCRIPTION: &str = "Managed by Terraform";
 
 async fn describe(c: &Clients, names: &[String]) -> Result<BTreeMap<String, CacheSubnetGroup>, Diagnostic> {
-    let mut out = BTreeMap::new();
-    if let [one] = names {
-        return match c.elasticache.describe_cache_subnet_groups().cache_subnet_group_name(one).send().await {
-            Ok(r) => Ok(r.cache_subnet_groups().iter().filter_map(|g| Some((g.cache_subnet_group_name()?.to_string(), g.clone()))).collect()),
-            Err(e) if gone(code_of(&e)) => Ok(out),
-            Err(e) => Err(api_error("DescribeCacheSubnetGroups", &e)),
-        };
-    }
-    let mut pages = c.elasticache.describe_cache_subnet_groups().max_records(100).into_paginator().send();
-    while let Some(page) = pages.next().await {
-        for g in page.map_err(|e| api_error("DescribeCacheSubnetGroups", &e))?.cache_subnet_groups() {
-            if let Some(n) = g.cache_subnet_group_name().filter(|n| names.is_empty() || names.iter().any(|x| x == n)) {
-                out.insert(n.to_string(), g.clone());
-            }
-        }
-    }
-    Ok(out)
+    describe_named!(
+        c,
+        names,
+        describe_cache_subnet_groups,
+        cache_subnet_group_name,
+        cache_subnet_groups,
+        cache_subnet_group_name,
+        "DescribeCacheSubnetGroups",
+        |_: &CacheSubnetGroup| true
+    )
 }
 
 fn group_value(c: &Clients, g: &CacheSubnetGroup, tags: &BTreeMap<String, String>, prior: Option<&Value>) -> Value {
