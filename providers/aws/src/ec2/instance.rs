@@ -838,7 +838,8 @@ fn instance_value(c: &Clients, i: &Ec2Instance, volumes: &BTreeMap<String, Volum
             i.enclave_options().map(|e| one("enabled", Value::Bool(e.enabled().unwrap_or(false)))).unwrap_or_else(|| recorded(prior, "enclave_options")),
         ),
         ("ephemeral_block_device", recorded(prior, "ephemeral_block_device")),
-        ("get_password_data", kept("get_password_data")),
+        // Arguments of the configuration only: as configured, their default on an import.
+        ("get_password_data", or_if_null(kept("get_password_data"), Value::Bool(false))),
         ("hibernation", hibernation.map(Value::Bool).unwrap_or_else(|| kept("hibernation"))),
         ("host_id", opt_string(placement.and_then(|p| p.host_id()))),
         ("host_resource_group_arn", opt_string(placement.and_then(|p| p.host_resource_group_arn()))),
@@ -886,7 +887,7 @@ fn instance_value(c: &Clients, i: &Ec2Instance, volumes: &BTreeMap<String, Volum
         ("tenancy", opt_string(placement.and_then(|p| p.tenancy()).map(|t| t.as_str()))),
         ("user_data", user_data),
         ("user_data_base64", user_data_base64),
-        ("user_data_replace_on_change", kept("user_data_replace_on_change")),
+        ("user_data_replace_on_change", or_if_null(kept("user_data_replace_on_change"), Value::Bool(false))),
         ("volume_tags", volume_tags_value(i, volumes, prior)),
         ("vpc_security_group_ids", vpc_groups),
     ])
