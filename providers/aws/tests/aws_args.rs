@@ -1392,7 +1392,9 @@ fn aws_instance_every_argument_reaches_the_api_reads_back_and_plans_empty() {
         assert_eq!(s[k], v, "{k}: {s}");
     }
     assert!(s["primary_network_interface_id"].as_str().is_some_and(|e| e.starts_with("eni-")), "{s}");
+    let attribute_reads = moto.query_requests("DescribeInstanceAttribute").len();
     empty_plan(d);
+    assert_eq!(moto.query_requests("DescribeInstanceAttribute").len(), attribute_reads, "a routine refresh keeps the recorded attributes");
 
     // In place: attributes, metadata, addresses, volume tags; one stop and start for the rest.
     let changes = [

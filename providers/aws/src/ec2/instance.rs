@@ -1,8 +1,15 @@
-//! `aws_instance`: one `DescribeInstances` per 200 ids and page (terminated instances count
-//! as gone), and one `DescribeVolumes` for the root volumes of them all (`root_block_device`:
-//! its size, type, IOPS and throughput change in place with `ModifyVolume`, its
-//! `delete_on_termination` with `ModifyInstanceAttribute`, its tags on the volume). RunInstances takes a ClientToken, but moto ignores it (and answers 500 to the
-//! client-token filter), so instances carry the intent tag like the other EC2 types.
+//! `aws_instance`: every argument and block of terraform-provider-aws 5.100. Refresh is one
+//! `DescribeInstances` per 200 ids and page (terminated instances count as gone) and one
+//! `DescribeVolumes` for all their volumes; what DescribeInstances lacks (termination and stop
+//! protection, shutdown behavior, user data, credits, password data) costs calls per
+//! instance, made concurrently and only on a full refresh or when not yet recorded.
+//! `root_block_device`: its size, type, IOPS and throughput change in place with
+//! `ModifyVolume`, its `delete_on_termination` with `ModifyInstanceAttribute`, its tags on the
+//! volume. `user_data` is recorded as text (terraform-provider-aws records its SHA-1; infra's
+//! plans compare the text) and changes in place with a stop and start unless
+//! `user_data_replace_on_change`. RunInstances takes a ClientToken, but moto ignores it (and
+//! answers 500 to the client-token filter), so instances carry the intent tag like the other
+//! EC2 types.
 
 use super::*;
 use aws_sdk_ec2::types::{
