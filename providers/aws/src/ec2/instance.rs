@@ -1355,7 +1355,8 @@ async fn update_secondary_ips(c: &Clients, prior: &Value, planned: &Value) -> Re
 
 /// `volume_tags` on every volume of the instance.
 async fn update_volume_tags(c: &Clients, id: &str, prior: &Value, planned: &Value) -> Vec<Diagnostic> {
-    if !changed(prior, planned, "volume_tags") && !(volume_tags_set(Some(prior)) && !volume_tags_set(Some(planned))) {
+    let dropped = volume_tags_set(Some(prior)) && !volume_tags_set(Some(planned));
+    if !(changed(prior, planned, "volume_tags") || dropped) {
         return Vec::new();
     }
     let found = match describe_instances(c, &[id.to_string()], Vec::new()).await {
