@@ -1320,3 +1320,245 @@ fn a_vpc_with_ipv6_and_metrics_records_its_default_objects_and_plans_empty() {
     assert!(out.contains("A VPC needs cidr_block, or ipv4_ipam_pool_id to take one from an IPAM pool."), "{out}");
     assert_eq!(moto.requests(), before, "nothing is asked of AWS");
 }
+
+const INSTANCE: &str = r#"
+resource "aws_instance" "full" {
+  ami                                  = "AMI"
+  instance_type                        = "TYPE"
+  subnet_id                            = aws_subnet.a.id
+  vpc_security_group_ids               = [aws_security_group.lb.id]
+  private_ip                           = "PRIVATE_IP"
+  user_data                            = "USER_DATA"
+  user_data_replace_on_change          = REPLACE
+  ebs_optimized                        = EBS
+  monitoring                           = MONITORING
+  disable_api_stop                     = STOP
+  disable_api_termination              = TERMINATION
+  instance_initiated_shutdown_behavior = "SHUTDOWN"
+  hibernation                          = true
+  source_dest_check                    = SOURCE_DEST
+  secondary_private_ips                = ["SECONDARY"]
+  get_password_data                    = true
+  volume_tags = {
+    Team = "VOLUME"
+  }
+  tags = {
+    Name = "full"
+  }
+
+  metadata_options {
+    http_tokens                 = "TOKENS"
+    http_put_response_hop_limit = 2
+  }
+  credit_specification {
+    cpu_credits = "CREDITS"
+  }
+  cpu_options {
+    core_count       = 1
+    threads_per_core = 2
+  }
+  maintenance_options {
+    auto_recovery = "RECOVERY"
+  }
+  private_dns_name_options {
+    hostname_type = "HOSTNAME"
+  }
+  enclave_options {
+    enabled = false
+  }
+  capacity_reservation_specification {
+    capacity_reservation_preference = "open"
+  }
+  timeouts {
+    create = "5m"
+    update = "6m"
+  }
+}
+"#;
+
+fn instance(ami: &str, values: &[(&str, &str)]) -> String {
+    let defaults = [
+        ("TYPE", "t3.micro"),
+        ("PRIVATE_IP", "10.0.1.10"),
+        ("USER_DATA", "echo one"),
+        ("REPLACE", "false"),
+        ("EBS", "true"),
+        ("MONITORING", "true"),
+        ("STOP", "true"),
+        ("TERMINATION", "false"),
+        ("SHUTDOWN", "terminate"),
+        ("SOURCE_DEST", "false"),
+        ("SECONDARY", "10.0.1.20"),
+        ("VOLUME", "web"),
+        ("TOKENS", "required"),
+        ("CREDITS", "standard"),
+        ("RECOVERY", "default"),
+        ("HOSTNAME", "ip-name"),
+    ];
+    let mut text = INSTANCE.replace("\"AMI\"", &format!("\"{ami}\""));
+    for (k, v) in defaults {
+        let v = values.iter().find(|(n, _)| *n == k).map_or(v, |(_, v)| *v);
+        text = text.replace(k, v);
+    }
+    text
+}
+
+fn b64(s: &str) -> String {
+    aws_smithy_types::base64::encode(s.as_bytes())
+}
+
+fn last(moto: &Moto, action: &str) -> std::collections::BTreeMap<String, String> {
+    moto.query_requests(action).pop().unwrap_or_else(|| panic!("no {action} request"))
+}
+
+/// An instance with (nearly) every argument: RunInstances carries them as AWS expects, what
+/// it cannot take follows (source/destination checking, secondary addresses), the state
+/// reads back and the plan is empty. Then the in-place changes, each its request (the type,
+/// user data and EBS optimization in one stop and start); the changes moto has no API for
+/// (monitoring off, credits, maintenance and DNS name options) still go out as AWS expects;
+/// and changed user data with `user_data_replace_on_change` replaces the instance.
+#[test]
+fn aws_instance_every_argument_reaches_the_api_reads_back_and_plans_empty() {
+    let moto = start_moto();
+    let images = moto.ec2(&[("Action", "DescribeImages")]);
+    let ami = images.split("<imageId>").nth(1).and_then(|s| s.split('<').next()).expect("moto ships AMIs").to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, &moto, &instance(&ami, &[]));
+    apply(d);
+    let run = last(&moto, "RunInstances");
+    let expected = [
+        ("InstanceType", "t3.micro".to_string()),
+        ("UserData", b64("echo one")),
+        ("EbsOptimized", "true".into()),
+        ("Monitoring.Enabled", "true".into()),
+        ("DisableApiStop", "true".into()),
+        ("DisableApiTermination", "false".into()),
+        ("InstanceInitiatedShutdownBehavior", "terminate".into()),
+        ("HibernationOptions.Configured", "true".into()),
+        ("MetadataOptions.HttpTokens", "required".into()),
+        ("MetadataOptions.HttpPutResponseHopLimit", "2".into()),
+        ("CreditSpecification.CpuCredits", "standard".into()),
+        ("CpuOptions.CoreCount", "1".into()),
+        ("CpuOptions.ThreadsPerCore", "2".into()),
+        ("MaintenanceOptions.AutoRecovery", "default".into()),
+        ("PrivateDnsNameOptions.HostnameType", "ip-name".into()),
+        ("EnclaveOptions.Enabled", "false".into()),
+        ("CapacityReservationSpecification.CapacityReservationPreference", "open".into()),
+        ("PrivateIpAddress", "10.0.1.10".into()),
+        ("TagSpecification.2.ResourceType", "volume".into()),
+        ("TagSpecification.2.Tag.1.Key", "Team".into()),
+        ("TagSpecification.2.Tag.1.Value", "web".into()),
+    ];
+    for (k, v) in &expected {
+        assert_eq!(run.get(*k), Some(v), "{k}: {run:?}");
+    }
+    let sdc = last(&moto, "ModifyInstanceAttribute");
+    assert_eq!(sdc.get("SourceDestCheck.Value").map(String::as_str), Some("false"), "{sdc:?}");
+    assert_eq!(last(&moto, "AssignPrivateIpAddresses").get("PrivateIpAddress.1").map(String::as_str), Some("10.0.1.20"));
+    let s = attrs_of(d, "aws_instance", "full");
+    let id = s["id"].as_str().unwrap().to_string();
+    assert_eq!(s["secondary_private_ips"], serde_json::json!(["10.0.1.20"]), "{s}");
+    assert_eq!(s["metadata_options"][0]["http_tokens"], "required", "{s}");
+    assert_eq!(s["metadata_options"][0]["http_endpoint"], "enabled", "{s}");
+    assert_eq!(s["volume_tags"], serde_json::json!({"Team": "web"}), "{s}");
+    assert_eq!(s["credit_specification"][0]["cpu_credits"], "standard", "{s}");
+    for (k, v) in [
+        ("source_dest_check", serde_json::json!(false)),
+        ("monitoring", true.into()),
+        ("hibernation", true.into()),
+        ("ebs_optimized", true.into()),
+        ("disable_api_stop", true.into()),
+        ("disable_api_termination", false.into()),
+        ("instance_initiated_shutdown_behavior", "terminate".into()),
+        ("user_data", "echo one".into()),
+        ("private_ip", "10.0.1.10".into()),
+        ("tenancy", "default".into()),
+        ("associate_public_ip_address", false.into()),
+    ] {
+        assert_eq!(s[k], v, "{k}: {s}");
+    }
+    assert!(s["primary_network_interface_id"].as_str().is_some_and(|e| e.starts_with("eni-")), "{s}");
+    let attribute_reads = moto.query_requests("DescribeInstanceAttribute").len();
+    empty_plan(d);
+    assert_eq!(moto.query_requests("DescribeInstanceAttribute").len(), attribute_reads, "a routine refresh keeps the recorded attributes");
+
+    // In place: attributes, metadata, addresses, volume tags; one stop and start for the rest.
+    let changes = [
+        ("TYPE", "t3.small"),
+        ("USER_DATA", "echo two"),
+        ("EBS", "false"),
+        ("STOP", "false"),
+        ("TERMINATION", "true"),
+        ("SHUTDOWN", "stop"),
+        ("SOURCE_DEST", "true"),
+        ("SECONDARY", "10.0.1.21"),
+        ("VOLUME", "api"),
+        ("TOKENS", "optional"),
+    ];
+    write(d, &moto, &instance(&ami, &changes));
+    let (code, out) = infra(d, &["apply", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("0 added, 1 changed, 0 destroyed"), "{out}");
+    let mods = moto.query_requests("ModifyInstanceAttribute");
+    for (k, v) in [
+        ("InstanceType.Value", "t3.small".to_string()),
+        ("UserData.Value", b64(&b64("echo two"))),
+        ("EbsOptimized.Value", "false".into()),
+        ("DisableApiStop.Value", "false".into()),
+        ("DisableApiTermination.Value", "true".into()),
+        ("Value", "stop".into()),
+        ("SourceDestCheck.Value", "true".into()),
+    ] {
+        assert_eq!(mods.iter().filter(|m| m.get(k) == Some(&v)).count(), 1, "{k}: {mods:?}");
+    }
+    assert!(mods.iter().any(|m| m.get("Attribute").map(String::as_str) == Some("instanceInitiatedShutdownBehavior")), "{mods:?}");
+    assert_eq!((moto.query_requests("StopInstances").len(), moto.query_requests("StartInstances").len()), (1, 1));
+    assert_eq!(last(&moto, "ModifyInstanceMetadataOptions").get("HttpTokens").map(String::as_str), Some("optional"));
+    assert_eq!(last(&moto, "AssignPrivateIpAddresses").get("PrivateIpAddress.1").map(String::as_str), Some("10.0.1.21"));
+    assert_eq!(last(&moto, "UnassignPrivateIpAddresses").get("PrivateIpAddress.1").map(String::as_str), Some("10.0.1.20"));
+    let s = attrs_of(d, "aws_instance", "full");
+    assert_eq!((s["id"].as_str(), &s["instance_type"], &s["user_data"]), (Some(id.as_str()), &"t3.small".into(), &"echo two".into()), "{s}");
+    assert_eq!((&s["volume_tags"], &s["disable_api_termination"]), (&serde_json::json!({"Team": "api"}), &true.into()), "{s}");
+    empty_plan(d);
+
+    // What moto has no API for is still sent as AWS expects, and each gap reported.
+    let unsupported = [("MONITORING", "false"), ("TERMINATION", "false"), ("CREDITS", "unlimited"), ("RECOVERY", "disabled"), ("HOSTNAME", "resource-name")];
+    write(d, &moto, &instance(&ami, &[&unsupported[..], &changes[..]].concat()));
+    let (code, out) = infra(d, &["apply", "--auto-approve"], &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("ModifyInstanceCreditSpecification failed") && out.contains("aws_instance.full"), "{out}");
+    assert_eq!(last(&moto, "UnmonitorInstances").get("InstanceId.1"), Some(&id));
+    assert_eq!(last(&moto, "ModifyInstanceCreditSpecification").get("InstanceCreditSpecification.1.CpuCredits").map(String::as_str), Some("unlimited"));
+    assert_eq!(last(&moto, "ModifyInstanceMaintenanceOptions").get("AutoRecovery").map(String::as_str), Some("disabled"));
+    assert_eq!(last(&moto, "ModifyPrivateDnsNameOptions").get("PrivateDnsHostnameType").map(String::as_str), Some("resource-name"));
+    assert_eq!(last(&moto, "ModifyInstanceAttribute").get("DisableApiTermination.Value").map(String::as_str), Some("false"));
+
+    // Changed user data replaces the instance when asked to.
+    let replace = [
+        // moto keeps the terminated instance's address: the replacement takes another.
+        ("PRIVATE_IP", "10.0.1.11"),
+        ("REPLACE", "true"),
+        ("USER_DATA", "echo three"),
+        ("TERMINATION", "false"),
+        ("MONITORING", "false"),
+        ("RECOVERY", "disabled"),
+        ("HOSTNAME", "resource-name"),
+    ];
+    write(d, &moto, &instance(&ami, &[&replace[..], &changes[1..]].concat()));
+    let (code, out) = infra(d, &["apply", "--auto-approve"], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("aws_instance.full must be replaced") && out.contains("1 added, 0 changed, 1 destroyed"), "{out}");
+    assert_eq!(last(&moto, "RunInstances").get("UserData"), Some(&b64("echo three")));
+    let s = attrs_of(d, "aws_instance", "full");
+    assert!(s["id"].as_str().is_some_and(|n| n != id), "{s}");
+    empty_plan(d);
+
+    let before = moto.requests();
+    write(d, &moto, "\nresource \"aws_instance\" \"bad\" {\n  instance_type    = \"t3.micro\"\n  user_data        = \"a\"\n  user_data_base64 = \"Yg==\"\n}\n");
+    let (code, out) = infra(d, &["plan", "-refresh=false"], &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("The arguments user_data and user_data_base64 cannot both be set"), "{out}");
+    assert!(out.contains("An instance needs ami, or a launch_template that gives it."), "{out}");
+    assert_eq!(moto.requests(), before, "nothing is asked of AWS");
+}
