@@ -81,10 +81,13 @@ pub fn is_set(config: &Value, name: &str) -> bool {
 /// Terraform's "Conflicting configuration arguments" when `config` sets both `a` and `b`, at `b`;
 /// `why`, when given, says what the second one does instead.
 pub fn conflicting(config: &Value, a: &str, b: &str, why: Option<&str>) -> Option<Diagnostic> {
-    (is_set(config, a) && is_set(config, b)).then(|| {
-        let why = why.map(|w| format!(": {w}")).unwrap_or_default();
-        Diagnostic::error("Conflicting configuration arguments", format!("The arguments {a} and {b} cannot both be set{why}.")).with_path(attrs::at(b))
-    })
+    (is_set(config, a) && is_set(config, b)).then(|| conflict_error(a, b, why))
+}
+
+/// The diagnostic of [`conflicting`], for a type that decides itself when `a` and `b` conflict.
+pub fn conflict_error(a: &str, b: &str, why: Option<&str>) -> Diagnostic {
+    let why = why.map(|w| format!(": {w}")).unwrap_or_default();
+    Diagnostic::error("Conflicting configuration arguments", format!("The arguments {a} and {b} cannot both be set{why}.")).with_path(attrs::at(b))
 }
 
 pub fn opt_string(s: Option<&str>) -> Value {

@@ -1445,15 +1445,9 @@ fn validate_instance(config: &Value) -> Vec<Diagnostic> {
     let mut out = validate_timeouts(config);
     let set = |k: &str| is_set(config, k);
     let has_block = |k: &str| config.get_attr(k).and_then(Value::as_seq).is_some_and(|s| !s.is_empty());
-    let conflict = |a: &str, b: &str, why: &str| {
-        Diagnostic::error("Conflicting configuration arguments", format!("The arguments {a} and {b} cannot both be set: {why}.")).with_path(attrs::at(b))
-    };
-    if set("user_data") && set("user_data_base64") {
-        out.push(conflict("user_data", "user_data_base64", "the user data is given once, as text or base64"));
-    }
-    if set("ipv6_address_count") && set("ipv6_addresses") {
-        out.push(conflict("ipv6_address_count", "ipv6_addresses", "AWS picks the count of addresses or takes the ones listed"));
-    }
+    let conflict = |a: &str, b: &str, why: &str| conflict_error(a, b, Some(why));
+    out.extend(conflicting(config, "user_data", "user_data_base64", Some("the user data is given once, as text or base64")));
+    out.extend(conflicting(config, "ipv6_address_count", "ipv6_addresses", Some("AWS picks the count of addresses or takes the ones listed")));
     if (set("cpu_core_count") || set("cpu_threads_per_core")) && has_block("cpu_options") {
         out.push(conflict("cpu_core_count", "cpu_options", "cpu_options replaces the deprecated cpu_core_count and cpu_threads_per_core"));
     }
